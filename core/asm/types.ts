@@ -1,0 +1,164 @@
+// The parsed form of GNU as (AT&T) source. Shared by core/isa (classification), core/burn
+// (the transform), the language server and the tests. Positions are 0-based lines and
+// 0-based UTF-16 columns, end exclusive, so they map 1:1 onto LSP ranges.
+
+export interface Span {
+  line: number;
+  start: number;
+  end: number;
+}
+
+/** Where a statement came from when it is the product of a macro, .rept or .irp expansion. */
+export interface ExpansionOrigin {
+  /** "macro" for a .macro invocation, "rept"/"irp"/"irpc" for the loop directives. */
+  kind: "macro" | "rept" | "irp" | "irpc";
+  /** Macro name (for kind "macro"). */
+  name?: string;
+  /** The invocation (or the .rept line) in the file being parsed. */
+  site: Span;
+  /** The body line the statement was expanded from (inside the .macro/.rept body). */
+  bodyLine: number;
+  /** Enclosing expansion when macros nest. */
+  parent?: ExpansionOrigin;
+}
+
+/** A source position outside the parsed text, from a cpp / gcc line marker (`# 12 "file.c" 1`). */
+export interface SourceOrigin {
+  file: string;
+  line: number; // 1-based, as the marker says
+}
+
+export type Register = string; // lower case, without '%': "eax", "cr3", "ds", "st(1)"
+
+export interface RegisterOperand {
+  kind: "reg";
+  reg: Register;
+  span: Span;
+  /** `*%eax` (indirect jump/call through a register). */
+  indirect: boolean;
+}
+
+export interface ImmediateOperand {
+  kind: "imm";
+  /** Expression text after '$', trimmed. */
+  text: string;
+  /** Value when the expression is a plain constant expression (no symbols). */
+  value?: number;
+  span: Span;
+}
+
+export interface MemoryOperand {
+  kind: "mem";
+  /** Segment override written in the operand (`%fs:4(%eax)` → "fs"). An override never makes an instruction sensitive. */
+  segment?: Register;
+  /** Displacement expression text ("" when absent), e.g. "4", "foo+8", ".L3". */
+  disp: string;
+  /** Value of disp when it is a constant expression. */
+  dispValue?: number;
+  base?: Register;
+  index?: Register;
+  scale?: number;
+  span: Span;
+  /** `*4(%eax)` or `*foo` (indirect jump/call through memory). */
+  indirect: boolean;
+  /**
+   * True when the operand is a bare expression with no register part and no '*' (e.g. `jmp foo`,
+   * `movl foo, %eax`, `ljmp $8, $1f` second part excluded). For branches this is the direct target.
+   */
+  bare: boolean;
+}
+
+export type Operand = RegisterOperand | ImmediateOperand | MemoryOperand;
+
+export interface Prefix {
+  /** Lower case: "lock", "rep", "repe", "repz", "repne", "repnz", "data16", "data32", "addr16", "addr32", "cs", "ds", ... */
+  name: string;
+  span: Span;
+}
+
+export interface InstructionStatement {
+  kind: "instruction";
+  prefixes: Prefix[];
+  /** Mnemonic in lower case exactly as written (suffix included): "movl", "popfl", "ljmp". */
+  mnemonic: string;
+  mnemonicSpan: Span;
+  operands: Operand[];
+  /** The whole statement, prefixes through last operand. */
+  span: Span;
+  /** Raw text of the statement (prefixes + mnemonic + operands) as written. */
+  text: string;
+}
+
+export interface LabelStatement {
+  kind: "label";
+  /** "foo", ".L3", or a numeric local label "1". */
+  name: string;
+  numeric: boolean;
+  span: Span;
+}
+
+export interface DirectiveStatement {
+  kind: "directive";
+  /** Lower case with the dot: ".section", ".long", ".macro", ".afterburn_noannotate". */
+  name: string;
+  nameSpan: Span;
+  /** Raw argument text, trimmed. */
+  args: string;
+  /** Arguments split at top-level commas, trimmed. */
+  argList: string[];
+  span: Span;
+}
+
+export interface AssignmentStatement {
+  kind: "assignment";
+  /** `x = expr` or `x == expr`. */
+  name: string;
+  expr: string;
+  span: Span;
+}
+
+/** A C preprocessor line in a .S file (`#include`, `#define`, `#if`...) or a gcc line marker. */
+export interface PreprocessorStatement {
+  kind: "preprocessor";
+  /** "include", "define", "undef", "if", "ifdef", "ifndef", "elif", "else", "endif", "error", "pragma", "line-marker", ... */
+  directive: string;
+  args: string;
+  span: Span;
+}
+
+export type Statement =
+  | InstructionStatement
+  | LabelStatement
+  | DirectiveStatement
+  | AssignmentStatement
+  | PreprocessorStatement;
+
+export interface ParseDiagnostic {
+  span: Span;
+  message: string;
+  severity: "error" | "warning" | "info";
+}
+
+/** Everything the parser knows about one physical source line. */
+export interface ParsedLine {
+  /** Statements on this line in order (`;` separates several). */
+  statements: Statement[];
+  diagnostics: ParseDiagnostic[];
+  /** Set when the line lies inside a gcc `#APP` … `#NO_APP` block (inline asm from C). */
+  inApp?: boolean;
+  /** Original C/.S source position when line markers precede this line. */
+  origin?: SourceOrigin;
+}
+
+/** A statement after macro/.rept/.irp expansion, with where it came from. */
+export interface ExpandedStatement {
+  statement: Statement;
+  /** The line in the parsed file that the statement is reported against (the invocation for expansions). */
+  line: number;
+  expansion?: ExpansionOrigin;
+  /** C/.S source from line markers, if any. */
+  origin?: SourceOrigin;
+  inApp?: boolean;
+}
+
+export type CodeMode = 16 | 32 | 64;
