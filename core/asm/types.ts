@@ -159,6 +159,10 @@ export interface ExpandedStatement {
   /** C/.S source from line markers, if any. */
   origin?: SourceOrigin;
   inApp?: boolean;
+  /** Code size in force (.code16/.code32/.code64, else the parse option). */
+  mode: CodeMode;
+  /** Current section name (".text", ".data", ".text.startup"...). */
+  section: string;
 }
 
 export type CodeMode = 16 | 32 | 64;
