@@ -170,5 +170,11 @@ static inline void wrmsr(uint32_t msr, uint64_t v) {
 /* ---- memory-mapped I/O (device registers must be read and written exactly once) ---- */
 static inline uint32_t mmio_read32(uintptr_t addr) { return *(volatile uint32_t *)addr; }
 static inline void mmio_write32(uintptr_t addr, uint32_t v) { *(volatile uint32_t *)addr = v; }
+/* A read of a fixed low address (BIOS data area): hidden from gcc, which takes addresses
+   below 4 KiB for null-pointer arithmetic and warns. */
+static inline uint16_t phys_read16(uintptr_t addr) {
+  __asm__("" : "+r"(addr));
+  return *(volatile uint16_t *)addr;
+}
 
 #endif
