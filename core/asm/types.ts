@@ -148,6 +148,10 @@ export interface ParsedLine {
   inApp?: boolean;
   /** Original C/.S source position when line markers precede this line. */
   origin?: SourceOrigin;
+  /** Set when the line lies in a cpp branch known to be false (`#if 0`); it is not analysed. */
+  skipped?: boolean;
+  /** Set when the line is part of a `.macro` or `.rept`/`.irp`/`.irpc` body (a template, analysed through its expansions). */
+  template?: boolean;
 }
 
 /** A statement after macro/.rept/.irp expansion, with where it came from. */
@@ -163,6 +167,89 @@ export interface ExpandedStatement {
   mode: CodeMode;
   /** Current section name (".text", ".data", ".text.startup"...). */
   section: string;
+  /**
+   * For expanded statements whose body line was changed by substitution (`\arg`, `\@`...):
+   * the expanded text of that line. The statement's spans index into this text (their `line`
+   * is the body line). Absent when the spans index into the source line itself.
+   */
+  text?: string;
 }
 
 export type CodeMode = 16 | 32 | 64;
+
+// ---- Additions by core/asm (additive; existing fields above are unchanged) ----
+
+/**
+ * Lexer state carried from one physical line to the next. Only an open `/* … *\/` comment
+ * and a backslash-continued cpp directive cross a line boundary; everything else (origin, #APP, sections) is derived afterwards so
+ * that an edit re-lexes as few lines as possible. Compare states with `===`: the parser only
+ * ever hands out the four frozen singletons made by `lexState()` (LEX_INITIAL is the start).
+ */
+export interface LexState {
+  readonly inBlockComment: boolean;
+  /** The previous line was a cpp directive ending in a backslash: this line continues it. */
+  readonly inPreprocessorContinuation: boolean;
+}
+
+export interface MacroParameter {
+  name: string;
+  /** `arg=val`: text used when the invocation omits the argument. */
+  defaultValue?: string;
+  /** `arg:req`. */
+  required: boolean;
+  /** `arg:vararg`: receives the rest of the argument list. */
+  vararg: boolean;
+}
+
+/** A `.macro` definition: its body is kept as source text and re-parsed on each expansion. */
+export interface MacroDefinition {
+  /** Lower case (GNU as looks macro names up case-insensitively). */
+  name: string;
+  params: MacroParameter[];
+  /** Body lines between `.macro` and `.endm`, with their line numbers in the file. */
+  body: { text: string; line: number }[];
+  /** The `.macro` directive. */
+  span: Span;
+  /** Line of the matching `.endm` (or the last line when it is missing). */
+  endLine: number;
+}
+
+/** A label definition after expansion. Numeric labels (`1:`) can be defined many times. */
+export interface LabelDefinition {
+  name: string;
+  numeric: boolean;
+  span: Span;
+  /** Line reported against (the invocation line for labels made by an expansion). */
+  line: number;
+  section: string;
+  expansion?: ExpansionOrigin;
+}
+
+/** `x = expr`, `.set x, expr`, `.equ x, expr`. */
+export interface SymbolDefinition {
+  name: string;
+  expr: string;
+  /** Constant value when the expression (with earlier symbols) is constant. */
+  value?: number;
+  line: number;
+  span: Span;
+}
+
+export interface ParseOptions {
+  /** Code size before any `.code16/.code32/.code64` (default 32). */
+  mode?: CodeMode;
+  /** Used for messages and to decide whether cpp conditionals are honoured (`.s` files are not preprocessed). */
+  fileName?: string;
+}
+
+export interface AsmFile {
+  lines: ParsedLine[];
+  /** Statements after expansion, in assembly order. Macro definition bodies and lines in false `#if` branches are not included. */
+  statements: ExpandedStatement[];
+  /** Line diagnostics (outside macro templates and false `#if` branches) plus expansion diagnostics. */
+  diagnostics: ParseDiagnostic[];
+  macros: Map<string, MacroDefinition>;
+  /** Label name → its definitions in order (several for numeric labels or duplicates). */
+  labels: Map<string, LabelDefinition[]>;
+  symbols: Map<string, SymbolDefinition>;
+}

@@ -1,0 +1,208 @@
+// The file-level pass over cpp lines: gcc line markers set `origin`, #APP/#NO_APP set `inApp`,
+// and cpp conditionals known to be false (#if 0, #ifdef of a name #undef'd here...) mark lines `skipped`.
+// A condition that depends on something outside the file is treated as true: every branch is analysed.
+
+import type { ParseDiagnostic, ParsedLine, PreprocessorStatement, SourceOrigin } from "./types.js";
+import { analyseExpression } from "./expression.js";
+import { skipString } from "./operands.js";
+
+type Truth = 0 | 1 | 2; // false, true, unknown
+
+interface Conditional {
+  /** Truth of the branch being read. */
+  branch: Truth;
+  /** Some earlier branch was (or may have been) taken. */
+  taken: Truth;
+  /** The enclosing region is being skipped. */
+  parentSkipped: boolean;
+  line: number;
+  sawElse: boolean;
+}
+
+export interface CppResult {
+  diagnostics: ParseDiagnostic[];
+  /** Object-like #defines with a constant value, for operand analysis. */
+  defines: Map<string, number>;
+}
+
+function parseLineMarker(args: string, isLineDirective: boolean): { line: number; file?: string } | undefined {
+  let i = 0;
+  while (i < args.length && args.charCodeAt(i) >= 48 && args.charCodeAt(i) <= 57) i++;
+  if (i === 0) return undefined;
+  const line = Number(args.slice(0, i));
+  while (i < args.length && (args[i] === " " || args[i] === "\t")) i++;
+  if (args[i] !== '"') return isLineDirective || i >= args.length ? { line } : undefined;
+  const j = skipString(args, i, args.length);
+  if (j < 0) return undefined;
+  return { line, file: unescapeCString(args.slice(i + 1, j - 1)) };
+}
+
+function unescapeCString(s: string): string {
+  if (s.indexOf("\\") < 0) return s;
+  return s.replace(/\\(.)/g, "$1");
+}
+
+function evaluateCondition(expr: string, defined: Map<string, boolean>, defines: Map<string, number>): Truth {
+  // defined(X) / defined X → 1 or 0 when known here, else unknown.
+  let unknown = false;
+  const replaced = expr.replace(/\bdefined\s*(?:\(\s*([A-Za-z_]\w*)\s*\)|([A-Za-z_]\w*))/g, (_m, a: string | undefined, b: string | undefined) => {
+    const name = a ?? b ?? "";
+    const d = defined.get(name);
+    if (d === undefined) {
+      unknown = true;
+      return "0";
+    }
+    return d ? "1" : "0";
+  });
+  // cpp's && / || / ! / comparisons differ from gas (true is 1), but only truthiness matters here.
+  const r = analyseExpression(replaced.replace(/(\d+)[uUlL]+\b/g, "$1"), defines);
+  if (unknown || r.value === undefined) return 2;
+  return r.value !== 0 ? 1 : 0;
+}
+
+function not(t: Truth): Truth {
+  return t === 2 ? 2 : t === 1 ? 0 : 1;
+}
+
+/** Sets origin / inApp / skipped on every line (clearing stale values) and checks cpp conditional nesting. */
+export function applyPreprocessor(lines: ParsedLine[], honourConditionals: boolean): CppResult {
+  const diagnostics: ParseDiagnostic[] = [];
+  const defines = new Map<string, number>();
+  const defined = new Map<string, boolean>();
+  const stack: Conditional[] = [];
+  let skipping = false;
+  let inApp = false;
+  let originFile: string | undefined;
+  let originLine = 0;
+
+  for (let i = 0; i < lines.length; i++) {
+    const pl = lines[i];
+    if (pl.origin !== undefined) delete pl.origin;
+    if (pl.inApp !== undefined) delete pl.inApp;
+    if (pl.skipped !== undefined) delete pl.skipped;
+    if (pl.template !== undefined) delete pl.template;
+    if (originFile !== undefined) {
+      const o: SourceOrigin = { file: originFile, line: originLine };
+      pl.origin = o;
+    }
+    originLine++;
+    if (inApp) pl.inApp = true;
+    if (skipping) pl.skipped = true;
+
+    const st = pl.statements;
+    if (st.length !== 1 || st[0].kind !== "preprocessor") continue;
+    const pp = st[0] as PreprocessorStatement;
+    switch (pp.directive) {
+      case "line-marker":
+      case "line": {
+        if (skipping) break;
+        const m = parseLineMarker(pp.args, pp.directive === "line");
+        if (m === undefined) {
+          diagnostics.push({ span: pp.span, message: `malformed line marker '${pp.args}'`, severity: "warning" });
+          break;
+        }
+        if (m.file !== undefined) originFile = m.file.length > 0 ? m.file : undefined;
+        originLine = m.line;
+        if (m.file === undefined && originFile === undefined) originLine = 0;
+        break;
+      }
+      case "app":
+        if (!skipping) inApp = true;
+        break;
+      case "no_app":
+        if (!skipping) inApp = false;
+        break;
+      case "define":
+      case "undef": {
+        if (skipping || !honourConditionals) break;
+        const m = /^([A-Za-z_]\w*)(\()?\s*(.*)$/.exec(pp.args);
+        if (m === null) {
+          diagnostics.push({ span: pp.span, message: `#${pp.directive} needs a macro name`, severity: "error" });
+          break;
+        }
+        if (pp.directive === "undef") {
+          defined.set(m[1], false);
+          defines.delete(m[1]);
+        } else {
+          defined.set(m[1], true);
+          if (m[2] === undefined) {
+            const v = analyseExpression(m[3].replace(/(\d+)[uUlL]+\b/g, "$1"), defines).value;
+            if (v !== undefined) defines.set(m[1], v);
+            else defines.delete(m[1]);
+          }
+        }
+        break;
+      }
+      case "if":
+      case "ifdef":
+      case "ifndef": {
+        if (!honourConditionals) break;
+        let t: Truth;
+        if (skipping) t = 0;
+        else if (pp.directive === "if") t = evaluateCondition(pp.args, defined, defines);
+        else {
+          const name = pp.args.split(/\s/)[0];
+          const d = defined.get(name);
+          t = d === undefined ? 2 : d === (pp.directive === "ifdef") ? 1 : 0;
+        }
+        stack.push({ branch: t, taken: t, parentSkipped: skipping, line: i, sawElse: false });
+        skipping = skipping || t === 0;
+        break;
+      }
+      case "elif":
+      case "elifdef":
+      case "elifndef":
+      case "else": {
+        if (!honourConditionals) break;
+        const top = stack[stack.length - 1];
+        if (top === undefined) {
+          diagnostics.push({ span: pp.span, message: `#${pp.directive} without #if`, severity: "error" });
+          break;
+        }
+        if (top.sawElse) diagnostics.push({ span: pp.span, message: `#${pp.directive} after #else`, severity: "error" });
+        let t: Truth;
+        if (pp.directive === "else") {
+          t = not(top.taken);
+          top.sawElse = true;
+        } else if (top.taken === 1) t = 0;
+        else {
+          let c: Truth;
+          if (pp.directive === "elif") c = evaluateCondition(pp.args, defined, defines);
+          else {
+            const d = defined.get(pp.args.split(/\s/)[0]);
+            c = d === undefined ? 2 : d === (pp.directive === "elifdef") ? 1 : 0;
+          }
+          t = top.taken === 2 && c !== 0 ? 2 : c;
+        }
+        top.branch = t;
+        if (t === 1) top.taken = 1;
+        else if (t === 2 && top.taken !== 1) top.taken = 2;
+        skipping = top.parentSkipped || t === 0;
+        pl.skipped = top.parentSkipped ? true : undefined;
+        if (pl.skipped === undefined) delete pl.skipped;
+        break;
+      }
+      case "endif": {
+        if (!honourConditionals) break;
+        const top = stack.pop();
+        if (top === undefined) {
+          diagnostics.push({ span: pp.span, message: "#endif without #if", severity: "error" });
+          break;
+        }
+        skipping = top.parentSkipped;
+        if (!skipping) delete pl.skipped;
+        break;
+      }
+      case "error":
+        if (!skipping && honourConditionals && stack.every((c) => c.branch === 1)) {
+          diagnostics.push({ span: pp.span, message: `#error ${pp.args}`, severity: "error" });
+        }
+        break;
+    }
+  }
+  for (const c of stack) {
+    const st = lines[c.line].statements[0];
+    diagnostics.push({ span: st.span, message: "unterminated conditional: missing #endif", severity: "error" });
+  }
+  return { diagnostics, defines };
+}

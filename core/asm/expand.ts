@@ -1,0 +1,728 @@
+// The derive pass: walks the parsed lines in assembly order and produces the expanded
+// statements. Handles .macro/.endm (+ \arg, \(), \@, defaults, :req, :vararg, .exitm, .purgem),
+// .rept/.irp/.irpc, gas conditionals (.if family; a condition that is not constant here is
+// treated as true for both branches, so nothing sensitive is hidden), code mode, sections,
+// labels and symbols. Expanded body lines are re-parsed from their substituted text.
+
+import type {
+  CodeMode, DirectiveStatement, ExpandedStatement, ExpansionOrigin, InstructionStatement, LabelDefinition, LexState,
+  MacroDefinition, MacroParameter, ParseDiagnostic, ParsedLine, SourceOrigin, Span, Statement, SymbolDefinition,
+} from "./types.js";
+import { analyseExpression } from "./expression.js";
+import { LEX_INITIAL, parseLine } from "./line.js";
+import { isIdentPart, isIdentStart, isSpace, lower } from "./chars.js";
+import { skipString } from "./operands.js";
+
+/** GNU as refuses deeper macro nesting than this. */
+export const MAX_EXPANSION_DEPTH = 100;
+/** Expanded body lines allowed per file before expansion stops with a diagnostic. */
+export const MAX_EXPANDED_LINES = 500_000;
+
+type Truth = 0 | 1 | 2; // false, true, unknown (both branches analysed)
+
+interface Source {
+  texts: string[];
+  parsed: ParsedLine[];
+  /** File line of each source line (the body line for expansions). Undefined: identity (top level). */
+  lineNos?: number[];
+  /** Whether the text differs from the file line (substitution happened). */
+  substituted?: boolean[];
+}
+
+interface Frame {
+  top: boolean;
+  reportLine: number;
+  expansion?: ExpansionOrigin;
+  origin?: SourceOrigin;
+  inApp?: boolean;
+  depth: number;
+  isMacro: boolean;
+  exited: boolean;
+}
+
+interface Collector {
+  kind: "macro" | "rept" | "irp" | "irpc";
+  directive: DirectiveStatement;
+  depth: number;
+  body: { text: string; line: number }[];
+  /** Source line where collection started. */
+  startIndex: number;
+}
+
+interface Conditional {
+  branch: Truth;
+  taken: Truth;
+  parentActive: boolean;
+  span: Span;
+  sawElse: boolean;
+}
+
+export interface DeriveInput {
+  texts: readonly string[];
+  lines: ParsedLine[];
+  mode: CodeMode;
+  defines?: ReadonlyMap<string, number>;
+}
+
+export interface DeriveResult {
+  statements: ExpandedStatement[];
+  diagnostics: ParseDiagnostic[];
+  macros: Map<string, MacroDefinition>;
+  labels: Map<string, LabelDefinition[]>;
+  symbols: Map<string, SymbolDefinition>;
+}
+
+const CONDITIONAL_OPEN: ReadonlySet<string> = new Set([
+  ".if", ".ifdef", ".ifndef", ".ifnotdef", ".ifb", ".ifnb", ".ifc", ".ifnc", ".ifeq", ".ifne", ".iflt", ".ifle",
+  ".ifgt", ".ifge", ".ifeqs", ".ifnes",
+]);
+
+function stripQuotes(s: string): string {
+  return s.length >= 2 && s.charCodeAt(0) === 34 && s.charCodeAt(s.length - 1) === 34 ? s.slice(1, -1) : s;
+}
+
+/** Splits macro invocation arguments the way gas does: by commas, or by whitespace outside quotes and parentheses. */
+export function splitMacroArguments(s: string): { text: string; start: number }[] {
+  const out: { text: string; start: number }[] = [];
+  const n = s.length;
+  let i = 0;
+  while (i < n && isSpace(s.charCodeAt(i))) i++;
+  if (i >= n) return out;
+  for (;;) {
+    const start = i;
+    let depth = 0;
+    while (i < n) {
+      const c = s.charCodeAt(i);
+      if (c === 34) {
+        const j = skipString(s, i, n);
+        i = j < 0 ? n : j;
+        continue;
+      }
+      if (c === 40) depth++;
+      else if (c === 41) depth = depth > 0 ? depth - 1 : 0;
+      else if (depth === 0 && (c === 44 || isSpace(c))) break;
+      i++;
+    }
+    out.push({ text: s.slice(start, i), start });
+    while (i < n && isSpace(s.charCodeAt(i))) i++;
+    if (i >= n) break;
+    if (s.charCodeAt(i) === 44) {
+      i++;
+      while (i < n && isSpace(s.charCodeAt(i))) i++;
+      if (i >= n) {
+        out.push({ text: "", start: i });
+        break;
+      }
+    }
+  }
+  return out;
+}
+
+/** `.macro name a, b=1, c:req, d:vararg` → name and parameters. */
+export function parseMacroHeader(args: string): { name: string; params: MacroParameter[]; error?: string } {
+  const toks = splitMacroArguments(args.replace(/\s*=\s*/g, "="));
+  if (toks.length === 0 || toks[0].text.length === 0) return { name: "", params: [], error: ".macro needs a name" };
+  const name = lower(toks[0].text);
+  const params: MacroParameter[] = [];
+  let error: string | undefined;
+  for (let k = 1; k < toks.length; k++) {
+    let t = toks[k].text;
+    if (t.length === 0) continue;
+    const p: MacroParameter = { name: "", required: false, vararg: false };
+    const eq = t.indexOf("=");
+    if (eq >= 0) {
+      p.defaultValue = stripQuotes(t.slice(eq + 1));
+      t = t.slice(0, eq);
+    }
+    const colon = t.indexOf(":");
+    if (colon >= 0) {
+      const q = t.slice(colon + 1).toLowerCase();
+      if (q === "req") p.required = true;
+      else if (q === "vararg") p.vararg = true;
+      else error ??= `invalid parameter qualifier ':${q}' for '${t.slice(0, colon)}'`;
+      t = t.slice(0, colon);
+    }
+    p.name = t;
+    if (params.some((x) => x.name === t)) error ??= `duplicate macro parameter '${t}'`;
+    params.push(p);
+  }
+  return error === undefined ? { name, params } : { name, params, error };
+}
+
+/** Replaces `\name` (known names), `\()` and `\@` in a body line. */
+export function substitute(text: string, lookup: (name: string) => string | undefined, counter: number): string {
+  let i = text.indexOf("\\");
+  if (i < 0) return text;
+  let out = "";
+  let last = 0;
+  const n = text.length;
+  while (i >= 0 && i < n - 1) {
+    const c = text.charCodeAt(i + 1);
+    if (c === 64) {
+      out += text.slice(last, i) + counter;
+      last = i + 2;
+      i = text.indexOf("\\", last);
+      continue;
+    }
+    if (c === 40 && text.charCodeAt(i + 2) === 41) {
+      out += text.slice(last, i);
+      last = i + 3;
+      i = text.indexOf("\\", last);
+      continue;
+    }
+    if (isIdentStart(c) || (c >= 48 && c <= 57)) {
+      let j = i + 2;
+      while (j < n && isIdentPart(text.charCodeAt(j)) && text.charCodeAt(j) !== 36) j++;
+      // Longest parameter name that matches (gas stops at non-name characters; '.' ends a name too).
+      let k = j;
+      let v: string | undefined;
+      while (k > i + 1) {
+        v = lookup(text.slice(i + 1, k));
+        if (v !== undefined) break;
+        const dot = text.lastIndexOf(".", k - 1);
+        k = dot > i + 1 ? dot : i + 1;
+      }
+      if (v !== undefined) {
+        out += text.slice(last, i) + v;
+        last = k;
+        i = text.indexOf("\\", last);
+        continue;
+      }
+      i = text.indexOf("\\", j);
+      continue;
+    }
+    i = text.indexOf("\\", i + (c === 92 ? 2 : 1));
+  }
+  return last === 0 ? text : out + text.slice(last);
+}
+
+class Expander {
+  mode: CodeMode;
+  section = ".text";
+  previous = ".text";
+  sectionStack: { section: string; previous: string }[] = [];
+  macros = new Map<string, MacroDefinition>();
+  labels = new Map<string, LabelDefinition[]>();
+  symbols = new Map<string, SymbolDefinition>();
+  symbolValues: Map<string, number>;
+  statements: ExpandedStatement[] = [];
+  diagnostics: ParseDiagnostic[] = [];
+  reported = new Set<string>();
+  counter = 0;
+  expandedLines = 0;
+  limitReported = false;
+  parseCache = new Map<string, { parsed: ParsedLine; state: LexState }>();
+
+  constructor(readonly input: DeriveInput) {
+    this.mode = input.mode;
+    this.symbolValues = new Map(input.defines ?? []);
+  }
+
+  report(span: Span, message: string, severity: ParseDiagnostic["severity"] = "error"): void {
+    this.diagnostics.push({ span, message, severity });
+  }
+
+  /** A diagnostic found inside an expansion is reported once, at the outermost invocation. */
+  reportInExpansion(frame: Frame, d: ParseDiagnostic): void {
+    let site = frame.expansion!;
+    while (site.parent !== undefined) site = site.parent;
+    const what = frame.expansion!.kind === "macro" ? `macro '${frame.expansion!.name}'` : `.${frame.expansion!.kind}`;
+    const message = `in expansion of ${what} (body line ${frame.expansion!.bodyLine + 1}): ${d.message}`;
+    const key = `${site.site.line}:${site.site.start}:${message}`;
+    if (this.reported.has(key)) return;
+    this.reported.add(key);
+    this.report(site.site, message, d.severity);
+  }
+
+  run(src: Source, frame: Frame): void {
+    const n = src.texts.length;
+    let collector: Collector | undefined;
+    const conds: Conditional[] = [];
+    let active = true;
+    for (let i = 0; i < n && !frame.exited; i++) {
+      const pl = src.parsed[i];
+      const st = pl.statements;
+      if (frame.top && pl.skipped) continue;
+
+      if (collector !== undefined) {
+        let closed = false;
+        for (const s of st) {
+          if (s.kind !== "directive") continue;
+          const name = s.name;
+          if (collector.kind === "macro") {
+            if (name === ".macro") collector.depth++;
+            else if (name === ".endm" || name === ".endmacro") collector.depth--;
+          } else if (name === ".rept" || name === ".irp" || name === ".irpc") collector.depth++;
+          else if (name === ".endr") collector.depth--;
+          if (collector.depth === 0) {
+            closed = true;
+            break;
+          }
+        }
+        if (!closed) {
+          collector.body.push({ text: src.texts[i], line: src.lineNos === undefined ? i : src.lineNos[i] });
+          if (frame.top) pl.template = true;
+          continue;
+        }
+        const c = collector;
+        collector = undefined;
+        // The body is assembled when its closing directive is read: expansion first, then .endr/.endm.
+        this.finishCollector(c, src, i, frame);
+        this.emitLine(src, i, frame, pl);
+        continue;
+      }
+
+      // gas conditionals are tracked even while a branch is skipped (to find the matching .endif).
+      let handled = false;
+      for (const s of st) {
+        if (s.kind !== "directive") continue;
+        const name = s.name;
+        if (CONDITIONAL_OPEN.has(name)) {
+          const t: Truth = active ? this.condition(s) : 0;
+          conds.push({ branch: t, taken: t, parentActive: active, span: s.span, sawElse: false });
+          if (active && st.length === 1) this.emitLine(src, i, frame, pl);
+          active = active && t !== 0;
+          handled = true;
+        } else if (name === ".else" || name === ".elseif") {
+          const top = conds[conds.length - 1];
+          if (top === undefined) {
+            if (active) this.lineReport(frame, s.span, `${name} without .if`);
+            handled = true;
+            continue;
+          }
+          if (top.sawElse) this.lineReport(frame, s.span, `${name} after .else`);
+          let t: Truth;
+          if (name === ".else") {
+            top.sawElse = true;
+            t = top.taken === 1 ? 0 : top.taken === 2 ? 2 : 1;
+          } else if (top.taken === 1) t = 0;
+          else {
+            const c = top.parentActive ? this.condition(s) : 0;
+            t = top.taken === 2 && c !== 0 ? 2 : c;
+          }
+          if (t === 1) top.taken = 1;
+          else if (t === 2 && top.taken !== 1) top.taken = 2;
+          top.branch = t;
+          active = top.parentActive && t !== 0;
+          if (top.parentActive) this.emitLine(src, i, frame, pl);
+          handled = true;
+        } else if (name === ".endif") {
+          const top = conds.pop();
+          if (top === undefined) {
+            if (active) this.lineReport(frame, s.span, ".endif without .if");
+          } else {
+            active = top.parentActive;
+            if (active) this.emitLine(src, i, frame, pl);
+          }
+          handled = true;
+        }
+      }
+      if (handled && st.length === 1) continue;
+      if (!active) {
+        if (frame.top) pl.skipped = true;
+        continue;
+      }
+      if (frame.top) this.pushLineDiagnostics(pl);
+      else if (pl.diagnostics.length > 0 && src.substituted !== undefined) {
+        for (const d of pl.diagnostics) this.reportInExpansion(frame, d);
+      }
+      collector = this.processStatements(src, i, frame, pl, handled);
+    }
+    if (collector !== undefined) {
+      const d = collector.directive;
+      const what = collector.kind === "macro" ? `.endm for .macro` : `.endr for .${collector.kind}`;
+      this.lineReport(frame, d.span, `missing ${what}`);
+      if (collector.kind === "macro") this.finishCollector(collector, src, n - 1, frame);
+    }
+    for (const c of conds) this.lineReport(frame, c.span, "missing .endif for this conditional");
+  }
+
+  lineReport(frame: Frame, span: Span, message: string): void {
+    if (frame.top) this.report(span, message);
+    else this.reportInExpansion(frame, { span, message, severity: "error" });
+  }
+
+  pushLineDiagnostics(pl: ParsedLine): void {
+    if (pl.diagnostics.length === 0) return;
+    // A macro invocation's arguments are not operands: drop operand diagnostics inside it.
+    let calls: Span[] | undefined;
+    for (const s of pl.statements) if (s.kind === "instruction" && this.macros.has(s.mnemonic)) (calls ??= []).push(s.span);
+    for (const d of pl.diagnostics) {
+      if (calls !== undefined && calls.some((c) => d.span.start >= c.start && d.span.start < c.end)) continue;
+      this.diagnostics.push(d);
+    }
+  }
+
+  condition(d: DirectiveStatement): Truth {
+    const name = d.name;
+    const args = d.args;
+    switch (name) {
+      case ".ifdef":
+      case ".ifndef":
+      case ".ifnotdef": {
+        const sym = args.trim();
+        const known = this.symbols.has(sym) || this.labels.has(sym);
+        return (name === ".ifdef") === known ? 1 : 0;
+      }
+      case ".ifb":
+        return args.trim().length === 0 ? 1 : 0;
+      case ".ifnb":
+        return args.trim().length > 0 ? 1 : 0;
+      case ".ifc":
+      case ".ifnc":
+      case ".ifeqs":
+      case ".ifnes": {
+        const parts = d.argList;
+        const a = stripQuotes(parts[0] ?? "");
+        const b = stripQuotes(parts.slice(1).join(","));
+        const eq = a === b;
+        return (name === ".ifc" || name === ".ifeqs") === eq ? 1 : 0;
+      }
+      default: {
+        const v = analyseExpression(args, this.symbolValues).value;
+        if (v === undefined) return 2;
+        switch (name) {
+          case ".ifeq": return v === 0 ? 1 : 0;
+          case ".iflt": return v < 0 ? 1 : 0;
+          case ".ifle": return v <= 0 ? 1 : 0;
+          case ".ifgt": return v > 0 ? 1 : 0;
+          case ".ifge": return v >= 0 ? 1 : 0;
+          default: return v !== 0 ? 1 : 0; // .if, .ifne, .elseif
+        }
+      }
+    }
+  }
+
+  emitLine(src: Source, i: number, frame: Frame, pl: ParsedLine): void {
+    for (const s of pl.statements) this.emit(s, src, i, frame, pl);
+  }
+
+  emit(s: Statement, src: Source, i: number, frame: Frame, pl: ParsedLine): void {
+    const es: ExpandedStatement = { statement: s, line: frame.top ? i : frame.reportLine, mode: this.mode, section: this.section };
+    if (frame.expansion !== undefined) {
+      es.expansion = { ...frame.expansion, bodyLine: src.lineNos![i] };
+      if (src.substituted![i]) es.text = src.texts[i];
+    }
+    const origin = frame.top ? pl.origin : frame.origin;
+    if (origin !== undefined) es.origin = origin;
+    const inApp = frame.top ? pl.inApp : frame.inApp;
+    if (inApp) es.inApp = true;
+    this.statements.push(es);
+    if (s.kind === "label") this.defineLabel(s.name, s.numeric, s.span, es);
+  }
+
+  defineLabel(name: string, numeric: boolean, span: Span, es: ExpandedStatement): void {
+    const def: LabelDefinition = { name, numeric, span, line: es.line, section: es.section };
+    if (es.expansion !== undefined) def.expansion = es.expansion;
+    const list = this.labels.get(name);
+    if (list === undefined) this.labels.set(name, [def]);
+    else {
+      if (!numeric) {
+        const msg = `symbol '${name}' is already defined (line ${list[0].line + 1})`;
+        if (es.expansion === undefined) this.report(span, msg);
+        else this.reportInExpansion({ top: false, reportLine: es.line, expansion: es.expansion, depth: 0, isMacro: false, exited: false }, { span, message: msg, severity: "error" });
+      }
+      list.push(def);
+    }
+  }
+
+  /** Handles one active line; returns a collector when the line opens a .macro/.rept/.irp body. */
+  processStatements(src: Source, i: number, frame: Frame, pl: ParsedLine, skipConditionals: boolean): Collector | undefined {
+    let collector: Collector | undefined;
+    for (const s of pl.statements) {
+      if (frame.exited) break;
+      if (s.kind === "instruction") {
+        const m = this.macros.get(s.mnemonic);
+        if (m !== undefined) {
+          this.expandMacro(m, s, src, i, frame);
+          continue;
+        }
+        this.emit(s, src, i, frame, pl);
+        continue;
+      }
+      if (s.kind === "directive" && skipConditionals && (CONDITIONAL_OPEN.has(s.name) || s.name === ".else" || s.name === ".elseif" || s.name === ".endif")) continue;
+      this.emit(s, src, i, frame, pl);
+      if (s.kind === "assignment") this.defineSymbol(s.name, s.expr, s.span, frame.top ? i : frame.reportLine);
+      else if (s.kind === "directive") {
+        const c = this.directive(s, src, i, frame);
+        if (c !== undefined) collector = c;
+      }
+    }
+    return collector;
+  }
+
+  defineSymbol(name: string, expr: string, span: Span, line: number): void {
+    if (name === ".") return;
+    const def: SymbolDefinition = { name, expr, line, span };
+    const v = analyseExpression(expr, this.symbolValues).value;
+    if (v !== undefined) {
+      def.value = v;
+      this.symbolValues.set(name, v);
+    } else this.symbolValues.delete(name);
+    this.symbols.set(name, def);
+  }
+
+  directive(d: DirectiveStatement, src: Source, i: number, frame: Frame): Collector | undefined {
+    switch (d.name) {
+      case ".macro":
+      case ".rept":
+      case ".irp":
+      case ".irpc":
+        return { kind: d.name === ".macro" ? "macro" : (d.name.slice(1) as "rept" | "irp" | "irpc"), directive: d, depth: 1, body: [], startIndex: i };
+      case ".endm":
+      case ".endmacro":
+        this.lineReport(frame, d.span, `${d.name} without .macro`);
+        return undefined;
+      case ".endr":
+        this.lineReport(frame, d.span, ".endr without .rept, .irp or .irpc");
+        return undefined;
+      case ".exitm":
+        if (frame.isMacro) frame.exited = true;
+        else this.lineReport(frame, d.span, ".exitm outside a macro");
+        return undefined;
+      case ".purgem": {
+        for (const a of d.argList) {
+          const name = lower(a);
+          if (!this.macros.delete(name)) this.lineReport(frame, d.span, `.purgem: macro '${a}' is not defined`);
+        }
+        return undefined;
+      }
+      case ".code16":
+      case ".code16gcc":
+        this.mode = 16;
+        return undefined;
+      case ".code32":
+        this.mode = 32;
+        return undefined;
+      case ".code64":
+        this.mode = 64;
+        return undefined;
+      case ".text":
+      case ".data":
+      case ".bss":
+        this.switchSection(d.name);
+        return undefined;
+      case ".section": {
+        const name = stripQuotes(d.argList[0] ?? "");
+        if (name.length === 0) this.lineReport(frame, d.span, ".section needs a section name");
+        else this.switchSection(name);
+        return undefined;
+      }
+      case ".pushsection": {
+        const name = stripQuotes(d.argList[0] ?? "");
+        if (name.length === 0) {
+          this.lineReport(frame, d.span, ".pushsection needs a section name");
+          return undefined;
+        }
+        this.sectionStack.push({ section: this.section, previous: this.previous });
+        this.switchSection(name);
+        return undefined;
+      }
+      case ".popsection": {
+        const top = this.sectionStack.pop();
+        if (top === undefined) this.lineReport(frame, d.span, ".popsection without .pushsection");
+        else {
+          this.section = top.section;
+          this.previous = top.previous;
+        }
+        return undefined;
+      }
+      case ".previous": {
+        const s = this.section;
+        this.section = this.previous;
+        this.previous = s;
+        return undefined;
+      }
+      case ".set":
+      case ".equ":
+      case ".equiv":
+      case ".eqv": {
+        const name = d.argList[0] ?? "";
+        if (name.length === 0 || d.argList.length < 2) this.lineReport(frame, d.span, `${d.name} needs a symbol and an expression`);
+        else this.defineSymbol(name, d.argList.slice(1).join(","), d.span, frame.top ? i : frame.reportLine);
+        return undefined;
+      }
+    }
+    return undefined;
+  }
+
+  switchSection(name: string): void {
+    if (name !== this.section) {
+      this.previous = this.section;
+      this.section = name;
+    }
+  }
+
+  finishCollector(c: Collector, src: Source, endIndex: number, frame: Frame): void {
+    const d = c.directive;
+    if (c.kind === "macro") {
+      const h = parseMacroHeader(d.args);
+      if (h.error !== undefined) this.lineReport(frame, d.span, h.error);
+      if (h.name.length === 0) return;
+      const def: MacroDefinition = { name: h.name, params: h.params, body: c.body, span: d.span, endLine: src.lineNos === undefined ? endIndex : src.lineNos[endIndex] };
+      this.macros.set(h.name, def);
+      return;
+    }
+    const iterations: ((name: string) => string | undefined)[] = [];
+    if (c.kind === "rept") {
+      const r = analyseExpression(d.args, this.symbolValues);
+      let count: number;
+      if (r.value === undefined) {
+        this.lineReport(frame, d.span, `.rept count '${d.args}' is not a constant here; the body is analysed once`);
+        count = 1;
+      } else if (r.value < 0) {
+        count = 0;
+      } else count = r.value;
+      const none = (): string | undefined => undefined;
+      for (let k = 0; k < count; k++) {
+        if (this.expandedLines + k * c.body.length > MAX_EXPANDED_LINES) break;
+        iterations.push(none);
+      }
+      if (iterations.length < count) this.limitReached(frame, d.span);
+    } else {
+      let sym: string;
+      let values: string[];
+      const list = d.argList.slice();
+      const first = (list[0] ?? "").trim();
+      const sp = first.search(/\s/);
+      if (sp > 0) {
+        sym = first.slice(0, sp);
+        list[0] = first.slice(sp).trim();
+      } else {
+        sym = first;
+        list.shift();
+      }
+      if (sym.length === 0) {
+        this.lineReport(frame, d.span, `.${c.kind} needs a parameter name`);
+        return;
+      }
+      if (c.kind === "irp") values = list.length === 0 ? [""] : list.map(stripQuotes);
+      else {
+        const v = stripQuotes(list.join(","));
+        values = v.length === 0 ? [""] : Array.from(v);
+      }
+      for (const v of values) iterations.push((name) => (name === sym ? v : undefined));
+    }
+    for (const lookup of iterations) {
+      if (frame.exited) break;
+      this.expandBody(c.kind, undefined, d.span, c.body, lookup, false, frame);
+    }
+  }
+
+  limitReached(frame: Frame, span: Span): void {
+    if (this.limitReported) return;
+    this.limitReported = true;
+    this.lineReport(frame, span, `expansion limit reached (${MAX_EXPANDED_LINES} expanded lines); the rest is not expanded`);
+  }
+
+  expandMacro(m: MacroDefinition, ins: InstructionStatement, src: Source, i: number, frame: Frame): void {
+    const text = src.texts[i];
+    const argText = text.slice(ins.mnemonicSpan.end, ins.span.end);
+    const args = splitMacroArguments(argText);
+    const values = new Map<string, string>();
+    let pos = 0;
+    for (let k = 0; k < args.length; k++) {
+      const a = args[k];
+      const eq = a.text.indexOf("=");
+      if (eq > 0) {
+        const key = a.text.slice(0, eq);
+        if (m.params.some((p) => p.name === key)) {
+          values.set(key, stripQuotes(a.text.slice(eq + 1)));
+          continue;
+        }
+      }
+      const p = m.params[pos];
+      if (p === undefined) {
+        this.lineReport(frame, ins.span, `too many arguments for macro '${m.name}' (it takes ${m.params.length})`);
+        break;
+      }
+      pos++;
+      if (p.vararg) {
+        values.set(p.name, argText.slice(a.start).trim());
+        break;
+      }
+      values.set(p.name, stripQuotes(a.text));
+    }
+    for (const p of m.params) {
+      const v = values.get(p.name);
+      if (v === undefined || (v.length === 0 && p.defaultValue !== undefined)) {
+        if (p.required) this.lineReport(frame, ins.span, `missing value for required parameter '${p.name}' of macro '${m.name}'`);
+        values.set(p.name, p.defaultValue ?? "");
+      }
+    }
+    this.expandBody("macro", m.name, ins.span, m.body, (name) => values.get(name), true, frame);
+  }
+
+  expandBody(
+    kind: ExpansionOrigin["kind"], name: string | undefined, site: Span, body: { text: string; line: number }[],
+    lookup: (name: string) => string | undefined, isMacro: boolean, frame: Frame,
+  ): void {
+    if (frame.depth + 1 > MAX_EXPANSION_DEPTH) {
+      this.lineReport(frame, site, `macros nested too deeply (limit ${MAX_EXPANSION_DEPTH}); expansion stopped`);
+      return;
+    }
+    if (this.expandedLines + body.length > MAX_EXPANDED_LINES) {
+      this.limitReached(frame, site);
+      return;
+    }
+    this.expandedLines += body.length;
+    const counter = this.counter;
+    if (isMacro) this.counter++;
+    const texts: string[] = [];
+    const parsed: ParsedLine[] = [];
+    const lineNos: number[] = [];
+    const substituted: boolean[] = [];
+    let state = LEX_INITIAL;
+    const fileTexts = this.input.texts;
+    for (const b of body) {
+      const t = substitute(b.text, lookup, counter);
+      texts.push(t);
+      lineNos.push(b.line);
+      const same = t === fileTexts[b.line];
+      substituted.push(!same);
+      if (same && !state.inBlockComment && !state.inPreprocessorContinuation && !this.input.lines[b.line].statements.some(isPreprocessor)) {
+        // Unchanged body line: reuse its parse so spans point into the file.
+        parsed.push(this.input.lines[b.line]);
+        state = LEX_INITIAL;
+        continue;
+      }
+      const key = `${state.inBlockComment ? 1 : 0}${b.line}:${t}`;
+      let r = this.parseCache.get(key);
+      if (r === undefined) {
+        r = parseLine(t, b.line, state);
+        this.parseCache.set(key, r);
+      }
+      parsed.push(r.parsed);
+      state = r.state;
+    }
+    const expansion: ExpansionOrigin = { kind, site, bodyLine: -1 };
+    if (name !== undefined) expansion.name = name;
+    if (frame.expansion !== undefined) expansion.parent = frame.expansion;
+    const child: Frame = {
+      top: false,
+      reportLine: frame.top ? site.line : frame.reportLine,
+      expansion,
+      depth: frame.depth + 1,
+      isMacro: isMacro || frame.isMacro,
+      exited: false,
+    };
+    const origin = frame.top ? this.input.lines[site.line]?.origin : frame.origin;
+    if (origin !== undefined) child.origin = origin;
+    const inApp = frame.top ? this.input.lines[site.line]?.inApp : frame.inApp;
+    if (inApp) child.inApp = true;
+    this.run({ texts, parsed, lineNos, substituted }, child);
+    // .exitm ends the macro it is in, including any .rept/.irp loop inside that macro.
+    if (!isMacro && child.exited) frame.exited = true;
+  }
+}
+
+function isPreprocessor(s: Statement): boolean {
+  return s.kind === "preprocessor";
+}
+
+export function derive(input: DeriveInput): DeriveResult {
+  const x = new Expander(input);
+  const top: Frame = { top: true, reportLine: 0, depth: 0, isMacro: false, exited: false };
+  x.run({ texts: input.texts as string[], parsed: input.lines }, top);
+  return { statements: x.statements, diagnostics: x.diagnostics, macros: x.macros, labels: x.labels, symbols: x.symbols };
+}

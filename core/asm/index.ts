@@ -1,0 +1,11 @@
+// core/asm: GNU as (AT&T) parser. See types.ts for the data model.
+export type * from "./types.js";
+export { parseLine, lexState, LEX_INITIAL, MAX_LINE_LENGTH, splitArguments } from "./line.js";
+export { parseAsm, analyseLines, lexLines, splitLines } from "./parse.js";
+export { AsmDocument } from "./document.js";
+export type { Position, Range } from "./document.js";
+export { evaluateExpression, analyseExpression, parseIntegerToken } from "./expression.js";
+export type { ExpressionResult, SymbolValues } from "./expression.js";
+export { renderInstruction, renderOperand } from "./render.js";
+export { isRegister, isSegmentRegister, isPrefixWord, registerNames } from "./registers.js";
+export { MAX_EXPANSION_DEPTH, MAX_EXPANDED_LINES, parseMacroHeader, splitMacroArguments, substitute } from "./expand.js";

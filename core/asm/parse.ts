@@ -1,0 +1,62 @@
+// Whole-file parsing: lex every line, then the file-level passes (cpp, expansion).
+
+import type { AsmFile, LexState, ParseDiagnostic, ParsedLine, ParseOptions } from "./types.js";
+import { LEX_INITIAL, parseLine } from "./line.js";
+import { applyPreprocessor } from "./cpp.js";
+import { derive } from "./expand.js";
+
+/** Splits text into lines at \r\n, \r or \n (the LSP's line breaks). */
+export function splitLines(text: string): string[] {
+  return text.split(/\r\n|\r|\n/);
+}
+
+/** Whether cpp conditionals apply: everything except a plain `.s` file (which as reads without cpp). */
+export function honoursPreprocessor(fileName: string | undefined): boolean {
+  return fileName === undefined || !fileName.endsWith(".s");
+}
+
+function compareDiagnostics(a: ParseDiagnostic, b: ParseDiagnostic): number {
+  return a.span.line - b.span.line || a.span.start - b.span.start;
+}
+
+/**
+ * Runs the file-level passes over already-lexed lines. `endStates[i]` is the lexer state after line i.
+ * Used by parseAsm and by AsmDocument after an incremental re-lex.
+ */
+export function analyseLines(texts: readonly string[], lines: ParsedLine[], endStates: readonly LexState[], options: ParseOptions = {}): AsmFile {
+  const cpp = applyPreprocessor(lines, honoursPreprocessor(options.fileName));
+  const d = derive({ texts, lines, mode: options.mode ?? 32, defines: cpp.defines });
+  const diagnostics = cpp.diagnostics.concat(d.diagnostics);
+  const n = lines.length;
+  if (n > 0 && endStates[n - 1].inBlockComment) {
+    // Report where the comment that never ends began.
+    let i = n - 1;
+    while (i > 0 && endStates[i - 1].inBlockComment) i--;
+    const at = texts[i].lastIndexOf("/*");
+    const start = at < 0 ? 0 : at;
+    diagnostics.push({ span: { line: i, start, end: start + 2 }, message: "unterminated comment: missing '*/'", severity: "error" });
+  }
+  diagnostics.sort(compareDiagnostics);
+  return { lines, statements: d.statements, diagnostics, macros: d.macros, labels: d.labels, symbols: d.symbols };
+}
+
+/** Lexes every line; returns the parsed lines and the lexer state after each. */
+export function lexLines(texts: readonly string[]): { lines: ParsedLine[]; endStates: LexState[] } {
+  const lines: ParsedLine[] = new Array(texts.length);
+  const endStates: LexState[] = new Array(texts.length);
+  let state = LEX_INITIAL;
+  for (let i = 0; i < texts.length; i++) {
+    const r = parseLine(texts[i], i, state);
+    lines[i] = r.parsed;
+    state = r.state;
+    endStates[i] = state;
+  }
+  return { lines, endStates };
+}
+
+/** Parses a whole GNU as (AT&T) source. Never throws. */
+export function parseAsm(text: string, options: ParseOptions = {}): AsmFile {
+  const texts = splitLines(typeof text === "string" ? text : String(text));
+  const { lines, endStates } = lexLines(texts);
+  return analyseLines(texts, lines, endStates, options);
+}
