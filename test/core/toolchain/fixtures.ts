@@ -11,6 +11,10 @@ export class Workdir {
     writeFileSync(join(this.dir, name), text);
     return join(this.dir, name);
   }
+  writeBytes(name: string, bytes: Uint8Array): string {
+    writeFileSync(join(this.dir, name), bytes);
+    return join(this.dir, name);
+  }
   path(name: string): string {
     return join(this.dir, name);
   }
