@@ -73,6 +73,8 @@ export class TimerQueue {
   private readonly handlers = new Map<string, TimerHandler>();
   private readonly order = new Map<string, number>();
   private readonly due = new Map<string, number>();
+  /** Told of every (re)scheduling, so a run loop can cut a CPU slice short for an earlier event. */
+  onSchedule: ((time: number) => void) | null = null;
 
   register(key: string, handler: TimerHandler): void {
     if (this.handlers.has(key)) throw new Error(`timer ${key} registered twice`);
@@ -83,6 +85,7 @@ export class TimerQueue {
   schedule(key: string, time: number): void {
     if (!this.handlers.has(key)) throw new Error(`unknown timer ${key}`);
     this.due.set(key, time);
+    this.onSchedule?.(time);
   }
 
   cancel(key: string): void {

@@ -1,0 +1,22 @@
+// The bundled PC emulator's public surface.
+export * from "./machine.js";
+export * from "./io.js";
+export type * from "./bus.js";
+export * from "./devices/clock.js";
+export * from "./devices/pic8259.js";
+export * from "./devices/pit8254.js";
+export * from "./devices/cmos-rtc.js";
+export * from "./devices/uart16550.js";
+export * from "./devices/ps2-controller.js";
+export * from "./devices/cga-text.js";
+export * from "./devices/local-apic.js";
+export * from "./devices/io-apic.js";
+export * from "./devices/debug-exit.js";
+export * from "./devices/interrupt-router.js";
+export * from "./boot/layout.js";
+export * from "./boot/multiboot.js";
+export * from "./boot/mp-table.js";
+export * from "./boot/rom.js";
+export * from "./cpu/api.js";
+export { Cpu } from "./cpu/cpu.js";
+export { PhysicalMemory, type RamSnapshot } from "./memory.js";
