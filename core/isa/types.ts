@@ -52,13 +52,20 @@ export type OperandCondition =
   /** First operand is an immediate ($n) / a register / memory. */
   | { kind: "first"; operand: "imm" | "reg" | "mem" | "dx" }
   /** Direct far form `ljmp $sel,$off` (two immediates) vs indirect `ljmp *m`. */
-  | { kind: "far"; form: "direct" | "indirect" };
+  | { kind: "far"; form: "direct" | "indirect" }
+  /**
+   * in/out: the port operand (first for `in`, last for `out` in AT&T order) is an immediate `$n` or `%dx`/`(%dx)`.
+   * A bare suffixed form with no operands (`inb`, `outl`) counts as the `%dx` form, as GNU as assembles it.
+   */
+  | { kind: "port"; form: "imm" | "dx" };
 
 /**
  * Machine-code identity: the opcode key as the emulator's decoder reports it.
  * opcode: one-byte opcodes are 0x00–0xff; two-byte 0F xx are 0x100 + xx.
  * reg: ModRM.reg for group opcodes; rm: ModRM.rm for register-form encodings like 0F 01 F8 (swapgs);
  * mem: true → only the memory form of ModRM, false → only the register form.
+ * For 0F 20–23 (mov to/from control and debug registers) in 64-bit mode, `reg` carries REX.R as bit 3
+ * (cr8 is reg 8); for every other opcode REX.R is not part of the key.
  */
 export interface OpcodeForm {
   opcode: number;
@@ -74,6 +81,17 @@ export interface RewriteSpec {
   description: string;
   /** Bytes the wedge's replacement needs; instruction length + padding must be ≥ room for every encoding. */
   room: number;
+  /** Room in 64-bit code when different (absolute disp32 operands need a SIB byte there). */
+  room64?: number;
+  /**
+   * The exact sequence the wedge writes at the site start, one AT&T instruction per element (32-bit code), for the
+   * longest register form (written with %ecx: %eax would get the shorter moffs encodings). Placeholders: `@vcpu.<field>` is the absolute
+   * address of a vCPU field (see VCPU_LAYOUT), `@vcpu.<field>+n` a byte inside it, `@wedge` the wedge entry the
+   * call goes to, local labels `1:`/`1f` as in GNU as. Its assembled size is `room`.
+   */
+  asm32?: readonly string[];
+  /** Same for 64-bit code (size `room64 ?? room`). */
+  asm64?: readonly string[];
 }
 
 export interface CatalogueEntry {
