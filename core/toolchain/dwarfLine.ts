@@ -78,7 +78,6 @@ function resolvePath(compDir: string | undefined, dir: string | undefined, name:
 interface UnitFiles {
   /** Lookup by the file register's value. */
   fileAt(index: number): string;
-  all: string[];
 }
 
 export function readLineTable(elf: ElfFile): LineTable {
@@ -212,7 +211,6 @@ function readUnit(
       }
       return p;
     },
-    all: [],
   };
   for (let i = 0; i < names.length; i++) allFiles.add(files.fileAt(version >= 5 ? i : i + 1));
 
