@@ -3,8 +3,12 @@
 // A condition that depends on something outside the file is treated as true: every branch is analysed.
 
 import type { ParseDiagnostic, ParsedLine, PreprocessorStatement, SourceOrigin } from "./types.js";
-import { analyseExpression } from "./expression.js";
-import { skipString } from "./operands.js";
+import * as expressionModule from "./expression.js";
+// Bound once: under tsx (CJS interop) every use of an imported binding is a getter call.
+const { analyseExpression } = expressionModule;
+import * as operandsModule from "./operands.js";
+// Bound once: under tsx (CJS interop) every use of an imported binding is a getter call.
+const { skipString } = operandsModule;
 
 type Truth = 0 | 1 | 2; // false, true, unknown
 
@@ -77,17 +81,12 @@ export function applyPreprocessor(lines: ParsedLine[], honourConditionals: boole
 
   for (let i = 0; i < lines.length; i++) {
     const pl = lines[i];
-    if (pl.origin !== undefined) delete pl.origin;
-    if (pl.inApp !== undefined) delete pl.inApp;
-    if (pl.skipped !== undefined) delete pl.skipped;
-    if (pl.template !== undefined) delete pl.template;
-    if (originFile !== undefined) {
-      const o: SourceOrigin = { file: originFile, line: originLine };
-      pl.origin = o;
-    }
+    // Assigned, never deleted, so ParsedLine objects keep one shape.
+    pl.origin = originFile !== undefined ? ({ file: originFile, line: originLine } satisfies SourceOrigin) : undefined;
     originLine++;
-    if (inApp) pl.inApp = true;
-    if (skipping) pl.skipped = true;
+    pl.inApp = inApp ? true : undefined;
+    pl.skipped = skipping ? true : undefined;
+    pl.template = undefined;
 
     const st = pl.statements;
     if (st.length !== 1 || st[0].kind !== "preprocessor") continue;
@@ -179,7 +178,6 @@ export function applyPreprocessor(lines: ParsedLine[], honourConditionals: boole
         else if (t === 2 && top.taken !== 1) top.taken = 2;
         skipping = top.parentSkipped || t === 0;
         pl.skipped = top.parentSkipped ? true : undefined;
-        if (pl.skipped === undefined) delete pl.skipped;
         break;
       }
       case "endif": {
@@ -190,7 +188,7 @@ export function applyPreprocessor(lines: ParsedLine[], honourConditionals: boole
           break;
         }
         skipping = top.parentSkipped;
-        if (!skipping) delete pl.skipped;
+        if (!skipping) pl.skipped = undefined;
         break;
       }
       case "error":

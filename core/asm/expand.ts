@@ -8,10 +8,18 @@ import type {
   CodeMode, DirectiveStatement, ExpandedStatement, ExpansionOrigin, InstructionStatement, LabelDefinition, LexState,
   MacroDefinition, MacroParameter, ParseDiagnostic, ParsedLine, SourceOrigin, Span, Statement, SymbolDefinition,
 } from "./types.js";
-import { analyseExpression } from "./expression.js";
-import { LEX_INITIAL, parseLine } from "./line.js";
-import { isIdentPart, isIdentStart, isSpace, lower } from "./chars.js";
-import { skipString } from "./operands.js";
+import * as expressionModule from "./expression.js";
+// Bound once: under tsx (CJS interop) every use of an imported binding is a getter call.
+const { analyseExpression } = expressionModule;
+import * as lineModule from "./line.js";
+// Bound once: under tsx (CJS interop) every use of an imported binding is a getter call.
+const { LEX_INITIAL, parseLine } = lineModule;
+import * as chars from "./chars.js";
+// Bound once: under tsx (CJS interop) every use of an imported binding is a getter call.
+const { isIdentPart, isIdentStart, isSpace, lower } = chars;
+import * as operandsModule from "./operands.js";
+// Bound once: under tsx (CJS interop) every use of an imported binding is a getter call.
+const { skipString } = operandsModule;
 
 /** GNU as refuses deeper macro nesting than this. */
 export const MAX_EXPANSION_DEPTH = 100;

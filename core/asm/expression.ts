@@ -6,7 +6,9 @@
 //   lowest   && ||
 // A symbol makes the expression non-constant unless `symbols` gives its value.
 
-import { CH_0, CH_9, CH_SQUOTE, CH_BACKSLASH, isIdentPart, isIdentStart, isSpace } from "./chars.js";
+import * as chars from "./chars.js";
+// Bound once: under tsx (CJS interop) every use of an imported binding is a getter call.
+const { CH_0, CH_9, CH_SQUOTE, CH_BACKSLASH, isIdentPart, isIdentStart, isSpace } = chars;
 
 export type SymbolValues = ReadonlyMap<string, number> | Readonly<Record<string, number>>;
 

@@ -5,13 +5,19 @@
 import type {
   DirectiveStatement, InstructionStatement, LabelStatement, LexState, ParseDiagnostic, ParsedLine, Prefix, Statement,
 } from "./types.js";
-import {
+import * as chars from "./chars.js";
+// Bound once: under tsx (CJS interop) every use of an imported binding is a getter call.
+const {
   CH_BACKSLASH, CH_COLON, CH_DQUOTE, CH_EQ, CH_HASH, CH_LBRACE, CH_PERCENT, CH_SEMI, CH_SLASH, CH_SQUOTE,
   CH_STAR, CH_DOT, CH_AT, CH_LPAREN, CH_RPAREN, CH_COMMA,
   isDigit, isIdentPart, isIdentStart, isSpace, lower, skipSpaces, trimEnd,
-} from "./chars.js";
-import { parseOperands, skipCharConstant, skipString } from "./operands.js";
-import { isPrefixWord, isSegmentRegister } from "./registers.js";
+} = chars;
+import * as operandsModule from "./operands.js";
+// Bound once: under tsx (CJS interop) every use of an imported binding is a getter call.
+const { parseOperands, skipCharConstant, skipString } = operandsModule;
+import * as registersModule from "./registers.js";
+// Bound once: under tsx (CJS interop) every use of an imported binding is a getter call.
+const { isPrefixWord, isSegmentRegister } = registersModule;
 
 const STATES: LexState[] = [
   Object.freeze({ inBlockComment: false, inPreprocessorContinuation: false }),
@@ -35,6 +41,10 @@ const CPP_WORDS: ReadonlySet<string> = new Set([
 /** Lines longer than this are not analysed beyond a diagnostic (protects the editor from pathological input). */
 export const MAX_LINE_LENGTH = 1 << 20;
 
+/** Shared by every line without diagnostics (saves one retained array per line; never mutated). */
+const NO_DIAGNOSTICS = Object.freeze([]) as unknown as ParseDiagnostic[];
+const NO_PREFIXES = Object.freeze([]) as unknown as Prefix[];
+
 // Scratch buffers reused across calls (parseLine is synchronous and not re-entrant).
 const segBounds: number[] = [];
 const commentRanges: number[] = [];
@@ -51,16 +61,24 @@ export function parseLine(text: string, line: number, state: LexState = LEX_INIT
     const parsed: ParsedLine = {
       statements: [],
       diagnostics: [{ span: { line, start: 0, end: Math.max(1, text.length) }, message: `internal parser error: ${(e as Error)?.message ?? e}`, severity: "error" }],
+      inApp: undefined, origin: undefined, skipped: undefined, template: undefined,
     };
     return { parsed, state: lexState(state.inBlockComment) };
   }
 }
 
 function parseLineUnchecked(text: string, line: number, state: LexState): { parsed: ParsedLine; state: LexState } {
+  const r = lexAndParse(text, line, state);
+  if (r.parsed.diagnostics.length === 0) r.parsed.diagnostics = NO_DIAGNOSTICS;
+  return r;
+}
+
+function lexAndParse(text: string, line: number, state: LexState): { parsed: ParsedLine; state: LexState } {
   const n = text.length;
   const statements: Statement[] = [];
   const diagnostics: ParseDiagnostic[] = [];
-  const parsed: ParsedLine = { statements, diagnostics };
+  // All fields present from the start: the file-level passes assign them without changing the object's shape.
+  const parsed: ParsedLine = { statements, diagnostics, inApp: undefined, origin: undefined, skipped: undefined, template: undefined };
   if (n > MAX_LINE_LENGTH) {
     diag(diagnostics, line, 0, 1, `line is ${n} characters long; lines over ${MAX_LINE_LENGTH} characters are not analysed`, "warning");
     return { parsed, state: lexState(state.inBlockComment) };
@@ -144,7 +162,7 @@ function parseLineUnchecked(text: string, line: number, state: LexState): { pars
     code = out + text.slice(last);
   }
 
-  const bounds = segBounds.slice();
+  const bounds = segBounds; // not re-entered while in use
   let lastNonEmpty = -1;
   for (let k = bounds.length - 2; k >= 0; k -= 2) {
     if (skipSpaces(code, bounds[k], bounds[k + 1]) < bounds[k + 1]) {
@@ -362,7 +380,7 @@ function parseInstruction(
     const operands = parseOperands(code, line, operandsStart, e, diagnostics);
     const ins: InstructionStatement = {
       kind: "instruction",
-      prefixes,
+      prefixes: prefixes.length === 0 ? NO_PREFIXES : prefixes,
       mnemonic: word,
       mnemonicSpan: { line, start: p, end: q },
       operands,

@@ -2,12 +2,18 @@
 // Positions are offsets into the line; `code` is the line with comments blanked (same length).
 
 import type { MemoryOperand, Operand, ParseDiagnostic, Register } from "./types.js";
-import {
+import * as chars from "./chars.js";
+// Bound once: under tsx (CJS interop) every use of an imported binding is a getter call.
+const {
   CH_COMMA, CH_DOLLAR, CH_DQUOTE, CH_LPAREN, CH_PERCENT, CH_RPAREN, CH_SQUOTE, CH_STAR, CH_COLON, CH_BACKSLASH,
   isDigit, skipSpaces, trimEnd,
-} from "./chars.js";
-import { evaluateExpression } from "./expression.js";
-import { isRegister, isSegmentRegister } from "./registers.js";
+} = chars;
+import * as expressionModule from "./expression.js";
+// Bound once: under tsx (CJS interop) every use of an imported binding is a getter call.
+const { evaluateExpression } = expressionModule;
+import * as registersModule from "./registers.js";
+// Bound once: under tsx (CJS interop) every use of an imported binding is a getter call.
+const { isRegister, isSegmentRegister } = registersModule;
 
 function diag(out: ParseDiagnostic[], line: number, start: number, end: number, message: string, severity: ParseDiagnostic["severity"] = "error"): void {
   out.push({ span: { line, start, end: end > start ? end : start + 1 }, message, severity });

@@ -7,7 +7,7 @@ import { derive } from "./expand.js";
 
 /** Splits text into lines at \r\n, \r or \n (the LSP's line breaks). */
 export function splitLines(text: string): string[] {
-  return text.split(/\r\n|\r|\n/);
+  return text.indexOf("\r") < 0 ? text.split("\n") : text.split(/\r\n|\r|\n/);
 }
 
 /** Whether cpp conditionals apply: everything except a plain `.s` file (which as reads without cpp). */
