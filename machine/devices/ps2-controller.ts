@@ -37,7 +37,7 @@ export class Ps2Controller implements PortDevice {
     pendingCommand: null,
     lastWasCommand: false,
     selfTested: true,
-    port92: 0x02,
+    port92: 0x00,
   };
 
   constructor(private readonly wiring: Ps2Wiring) {}
