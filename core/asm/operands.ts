@@ -117,7 +117,9 @@ function pushOperand(s: string, line: number, a: number, b: number, out: ParseDi
   a = skipSpaces(s, a, b);
   b = trimEnd(s, a, b);
   if (a >= b) {
-    diag(out, line, a > 0 ? a - 1 : a, a, "missing operand");
+    // Point at the comma that ends (or precedes) the empty operand.
+    if (s.charCodeAt(a) === CH_COMMA) diag(out, line, a, a + 1, "missing operand");
+    else diag(out, line, a > 0 ? a - 1 : a, a, "missing operand");
     return;
   }
   const op = parseOperand(s, line, a, b, out);
