@@ -235,7 +235,8 @@ class Expander {
     let site = frame.expansion!;
     while (site.parent !== undefined) site = site.parent;
     const what = frame.expansion!.kind === "macro" ? `macro '${frame.expansion!.name}'` : `.${frame.expansion!.kind}`;
-    const message = `in expansion of ${what} (body line ${frame.expansion!.bodyLine + 1}): ${d.message}`;
+    // Spans of expanded lines carry the body line they came from.
+    const message = `in expansion of ${what} (body line ${d.span.line + 1}): ${d.message}`;
     const key = `${site.site.line}:${site.site.start}:${message}`;
     if (this.reported.has(key)) return;
     this.reported.add(key);
