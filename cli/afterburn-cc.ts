@@ -1,0 +1,125 @@
+// `afterburn-cc`: a drop-in gcc. For `-c` of C, C++, .S and .s inputs it compiles to assembly
+// (or preprocesses), afterburns, and assembles; every other invocation goes to the real compiler
+// untouched. `make CC=afterburn-cc` therefore afterburns a whole build.
+//
+// Environment:
+//   AFTERBURN_REAL_CC   the compiler to drive, with arguments ("ccache gcc", "i686-linux-gnu-gcc",
+//                       "distcc gcc"); default "gcc"
+//   AFTERBURN_KEEP=1    keep .preburn_<name>.s and .afterburn_<name>.s beside the object
+//   AFTERBURN_SITES=1   write <object>.sites.json (the site list) beside the object
+//   AFTERBURN_VERBOSE=1 print each step
+
+import { spawnSync } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { basename, dirname, extname, join } from "node:path";
+import { afterburn } from "../core/burn/afterburn.js";
+import { printDiagnostics, sitesJson } from "./burn-commands.js";
+import { realCompilerCommand } from "../core/toolchain/tools.js";
+import { assembleFlags, defaultObjectName, frontFlags, readCompileCommand, type SourceInput } from "./cc/gcc-args.js";
+
+/** <afterburn.h> on the include path (after the user's own), and the macro that switches it on. */
+const ANNOTATION_FLAGS = ["-D__AFTERBURN__=1", "-idirafter", join(__dirname, "..", "include")];
+
+/** Exit status when the afterburner itself fails (gcc's own failures keep gcc's status). */
+const EXIT_AFTERBURN = 3;
+const verbose = process.env.AFTERBURN_VERBOSE === "1";
+
+/** Run a command with our stdio; returns its exit status (a signal death re-raises it on us). */
+function run(cmd: readonly string[]): number {
+  if (verbose) process.stderr.write(`afterburn-cc: ${cmd.map((w) => (/[\s"'\\$]/.test(w) ? JSON.stringify(w) : w)).join(" ")}\n`);
+  const r = spawnSync(cmd[0], cmd.slice(1), { stdio: "inherit" });
+  if (r.error) {
+    const code = (r.error as NodeJS.ErrnoException).code;
+    process.stderr.write(
+      code === "ENOENT"
+        ? `afterburn-cc: cannot run '${cmd[0]}': not found. Install gcc (Debian/Ubuntu: apt-get install gcc) or set AFTERBURN_REAL_CC.\n`
+        : `afterburn-cc: cannot run '${cmd[0]}': ${r.error.message}\n`,
+    );
+    return 127;
+  }
+  if (r.signal) {
+    process.kill(process.pid, r.signal);
+    return 128;
+  }
+  return r.status ?? 1;
+}
+
+function targetMode(cc: readonly string[], flagged: 16 | 32 | 64 | undefined): 16 | 32 | 64 {
+  if (flagged) return flagged;
+  const r = spawnSync(cc[0], [...cc.slice(1), "-dumpmachine"], { encoding: "utf8" });
+  const machine = (r.stdout ?? "").trim();
+  return /^(i[3-7]86|x86_32)/.test(machine) ? 32 : 64;
+}
+
+function afterburnOne(cc: readonly string[], input: SourceInput, object: string, mode: 16 | 32 | 64, cmd: ReturnType<typeof readCompileCommand>): number {
+  const keep = process.env.AFTERBURN_KEEP === "1";
+  const stem = basename(input.path, extname(input.path));
+  const work = keep ? dirname(object) : mkdtempSync(join(tmpdir(), "afterburn-cc-"));
+  const preburn = join(work, `.preburn_${stem}.s`);
+  const burnt = join(work, `.afterburn_${stem}.s`);
+  try {
+    // 1. To assembly text: gcc -S for C/C++, the preprocessor for .S, nothing for .s.
+    let source = input.path;
+    if (input.language !== "assembler") {
+      const step = input.language === "assembler-with-cpp" ? "-E" : "-S";
+      const status = run([...cc, ...frontFlags(cmd, object), ...ANNOTATION_FLAGS, "-x", input.language, step, input.path, "-o", preburn]);
+      if (status !== 0) return status;
+      source = preburn;
+    }
+
+    // 2. Afterburn.
+    let text: string;
+    try {
+      text = readFileSync(source, "utf8");
+    } catch (e) {
+      process.stderr.write(`afterburn-cc: ${source}: cannot read: ${(e as Error).message}\n`);
+      return EXIT_AFTERBURN;
+    }
+    const result = afterburn(text, { mode: mode === 64 ? 64 : 32, fileName: input.path });
+    // Diagnostics name the input as the user wrote it; lines are those of the preprocessed text.
+    printDiagnostics(
+      result.diagnostics.filter((d) => d.severity === "error" || verbose),
+      false,
+    );
+    if (result.diagnostics.some((d) => d.severity === "error" && d.message.startsWith(".afterburn"))) return EXIT_AFTERBURN;
+    writeFileSync(burnt, result.output);
+    if (process.env.AFTERBURN_SITES === "1") writeFileSync(`${object}.sites.json`, sitesJson(result, input.path, mode === 64 ? 64 : 32));
+
+    // 3. Assemble.
+    const fromCompiler = input.language === "c" || input.language === "c++";
+    return run([...cc, ...assembleFlags(cmd.common, fromCompiler), "-x", "assembler", "-c", burnt, "-o", object]);
+  } finally {
+    if (!keep) rmSync(work, { recursive: true, force: true });
+  }
+}
+
+export function main(argv: readonly string[]): number {
+  let cc: string[];
+  try {
+    cc = realCompilerCommand();
+  } catch (e) {
+    process.stderr.write(`afterburn-cc: AFTERBURN_REAL_CC / AFTERBURN_GCC: ${(e as Error).message}\n`);
+    return 2;
+  }
+  const cmd = readCompileCommand(argv);
+  const supported = cmd.inputs.length > 0 && cmd.inputs.every((i) => i.language !== "other");
+  if (!cmd.compileOnly || !supported || cmd.output === "-" || (cmd.output && cmd.inputs.length > 1)) {
+    // Not a compile we can split (link, -E, -S, -M, version queries, odd inputs, gcc's own usage errors):
+    // the real compiler answers exactly as it would without us.
+    return run([...cc, ...argv]);
+  }
+  if (cmd.lto) {
+    process.stderr.write("afterburn-cc: warning: -flto defers code generation to link time, where the afterburner cannot see it; compiling without afterburning\n");
+    return run([...cc, ...argv]);
+  }
+  const mode = targetMode(cc, cmd.mode);
+  for (const input of cmd.inputs) {
+    const object = cmd.output ?? defaultObjectName(input.path);
+    const status = afterburnOne(cc, input, object, mode, cmd);
+    if (status !== 0) return status;
+  }
+  return 0;
+}
+
+process.exitCode = main(process.argv.slice(2));

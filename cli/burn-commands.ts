@@ -1,0 +1,106 @@
+// `afterburn burn` and `afterburn sites`: thin wrappers over core/burn.
+
+import { readFileSync } from "node:fs";
+import { afterburn, type BurnDiagnostic, type BurnResult } from "../core/burn/afterburn.js";
+import { formatPosition, type Site } from "../core/burn/site.js";
+import { flag, parseArgs, UsageError, value, type ParsedArgs } from "./args.js";
+import { writeFileAtomic } from "./files.js";
+
+export const SITES_SCHEMA_VERSION = 1;
+
+const burnSpec = {
+  "--output": { value: true, aliases: ["-o"] },
+  "--sites": { value: true },
+  "-m32": {},
+  "-m64": {},
+  "--no-annotate": {},
+  "--quiet": { aliases: ["-q"] },
+};
+
+const sitesSpec = {
+  "--json": {},
+  "-m32": {},
+  "-m64": {},
+};
+
+function modeOf(a: ParsedArgs): 32 | 64 {
+  if (flag(a, "-m32") && flag(a, "-m64")) throw new UsageError("give -m32 or -m64, not both");
+  return flag(a, "-m64") ? 64 : 32;
+}
+
+function readInput(a: ParsedArgs): { text: string; name: string } {
+  if (a.positionals.length > 1) throw new UsageError(`one input file expected, got ${a.positionals.length}`);
+  const file = a.positionals[0];
+  if (file === undefined || file === "-") return { text: readFileSync(0, "utf8"), name: "<stdin>" };
+  try {
+    return { text: readFileSync(file, "utf8"), name: file };
+  } catch (e) {
+    throw new InputError(`${file}: cannot read: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+  }
+}
+
+/** A file could not be read or written (exit status 3). */
+export class InputError extends Error {}
+
+export function printDiagnostics(diags: readonly BurnDiagnostic[], quiet: boolean): void {
+  for (const d of diags) {
+    if (quiet && d.severity !== "error") continue;
+    process.stderr.write(`${d.file}:${d.line}:${d.column}: ${d.severity}: ${d.message}\n`);
+  }
+}
+
+export function sitesJson(result: BurnResult, file: string, mode: 32 | 64): string {
+  return JSON.stringify({ schema: "afterburn-sites", version: SITES_SCHEMA_VERSION, file, mode, sites: result.sites }, null, 2) + "\n";
+}
+
+/** Returns the exit status. */
+export function burnCommand(argv: readonly string[]): number {
+  const a = parseArgs(argv, burnSpec);
+  const mode = modeOf(a);
+  const { text, name } = readInput(a);
+  const result = afterburn(text, { mode, fileName: name, annotate: !flag(a, "--no-annotate") });
+  printDiagnostics(result.diagnostics, flag(a, "--quiet"));
+  const out = value(a, "--output");
+  if (out && out !== "-") writeFileAtomic(out, result.output);
+  else process.stdout.write(result.output);
+  const sitesFile = value(a, "--sites");
+  if (sitesFile) writeFileAtomic(sitesFile, sitesJson(result, name, mode));
+  return result.diagnostics.some((d) => d.severity === "error" && !isParserDiagnostic(d)) ? 1 : 0;
+}
+
+/** Parser complaints are warnings for the build: GNU as has the last word on what it accepts. */
+function isParserDiagnostic(d: BurnDiagnostic): boolean {
+  return !d.message.startsWith(".afterburn");
+}
+
+export function sitesCommand(argv: readonly string[]): number {
+  const a = parseArgs(argv, sitesSpec);
+  const mode = modeOf(a);
+  const { text, name } = readInput(a);
+  const result = afterburn(text, { mode, fileName: name, annotate: false });
+  if (flag(a, "--json")) {
+    process.stdout.write(sitesJson(result, name, mode));
+    return 0;
+  }
+  printDiagnostics(result.diagnostics, true);
+  process.stdout.write(formatSiteTable(result.sites));
+  return 0;
+}
+
+export function formatSiteTable(sites: readonly Site[]): string {
+  if (sites.length === 0) return "no sensitive instructions\n";
+  const rows = sites.map((s) => [
+    formatPosition(s.input) + (s.source ? ` (${formatPosition(s.source)})` : ""),
+    s.id,
+    s.class,
+    String(s.padding || "-"),
+    s.text + (s.expandedFrom ? `   [from ${s.expandedFrom}]` : "") + (s.annotated || !s.reason || s.reason.startsWith("annotation disabled") ? "" : `   (not annotated: ${s.reason})`),
+  ]);
+  const header = ["site", "id", "class", "pad", "instruction"];
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
+  const fmt = (r: string[]) => r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]))).join("  ");
+  const byClass = new Map<string, number>();
+  for (const s of sites) byClass.set(s.class, (byClass.get(s.class) ?? 0) + 1);
+  const summary = [...byClass].map(([k, n]) => `${n} ${k}`).join(", ");
+  return [fmt(header), ...rows.map(fmt), `${sites.length} sites (${summary})`].join("\n") + "\n";
+}

@@ -1,0 +1,184 @@
+// Reading a gcc command line well enough to split a `-c` compile into
+// compile-to-assembly → afterburn → assemble, and to leave everything else alone.
+
+import { basename, extname } from "node:path";
+
+/** gcc options whose value is the next argument (when not joined). */
+const SEPARATE_VALUE = new Set([
+  "-o", "-I", "-D", "-U", "-include", "-imacros", "-idirafter", "-iprefix", "-iwithprefix", "-iwithprefixbefore",
+  "-isystem", "-isysroot", "-iquote", "-imultilib", "-MF", "-MT", "-MQ", "-x", "-L", "-l", "-Xassembler", "-Xlinker",
+  "-Xpreprocessor", "-aux-info", "--param", "-T", "-u", "-z", "-e", "-G", "-wrapper", "-dumpbase", "-dumpbase-ext",
+  "-dumpdir", "-B", "-A", "--include", "--include-directory", "--define-macro", "--undefine-macro",
+]);
+
+/** Options that take a separate value only when given bare (e.g. `-I dir` but `-Idir`). */
+function takesSeparateValue(arg: string): boolean {
+  return SEPARATE_VALUE.has(arg);
+}
+
+export type Language = "c" | "c++" | "assembler-with-cpp" | "assembler" | "other";
+
+export interface SourceInput {
+  path: string;
+  language: Language;
+  /** Index of the argument in argv. */
+  index: number;
+}
+
+export interface CompileCommand {
+  /** The command line has `-c` and none of -E/-S/-M/-MM (which stop before the object). */
+  compileOnly: boolean;
+  inputs: SourceInput[];
+  /** `-o` value, if any. */
+  output?: string;
+  /** Code size the flags select (-m32/-m64/-m16/-mx32); undefined when they do not say. */
+  mode?: 16 | 32 | 64;
+  /** -MD/-MMD (also through -Wp,) present. */
+  makesDeps: boolean;
+  /** -MT or -MQ present. */
+  hasDepTarget: boolean;
+  /** -MF present (or the -Wp,-MD,file form, which names its file). */
+  hasDepFile: boolean;
+  lto: boolean;
+  /** argv without inputs, -c, -o and -x (the flags both steps share). */
+  common: string[];
+}
+
+function languageOf(path: string, forced: string | undefined): Language {
+  if (forced && forced !== "none") {
+    if (forced === "c" || forced === "c-header") return "c";
+    if (forced === "c++") return "c++";
+    if (forced === "assembler-with-cpp") return "assembler-with-cpp";
+    if (forced === "assembler") return "assembler";
+    return "other";
+  }
+  switch (extname(path)) {
+    case ".c":
+      return "c";
+    case ".cc":
+    case ".cpp":
+    case ".cxx":
+    case ".C":
+    case ".c++":
+      return "c++";
+    case ".S":
+    case ".sx":
+      return "assembler-with-cpp";
+    case ".s":
+      return "assembler";
+    default:
+      return "other";
+  }
+}
+
+export function readCompileCommand(argv: readonly string[]): CompileCommand {
+  let compile = false;
+  let stopsEarly = false;
+  let forcedLanguage: string | undefined;
+  const cmd: CompileCommand = {
+    compileOnly: false,
+    inputs: [],
+    makesDeps: false,
+    hasDepTarget: false,
+    hasDepFile: false,
+    lto: false,
+    common: [],
+  };
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    if (a === "-c") {
+      compile = true;
+      continue;
+    }
+    if (a === "-E" || a === "-S" || a === "-M" || a === "-MM" || a === "-fsyntax-only" || a === "-###" || a === "--version" || a === "-v" || a.startsWith("-print-") || a.startsWith("-dump")) {
+      stopsEarly = true;
+    }
+    if (a === "-o") {
+      cmd.output = argv[++i];
+      continue;
+    }
+    if (a.startsWith("-o") && a.length > 2) {
+      cmd.output = a.slice(2);
+      continue;
+    }
+    if (a === "-x") {
+      forcedLanguage = argv[++i];
+      continue;
+    }
+    if (a.startsWith("-x") && a.length > 2) {
+      forcedLanguage = a.slice(2);
+      continue;
+    }
+    if (a === "-m32") cmd.mode = 32;
+    else if (a === "-m64" || a === "-mx32") cmd.mode = 64;
+    else if (a === "-m16") cmd.mode = 16;
+    if (a === "-MD" || a === "-MMD") cmd.makesDeps = true;
+    if (a.startsWith("-Wp,-MD,") || a.startsWith("-Wp,-MMD,")) {
+      cmd.makesDeps = true;
+      cmd.hasDepFile = true;
+    }
+    if (a === "-MT" || a === "-MQ" || ((a.startsWith("-MT") || a.startsWith("-MQ")) && a.length > 3)) cmd.hasDepTarget = true;
+    if (a === "-MF" || (a.startsWith("-MF") && a.length > 3)) cmd.hasDepFile = true;
+    if (a === "-flto" || a.startsWith("-flto=")) cmd.lto = true;
+    if (a === "-fno-lto") cmd.lto = false;
+
+    if (a.startsWith("-") && a !== "-") {
+      cmd.common.push(a);
+      if (takesSeparateValue(a) && i + 1 < argv.length) cmd.common.push(argv[++i]);
+      continue;
+    }
+    cmd.inputs.push({ path: a, language: a === "-" ? "other" : languageOf(a, forcedLanguage), index: i });
+  }
+  cmd.compileOnly = compile && !stopsEarly;
+  return cmd;
+}
+
+/** Where gcc would put the object for an input when no -o is given: the base name with .o, in the current directory. */
+export function defaultObjectName(input: string): string {
+  const base = basename(input);
+  const ext = extname(base);
+  return (ext ? base.slice(0, -ext.length) : base) + ".o";
+}
+
+/** The dependency file gcc's -MD writes for an object: the object name with its suffix replaced by .d. */
+export function defaultDepFile(object: string): string {
+  const ext = extname(object);
+  return (ext ? object.slice(0, -ext.length) : object) + ".d";
+}
+
+const DEBUG_FLAG = /^-g(\d|gdb|dwarf|stabs|xcoff|vms|split-dwarf|record-gcc-switches|column-info|strict-dwarf|btf|ctf|inline-points|statement-frontiers|variable-location-views|internal-reset-location-views|descriptive-type|pubnames|no-|$)/;
+
+/** Flags that only the compile-to-assembly step may see. */
+export function isDependencyFlag(a: string): boolean {
+  return a === "-MD" || a === "-MMD" || a === "-MP" || a === "-MG" || a.startsWith("-Wp,-MD,") || a.startsWith("-Wp,-MMD,") || /^-M[FTQ]/.test(a);
+}
+
+/**
+ * Flags for the assemble step. Compiler output already carries its debug info (.loc, .debug_*),
+ * so -g there would make `as` generate a second line table — the original afterburner dropped it
+ * too. Preprocessed .S keeps -g: `as` derives its line info from the cpp line markers.
+ */
+export function assembleFlags(common: readonly string[], fromCompiler: boolean): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < common.length; i++) {
+    const a = common[i];
+    if (isDependencyFlag(a)) {
+      if (a === "-MF" || a === "-MT" || a === "-MQ") i++;
+      continue;
+    }
+    if (a === "-save-temps" || a.startsWith("-save-temps=")) continue;
+    if (fromCompiler && DEBUG_FLAG.test(a) && !a.startsWith("-gz")) continue;
+    out.push(a);
+  }
+  return out;
+}
+
+/** Flags for the compile-to-assembly / preprocess step: everything, with dependency output kept pointing at the real object. */
+export function frontFlags(cmd: CompileCommand, object: string): string[] {
+  const out = cmd.common.filter((a) => a !== "-save-temps" && !a.startsWith("-save-temps="));
+  if (cmd.makesDeps) {
+    if (!cmd.hasDepTarget) out.push("-MT", object);
+    if (!cmd.hasDepFile) out.push("-MF", defaultDepFile(object));
+  }
+  return out;
+}

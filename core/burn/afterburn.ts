@@ -1,0 +1,382 @@
+// The afterburner transform: re-emit GNU as source with every sensitive instruction followed by
+// NOP padding, bracketed by begin/end labels, and a {start, end} record in the non-allocated
+// `.afterburn` section (the original's format: .long pairs in 32-bit code, .quad in 64-bit).
+//
+// Everything a site needs is written on the site's own source line, joined with ';'. The output
+// therefore has exactly the input's lines: `as -g` line info, cpp line markers and the editor's
+// preview all stay aligned with the source without any mapping.
+
+import { parseAsm } from "../asm/index.js";
+import type {
+  CodeMode,
+  DirectiveStatement,
+  ExpandedStatement,
+  ExpansionOrigin,
+  InstructionStatement,
+  ParsedLine,
+  Span,
+} from "../asm/types.js";
+import { classify, paddingFor } from "../isa/index.js";
+import type { CatalogueEntry } from "../isa/types.js";
+import { memopKind, type MemopKind } from "./memop.js";
+import type { Site, SourcePosition } from "./site.js";
+
+export interface BurnOptions {
+  /** Code size when the file does not say (.code32/.code64). Default 32. */
+  mode?: 32 | 64;
+  /** Name used in sites and diagnostics. Default "<stdin>". */
+  fileName?: string;
+  /** false: find sites only, emit the input unchanged (the original's -s). Default true. */
+  annotate?: boolean;
+}
+
+export interface BurnDiagnostic {
+  file: string;
+  /** 1-based. */
+  line: number;
+  /** 1-based. */
+  column: number;
+  severity: "error" | "warning" | "info";
+  message: string;
+}
+
+export interface BurnResult {
+  /** The afterburned source (identical to the input when annotate is false). */
+  output: string;
+  sites: Site[];
+  diagnostics: BurnDiagnostic[];
+  /** The input already carried afterburner annotations; it was passed through unchanged. */
+  alreadyAfterburned: boolean;
+}
+
+/** Every record the transform writes opens its section this way; finding it means the input is already afterburned. */
+export const RECORD_SECTION_OPEN = '.pushsection .afterburn,"",@progbits;';
+
+interface Edit {
+  start: number;
+  end: number;
+  text: string;
+}
+
+/** What one annotated instruction becomes, given its text and the labels to use. */
+function siteText(insn: string, padding: number, section: string, mode: CodeMode, begin: string, end: string, ref: (l: string) => string): string {
+  const wide = mode === 64;
+  const pad = padding > 0 ? `; .fill ${padding},1,0x90` : "";
+  return (
+    `${begin}: ${insn}${pad}; ${end}:` +
+    `; .pushsection ${section},"",@progbits; .balign ${wide ? 8 : 4}; ${wide ? ".quad" : ".long"} ${ref(begin)}, ${ref(end)}; .popsection`
+  );
+}
+
+/** The innermost expansion: the one whose body line holds the instruction text. */
+function innermost(e: ExpansionOrigin): ExpansionOrigin {
+  return e;
+}
+
+function outermost(e: ExpansionOrigin): ExpansionOrigin {
+  let o = e;
+  while (o.parent) o = o.parent;
+  return o;
+}
+
+function expansionName(e: ExpansionOrigin): string {
+  return e.kind === "macro" ? (e.name ?? "macro") : `.${e.kind}`;
+}
+
+function instructionsOf(line: ParsedLine | undefined): InstructionStatement[] {
+  if (!line) return [];
+  return line.statements.filter((s): s is InstructionStatement => s.kind === "instruction");
+}
+
+/** Body text that depends on macro arguments or loop symbols cannot be classified before expansion. */
+function isParametric(insn: InstructionStatement): boolean {
+  return insn.text.includes("\\");
+}
+
+export function afterburn(text: string, options: BurnOptions = {}): BurnResult {
+  const fileName = options.fileName ?? "<stdin>";
+  const annotate = options.annotate ?? true;
+  const defaultMode = options.mode ?? 32;
+  const diagnostics: BurnDiagnostic[] = [];
+  const sites: Site[] = [];
+
+  if (text.includes(RECORD_SECTION_OPEN)) {
+    diagnostics.push({ file: fileName, line: 1, column: 1, severity: "warning", message: "input is already afterburned; passed through unchanged" });
+    return { output: text, sites, diagnostics, alreadyAfterburned: true };
+  }
+
+  const parsed = parseAsm(text, { mode: defaultMode, fileName });
+  for (const d of parsed.diagnostics) {
+    diagnostics.push({ file: fileName, line: d.span.line + 1, column: d.span.start + 1, severity: d.severity, message: d.message });
+  }
+
+  const lines = text.split("\n");
+  const edits = new Map<number, Edit[]>();
+  const addEdit = (line: number, e: Edit) => {
+    const list = edits.get(line);
+    if (list) list.push(e);
+    else edits.set(line, [e]);
+  };
+  const removeDirective = (d: DirectiveStatement, line: number) => addEdit(line, { start: d.span.start, end: d.span.end, text: "" });
+
+  // .file/.loc from gcc -g output map compiler-generated instructions back to C lines.
+  const locFiles = new Map<number, string>();
+  let loc: SourcePosition | undefined;
+
+  let annotating = true;
+  let pendingMemop: { kind: MemopKind; remaining: number; line: number } | undefined;
+  let labelCounter = 0;
+  const labelPrefix = uniqueLabelPrefix(text);
+
+  // Body lines (inside .macro/.rept/.irp) are annotated once, in the body; each expansion is a site.
+  // bodyDecision: per body line, per instruction index: the entry if every expansion is sensitive.
+  const bodyDecisions = new Map<number, (CatalogueEntry | null | "mixed")[]>();
+  const bodyEdited = new Set<string>();
+
+  // First pass over expansions: decide each parametric body instruction from what it expands to.
+  const runIndex = new Map<string, number>();
+  let lastRunKey = "";
+  const runIdx: number[] = [];
+  parsed.statements.forEach((es, i) => {
+    if (es.statement.kind !== "instruction" || !es.expansion) return;
+    const inner = innermost(es.expansion);
+    const idx = (runIdx[i] = advanceRun(es));
+    const entry = classify(es.statement, es.mode) ?? null;
+    const decisions = bodyDecisions.get(inner.bodyLine) ?? [];
+    const prev = decisions[idx];
+    if (prev === undefined) decisions[idx] = entry;
+    else if (prev !== "mixed" && prev?.id !== entry?.id) decisions[idx] = "mixed";
+    bodyDecisions.set(inner.bodyLine, decisions);
+  });
+
+  // A macro invocation that expands to a body instruction sensitive only for some arguments is
+  // written out inline instead (as GNU as would expand it), so that exactly its sensitive
+  // instructions are annotated. Only for macros without conditionals, whose expansion is exact here.
+  const inlined = new Map<string, { site: Span; parts: string[] }>();
+  parsed.statements.forEach((es, i) => {
+    if (es.statement.kind !== "instruction" || !es.expansion) return;
+    if (bodyDecisions.get(innermost(es.expansion).bodyLine)?.[runIdx[i]] !== "mixed") return;
+    if (!classify(es.statement, es.mode)) return; // this invocation's expansion is harmless: it stays a macro call
+    const outer = outermost(es.expansion);
+    if (outer.kind === "macro" && chainIsExact(es.expansion)) inlined.set(originKey(outer), { site: outer.site, parts: [] });
+  });
+
+  parsed.statements.forEach((es, i) => {
+    const st = es.statement;
+    const inline = es.expansion ? inlined.get(originKey(outermost(es.expansion))) : undefined;
+    if (st.kind === "directive") {
+      const consumed = handleDirective(st, es);
+      if (inline && !consumed && !STRUCTURAL.test(st.name)) inline.parts.push(st.args ? `${st.name} ${st.args}` : st.name);
+      return;
+    }
+    if (inline && st.kind === "label") inline.parts.push(`${st.name}:`);
+    if (inline && st.kind === "assignment") inline.parts.push(`${st.name} = ${st.expr}`);
+    if (st.kind !== "instruction") return;
+
+    let memop: MemopKind | undefined;
+    if (pendingMemop) {
+      memop = pendingMemop.kind;
+      if (--pendingMemop.remaining === 0) pendingMemop = undefined;
+    }
+    const entry = classify(st, es.mode);
+    if (!entry && !memop) {
+      inline?.parts.push(st.text);
+      return;
+    }
+
+    const position: SourcePosition = { file: fileName, line: es.line + 1, column: (es.expansion ? outermost(es.expansion).site.start : st.span.start) + 1 };
+    const source = sourceOf(es);
+    const padding = memop ? memop.padding : paddingFor(entry!, es.mode);
+    const site: Site = {
+      input: position,
+      source,
+      id: memop ? `memop.${memop.name}` : entry!.id,
+      class: memop ? "memory" : entry!.class,
+      text: st.text,
+      mnemonic: st.mnemonic,
+      mode: es.mode,
+      section: es.section,
+      padding: 0,
+      annotated: false,
+      annotationSection: memop ? memop.section : ".afterburn",
+      expandedFrom: es.expansion ? expansionName(outermost(es.expansion)) : undefined,
+    };
+    sites.push(site);
+
+    let reason: string | undefined;
+    if (!annotate) reason = "annotation disabled (--no-annotate)";
+    else if (!annotating) reason = ".afterburn_noannotate region";
+    else if (es.mode === 16) reason = "16-bit code runs before any wedge is loaded";
+    if (reason) {
+      site.reason = reason;
+      inline?.parts.push(st.text);
+      return;
+    }
+
+    if (!es.expansion || inline) {
+      const n = labelCounter++;
+      const begin = `${labelPrefix}${n}`;
+      const end = `${labelPrefix}${n}_end`;
+      const annotated = siteText(st.text, padding, site.annotationSection, es.mode, begin, end, (l) => l);
+      if (inline) inline.parts.push(annotated);
+      else addEdit(es.line, { start: st.span.start, end: st.span.end, text: annotated });
+      site.padding = padding;
+      site.annotated = true;
+      site.label = begin;
+      return;
+    }
+
+    // From an expansion: annotate the body line once; every expansion then carries its own record.
+    const inner = innermost(es.expansion);
+    const idx = runIdx[i];
+    const raw = instructionsOf(parsed.lines[inner.bodyLine])[idx];
+    const decision = bodyDecisions.get(inner.bodyLine)?.[idx];
+    if (!raw || (decision === "mixed" && !memop)) {
+      site.reason = raw
+        ? `${expansionName(inner)}: this body instruction is sensitive in some expansions only; the expansion could not be written out exactly (conditionals or a loop around it); write the sensitive form outside the ${inner.kind === "macro" ? "macro" : "loop"} to have it annotated`
+        : "expanded from text the afterburner cannot rewrite (outside this file)";
+      diagnostics.push({ file: fileName, line: inner.bodyLine + 1, column: (raw?.span.start ?? 0) + 1, severity: "warning", message: `${st.mnemonic}: not annotated: ${site.reason}` });
+      return;
+    }
+    const key = `${inner.bodyLine}:${raw.span.start}`;
+    if (!bodyEdited.has(key)) {
+      bodyEdited.add(key);
+      // Numeric local labels: unique per expansion, as the original did inside macros.
+      addEdit(inner.bodyLine, {
+        start: raw.span.start,
+        end: raw.span.end,
+        text: siteText(raw.text, padding, site.annotationSection, es.mode, "9997", "9998", (l) => `${l}b`),
+      });
+    }
+    site.padding = padding;
+    site.annotated = true;
+  });
+
+  for (const { site, parts } of inlined.values()) addEdit(site.line, { start: site.start, end: site.end, text: parts.join("; ") });
+
+  if (pendingMemop) {
+    diagnostics.push({ file: fileName, line: pendingMemop.line + 1, column: 1, severity: "warning", message: `.afterburn_memop ${pendingMemop.kind.name}: no instruction followed it` });
+  }
+
+  let output = text;
+  if (annotate) {
+    for (const [line, list] of edits) {
+      list.sort((a, b) => b.start - a.start);
+      let s = lines[line];
+      for (const e of list) s = s.slice(0, e.start) + e.text + s.slice(e.end);
+      lines[line] = s;
+    }
+    output = lines.join("\n");
+  }
+  return { output, sites, diagnostics, alreadyAfterburned: false };
+
+  /**
+   * Index of an expanded instruction among the instructions of its body line. Expansions of one
+   * body line arrive consecutively; successive .rept iterations wrap around the line's count.
+   */
+  function advanceRun(es: ExpandedStatement): number {
+    const inner = innermost(es.expansion!);
+    const key = `${inner.bodyLine}|${originKey(inner)}`;
+    const perLine = Math.max(1, instructionsOf(parsed.lines[inner.bodyLine]).length);
+    const idx = key === lastRunKey ? ((runIndex.get(key) ?? -1) + 1) % perLine : 0;
+    runIndex.set(key, idx);
+    lastRunKey = key;
+    return idx;
+  }
+
+  /** Directives the afterburner consumes must go from macro bodies too, or `as` would reject them. */
+  function removeConsumed(d: DirectiveStatement, es: ExpandedStatement): void {
+    if (!es.expansion) {
+      removeDirective(d, es.line);
+      return;
+    }
+    const bodyLine = innermost(es.expansion).bodyLine;
+    for (const raw of parsed.lines[bodyLine]?.statements ?? []) {
+      if (raw.kind !== "directive" || raw.name !== d.name) continue;
+      const key = `${bodyLine}:${raw.span.start}`;
+      if (bodyEdited.has(key)) continue;
+      bodyEdited.add(key);
+      removeDirective(raw, bodyLine);
+    }
+  }
+
+  function sourceOf(es: ExpandedStatement): SourcePosition | undefined {
+    if (es.origin) return { file: es.origin.file, line: es.origin.line, column: 0 };
+    return loc;
+  }
+
+  /** Returns true when the directive is the afterburner's own and must not reach `as`. */
+  function handleDirective(d: DirectiveStatement, es: ExpandedStatement): boolean {
+    switch (d.name) {
+      case ".afterburn_noannotate":
+        annotating = false;
+        removeConsumed(d, es);
+        return true;
+      case ".afterburn_annotate":
+        annotating = true;
+        removeConsumed(d, es);
+        return true;
+      case ".afterburn_memop": {
+        const [name, countText] = d.argList;
+        const kind = memopKind(name ?? "");
+        const count = countText === undefined ? 1 : Number(countText);
+        if (!kind || !Number.isInteger(count) || count < 1 || count > 8) {
+          diagnostics.push({
+            file: fileName,
+            line: es.line + 1,
+            column: d.span.start + 1,
+            severity: "error",
+            message: kind ? `.afterburn_memop ${name}: count must be 1–8` : `.afterburn_memop: unknown kind '${name ?? ""}'`,
+          });
+        } else {
+          pendingMemop = { kind, remaining: count, line: es.line };
+        }
+        removeConsumed(d, es);
+        return true;
+      }
+      case ".file": {
+        // `.file 1 "foo.c"` (DWARF file table) — a plain `.file "foo.c"` names the unit only.
+        const m = /^(\d+)\s+"((?:[^"\\]|\\.)*)"/.exec(d.args);
+        if (m) locFiles.set(Number(m[1]), m[2]);
+        return false;
+      }
+      case ".loc": {
+        const [f, l, c] = d.args.split(/\s+/).map(Number);
+        const file = locFiles.get(f);
+        loc = file && l > 0 ? { file, line: l, column: Number.isFinite(c) ? c : 0 } : undefined;
+        return false;
+      }
+    }
+    return false;
+  }
+
+  /** True when every macro in the chain is free of conditionals and nested definitions. */
+  function chainIsExact(e: ExpansionOrigin): boolean {
+    for (let o: ExpansionOrigin | undefined = e; o; o = o.parent) {
+      if (o.kind !== "macro") continue;
+      const def = parsed.macros.get((o.name ?? "").toLowerCase());
+      if (!def || def.body.some((b) => INEXACT_BODY.test(b.text))) return false;
+    }
+    return true;
+  }
+}
+
+/** Directives that shape expansion rather than emit anything; never written into an inlined expansion. */
+const STRUCTURAL = /^\.(if\w*|else\w*|endif|rept|irpc?|endr|macro|endm|exitm|purgem)$/;
+/** Macro bodies whose expansion this afterburner may not reproduce exactly. */
+const INEXACT_BODY = /^\s*\.(if\w*|else\w*|endif|exitm|macro|purgem)\b/i;
+
+function originKey(o: ExpansionOrigin | undefined): string {
+  let k = "";
+  for (let e = o; e; e = e.parent) k += `${e.kind}:${e.name ?? ""}@${e.site.line}.${e.site.start};`;
+  return k;
+}
+
+/** A label prefix that the input does not already use (so re-burning a hand-edited output cannot clash). */
+function uniqueLabelPrefix(text: string): string {
+  let prefix = ".Lab_sens_";
+  for (let i = 2; text.includes(prefix); i++) prefix = `.Lab${i}_sens_`;
+  return prefix;
+}
+
+export type { Span };

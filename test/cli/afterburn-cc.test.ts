@@ -1,0 +1,145 @@
+// afterburn-cc as a build system meets it: a drop-in gcc under make -j, with deps, -g and errors intact.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { execFileSync, spawnSync } from "node:child_process";
+import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { readAnnotationRecords, readElf, readLineTable } from "../../core/toolchain/index.js";
+
+const bin = join(__dirname, "..", "..", "bin", "afterburn-cc.js");
+
+function cc(args: string[], opts: { cwd?: string; env?: NodeJS.ProcessEnv } = {}) {
+  const r = spawnSync(process.execPath, [bin, ...args], { encoding: "utf8", cwd: opts.cwd, env: { ...process.env, ...opts.env } });
+  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+function withDir(fn: (dir: string) => void): void {
+  const dir = mkdtempSync(join(tmpdir(), "ab-cc-"));
+  try {
+    fn(dir);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+const C_SRC = `/* irq */
+#include "io.h"
+void off(void) { __asm__ __volatile__("cli"); }
+void port(void) { outb(1, 0x80); }
+`;
+const IO_H = `static inline void outb(unsigned char v, unsigned short p) { __asm__ __volatile__("outb %b0, %w1" : : "a"(v), "Nd"(p)); }\n`;
+const S_SRC = `#define DS 0x10
+	.text
+	.globl entry
+entry:
+	movl $DS, %eax
+	movl %eax, %ds
+	cli
+	hlt
+`;
+
+test("-c of C and .S produces objects with records; other invocations pass through", () => {
+  withDir((dir) => {
+    writeFileSync(join(dir, "irq.c"), C_SRC);
+    writeFileSync(join(dir, "io.h"), IO_H);
+    writeFileSync(join(dir, "entry.S"), S_SRC);
+    let r = cc(["-m32", "-O2", "-ffreestanding", "-c", "irq.c"], { cwd: dir });
+    assert.equal(r.status, 0, r.stderr);
+    r = cc(["-m32", "-c", "entry.S", "-o", "entry.o"], { cwd: dir });
+    assert.equal(r.status, 0, r.stderr);
+    const irq = readElf(readFileSync(join(dir, "irq.o")), "irq.o");
+    assert.equal(readAnnotationRecords(irq).length, 2, "cli and outb");
+    const entry = readElf(readFileSync(join(dir, "entry.o")), "entry.o");
+    assert.equal(readAnnotationRecords(entry).length, 3, "mov %eax,%ds; cli; hlt");
+    // Link step: passed through to gcc untouched.
+    r = cc(["-m32", "-nostdlib", "-static", "-Wl,-e,entry", "irq.o", "entry.o", "-o", "k.elf"], { cwd: dir });
+    assert.equal(r.status, 0, r.stderr);
+    const k = readElf(readFileSync(join(dir, "k.elf")), "k.elf");
+    assert.equal(readAnnotationRecords(k).length, 5, "records survive the link");
+    assert.equal(cc(["--version"]).stdout, execFileSync("gcc", ["--version"], { encoding: "utf8" }));
+  });
+});
+
+test("gcc's exit code and diagnostics come through unchanged", () => {
+  withDir((dir) => {
+    writeFileSync(join(dir, "bad.c"), "int f(void) {\n  return nosuch;\n}\n");
+    const r = cc(["-m32", "-c", "bad.c"], { cwd: dir });
+    const g = spawnSync("gcc", ["-m32", "-c", "bad.c", "-o", "/dev/null"], { cwd: dir, encoding: "utf8" });
+    assert.equal(r.status, g.status);
+    assert.notEqual(r.status, 0);
+    assert.match(r.stderr, /bad\.c:2:10: error: .nosuch. undeclared/);
+  });
+});
+
+test("-MD dependency files name the real object, as gcc's do", () => {
+  withDir((dir) => {
+    writeFileSync(join(dir, "irq.c"), C_SRC);
+    writeFileSync(join(dir, "io.h"), IO_H);
+    mkdirSync(join(dir, "a"));
+    mkdirSync(join(dir, "b"));
+    execFileSync("gcc", ["-m32", "-MD", "-c", "irq.c", "-o", "a/irq.o"], { cwd: dir });
+    const r = cc(["-m32", "-MD", "-c", "irq.c", "-o", "b/irq.o"], { cwd: dir });
+    assert.equal(r.status, 0, r.stderr);
+    const want = readFileSync(join(dir, "a", "irq.d"), "utf8").replace("a/irq.o", "b/irq.o");
+    assert.equal(readFileSync(join(dir, "b", "irq.d"), "utf8"), want);
+    // kbuild's form
+    const k = cc(["-m32", "-Wp,-MMD,b/.irq.o.d", "-c", "irq.c", "-o", "b/irq2.o"], { cwd: dir });
+    assert.equal(k.status, 0, k.stderr);
+    assert.match(readFileSync(join(dir, "b", ".irq.o.d"), "utf8"), /^b\/irq2\.o: irq\.c io\.h/);
+  });
+});
+
+test("-g line info points at the original .S and .c lines", () => {
+  withDir((dir) => {
+    writeFileSync(join(dir, "irq.c"), C_SRC);
+    writeFileSync(join(dir, "io.h"), IO_H);
+    writeFileSync(join(dir, "entry.S"), S_SRC);
+    for (const [src, obj] of [["entry.S", "entry.o"], ["irq.c", "irq.o"]]) {
+      const r = cc(["-m32", "-g", "-O1", "-c", src, "-o", obj], { cwd: dir });
+      assert.equal(r.status, 0, r.stderr);
+    }
+    execFileSync("ld", ["-m", "elf_i386", "-e", "entry", "entry.o", "irq.o", "-o", "k.elf"], { cwd: dir });
+    const elf = readElf(readFileSync(join(dir, "k.elf")), "k.elf");
+    const lines = readLineTable(elf);
+    const recs = readAnnotationRecords(elf);
+    const where = recs.map((r) => lines.addressToLine(r.start)).map((l) => `${l?.file.split("/").pop()}:${l?.line}`);
+    assert.ok(where.includes("entry.S:6"), where.join(" "));
+    assert.ok(where.includes("entry.S:7"), where.join(" "));
+    assert.ok(where.includes("irq.c:3"), where.join(" "));
+  });
+});
+
+test("AFTERBURN_REAL_CC may be a command with arguments; make -j CC=afterburn-cc builds everything", () => {
+  withDir((dir) => {
+    const files = ["a", "b", "c", "d"];
+    for (const f of files) writeFileSync(join(dir, `${f}.c`), `void ${f}(void) { __asm__ __volatile__("cli; sti"); }\n`);
+    writeFileSync(join(dir, "s.S"), S_SRC);
+    writeFileSync(
+      join(dir, "Makefile"),
+      `CFLAGS = -m32 -O2 -ffreestanding\nobjs = ${files.map((f) => `${f}.o`).join(" ")} s.o\nall: $(objs)\n%.o: %.S\n\t$(CC) $(CFLAGS) -c $< -o $@\n`,
+    );
+    const r = spawnSync("make", ["-j4", `CC=${process.execPath} ${bin}`], { cwd: dir, encoding: "utf8", env: { ...process.env, AFTERBURN_REAL_CC: "env gcc" } });
+    assert.equal(r.status, 0, r.stderr);
+    const objs = readdirSync(dir).filter((f) => f.endsWith(".o"));
+    assert.equal(objs.length, 5);
+    for (const o of objs) {
+      const n = readAnnotationRecords(readElf(readFileSync(join(dir, o)), o)).length;
+      assert.equal(n, o === "s.o" ? 3 : 2, o);
+    }
+    assert.deepEqual(readdirSync(dir).filter((f) => f.startsWith(".preburn") || f.startsWith(".afterburn")), [], "no temporary files left");
+  });
+});
+
+test("AFTERBURN_KEEP keeps the intermediate files; -m64 objects get 8-byte records", () => {
+  withDir((dir) => {
+    writeFileSync(join(dir, "x.c"), 'void x(void) { __asm__ __volatile__("cli"); }\n');
+    const r = cc(["-m64", "-c", "x.c"], { cwd: dir, env: { AFTERBURN_KEEP: "1" } });
+    assert.equal(r.status, 0, r.stderr);
+    assert.ok(readdirSync(dir).includes(".preburn_x.s"));
+    assert.match(readFileSync(join(dir, ".afterburn_x.s"), "utf8"), /\.quad/);
+    const elf = readElf(readFileSync(join(dir, "x.o")), "x.o");
+    assert.equal(elf.class, 64);
+    assert.equal(readAnnotationRecords(elf).length, 1);
+  });
+});

@@ -1,0 +1,75 @@
+// The `afterburn` command as a user runs it: the bundled bin, real files, real exit codes.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync, existsSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+
+const bin = join(__dirname, "..", "..", "bin", "afterburn.js");
+
+function afterburn(args: string[], input?: string) {
+  const r = spawnSync(process.execPath, [bin, ...args], { input, encoding: "utf8" });
+  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+test("burn reads stdin and writes stdout", () => {
+  const r = afterburn(["burn"], ".text\ncli\n");
+  assert.equal(r.status, 0, r.stderr);
+  assert.match(r.stdout, /cli; \.fill \d+,1,0x90;/);
+  assert.match(r.stdout, /\.pushsection \.afterburn,"",@progbits/);
+});
+
+test("burn -o and --sites write files; the sites file has the documented schema", () => {
+  const dir = mkdtempSync(join(tmpdir(), "ab-cli-"));
+  try {
+    const input = join(dir, "k.s");
+    writeFileSync(input, ".text\nf:\n\tmovl %eax, %cr3\n\tpushfl\n\tret\n");
+    const r = afterburn(["burn", input, "-o", join(dir, "k.ab.s"), "--sites", join(dir, "k.json")]);
+    assert.equal(r.status, 0, r.stderr);
+    assert.equal(r.stdout, "");
+    assert.match(readFileSync(join(dir, "k.ab.s"), "utf8"), /movl %eax, %cr3; \.fill/);
+    const sites = JSON.parse(readFileSync(join(dir, "k.json"), "utf8"));
+    assert.equal(sites.schema, "afterburn-sites");
+    assert.equal(sites.version, 1);
+    assert.equal(sites.mode, 32);
+    assert.deepEqual(sites.sites.map((s: { input: { line: number } }) => s.input.line), [3, 4]);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test("sites prints a table with positions and a summary", () => {
+  const r = afterburn(["sites"], ".text\ncli\nsti\nmovl %eax,%ebx\nhlt\n");
+  assert.equal(r.status, 0, r.stderr);
+  assert.match(r.stdout, /<stdin>:2:1\s+cli/);
+  assert.match(r.stdout, /3 sites \(3 privileged\)/);
+  const j = afterburn(["sites", "--json", "-m64"], ".text\nswapgs\n");
+  assert.equal(JSON.parse(j.stdout).sites.length, 1);
+});
+
+test("errors: usage is 2, unreadable input is 3 with the file named, and no partial output file", () => {
+  const u = afterburn(["burn", "--bogus"]);
+  assert.equal(u.status, 2);
+  assert.match(u.stderr, /unknown option --bogus/);
+  const m = afterburn(["burn", "/nonexistent/x.s"]);
+  assert.equal(m.status, 3);
+  assert.match(m.stderr, /\/nonexistent\/x\.s: cannot read: ENOENT/);
+  const dir = mkdtempSync(join(tmpdir(), "ab-cli-"));
+  try {
+    const out = join(dir, "missing-dir", "o.s");
+    const w = afterburn(["burn", "-o", out], ".text\ncli\n");
+    assert.equal(w.status, 3);
+    assert.equal(existsSync(out), false);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+  assert.equal(afterburn(["frobnicate"]).status, 2);
+  assert.equal(afterburn(["--help"]).status, 0);
+});
+
+test("a bad .afterburn_memop is an error with file:line", () => {
+  const r = afterburn(["burn"], ".text\n.afterburn_memop bogus\nmovl %eax,(%ebx)\n");
+  assert.equal(r.status, 1);
+  assert.match(r.stderr, /<stdin>:2:\d+: error: \.afterburn_memop: unknown kind 'bogus'/);
+});

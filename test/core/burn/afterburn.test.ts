@@ -1,0 +1,176 @@
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { afterburn } from "../../../core/burn/afterburn.js";
+import { entryById, paddingFor } from "../../../core/isa/index.js";
+import { assemble, readAnnotationRecords, readElf } from "../../../core/toolchain/index.js";
+
+async function records(source: string, mode: 32 | 64 = 32, section = ".afterburn") {
+  const obj = await assemble(source, { mode, fileName: "t.s" });
+  const elf = readElf(obj, "t.o");
+  return { elf, records: readAnnotationRecords(elf, section) };
+}
+
+test("a lone cli gets padding, labels and one record, on its own line", async () => {
+  const src = "\t.text\nf:\n\tcli\n\tret\n";
+  const r = afterburn(src, { fileName: "t.s" });
+  assert.equal(r.output.split("\n").length, src.split("\n").length, "line structure preserved");
+  assert.equal(r.sites.length, 1);
+  const site = r.sites[0];
+  assert.equal(site.id, entryById("cli")!.id);
+  assert.equal(site.input.line, 3);
+  assert.equal(site.input.column, 2);
+  assert.equal(site.padding, paddingFor(entryById("cli")!, 32));
+  const { records: recs, elf } = await records(r.output);
+  assert.equal(recs.length, 1);
+  assert.equal(recs[0].section, ".text");
+  assert.equal(recs[0].start, 0);
+  assert.equal(recs[0].end, 1 + site.padding);
+  const text = elf.section(".text")!.data();
+  assert.equal(text[0], 0xfa);
+  for (let i = 1; i <= site.padding; i++) assert.equal(text[i], 0x90);
+  assert.equal(text[1 + site.padding], 0xc3, "ret follows the padding");
+  // The record section is not loaded: it lives in the file only.
+  assert.equal(elf.section(".afterburn")!.flags & 2, 0);
+});
+
+test("several statements on a line, prefixes, labels and comments are split exactly", async () => {
+  const src = ".text\n1: cli; sti # both\n\tlock; incl (%eax)\n\trep; outsb\n\tmovl %fs:4(%eax), %ebx\n";
+  const r = afterburn(src);
+  assert.deepEqual(r.sites.map((s) => s.id).sort(), [entryById("cli")!.id, entryById("sti")!.id, r.sites.find((s) => s.mnemonic === "outsb")!.id].sort());
+  const { records: recs } = await records(r.output);
+  assert.equal(recs.length, 3);
+  assert.ok(r.output.includes("# both"), "comment kept");
+});
+
+test("non-sensitive code is left byte-for-byte alone", () => {
+  const src = ".text\n\tmovl %eax, %ebx\n\tpushl $1\n\tmovl %fs:4(%eax), %ebx\n\tjmp 1f\n1:\n";
+  const r = afterburn(src);
+  assert.equal(r.sites.length, 0);
+  assert.equal(r.output, src);
+});
+
+test("64-bit code gets .quad records", async () => {
+  const r = afterburn(".text\n\tcli\n\tswapgs\n\tmov %rax, %cr3\n", { mode: 64 });
+  assert.equal(r.sites.length, 3);
+  assert.ok(r.output.includes(".quad"));
+  const { records: recs } = await records(r.output, 64);
+  assert.equal(recs.length, 3);
+  assert.ok(recs.every((x) => x.end > x.start));
+});
+
+test(".afterburn_noannotate regions are listed but not annotated, and the directives are consumed", async () => {
+  const src = ".text\n.afterburn_noannotate\ncli\n.afterburn_annotate\nsti\n";
+  const r = afterburn(src);
+  assert.equal(r.sites.length, 2);
+  assert.equal(r.sites[0].annotated, false);
+  assert.match(r.sites[0].reason!, /noannotate/);
+  assert.equal(r.sites[1].annotated, true);
+  assert.ok(!r.output.includes(".afterburn_noannotate"));
+  const { records: recs } = await records(r.output);
+  assert.equal(recs.length, 1);
+});
+
+test("macro bodies are annotated once; every expansion carries its own record", async () => {
+  const src = [
+    ".macro SAVE",
+    "\tpushl %ds",
+    "\tpushl %eax",
+    ".endm",
+    ".text",
+    "SAVE",
+    "SAVE",
+    ".rept 3",
+    "\tcli",
+    ".endr",
+    ".irp seg, ds, es",
+    "\tmovw %ax, %\\seg",
+    ".endr",
+  ].join("\n");
+  const r = afterburn(src);
+  assert.equal(r.sites.filter((s) => s.annotated).length, 2 + 3 + 2);
+  assert.ok(r.sites.every((s) => s.expandedFrom));
+  assert.equal(r.sites[0].input.line, 6, "an expansion's site is its invocation line");
+  const { records: recs } = await records(r.output);
+  assert.equal(recs.length, 7);
+  assert.equal(new Set(recs.map((x) => x.start)).size, 7, "records are distinct");
+});
+
+test("a macro whose sensitivity depends on its arguments is written out inline where it is sensitive", async () => {
+  const src = [".macro LOAD src, dst", "\tmovl \\src, \\dst", ".endm", ".text", "LOAD %eax, %ebx", "LOAD %eax, %cr3", "LOAD %ecx, %edx"].join("\n");
+  const r = afterburn(src);
+  assert.equal(r.sites.length, 1);
+  assert.equal(r.sites[0].annotated, true);
+  assert.equal(r.sites[0].input.line, 6);
+  assert.equal(r.output.split("\n")[4], "LOAD %eax, %ebx", "the other invocations stay macro calls");
+  const { records: recs, elf } = await records(r.output);
+  assert.equal(recs.length, 1);
+  assert.equal(recs[0].start, 2, "the record is on the mov to %cr3, after the 2-byte register move");
+  assert.deepEqual([...elf.section(".text")!.data().slice(2, 5)], [0x0f, 0x22, 0xd8]);
+});
+
+test("with conditionals in such a macro the site is listed as not annotated, with a warning", async () => {
+  const src = [".macro LOAD src, dst", ".ifnb \\src", "\tmovl \\src, \\dst", ".endif", ".endm", ".text", "LOAD %eax, %ebx", "LOAD %eax, %cr3"].join("\n");
+  const r = afterburn(src);
+  assert.equal(r.sites.length, 1);
+  assert.equal(r.sites[0].annotated, false);
+  assert.ok(r.diagnostics.some((d) => d.severity === "warning" && /some expansions/.test(d.message)));
+  const { records: recs } = await records(r.output);
+  assert.equal(recs.length, 0, "no record claims the non-sensitive expansion");
+});
+
+test("gcc #APP line markers map inline-asm sites to their C lines", () => {
+  const src = ["\t.text", "f:", "#APP", '# 12 "drivers/irq.c" 1', "\tcli", '# 0 "" 2', "#NO_APP", "\tret"].join("\n");
+  const r = afterburn(src);
+  assert.equal(r.sites.length, 1);
+  assert.deepEqual(r.sites[0].source, { file: "drivers/irq.c", line: 12, column: 0 });
+});
+
+test(".loc maps compiler-generated sites to their C lines", () => {
+  const src = ['\t.file 1 "mm.c"', "\t.text", "f:", "\t.loc 1 40 3", "\tmovl %eax, %cr3", "\tret"].join("\n");
+  const r = afterburn(src);
+  assert.deepEqual(r.sites[0].source, { file: "mm.c", line: 40, column: 3 });
+});
+
+test("memory-operation directive annotates the next instruction into its own section", async () => {
+  const r = afterburn(".text\n.afterburn_memop pte_set\nmovl %edx, (%eax)\nmovl %edx, 4(%eax)\n");
+  assert.equal(r.sites.length, 1);
+  assert.equal(r.sites[0].annotationSection, ".afterburn.pte_set");
+  const { records: recs } = await records(r.output, 32, ".afterburn.pte_set");
+  assert.equal(recs.length, 1);
+  assert.equal(recs[0].end - recs[0].start, 2 + 15);
+  const bad = afterburn(".text\n.afterburn_memop nosuch\nmovl %edx, (%eax)\n");
+  assert.ok(bad.diagnostics.some((d) => d.severity === "error" && d.line === 2 && /unknown kind/.test(d.message)));
+});
+
+test("16-bit code is listed but not annotated", () => {
+  const r = afterburn(".code16\ncli\n.code32\ncli\n");
+  assert.deepEqual(r.sites.map((s) => s.annotated), [false, true]);
+});
+
+test("already-afterburned input passes through unchanged", () => {
+  const once = afterburn(".text\ncli\n").output;
+  const twice = afterburn(once);
+  assert.equal(twice.alreadyAfterburned, true);
+  assert.equal(twice.output, once);
+});
+
+test("--no-annotate leaves the text alone but still lists sites", () => {
+  const src = ".text\ncli\nsti\n";
+  const r = afterburn(src, { annotate: false });
+  assert.equal(r.output, src);
+  assert.equal(r.sites.length, 2);
+});
+
+test("never throws on garbage", () => {
+  let seed = 12345;
+  const rnd = () => ((seed = (seed * 1103515245 + 12345) >>> 0) / 2 ** 32);
+  const alphabet = ".%$(),:;#/*\\\"'\n\t abcdefghilmnoprstuvwxyz0123456789";
+  for (let n = 0; n < 300; n++) {
+    let s = "";
+    const len = Math.floor(rnd() * 400);
+    for (let i = 0; i < len; i++) s += rnd() < 0.05 ? String.fromCharCode(Math.floor(rnd() * 0xffff)) : alphabet[Math.floor(rnd() * alphabet.length)];
+    if (rnd() < 0.3) s = ".macro m a\ncli\n\\a\n" + s;
+    const r = afterburn(s);
+    assert.equal(typeof r.output, "string");
+  }
+});
