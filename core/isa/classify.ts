@@ -164,10 +164,10 @@ for (const list of byOpcode.values()) {
   list.sort((a, b) => spec(b.form) - spec(a.form));
 }
 
-function formMatches(want: OpcodeForm, got: DecodedForm, mode: Mode): boolean {
+function formMatches(want: OpcodeForm, got: DecodedForm): boolean {
   if (want.reg !== undefined) {
     if (got.reg === undefined) return false;
-    const reg = REGISTER_NUMBER_OPCODES.has(want.opcode) && mode === 64 ? got.reg : got.reg & 7;
+    const reg = REGISTER_NUMBER_OPCODES.has(want.opcode) ? got.reg : got.reg & 7;
     if (reg !== want.reg) return false;
   }
   if (want.rm !== undefined && (got.rm === undefined || (got.rm & 7) !== want.rm)) return false;
@@ -182,7 +182,7 @@ export function entryForForm(form: DecodedForm, mode: Mode): CatalogueEntry | un
   if (!list) return undefined;
   for (const { entry, form: want } of list) {
     if (!entryInMode(entry, mode)) continue;
-    if (formMatches(want, form, mode)) return entry;
+    if (formMatches(want, form)) return entry;
   }
   return undefined;
 }
