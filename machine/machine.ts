@@ -325,6 +325,8 @@ export class Machine {
         case "requested": // a slice cut short for an earlier timer event
           continue;
         case "halt": {
+          // A shutdown raised outside the CPU's fault path can surface as a halt: report it as what it is.
+          if (cpu.shutdown) return this.tripleFaultResult(startRetired, cpu.shutdown.eip, cpu.shutdown.vectors);
           if ((cpu.getEflags() & EFLAGS_IF) === 0) return this.result("halt", startRetired, `halted with interrupts disabled at eip ${hex(cpu.eip)}`);
           if (this.devices.interrupts.hasPending()) {
             cpu.notifyInterrupt();
@@ -346,14 +348,16 @@ export class Machine {
         case "hook":
           return this.result("hook", startRetired, `stopped by a hook at eip ${hex(cpu.eip)}`);
         case "triple-fault":
-          return this.result(
-            "triple-fault",
-            startRetired,
-            `triple fault at eip ${hex(stop.eip)} (vectors ${stop.vectors.join(", ")})`,
-            { tripleFault: this.cpuReport(stop.vectors), eip: stop.eip },
-          );
+          return this.tripleFaultResult(startRetired, stop.eip, stop.vectors);
       }
     }
+  }
+
+  private tripleFaultResult(startRetired: number, eip: number, vectors: number[]): RunResult {
+    return this.result("triple-fault", startRetired, `triple fault at eip ${hex(eip)} (vectors ${vectors.join(", ")})`, {
+      tripleFault: this.cpuReport(vectors),
+      eip,
+    });
   }
 
   /** Stops decided by devices or the host: exit port, reset line, stop(). */

@@ -13,7 +13,22 @@ export const PRELUDE = `
 .globl _start
 _start:
   mov $0x200000, %esp     # multiboot leaves no stack
+  lgdt gdtr               # nor a GDT the guest may rely on
+  ljmp $0x08, $1f
+1:mov $0x10, %cx
+  mov %cx, %ds
+  mov %cx, %es
+  mov %cx, %ss
   jmp main
+
+.p2align 3
+gdt:
+  .quad 0
+  .quad 0x00cf9a000000ffff
+  .quad 0x00cf92000000ffff
+gdtr:
+  .word 3*8-1
+  .long gdt
 
 # putc: %al to COM1 once THR is empty
 putc:
