@@ -9,6 +9,10 @@
 // drops the return address and resumes at the site end (or at the transfer target for control transfers).
 // Inline rewrites address the vCPU block (core/isa/vcpu-layout.ts) with absolute disp32 operands and keep the
 // real arithmetic flags intact (they save/restore them with pushf/popf, which are harmless when deprivileged).
+// The strict sti/popf rewrites embed a `call @wedge` that runs only when vcpu.pending is nonzero: that call is the
+// wedge's "deliver pending interrupt" service, which returns to the instruction after the call (label 1 inside
+// the site), not to the site end; the interrupt frame it builds returns there too.
+// Sizes in the descriptions are checked: test/core/isa assembles every asm32/asm64 sequence with GNU as.
 
 import type { BackendBehaviour, CatalogueEntry, RewriteSpec } from "./types.js";
 

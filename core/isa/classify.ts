@@ -43,19 +43,40 @@ export function entryById(id: string): CatalogueEntry | undefined {
 
 // ---------- text classification ----------
 
-const byMnemonic = new Map<string, CatalogueEntry[]>();
+/** Per spelling: its candidate entries, and (when every candidate needs a register operand) the registers that can make it sensitive. */
+interface MnemonicIndex {
+  entries: CatalogueEntry[];
+  /** Set when all candidates have a "register" condition: a quick reject for the common `movl %eax,%ebx`. */
+  anyOf?: Set<string>;
+}
+
+const byMnemonic = new Map<string, MnemonicIndex>();
 for (const e of CATALOGUE) {
   for (const m of e.mnemonics) {
-    const list = byMnemonic.get(m);
-    if (list) list.push(e);
-    else byMnemonic.set(m, [e]);
+    const idx = byMnemonic.get(m);
+    if (idx) idx.entries.push(e);
+    else byMnemonic.set(m, { entries: [e] });
   }
+}
+for (const idx of byMnemonic.values()) {
+  if (idx.entries.every((e) => e.condition.kind === "register")) {
+    idx.anyOf = new Set(idx.entries.flatMap((e) => (e.condition.kind === "register" ? e.condition.registers : [])));
+  }
+}
+const registerSets = new Map<OperandCondition, Set<string>>();
+for (const e of CATALOGUE) {
+  if (e.condition.kind === "register") registerSets.set(e.condition, new Set(e.condition.registers));
 }
 
 function isDx(op: Operand): boolean {
   // `%dx` or `(%dx)`: GNU as accepts both for the port operand.
   if (op.kind === "reg") return op.reg === "dx";
   return op.kind === "mem" && op.base === "dx" && !op.index && op.disp === "" && !op.segment;
+}
+
+function isNamedRegister(op: Operand | undefined, set: Set<string>): boolean {
+  // A segment override inside a memory operand is MemoryOperand.segment, never a "reg" operand: it never counts.
+  return op !== undefined && op.kind === "reg" && !op.indirect && set.has(op.reg);
 }
 
 function conditionHolds(c: OperandCondition, ops: readonly Operand[]): boolean {
@@ -71,12 +92,11 @@ function conditionHolds(c: OperandCondition, ops: readonly Operand[]): boolean {
       return op.kind === c.operand;
     }
     case "register": {
-      // A segment override inside a memory operand is a MemoryOperand.segment, never a "reg" operand: it never counts.
-      const candidates =
-        c.position === "either" ? ops : c.position === "src" ? ops.slice(0, 1) : ops.length > 0 ? ops.slice(-1) : [];
-      if (c.position === "src" && ops.length < 2) return false;
-      if (c.position === "dst" && ops.length < 2) return false;
-      return candidates.some((op) => op.kind === "reg" && !op.indirect && c.registers.includes(op.reg));
+      const set = registerSets.get(c)!;
+      if (c.position === "either") return ops.some((op) => isNamedRegister(op, set));
+      // AT&T order: source first, destination last; a lone operand is neither.
+      if (ops.length < 2) return false;
+      return isNamedRegister(c.position === "src" ? ops[0] : ops[ops.length - 1], set);
     }
     case "far":
       if (c.form === "direct") return ops.length === 2 && ops[0]!.kind === "imm" && ops[1]!.kind === "imm";
@@ -95,11 +115,14 @@ function conditionHolds(c: OperandCondition, ops: readonly Operand[]): boolean {
  * sensitive. Prefixes (lock, rep, data16, segment overrides) never change the answer.
  */
 export function classify(insn: ClassifiableInstruction, mode: Mode): CatalogueEntry | undefined {
-  const candidates = byMnemonic.get(insn.mnemonic.toLowerCase());
-  if (!candidates) return undefined;
-  for (const e of candidates) {
+  // The parser already lower-cases mnemonics; only a miss pays for toLowerCase.
+  const idx = byMnemonic.get(insn.mnemonic) ?? byMnemonic.get(insn.mnemonic.toLowerCase());
+  if (!idx) return undefined;
+  const ops = insn.operands;
+  if (idx.anyOf && !ops.some((op) => isNamedRegister(op, idx.anyOf!))) return undefined;
+  for (const e of idx.entries) {
     if (!entryInMode(e, mode)) continue;
-    if (conditionHolds(e.condition, insn.operands)) return e;
+    if (conditionHolds(e.condition, ops)) return e;
   }
   return undefined;
 }
@@ -114,7 +137,7 @@ export interface MnemonicNote {
 
 export const MNEMONICS: readonly MnemonicNote[] = [...byMnemonic.entries()]
   .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
-  .map(([mnemonic, entries]) => {
+  .map(([mnemonic, { entries }]) => {
     const always = entries.filter((e) => e.condition.kind === "any");
     const note =
       always.length > 0
