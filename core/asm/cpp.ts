@@ -29,7 +29,7 @@ export interface CppResult {
   defines: Map<string, number>;
 }
 
-function parseLineMarker(args: string, isLineDirective: boolean): { line: number; file?: string } | undefined {
+export function parseLineMarker(args: string, isLineDirective: boolean): { line: number; file?: string } | undefined {
   let i = 0;
   while (i < args.length && args.charCodeAt(i) >= 48 && args.charCodeAt(i) <= 57) i++;
   if (i === 0) return undefined;

@@ -10,6 +10,8 @@ import { parseAsm } from "../asm/index.js";
 import type {
   CodeMode,
   DirectiveStatement,
+  MacroDefinition,
+  ParseDiagnostic,
   ExpandedStatement,
   ExpansionOrigin,
   InstructionStatement,
@@ -19,6 +21,7 @@ import type {
 import { classify, paddingFor } from "../isa/index.js";
 import type { CatalogueEntry } from "../isa/types.js";
 import { memopKind, type MemopKind } from "./memop.js";
+import { canPrefilter, prefilteredStatements } from "./prefilter.js";
 import type { Site, SourcePosition } from "./site.js";
 
 export interface BurnOptions {
@@ -28,6 +31,8 @@ export interface BurnOptions {
   fileName?: string;
   /** false: find sites only, emit the input unchanged (the original's -s). Default true. */
   annotate?: boolean;
+  /** Always run the full parser, even where the fast path applies (tests compare the two). */
+  fullParse?: boolean;
 }
 
 export interface BurnDiagnostic {
@@ -105,7 +110,11 @@ export function afterburn(text: string, options: BurnOptions = {}): BurnResult {
     return { output: text, sites, diagnostics, alreadyAfterburned: true };
   }
 
-  const parsed = parseAsm(text, { mode: defaultMode, fileName });
+  // Files without macros or cpp leftovers (compiler output, preprocessed .S) take the fast path.
+  const fast = options.fullParse !== true && canPrefilter(text);
+  const parsed = fast
+    ? { statements: prefilteredStatements(text, defaultMode), lines: [] as ParsedLine[], macros: new Map<string, MacroDefinition>(), diagnostics: [] as ParseDiagnostic[] }
+    : parseAsm(text, { mode: defaultMode, fileName });
   for (const d of parsed.diagnostics) {
     diagnostics.push({ file: fileName, line: d.span.line + 1, column: d.span.start + 1, severity: d.severity, message: d.message });
   }

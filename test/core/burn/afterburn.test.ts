@@ -174,3 +174,22 @@ test("never throws on garbage", () => {
     assert.equal(typeof r.output, "string");
   }
 });
+
+test("the fast path and the full parser give the same output and sites on compiler-style input", () => {
+  const { readdirSync, readFileSync } = require("node:fs") as typeof import("node:fs");
+  const { execFileSync } = require("node:child_process") as typeof import("node:child_process");
+  const { join } = require("node:path") as typeof import("node:path");
+  const corpus = join(__dirname, "corpus");
+  const inputs: string[] = [];
+  for (const f of readdirSync(corpus).filter((x) => x.endsWith(".c"))) {
+    // gcc -S output of the corpus, with and without -g (.file/.loc), 32-bit.
+    for (const g of [[], ["-g"]]) inputs.push(execFileSync("gcc", ["-m32", "-O2", "-ffreestanding", ...g, "-I", corpus, "-S", "-o", "-", join(corpus, f)], { encoding: "utf8" }));
+  }
+  inputs.push(".text\n.section .fixup,\"ax\"\ncli\n.previous\nsti\n.pushsection .x\nhlt\n.popsection\n.code16\ncli\n.code32\n# 7 \"a.S\"\nlidt (%eax)\n#APP\n# 3 \"b.c\" 1\npushfl; popfl\n#NO_APP\n");
+  for (const text of inputs) {
+    const fast = afterburn(text);
+    const full = afterburn(text, { fullParse: true });
+    assert.deepEqual(fast.sites, full.sites);
+    assert.equal(fast.output, full.output);
+  }
+});

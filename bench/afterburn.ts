@@ -1,0 +1,67 @@
+// Afterburner throughput, and its time as a fraction of GNU as on the same large file
+// (target: under 10% of as). Prints figures; never fails on timing.
+import { execFileSync } from "node:child_process";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterburn } from "../core/burn/afterburn.js";
+
+/** A gcc -S–like kernel file: functions of ordinary code; one in four holds inline-asm sensitive instructions. */
+function generate(lines: number): string {
+  const out = ['\t.file "big.c"', "\t.text"];
+  let n = 0;
+  const body = [
+    "\tpushl\t%ebp", "\tmovl\t%esp, %ebp", "\tmovl\t8(%ebp), %eax", "\taddl\t$1, %eax", "\tmovl\t%eax, -4(%ebp)",
+    "\tcmpl\t$10, %eax", "\tjle\t.L{f}", "\tleal\t0(,%eax,4), %edx", "\tmovl\tglobal_var(%edx), %ecx", "\txorl\t%ecx, %eax",
+    "#APP", '# 12 "big.c" 1', "\tcli", '# 0 "" 2', "#NO_APP", ".L{f}:", "\tmovl\t%eax, %cr3", "\tpushfl", "\tpopl\t%eax",
+    "\tshrl\t$3, %eax", "\ttestl\t%eax, %eax", "\tsete\t%al", "\tmovzbl\t%al, %eax", "\tpopl\t%ebp", "\tret",
+  ];
+  while (out.length < lines) {
+    out.push(`\t.globl\tf${n}`, `\t.type\tf${n}, @function`, `f${n}:`);
+    for (const l of body) {
+      if (n % 4 !== 0 && (l === "#APP" || l.startsWith("# ") || l === "#NO_APP" || /cli|%cr3|pushfl/.test(l))) continue;
+      out.push(l.replace("{f}", String(n)));
+    }
+    out.push(`\t.size\tf${n}, .-f${n}`);
+    n++;
+  }
+  out.push("\t.comm\tglobal_var,4096,4", "");
+  return out.join("\n");
+}
+
+function best(runs: number, fn: () => void): number {
+  let t = Infinity;
+  for (let i = 0; i < runs; i++) {
+    const s = process.hrtime.bigint();
+    fn();
+    t = Math.min(t, Number(process.hrtime.bigint() - s) / 1e6);
+  }
+  return t;
+}
+
+const dir = mkdtempSync(join(tmpdir(), "ab-bench-"));
+try {
+  for (const lines of [20_000, 100_000]) {
+    const text = generate(lines);
+    const file = join(dir, "big.s");
+    writeFileSync(file, text);
+    afterburn(text); // warm up the JIT
+    let sites = 0;
+    const burnMs = best(5, () => {
+      sites = afterburn(text, { fileName: "big.s" }).sites.length;
+    });
+    const asMs = best(3, () => execFileSync("as", ["--32", file, "-o", join(dir, "big.o")]));
+    const burnt = afterburn(text).output;
+    writeFileSync(join(dir, "burnt.s"), burnt);
+    const asBurntMs = best(3, () => execFileSync("as", ["--32", join(dir, "burnt.s"), "-o", join(dir, "burnt.o")]));
+    const mb = Buffer.byteLength(text) / 1e6;
+    console.log(
+      `${lines.toLocaleString("en")} lines (${mb.toFixed(1)} MB, ${sites} sites): afterburn ${burnMs.toFixed(1)} ms ` +
+        `(${Math.round(lines / (burnMs / 1000)).toLocaleString("en")} lines/s, ${(mb / (burnMs / 1000)).toFixed(1)} MB/s); ` +
+        `as --32 ${asMs.toFixed(1)} ms on the input, ${asBurntMs.toFixed(1)} ms on the afterburned output; ` +
+        `afterburn / as = ${((100 * burnMs) / asMs).toFixed(1)}%`,
+    );
+  }
+} finally {
+  rmSync(dir, { recursive: true, force: true });
+}
