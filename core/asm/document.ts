@@ -2,9 +2,10 @@
 // following lines while the carried lexer state differs); the file-level passes are re-run lazily
 // on the next read.
 
-import type { AsmFile, ExpandedStatement, LexState, ParseDiagnostic, ParsedLine, ParseOptions, Span, Statement } from "./types.js";
+import type { AsmFile, ExpandedStatement, LexState, MacroDefinition, ParseDiagnostic, ParsedLine, ParseOptions, Span, Statement } from "./types.js";
 import { LEX_INITIAL, parseLine } from "./line.js";
-import { analyseLines, lexLines, splitLines } from "./parse.js";
+import { analyseLinesDetailed, lexLines, splitLines } from "./parse.js";
+import { STRUCTURAL_DIRECTIVES } from "./expand.js";
 
 export interface Position {
   line: number;
@@ -38,11 +39,46 @@ function relocate(pl: ParsedLine, line: number): void {
   for (const d of pl.diagnostics) moveSpan(d.span, line);
 }
 
+/**
+ * A line whose change cannot affect how any other line is analysed: only ordinary instructions
+ * (not macro invocations) and directives that change no state (data, .globl, .cfi_*...).
+ */
+function isQuiet(pl: ParsedLine, macros: ReadonlyMap<string, MacroDefinition>): boolean {
+  for (const s of pl.statements) {
+    if (s.kind === "instruction") {
+      if (macros.has(s.mnemonic)) return false;
+    } else if (s.kind === "directive") {
+      if (STRUCTURAL_DIRECTIVES.has(s.name) || macros.has(s.name)) return false;
+    } else return false;
+  }
+  return true;
+}
+
+function firstStatementAtOrAfter(statements: readonly ExpandedStatement[], line: number): number {
+  let lo = 0;
+  let hi = statements.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (statements[mid].line < line) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
+function compareDiagnostics(a: ParseDiagnostic, b: ParseDiagnostic): number {
+  return a.span.line - b.span.line || a.span.start - b.span.start;
+}
+
 export class AsmDocument {
   private texts: string[];
   private parsed: ParsedLine[];
   private endStates: LexState[];
   private analysed: AsmFile | undefined;
+  private lineModes: Uint8Array | undefined;
+  private lineSections: string[] | undefined;
+  /** A same-size edit of a few lines since the last analysis, which may be patched in without a full pass. */
+  private patch: { start: number; old: ParsedLine[] } | undefined;
+  private stale = true;
   private readonly options: ParseOptions;
   /** Incremented by every change. */
   version = 0;
@@ -71,8 +107,67 @@ export class AsmDocument {
 
   /** The full analysis (computed on first read after a change). */
   get file(): AsmFile {
-    if (this.analysed === undefined) this.analysed = analyseLines(this.texts, this.parsed, this.endStates, this.options);
-    return this.analysed;
+    if (this.stale && !(this.patch !== undefined && this.applyPatch(this.patch))) this.analyseAll();
+    this.stale = false;
+    this.patch = undefined;
+    return this.analysed!;
+  }
+
+  /** Whether the last read of the analysis was served by the one-line fast path (for tests). */
+  lastAnalysisWasPatch = false;
+
+  private analyseAll(): void {
+    const r = analyseLinesDetailed(this.texts, this.parsed, this.endStates, this.options);
+    this.analysed = r.file;
+    this.lineModes = r.lineModes;
+    this.lineSections = r.lineSections;
+    this.lastAnalysisWasPatch = false;
+  }
+
+  /** Replaces the analysis of a few quiet lines in place of a full pass. */
+  private applyPatch(patch: { start: number; old: ParsedLine[] }): boolean {
+    const file = this.analysed;
+    if (file === undefined || this.lineModes === undefined || this.lineSections === undefined) return false;
+    const { start, old } = patch;
+    const count = old.length;
+    for (let k = 0; k < count; k++) {
+      const before = old[k];
+      const after = this.parsed[start + k];
+      if (before.template || before.skipped || !isQuiet(before, file.macros) || !isQuiet(after, file.macros)) return false;
+    }
+    const lo = firstStatementAtOrAfter(file.statements, start);
+    const hi = firstStatementAtOrAfter(file.statements, start + count);
+    for (let k = lo; k < hi; k++) if (file.statements[k].expansion !== undefined) return false;
+    const fresh: ExpandedStatement[] = [];
+    const dropped = new Set<ParseDiagnostic>();
+    const added: ParseDiagnostic[] = [];
+    for (let k = 0; k < count; k++) {
+      const line = start + k;
+      const before = old[k];
+      const after = this.parsed[line];
+      // Nothing structural changed, so the file-level facts of this line are what they were.
+      after.origin = before.origin;
+      after.inApp = before.inApp;
+      after.skipped = undefined;
+      after.template = undefined;
+      for (const d of before.diagnostics) dropped.add(d);
+      for (const d of after.diagnostics) added.push(d);
+      for (const st of after.statements) {
+        const es: ExpandedStatement = { statement: st, line, mode: this.lineModes[line] as 16 | 32 | 64, section: this.lineSections[line] };
+        if (after.origin !== undefined) es.origin = after.origin;
+        if (after.inApp) es.inApp = true;
+        fresh.push(es);
+      }
+    }
+    const statements = file.statements.slice(0, lo).concat(fresh, file.statements.slice(hi));
+    let diagnostics = file.diagnostics;
+    if (dropped.size > 0 || added.length > 0) {
+      diagnostics = diagnostics.filter((d) => !dropped.has(d)).concat(added);
+      diagnostics.sort(compareDiagnostics);
+    }
+    this.analysed = { ...file, statements, diagnostics };
+    this.lastAnalysisWasPatch = true;
+    return true;
   }
 
   get lines(): ParsedLine[] {
@@ -99,6 +194,7 @@ export class AsmDocument {
     // Old lexer state at the start of the first line after the replaced range.
     let oldBoundary: LexState = endLine > 0 ? this.endStates[endLine - 1] : LEX_INITIAL;
     const delta = insert.length - (endLine - startLine);
+    const replaced = this.parsed.slice(startLine, endLine);
     this.texts.splice(startLine, endLine - startLine, ...insert);
     this.parsed.splice(startLine, endLine - startLine, ...new Array<ParsedLine>(insert.length));
     this.endStates.splice(startLine, endLine - startLine, ...new Array<LexState>(insert.length));
@@ -131,7 +227,10 @@ export class AsmDocument {
       this.endStates.push(r.state);
     }
     this.version++;
-    this.analysed = undefined;
+    // A same-size edit that did not disturb the lexer state of later lines may be patched in.
+    const patchable = !this.stale && this.analysed !== undefined && delta === 0 && insert.length > 0 && insert.length <= 16 && relexed === insert.length;
+    this.patch = patchable ? { start: startLine, old: replaced } : undefined;
+    this.stale = true;
     this.lastRelexed = relexed;
     return relexed;
   }

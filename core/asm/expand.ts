@@ -78,7 +78,20 @@ export interface DeriveResult {
   macros: Map<string, MacroDefinition>;
   labels: Map<string, LabelDefinition[]>;
   symbols: Map<string, SymbolDefinition>;
+  /** Code mode in force at the start of each top-level line (for incremental updates). */
+  lineModes: Uint8Array;
+  /** Section in force at the start of each top-level line. */
+  lineSections: string[];
 }
+
+/** Directives that change the state later lines are analysed in. */
+export const STRUCTURAL_DIRECTIVES: ReadonlySet<string> = new Set([
+  ".macro", ".endm", ".endmacro", ".rept", ".irp", ".irpc", ".endr", ".exitm", ".purgem",
+  ".if", ".ifdef", ".ifndef", ".ifnotdef", ".ifb", ".ifnb", ".ifc", ".ifnc", ".ifeq", ".ifne", ".iflt", ".ifle",
+  ".ifgt", ".ifge", ".ifeqs", ".ifnes", ".else", ".elseif", ".endif",
+  ".code16", ".code16gcc", ".code32", ".code64", ".text", ".data", ".bss", ".section", ".pushsection", ".popsection",
+  ".previous", ".subsection", ".set", ".equ", ".equiv", ".eqv", ".end",
+]);
 
 const CONDITIONAL_OPEN: ReadonlySet<string> = new Set([
   ".if", ".ifdef", ".ifndef", ".ifnotdef", ".ifb", ".ifnb", ".ifc", ".ifnc", ".ifeq", ".ifne", ".iflt", ".ifle",
@@ -221,8 +234,13 @@ class Expander {
   limitReported = false;
   parseCache = new Map<string, { parsed: ParsedLine; state: LexState }>();
 
+  lineModes: Uint8Array;
+  lineSections: string[];
+
   constructor(readonly input: DeriveInput) {
     this.mode = input.mode;
+    this.lineModes = new Uint8Array(input.lines.length);
+    this.lineSections = new Array<string>(input.lines.length);
     this.symbolValues = new Map(input.defines ?? []);
   }
 
@@ -251,7 +269,11 @@ class Expander {
     for (let i = 0; i < n && !frame.exited; i++) {
       const pl = src.parsed[i];
       const st = pl.statements;
-      if (frame.top && pl.skipped) continue;
+      if (frame.top) {
+        this.lineModes[i] = this.mode;
+        this.lineSections[i] = this.section;
+        if (pl.skipped) continue;
+      }
 
       if (collector !== undefined) {
         let closed = false;
@@ -733,5 +755,8 @@ export function derive(input: DeriveInput): DeriveResult {
   const x = new Expander(input);
   const top: Frame = { top: true, reportLine: 0, depth: 0, isMacro: false, exited: false };
   x.run({ texts: input.texts as string[], parsed: input.lines }, top);
-  return { statements: x.statements, diagnostics: x.diagnostics, macros: x.macros, labels: x.labels, symbols: x.symbols };
+  return {
+    statements: x.statements, diagnostics: x.diagnostics, macros: x.macros, labels: x.labels, symbols: x.symbols,
+    lineModes: x.lineModes, lineSections: x.lineSections,
+  };
 }

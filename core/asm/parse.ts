@@ -24,6 +24,13 @@ function compareDiagnostics(a: ParseDiagnostic, b: ParseDiagnostic): number {
  * Used by parseAsm and by AsmDocument after an incremental re-lex.
  */
 export function analyseLines(texts: readonly string[], lines: ParsedLine[], endStates: readonly LexState[], options: ParseOptions = {}): AsmFile {
+  return analyseLinesDetailed(texts, lines, endStates, options).file;
+}
+
+/** analyseLines plus the per-line state AsmDocument needs for its fast path. */
+export function analyseLinesDetailed(
+  texts: readonly string[], lines: ParsedLine[], endStates: readonly LexState[], options: ParseOptions = {},
+): { file: AsmFile; lineModes: Uint8Array; lineSections: string[] } {
   const cpp = applyPreprocessor(lines, honoursPreprocessor(options.fileName));
   const d = derive({ texts, lines, mode: options.mode ?? 32, defines: cpp.defines });
   const diagnostics = cpp.diagnostics.concat(d.diagnostics);
@@ -37,7 +44,11 @@ export function analyseLines(texts: readonly string[], lines: ParsedLine[], endS
     diagnostics.push({ span: { line: i, start, end: start + 2 }, message: "unterminated comment: missing '*/'", severity: "error" });
   }
   diagnostics.sort(compareDiagnostics);
-  return { lines, statements: d.statements, diagnostics, macros: d.macros, labels: d.labels, symbols: d.symbols };
+  return {
+    file: { lines, statements: d.statements, diagnostics, macros: d.macros, labels: d.labels, symbols: d.symbols },
+    lineModes: d.lineModes,
+    lineSections: d.lineSections,
+  };
 }
 
 /** Lexes every line; returns the parsed lines and the lexer state after each. */

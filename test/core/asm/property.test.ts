@@ -141,9 +141,23 @@ test("AsmDocument: random edits give the same result as a full parse", () => {
 test("AsmDocument re-lexes only changed lines unless the comment state changes", () => {
   const lines = Array.from({ length: 1000 }, (_, i) => `\tmovl $${i}, %eax`);
   const doc = new AsmDocument(lines.join("\n"));
+  void doc.statements;
   assert.equal(doc.applyChange(500, 501, ["\tcli"]), 1);
   assert.equal(doc.version, 1);
   assert.equal(doc.statements[500].statement.kind === "instruction" && doc.statements[500].statement.mnemonic, "cli");
+  // An edit that changes nothing structural is patched in without a full pass...
+  assert.equal(doc.lastAnalysisWasPatch, true);
+  doc.applyChange(501, 502, ["\tmovl %exx, %eax"]);
+  assert.equal(doc.diagnostics.length, 1);
+  assert.equal(doc.diagnostics[0].span.line, 501);
+  assert.equal(doc.lastAnalysisWasPatch, true);
+  // ...a structural one (here a section switch) is not.
+  doc.applyChange(501, 502, ["\t.data"]);
+  assert.equal(doc.diagnostics.length, 0);
+  assert.equal(doc.statements[502].section, ".data");
+  assert.equal(doc.lastAnalysisWasPatch, false);
+  doc.applyChange(501, 502, ["\tnop"]);
+  assert.equal(doc.statements[502].section, ".text");
   assert.equal(doc.applyChange(10, 10, ["/* open"]), 991);
   assert.equal(doc.statements.length, 10 + 0);
   assert.ok(doc.diagnostics.some((d) => /unterminated comment/.test(d.message) && d.span.line === 10));
