@@ -627,9 +627,9 @@ export function aas(cpu: Cpu): void {
   let ax = r[0] & 0xffff;
   let f = 0;
   if ((ax & 0xf) > 9 || getAF(cpu)) {
-    const al = (ax - 6) & 0xff;
-    const ah = ((ax >> 8) - 1) & 0xff;
-    ax = (ah << 8) | al;
+    // modern CPUs subtract 6 from all of AX (the borrow reaches AH), then decrement AH
+    ax = (ax - 6) & 0xffff;
+    ax = ((((ax >> 8) - 1) & 0xff) << 8) | (ax & 0xff);
     f = AF | CF;
   }
   ax &= 0xff0f;

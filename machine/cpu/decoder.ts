@@ -293,6 +293,8 @@ def(0x106, "Clts", END, Y.clts);
 def(0x108, "Invd", 0, Y.cacheOp);
 def(0x109, "Wbinvd", 0, Y.cacheOp);
 def(0x10b, "Ud2", END, invalid);
+def(0x10d, "Reservednop", M, C.nop);
+for (let k = 0x118; k < 0x11f; k++) def(k, "Reservednop", M, C.nop); // hint NOPs (prefetch, endbr...)
 def(0x11f, "Nop", M, C.nop);
 def(0x120, "Mov", M | REGONLY, Y.movFromCr);
 def(0x121, "Mov", M | REGONLY, Y.movFromDr);
@@ -493,13 +495,22 @@ function decodeInto(next: () => number, posf: () => number, codeSize: 16 | 32, i
     }
   }
   if (lock && (!(f & LK) || i.mod === 3)) return finishInvalid(next, posf, i, d, osize, asize);
+  // F3 0F BC/BD/09 are tzcnt/lzcnt/wbnoinvd (not offered)
+  if (rep === 1 && (op === 0x1bc || op === 0x1bd || op === 0x109)) return finishInvalid(next, posf, i, d, osize, asize);
+  if ((op === 0x8c && i.reg > 5) || (op === 0x8e && (i.reg > 5 || i.reg === 1))) return finishInvalid(next, posf, i, d, osize, asize);
+  if ((op === 0x120 || op === 0x122) && (i.reg === 1 || i.reg > 4)) return finishInvalid(next, posf, i, d, osize, asize);
   readImmediates(next, i, f, osize, asize);
   i.sub = d.sub ?? 0;
   i.size = f & B ? 1 : f & W16 ? 2 : osize;
   i.mn = typeof d.mn === "string" ? d.mn : d.mn[(f & ASZ ? asize : osize) === 4 ? 1 : 0];
+  if (op === 0x90 && rep === 1) i.mn = "Pause";
+  else if (op === 0xd7) i.base = 3; // xlat reads [(e)bx + al]
+  else if (op === 0xd0 || op === 0xd1) i.imm = 1;
+  else if (op === 0x11f && i.reg !== 0) i.mn = "Reservednop";
   i.exec = d.exec;
   i.inner = d.exec;
   i.len = posf();
+  if (i.len > 15) setInvalid(i, i.len, false);
 }
 
 function readImmediates(next: () => number, i: Insn, f: number, osize: number, asize: number): void {
