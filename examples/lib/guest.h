@@ -60,8 +60,8 @@ struct trapframe {
   uint32_t user_esp, user_ss; /* only when the trap came from ring 3 */
 };
 typedef void (*trap_handler)(struct trapframe *tf);
-/* vectors.S: 256 entry stubs, 16 bytes apart. */
-extern char trap_vectors[];
+/* vectors.S: the addresses of the 256 entry stubs. */
+extern const uint32_t trap_vectors[256];
 #define GATE_INTERRUPT 0x8E
 #define GATE_TRAP 0x8F
 void idt_set(int vector, uint8_t type_attr);

@@ -123,7 +123,7 @@ static __attribute__((aligned(8))) struct gate idt[256];
 static trap_handler handlers[256];
 
 void idt_set(int vector, uint8_t type_attr) {
-  uint32_t entry = (uint32_t)trap_vectors + 16u * (uint32_t)vector;
+  uint32_t entry = trap_vectors[vector];
   idt[vector].offset_lo = (uint16_t)entry;
   idt[vector].selector = SEL_KCODE;
   idt[vector].zero = 0;

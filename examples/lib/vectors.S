@@ -1,21 +1,27 @@
 /*
- * 256 interrupt entry stubs, 16 bytes apart (trap_vectors + 16*n), and the common path that
- * saves the registers as a struct trapframe, calls trap_dispatch and returns with iret.
+ * 256 interrupt entry stubs, their addresses in trap_vectors[] (a table, so that no stub
+ * size is assumed), and the common path that saves the registers as a struct trapframe,
+ * calls trap_dispatch and returns with iret.
  * Vectors 8, 10-14 and 17 push an error code themselves; the others push a zero.
  */
-	.text
-	.balign 16
+	.section .rodata
+	.balign 4
 	.globl trap_vectors
 trap_vectors:
+
+	.text
 	.set vec, 0
 	.rept 256
 	.balign 16
-	.if (vec == 8) || ((vec >= 10) && (vec <= 14)) || (vec == 17)
+1:	.if (vec == 8) || ((vec >= 10) && (vec <= 14)) || (vec == 17)
 	.else
 	pushl $0
 	.endif
 	pushl $vec
 	jmp trap_common
+	.pushsection .rodata
+	.long 1b
+	.popsection
 	.set vec, vec + 1
 	.endr
 

@@ -21,6 +21,8 @@ import {
 } from "./guests.js";
 
 const execFileP = promisify(execFile);
+const ROOT = join(EXAMPLES_DIR, "..");
+const afterburnCcSource = join(ROOT, "cli", "afterburn-cc.ts");
 const guests = loadGuests();
 const qemu = findQemu();
 const noQemu = qemu ? false : "qemu-system-i386 is not installed (CI installs it: scripts/setup-system.sh --qemu)";
@@ -161,3 +163,42 @@ test("a build with other CFLAGS (-O1) prints the same under QEMU: no output depe
     assert.equal(run.guestExit, g.expectedExit, g.name);
   }
 });
+
+/** The sizes of an ELF32 file's sections by name. */
+function sectionSizes(bytes: Buffer): Map<string, number> {
+  const shoff = bytes.readUInt32LE(32);
+  const shentsize = bytes.readUInt16LE(46);
+  const shnum = bytes.readUInt16LE(48);
+  const strtab = bytes.readUInt32LE(shoff + bytes.readUInt16LE(50) * shentsize + 16);
+  const sizes = new Map<string, number>();
+  for (let i = 0; i < shnum; i++) {
+    const h = shoff + i * shentsize;
+    const nameAt = strtab + bytes.readUInt32LE(h);
+    const name = bytes.toString("latin1", nameAt, bytes.indexOf(0, nameAt));
+    sizes.set(name, bytes.readUInt32LE(h + 20));
+  }
+  return sizes;
+}
+
+// The README's main job on bare metal: `make CC=afterburn-cc` pads and annotates every guest,
+// and the padded kernels still behave exactly as before (the NOPs just execute).
+test(
+  "afterburned guests (make CC=afterburn-cc) carry .afterburn records and print the same under QEMU",
+  { skip: !existsSync(afterburnCcSource) ? "cli/afterburn-cc.ts is not there yet" : noQemu },
+  async () => {
+    const wrapper = join(tmp, "afterburn-cc");
+    writeFileSync(wrapper, `#!/bin/sh\nexec "${process.execPath}" --import tsx "${afterburnCcSource}" "$@"\n`);
+    chmodSync(wrapper, 0o755);
+    const built = await buildGuests(join(tmp, "afterburned"), { cc: wrapper });
+    for (const g of guests) {
+      const burned = readElf32(built.elfs[g.name]).bytes;
+      const records = sectionSizes(burned).get(".afterburn");
+      assert.ok(records !== undefined && records > 0 && records % 8 === 0, `${g.name}: .afterburn holds {start, end} pairs`);
+      const plainText = sectionSizes(readElf32(plain.elfs[g.name]).bytes).get(".text") ?? 0;
+      assert.ok((sectionSizes(burned).get(".text") ?? 0) > plainText, `${g.name}: padding made .text larger`);
+      const run = await runUnderQemu(built.elfs[g.name], { qemu });
+      assert.equal(run.output, g.expectedOutput, g.name);
+      assert.equal(run.guestExit, g.expectedExit, g.name);
+    }
+  },
+);
