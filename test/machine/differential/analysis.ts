@@ -73,8 +73,10 @@ export function analyzeCase(address: number, bytes: Uint8Array): CaseAnalysis {
       }
       const undef = toEflags(insn.rflagsUndefined);
       const defined = toEflags(insn.rflagsModified) & ~undef;
-      // A count in CL may be 0 (no flag changes); an 8/16-bit rcl/rcr count may reduce to 0 mod 9/17.
-      const mayKeep = conditional || (SHIFTS.has(insn.mnemonic) && isVariableCount(insn));
+      // A count in CL may be 0 (no flag changes); an 8/16-bit rcl/rcr count may reduce to 0 mod 9/17;
+      // a rep-prefixed cmps/scas with ECX = 0 runs no iteration and leaves the flags alone.
+      const repeated = insn.isStringInstruction && (insn.hasRepPrefix || insn.hasRepePrefix || insn.hasRepnePrefix);
+      const mayKeep = conditional || repeated || (SHIFTS.has(insn.mnemonic) && isVariableCount(insn));
       if (mayKeep) undefinedFlags |= undef;
       else undefinedFlags = (undefinedFlags & ~defined) | undef;
       if (insn.flowControl === FlowControl.ConditionalBranch && insn.nearBranch32 > insn.nextIP32) {

@@ -5,7 +5,8 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { writeFileSync } from "node:fs";
 import { type Case, generateCase, generateCases } from "./generator.js";
-import { type CaseOutcome, formatOutcome, runCases, shrink, signature } from "./harness.js";
+import { EmulatorRunner } from "./emulator.js";
+import { type CaseOutcome, type Emulate, formatOutcome, runCases, shrink, signature } from "./harness.js";
 
 const seed = Number(process.env.DIFF_SEED ?? 1) >>> 0;
 const count = Number(process.env.DIFF_CASES ?? 3000);
@@ -38,7 +39,9 @@ function report(failed: CaseOutcome[], minimal: CaseOutcome[], total: number, co
 
 test(`emulator CPU matches the native CPU on random integer sequences (seed ${seed})`, async () => {
   const cases: Case[] = single !== null ? [generateCase(seed, single)] : generateCases(seed, count);
-  const s = await runCases(cases, 2);
+  const runner = new EmulatorRunner();
+  const emulate: Emulate = (c, code) => runner.run(c, code);
+  const s = await runCases(cases, emulate);
   assert.equal(
     s.nativeCrashes.length,
     0,
@@ -47,7 +50,7 @@ test(`emulator CPU matches the native CPU on random integer sequences (seed ${se
   // The undefined-flag filter must leave most cases comparable, or the test proves little.
   assert.ok(s.compared >= cases.length * 0.75, `only ${s.compared} of ${cases.length} cases were comparable`);
   if (s.failed.length === 0) return;
-  const minimal = await shrink(s.failed.slice(0, SHRINK_LIMIT));
+  const minimal = await shrink(s.failed.slice(0, SHRINK_LIMIT), emulate);
   const text = report(s.failed, minimal, cases.length, s.compared);
   if (process.env.DIFF_REPORT) writeFileSync(process.env.DIFF_REPORT, text + "\n");
   const shown = text.split("\n\n--- ").slice(0, SHOW + 1).join("\n\n--- ");

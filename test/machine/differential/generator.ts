@@ -572,7 +572,7 @@ class CaseGen {
     if (this.rng.bool(0.7)) {
       const r = this.wreg(size);
       opnd = r === null ? null : regName(size, r);
-    } else opnd = this.mem(size, pre, [], 0, DATA_SIZE - size, false);
+    } else opnd = this.mem(size, pre); // ESP-relative too: the address is computed after the pop
     if (opnd === null || !this.usePop(size)) return null;
     return this.one(pre, `pop${sfx(size)} ${opnd}`, -size);
   }

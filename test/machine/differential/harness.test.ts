@@ -21,7 +21,7 @@ const cfBug: Emulate = (_c, _code, native) => ({
 });
 
 test("harness: a planted bswap bug is found in exactly the cases with bswap and shrinks to one instruction", async () => {
-  const s = await runCases(generateCases(99, 600), 2, bswapBug);
+  const s = await runCases(generateCases(99, 600), bswapBug);
   const withBswap = s.outcomes.filter((o) => !o.skipped && o.analysis.instructions.some((i) => i.text.startsWith("bswap")));
   assert.ok(withBswap.length > 0);
   assert.deepEqual(s.failed.map((o) => o.case.id), withBswap.map((o) => o.case.id));
@@ -36,7 +36,7 @@ test("harness: a planted bswap bug is found in exactly the cases with bswap and 
 });
 
 test("harness: a wrong CF is reported only where CF is defined", async () => {
-  const s = await runCases(generateCases(5, 400), 2, cfBug);
+  const s = await runCases(generateCases(5, 400), cfBug);
   const compared = s.outcomes.filter((o) => !o.skipped);
   const cfDefined = compared.filter((o) => (o.analysis.flagMask & 1) !== 0);
   assert.ok(cfDefined.length > 0 && cfDefined.length < compared.length);

@@ -30,25 +30,12 @@ export interface Summary {
 /** Runs one case on the machine under test (the emulator; the harness's own tests pass a stand-in). */
 export type Emulate = (c: Case, code: NativeCaseCode, native: MachineState) => EmulatorResult;
 
-let emulator: Emulate | null = null;
-
-/** The bundled emulator, loaded on first use so the harness itself loads without it. */
-async function defaultEmulate(): Promise<Emulate> {
-  if (emulator === null) {
-    const { EmulatorRunner } = await import("./emulator.js");
-    const runner = new EmulatorRunner();
-    emulator = (c, code) => runner.run(c, code);
-  }
-  return emulator;
-}
-
 /** Run cases natively (in `parallel` processes) and on the emulator; compare each one. */
-export async function runCases(cases: readonly Case[], parallel = 2, emulate?: Emulate): Promise<Summary> {
+export async function runCases(cases: readonly Case[], emulate: Emulate, parallel = 2): Promise<Summary> {
   const chunk = Math.ceil(cases.length / parallel);
   const parts: Case[][] = [];
   for (let i = 0; i < cases.length; i += chunk) parts.push(cases.slice(i, i + chunk));
   const batches = await Promise.all(parts.map((p) => runNative(p)));
-  const run = emulate ?? (await defaultEmulate());
   const outcomes: CaseOutcome[] = [];
   parts.forEach((p, bi) => {
     const batch = batches[bi]!;
@@ -67,7 +54,7 @@ export async function runCases(cases: readonly Case[], parallel = 2, emulate?: E
         o.skipped = analysis.incomparable;
       } else {
         o.native = native;
-        const emu = run(c, code, native);
+        const emu = emulate(c, code, native);
         o.emulator = emu.state;
         if (emu.problem) o.diffs.push(emu.problem);
         o.diffs.push(...compareStates(c, native, emu.state, analysis.flagMask));
@@ -130,7 +117,7 @@ function variants(c: Case): Case[] {
  * Greedy shrinking of several failing cases at once: every round runs all variants of every
  * unfinished case in one native batch and keeps, per case, the first variant that still fails.
  */
-export async function shrink(failing: readonly CaseOutcome[], emulate?: Emulate, maxRounds = 40): Promise<CaseOutcome[]> {
+export async function shrink(failing: readonly CaseOutcome[], emulate: Emulate, maxRounds = 40): Promise<CaseOutcome[]> {
   const current = failing.slice();
   const done = current.map(() => false);
   for (let round = 0; round < maxRounds && done.includes(false); round++) {
@@ -146,7 +133,7 @@ export async function shrink(failing: readonly CaseOutcome[], emulate?: Emulate,
       }
     });
     if (candidates.length === 0) break;
-    const res = await runCases(candidates, candidates.length > 64 ? 2 : 1, emulate);
+    const res = await runCases(candidates, emulate, candidates.length > 64 ? 2 : 1);
     const improved = current.map(() => false);
     res.outcomes.forEach((o, k) => {
       const i = owners[k]!;

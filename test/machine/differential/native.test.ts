@@ -95,6 +95,9 @@ test("analysis: undefined flags are masked; reading them makes a case incomparab
   assert.equal(byCl.flagMask & CF, 0);
   const byImm = await analyzed(["bsfl %ecx, %eax", "shll $3, %edx"]);
   assert.equal(byImm.flagMask & (CF | OF), CF);
+  // rep cmps with ECX = 0 compares nothing and leaves the flags as they were.
+  const rep = await analyzed(["bsfl %ecx, %eax", "movl $0, %ecx", "repe cmpsb"]);
+  assert.equal(rep.flagMask & (CF | PF), 0);
   // An instruction a forward branch may skip cannot define flags.
   const skipped = await analyzed(["bsfl %ecx, %eax", "jz 1f", "addl $1, %edx", "1:"]);
   assert.equal(skipped.flagMask & CF, 0);
