@@ -205,7 +205,7 @@ uint32_t kmain(uint32_t magic, uint32_t mbinfo) {
 
   lapic_write(LAPIC_TIMER_DIV, 0x3); /* divide by 16 */
   lapic_write(LAPIC_LVT_TIMER, LVT_PERIODIC | LAPIC_TIMER_VECTOR);
-  lapic_write(LAPIC_TIMER_INIT, 100000);
+  lapic_write(LAPIC_TIMER_INIT, 10000);
   wait_ticks(&lapic_ticks);
   kprintf("local APIC timer (periodic): %u ticks\n", lapic_ticks);
   if (lapic_ticks != TICKS) failures++;
