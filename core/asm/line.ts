@@ -45,6 +45,15 @@ export const MAX_LINE_LENGTH = 1 << 20;
 const NO_DIAGNOSTICS = Object.freeze([]) as unknown as ParseDiagnostic[];
 const NO_PREFIXES = Object.freeze([]) as unknown as Prefix[];
 
+// Mnemonics and directive names repeat endlessly; keep one copy of each (bounded).
+const interned = new Map<string, string>();
+function intern(s: string): string {
+  const hit = interned.get(s);
+  if (hit !== undefined) return hit;
+  if (interned.size < 4096 && s.length < 32) interned.set(s, s);
+  return s;
+}
+
 // Scratch buffers reused across calls (parseLine is synchronous and not re-entrant).
 const segBounds: number[] = [];
 const commentRanges: number[] = [];
@@ -74,9 +83,20 @@ function parseLineUnchecked(text: string, line: number, state: LexState): { pars
 }
 
 function lexAndParse(text: string, line: number, state: LexState): { parsed: ParsedLine; state: LexState } {
+  scratchStatements.length = 0;
+  scratchDiagnostics.length = 0;
+  const r = lexInto(text, line, state, scratchStatements, scratchDiagnostics);
+  // Exact-size copies: an array grown by push keeps spare capacity for every retained line.
+  r.parsed.statements = scratchStatements.length === 0 ? [] : scratchStatements.slice();
+  r.parsed.diagnostics = scratchDiagnostics.length === 0 ? NO_DIAGNOSTICS : scratchDiagnostics.slice();
+  return r;
+}
+
+const scratchStatements: Statement[] = [];
+const scratchDiagnostics: ParseDiagnostic[] = [];
+
+function lexInto(text: string, line: number, state: LexState, statements: Statement[], diagnostics: ParseDiagnostic[]): { parsed: ParsedLine; state: LexState } {
   const n = text.length;
-  const statements: Statement[] = [];
-  const diagnostics: ParseDiagnostic[] = [];
   // All fields present from the start: the file-level passes assign them without changing the object's shape.
   const parsed: ParsedLine = { statements, diagnostics, inApp: undefined, origin: undefined, skipped: undefined, template: undefined };
   if (n > MAX_LINE_LENGTH) {
@@ -259,7 +279,7 @@ function makeDirective(code: string, line: number, p: number, q: number, e: numb
   const a = skipSpaces(code, q, e);
   return {
     kind: "directive",
-    name: lower(code.slice(p, q)),
+    name: intern(lower(code.slice(p, q))),
     nameSpan: { line, start: p, end: q },
     args: code.slice(a, e),
     argList: splitArguments(code, a, e),
@@ -352,7 +372,7 @@ function parseInstruction(
       return undefined;
     }
     const q = readWord(code, p, e);
-    const word = lower(code.slice(p, q));
+    const word = intern(lower(code.slice(p, q)));
     const r = skipSpaces(code, q, e);
     if (isPrefixWord(word)) {
       const next = r < e ? code.charCodeAt(r) : -1;

@@ -13,7 +13,7 @@ import * as expressionModule from "./expression.js";
 const { evaluateExpression } = expressionModule;
 import * as registersModule from "./registers.js";
 // Bound once: under tsx (CJS interop) every use of an imported binding is a getter call.
-const { isRegister, isSegmentRegister } = registersModule;
+const { isRegister, isSegmentRegister, canonicalRegister } = registersModule;
 
 function diag(out: ParseDiagnostic[], line: number, start: number, end: number, message: string, severity: ParseDiagnostic["severity"] = "error"): void {
   out.push({ span: { line, start, end: end > start ? end : start + 1 }, message, severity });
@@ -51,7 +51,7 @@ function readRegister(s: string, i: number, end: number): RegisterToken {
     if ((c >= 97 && c <= 122) || isDigit(c) || s.charCodeAt(j) === 46 || s.charCodeAt(j) === 95) j++;
     else break;
   }
-  let name = s.slice(i + 1, j).toLowerCase();
+  let name = canonicalRegister(s.slice(i + 1, j).toLowerCase());
   if (name === "st") {
     const p = skipSpaces(s, j, end);
     if (p < end && s.charCodeAt(p) === CH_LPAREN) {
@@ -59,7 +59,7 @@ function readRegister(s: string, i: number, end: number): RegisterToken {
       if (q < end && isDigit(s.charCodeAt(q))) {
         const r = skipSpaces(s, q + 1, end);
         if (r < end && s.charCodeAt(r) === CH_RPAREN) {
-          name = `st(${s.charAt(q)})`;
+          name = canonicalRegister(`st(${s.charAt(q)})`);
           j = r + 1;
         }
       }
@@ -77,9 +77,12 @@ function checkRegister(out: ParseDiagnostic[], line: number, s: string, start: n
  * Splits operands at top-level commas and parses each. Reports unbalanced parentheses and
  * empty operands. `start`/`end` bound the operand text (already trimmed).
  */
+const scratchOperands: Operand[] = [];
+
 export function parseOperands(s: string, line: number, start: number, end: number, out: ParseDiagnostic[]): Operand[] {
-  const operands: Operand[] = [];
-  if (start >= end) return operands;
+  if (start >= end) return [];
+  const operands = scratchOperands;
+  operands.length = 0;
   let depth = 0;
   let openAt = -1;
   let opStart = start;
@@ -110,7 +113,8 @@ export function parseOperands(s: string, line: number, start: number, end: numbe
   }
   if (depth > 0) diag(out, line, openAt, end, "unbalanced parentheses: missing ')'");
   pushOperand(s, line, opStart, end, out, operands);
-  return operands;
+  // Exact-size copy (see line.ts): the scratch array is reused by the next call.
+  return operands.slice();
 }
 
 function pushOperand(s: string, line: number, a: number, b: number, out: ParseDiagnostic[], operands: Operand[]): void {

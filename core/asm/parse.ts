@@ -1,6 +1,6 @@
 // Whole-file parsing: lex every line, then the file-level passes (cpp, expansion).
 
-import type { AsmFile, LexState, ParseDiagnostic, ParsedLine, ParseOptions } from "./types.js";
+import type { AsmFile, LabelDefinition, LexState, ParseDiagnostic, ParsedLine, ParseOptions } from "./types.js";
 import { LEX_INITIAL, parseLine } from "./line.js";
 import { applyPreprocessor } from "./cpp.js";
 import { derive } from "./expand.js";
@@ -70,4 +70,21 @@ export function parseAsm(text: string, options: ParseOptions = {}): AsmFile {
   const texts = splitLines(typeof text === "string" ? text : String(text));
   const { lines, endStates } = lexLines(texts);
   return analyseLines(texts, lines, endStates, options);
+}
+
+/**
+ * The definition a numeric local label reference (`1b` / `1f`) written on `line` resolves to:
+ * the nearest `1:` before (b) or after (f) that line. Undefined when there is none.
+ */
+export function resolveLocalLabel(file: AsmFile, ref: string, line: number): LabelDefinition | undefined {
+  const m = /^([0-9]+)([bf])$/i.exec(ref);
+  if (m === null) return undefined;
+  const defs = file.labels.get(m[1]);
+  if (defs === undefined) return undefined;
+  if (m[2].toLowerCase() === "b") {
+    for (let i = defs.length - 1; i >= 0; i--) if (defs[i].line <= line) return defs[i];
+    return undefined;
+  }
+  for (const d of defs) if (d.line > line) return d;
+  return undefined;
 }

@@ -22,6 +22,12 @@ const NAMES: string[] = [
 ];
 
 const REGISTERS: ReadonlySet<string> = new Set(NAMES);
+const CANONICAL: ReadonlyMap<string, string> = new Map(NAMES.map((n) => [n, n]));
+
+/** The shared string for a known register name (so parsed operands do not each retain a copy). */
+export function canonicalRegister(name: string): string {
+  return CANONICAL.get(name) ?? name;
+}
 const SEGMENTS: ReadonlySet<string> = new Set(["es", "cs", "ss", "ds", "fs", "gs"]);
 
 export function isRegister(name: string): boolean {

@@ -1,6 +1,6 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { parseAsm } from "../../../core/asm/index.js";
+import { parseAsm, resolveLocalLabel } from "../../../core/asm/index.js";
 import type { AsmFile, ExpandedStatement, InstructionStatement } from "../../../core/asm/index.js";
 
 function ins(f: AsmFile): (ExpandedStatement & { statement: InstructionStatement })[] {
@@ -239,6 +239,10 @@ test("symbols and labels are collected", () => {
   assert.equal(f.labels.get("1")?.length, 2);
   assert.equal(f.labels.get("bar")?.[0].section, ".data");
   assert.equal(f.labels.get("foo")?.[0].line, 5);
+  assert.equal(resolveLocalLabel(f, "1b", 5)?.line, 4);
+  assert.equal(resolveLocalLabel(f, "1f", 3)?.line, 4);
+  assert.equal(resolveLocalLabel(f, "1f", 4), undefined);
+  assert.equal(resolveLocalLabel(f, "2b", 5), undefined);
   const g = parseAsm(src("N = 3", ".rept N", "nop", ".endr"));
   assert.equal(texts(g).length, 3);
 });
