@@ -3,7 +3,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseAsm } from "../../../core/asm/index.js";
@@ -130,4 +130,47 @@ test("instruction count and order match GNU as on a macro-heavy corpus", { skip:
   // Data went where the section directives said.
   const data = f.statements.filter((s) => s.statement.kind === "directive" && (s.statement.name === ".byte" || s.statement.name === ".ascii"));
   assert.deepEqual(data.map((s) => s.section), [".data", ".data", ".data", ".rodata"]);
+});
+
+function hasGcc(): boolean {
+  try {
+    execFileSync("gcc", ["--version"]);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+test("gcc -S -m32 output: no diagnostics, inline asm found inside #APP with its C line", { skip: !hasGcc() && "gcc not installed" }, () => {
+  const dir = mkdtempSync(join(tmpdir(), "asm-gcc-"));
+  try {
+    const c = join(dir, "irq.c");
+    writeFileSync(c, [
+      "static inline void irq_off(void) { asm volatile(\"cli\" ::: \"memory\"); }",
+      "unsigned long flags(void) {",
+      "  unsigned long f;",
+      "  asm volatile(\"pushfl; popl %0\" : \"=r\"(f));",
+      "  irq_off();",
+      "  return f;",
+      "}",
+      "const char *msg = \"a;b#c\";",
+    ].join("\n"));
+    const out = join(dir, "irq.s");
+    execFileSync("gcc", ["-m32", "-O2", "-g", "-S", "-o", out, c]);
+    const text = readFileSync(out, "utf8");
+    const f = parseAsm(text, { fileName: "irq.s" });
+    assert.deepEqual(f.diagnostics, []);
+    const app = f.statements.filter((s) => s.inApp && s.statement.kind === "instruction");
+    const names = app.map((s) => (s.statement.kind === "instruction" ? s.statement.mnemonic : ""));
+    assert.ok(names.includes("cli") && names.includes("pushfl") && names.includes("popl"), names.join(","));
+    const cli = app.find((s) => s.statement.kind === "instruction" && s.statement.mnemonic === "cli")!;
+    assert.equal(cli.origin?.file, c);
+    assert.equal(cli.origin?.line, 1);
+    const pushf = app.find((s) => s.statement.kind === "instruction" && s.statement.mnemonic === "pushfl")!;
+    assert.equal(pushf.origin?.line, 4);
+    // Same number of instructions as GNU as assembles.
+    assert.equal(f.statements.filter((s) => s.statement.kind === "instruction" && s.section.startsWith(".text")).length, objdumpMnemonics(text).length);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
