@@ -799,6 +799,7 @@ export class Cpu implements CpuApi {
         this.checkInterrupts();
         if (this.shutdown) return this.tripleStop();
       }
+      if (this.shutdown) return this.tripleStop();
       if (this.halted) return { kind: "halt" };
       if (this.stopRequested) return { kind: "requested" };
       this.breakBlock = false;

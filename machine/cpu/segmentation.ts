@@ -554,7 +554,7 @@ export function lar(cpu: Cpu, i: Insn): void {
   const d = probe(cpu, sel);
   const ok = d !== null && (isCodeData(d) || [1, 2, 3, 4, 5, 9, 0xb, 0xc].includes(sysType(d))) && visible(cpu, sel, d);
   setFlagBits(cpu, ZF, ok ? ZF : 0);
-  if (ok) cpu.setReg(i.osize, i.reg, i.osize === 4 ? d!.hi & 0x00f0ff00 : d!.hi & 0xff00);
+  if (ok) cpu.setReg(i.osize, i.reg, i.osize === 4 ? d!.hi & 0x00ffff00 : d!.hi & 0xff00);
 }
 export function lsl(cpu: Cpu, i: Insn): void {
   requirePm(cpu);
