@@ -201,7 +201,7 @@ class CaseGen {
     if (g < 87) return this.push();
     if (g < 90) return this.pop();
     if (g < 94) return this.pushfPopf();
-    if (g < 96) return this.enterLeave();
+    if (g < 96) return this.rng.bool(0.6) ? this.enterLeave() : this.pushaPopa();
     return this.forwardBranch();
   }
 
@@ -520,6 +520,7 @@ class CaseGen {
   }
 
   flagOp(): Item | null {
+    if (this.rng.bool(0.15)) return this.one([], this.rng.pick(["nop", "nopw 0(%eax,%eax,1)", "nopl 0x12345678(%esi,%edi,4)", "xchgl %eax, %eax"]));
     return this.one([], this.rng.pick(["clc", "stc", "cmc", "cld", "std"]));
   }
 
@@ -539,7 +540,9 @@ class CaseGen {
     if (usesSi) pre.push(`leal ${at()}, %esi`);
     if (usesDi) pre.push(`leal ${at()}, %edi`);
     if (prefix) pre.push(`movl $${this.rng.int(0, 16)}, %ecx`);
-    return this.one(pre, `${prefix}${op}${sfx(size)}`);
+    // A segment override applies to the source (DS:ESI) only; every segment is flat here.
+    const seg = usesSi && this.rng.bool(0.15) ? `${this.rng.pick(["ss", "cs", "es", "ds"])}; ` : "";
+    return this.one(pre, `${seg}${prefix}${op}${sfx(size)}`);
   }
 
   xlat(): Item | null {
@@ -598,6 +601,20 @@ class CaseGen {
     }
   }
 
+  /** pusha; change a saved slot; popa. The ESP slot is ignored by popa; the base register's slot is left alone. */
+  pushaPopa(): Item | null {
+    const wide = this.rng.bool(0.75);
+    const slotSize = wide ? 4 : 2;
+    // pusha stores EAX ECX EDX EBX ESP EBP ESI EDI downwards: EDI is at (%esp).
+    const slots = [0, 1, 2, 3, 4, 5, 6, 7].filter((r) => r !== this.base);
+    const r = this.rng.pick(slots);
+    const off = (7 - r) * slotSize;
+    const lines = [wide ? "pushal" : "pushaw"];
+    if (this.rng.bool(0.8)) lines.push(`xor${wide ? "l" : "w"} ${this.imm(slotSize)}, ${off}(%esp)`);
+    lines.push(wide ? "popal" : "popaw");
+    return { lines, stackNet: 0 };
+  }
+
   enterLeave(): Item | null {
     if (!this.canWrite(EBP)) return null;
     const level = this.rng.pick([0, 0, 1, 2, 3]);
@@ -616,11 +633,11 @@ class CaseGen {
     if (inner === null || inner.lines.length === 0) return null;
     const kind = this.rng.int(0, 9);
     let br: string;
-    if (kind < 7) br = `j${this.rng.pick(CONDITIONS)} 1f`;
-    else if (kind === 7) br = "jecxz 1f";
+    if (kind < 7) br = `${this.rng.bool(0.3) ? "{disp32} " : ""}j${this.rng.pick(CONDITIONS)} 1f`;
+    else if (kind === 7) br = this.rng.bool() ? "jecxz 1f" : "jcxz 1f";
     else {
       if (!this.canWrite(ECX) || inner.lines.some((l) => /%(e?cx|c[lh])\b/.test(l))) return null;
-      br = `${this.rng.pick(["loop", "loope", "loopne"])} 1f`;
+      br = `${this.rng.bool(0.25) ? "addr16 " : ""}${this.rng.pick(["loop", "loope", "loopne"])} 1f`;
     }
     const pre = inner.lines.slice(0, -1);
     return { lines: [...pre, br, inner.lines[inner.lines.length - 1]!, "1:"], stackNet: 0 };
