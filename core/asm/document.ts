@@ -2,7 +2,7 @@
 // following lines while the carried lexer state differs); the file-level passes are re-run lazily
 // on the next read.
 
-import type { AsmFile, ExpandedStatement, LexState, MacroDefinition, ParseDiagnostic, ParsedLine, ParseOptions, Span, Statement } from "./types.js";
+import type { AsmFile, ExpandedStatement, LexState, ParseDiagnostic, ParsedLine, ParseOptions, Span, Statement } from "./types.js";
 import { LEX_INITIAL, parseLine } from "./line.js";
 import { analyseLinesDetailed, lexLines, splitLines } from "./parse.js";
 import { STRUCTURAL_DIRECTIVES } from "./expand.js";
@@ -43,7 +43,7 @@ function relocate(pl: ParsedLine, line: number): void {
  * A line whose change cannot affect how any other line is analysed: only ordinary instructions
  * (not macro invocations) and directives that change no state (data, .globl, .cfi_*...).
  */
-function isQuiet(pl: ParsedLine, macros: ReadonlyMap<string, MacroDefinition>): boolean {
+function isQuiet(pl: ParsedLine, macros: ReadonlySet<string>): boolean {
   for (const s of pl.statements) {
     if (s.kind === "instruction") {
       if (macros.has(s.mnemonic)) return false;
@@ -76,6 +76,7 @@ export class AsmDocument {
   private analysed: AsmFile | undefined;
   private lineModes: Uint8Array | undefined;
   private lineSections: string[] | undefined;
+  private macroNames: ReadonlySet<string> = new Set();
   /** A same-size edit of a few lines since the last analysis, which may be patched in without a full pass. */
   private patch: { start: number; old: ParsedLine[] } | undefined;
   private stale = true;
@@ -121,6 +122,7 @@ export class AsmDocument {
     this.analysed = r.file;
     this.lineModes = r.lineModes;
     this.lineSections = r.lineSections;
+    this.macroNames = r.macroNames;
     this.lastAnalysisWasPatch = false;
   }
 
@@ -133,7 +135,7 @@ export class AsmDocument {
     for (let k = 0; k < count; k++) {
       const before = old[k];
       const after = this.parsed[start + k];
-      if (before.template || before.skipped || !isQuiet(before, file.macros) || !isQuiet(after, file.macros)) return false;
+      if (before.template || before.skipped || !isQuiet(before, this.macroNames) || !isQuiet(after, this.macroNames)) return false;
     }
     const lo = firstStatementAtOrAfter(file.statements, start);
     const hi = firstStatementAtOrAfter(file.statements, start + count);

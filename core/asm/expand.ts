@@ -82,6 +82,8 @@ export interface DeriveResult {
   lineModes: Uint8Array;
   /** Section in force at the start of each top-level line. */
   lineSections: string[];
+  /** Every macro name defined at some point (including ones later purged). */
+  macroNames: Set<string>;
 }
 
 /** Directives that change the state later lines are analysed in. */
@@ -236,6 +238,7 @@ class Expander {
 
   lineModes: Uint8Array;
   lineSections: string[];
+  macroNames = new Set<string>();
 
   constructor(readonly input: DeriveInput) {
     this.mode = input.mode;
@@ -592,6 +595,7 @@ class Expander {
       if (h.name.length === 0) return;
       const def: MacroDefinition = { name: h.name, params: h.params, body: c.body, span: d.span, endLine: src.lineNos === undefined ? endIndex : src.lineNos[endIndex] };
       this.macros.set(h.name, def);
+      this.macroNames.add(h.name);
       return;
     }
     const iterations: ((name: string) => string | undefined)[] = [];
@@ -757,6 +761,6 @@ export function derive(input: DeriveInput): DeriveResult {
   x.run({ texts: input.texts as string[], parsed: input.lines }, top);
   return {
     statements: x.statements, diagnostics: x.diagnostics, macros: x.macros, labels: x.labels, symbols: x.symbols,
-    lineModes: x.lineModes, lineSections: x.lineSections,
+    lineModes: x.lineModes, lineSections: x.lineSections, macroNames: x.macroNames,
   };
 }

@@ -30,7 +30,7 @@ export function analyseLines(texts: readonly string[], lines: ParsedLine[], endS
 /** analyseLines plus the per-line state AsmDocument needs for its fast path. */
 export function analyseLinesDetailed(
   texts: readonly string[], lines: ParsedLine[], endStates: readonly LexState[], options: ParseOptions = {},
-): { file: AsmFile; lineModes: Uint8Array; lineSections: string[] } {
+): { file: AsmFile; lineModes: Uint8Array; lineSections: string[]; macroNames: ReadonlySet<string> } {
   const cpp = applyPreprocessor(lines, honoursPreprocessor(options.fileName));
   const d = derive({ texts, lines, mode: options.mode ?? 32, defines: cpp.defines });
   const diagnostics = cpp.diagnostics.concat(d.diagnostics);
@@ -48,6 +48,7 @@ export function analyseLinesDetailed(
     file: { lines, statements: d.statements, diagnostics, macros: d.macros, labels: d.labels, symbols: d.symbols },
     lineModes: d.lineModes,
     lineSections: d.lineSections,
+    macroNames: d.macroNames,
   };
 }
 

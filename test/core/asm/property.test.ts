@@ -168,3 +168,14 @@ test("AsmDocument re-lexes only changed lines unless the comment state changes",
   assert.equal(doc.lines[1001].statements[0].span.line, 1001);
   assert.equal(doc.statements[1001].line, 1001);
 });
+
+test("AsmDocument: an edit that turns a line into a macro invocation is not patched", () => {
+  const doc = new AsmDocument([".macro m", "  cli", ".endm", "  nop", ".purgem m", "  nop"].join("\n"));
+  void doc.statements;
+  doc.applyChange(3, 4, ["  m"]);
+  const full = parseAsm(doc.text);
+  assert.deepEqual(doc.statements, full.statements);
+  assert.ok(doc.statements.some((s) => s.expansion?.name === "m" && s.line === 3));
+  doc.applyChange(5, 6, ["  m"]); // after .purgem: an ordinary instruction word
+  assert.deepEqual(doc.statements, parseAsm(doc.text).statements);
+});
