@@ -9,7 +9,7 @@ import { EmulatorRunner } from "./emulator.js";
 import { type CaseOutcome, type Emulate, formatOutcome, runCases, shrink, signature } from "./harness.js";
 
 const seed = Number(process.env.DIFF_SEED ?? 1) >>> 0;
-const count = Number(process.env.DIFF_CASES ?? 3000);
+const count = Number(process.env.DIFF_CASES ?? 5000);
 const single = process.env.DIFF_CASE !== undefined ? Number(process.env.DIFF_CASE) : null;
 /** How many failing cases get shrunk (all in parallel rounds). */
 const SHRINK_LIMIT = 40;
