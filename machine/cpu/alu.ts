@@ -363,12 +363,40 @@ export function shiftOp(cpu: Cpu, kind: number, a: number, count: number, size: 
   }
 }
 
+/** 32-bit register shl/shr/sar without closures (the common compiled-code case). */
+function fastShift32(cpu: Cpu, kind: number, r: number, count: number): void {
+  const a = cpu.regs[r];
+  let res: number;
+  let cf: number;
+  let of: number;
+  if (kind === 5) {
+    res = a >>> count;
+    cf = (a >>> (count - 1)) & 1;
+    of = a < 0 ? OF : 0;
+  } else if (kind === 7) {
+    res = a >> count;
+    cf = (a >> (count - 1)) & 1;
+    of = 0;
+  } else {
+    res = a << count;
+    cf = (a >>> (32 - count)) & 1;
+    of = (res >>> 31) ^ cf ? OF : 0;
+  }
+  cpu.regs[r] = res;
+  cpu.flags = (cpu.flags & ~(CF | OF | AF)) | cf | of;
+  cpu.lazyOp = LazyOp.Logic;
+  cpu.lazyRes = res | 0;
+  cpu.lazyShift = 0;
+  cpu.lazyMask = ZF | SF | PF;
+}
+
 export function shiftE(cpu: Cpu, i: Insn): void {
   const src = i.sub >> 3;
   const count = (src === 0 ? i.imm : src === 1 ? 1 : cpu.regs[1]) & 0x1f;
   const kind = i.sub & 7;
   if (i.mod === 3) {
     if (count === 0) return;
+    if (i.size === 4 && kind >= 4) return fastShift32(cpu, kind, i.rm, count);
     cpu.setReg(i.size, i.rm, shiftOp(cpu, kind, cpu.getReg(i.size, i.rm), count, i.size));
   } else {
     const addr = cpu.ea(i);
