@@ -13,7 +13,7 @@ import { spawnSync } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { basename, dirname, extname, join } from "node:path";
-import { afterburn } from "../core/burn/afterburn.js";
+import { afterburn, hasAfterburnerErrors } from "../core/burn/afterburn.js";
 import { printDiagnostics, sitesJson } from "./burn-commands.js";
 import { realCompilerCommand } from "../core/toolchain/tools.js";
 import { assembleFlags, defaultObjectName, frontFlags, readCompileCommand, type SourceInput } from "./cc/gcc-args.js";
@@ -82,7 +82,7 @@ function afterburnOne(cc: readonly string[], input: SourceInput, object: string,
       result.diagnostics.filter((d) => d.severity === "error" || verbose),
       false,
     );
-    if (result.diagnostics.some((d) => d.severity === "error" && d.message.startsWith(".afterburn"))) return EXIT_AFTERBURN;
+    if (hasAfterburnerErrors(result)) return EXIT_AFTERBURN;
     writeFileSync(burnt, result.output);
     if (process.env.AFTERBURN_SITES === "1") writeFileSync(`${object}.sites.json`, sitesJson(result, input.path, mode === 64 ? 64 : 32));
 

@@ -2,7 +2,8 @@
 
 import { UsageError } from "./args.js";
 import { burnCommand, InputError, sitesCommand } from "./burn-commands.js";
-import { ElfError, runCommand } from "./run-command.js";
+import { ElfError } from "../core/toolchain/index.js";
+import { runCommand } from "./run-command.js";
 
 const VERSION = "0.1.0";
 

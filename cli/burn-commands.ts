@@ -1,7 +1,7 @@
 // `afterburn burn` and `afterburn sites`: thin wrappers over core/burn.
 
 import { readFileSync } from "node:fs";
-import { afterburn, type BurnDiagnostic, type BurnResult } from "../core/burn/afterburn.js";
+import { afterburn, hasAfterburnerErrors, type BurnDiagnostic, type BurnResult } from "../core/burn/afterburn.js";
 import { formatPosition, type Site } from "../core/burn/site.js";
 import { flag, parseArgs, UsageError, value, type ParsedArgs } from "./args.js";
 import { writeFileAtomic } from "./files.js";
@@ -65,12 +65,7 @@ export function burnCommand(argv: readonly string[]): number {
   else process.stdout.write(result.output);
   const sitesFile = value(a, "--sites");
   if (sitesFile) writeFileAtomic(sitesFile, sitesJson(result, name, mode));
-  return result.diagnostics.some((d) => d.severity === "error" && !isParserDiagnostic(d)) ? 1 : 0;
-}
-
-/** Parser complaints are warnings for the build: GNU as has the last word on what it accepts. */
-function isParserDiagnostic(d: BurnDiagnostic): boolean {
-  return !d.message.startsWith(".afterburn");
+  return hasAfterburnerErrors(result) ? 1 : 0;
 }
 
 export function sitesCommand(argv: readonly string[]): number {

@@ -2,7 +2,7 @@
 
 import { readFileSync, writeSync } from "node:fs";
 import { Machine, type RunResult } from "../machine/index.js";
-import { readElf, ElfError } from "../core/toolchain/index.js";
+import { readElf } from "../core/toolchain/index.js";
 import { flag, intValue, parseArgs, UsageError, value } from "./args.js";
 import { InputError } from "./burn-commands.js";
 
@@ -126,4 +126,3 @@ function formatCpuReport(r: NonNullable<RunResult["tripleFault"]>): string {
   return `  eip=${h(r.eip)} eflags=${h(r.eflags)} cr0=${h(r.cr0)} cr2=${h(r.cr2)} cr3=${h(r.cr3)}\n  ${regs}\n  faults: ${r.vectors.join(", ")}\n`;
 }
 
-export { ElfError };

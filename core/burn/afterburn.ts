@@ -43,6 +43,13 @@ export interface BurnDiagnostic {
   column: number;
   severity: "error" | "warning" | "info";
   message: string;
+  /** "parser": GNU as syntax the parser questions (as has the last word); "afterburner": the afterburner's own directives. */
+  from: "parser" | "afterburner";
+}
+
+/** Errors in the afterburner's own directives: the output would not be what the source asked for. */
+export function hasAfterburnerErrors(r: BurnResult): boolean {
+  return r.diagnostics.some((d) => d.severity === "error" && d.from === "afterburner");
 }
 
 export interface BurnResult {
@@ -73,11 +80,6 @@ function siteText(insn: string, padding: number, section: string, mode: CodeMode
   );
 }
 
-/** The innermost expansion: the one whose body line holds the instruction text. */
-function innermost(e: ExpansionOrigin): ExpansionOrigin {
-  return e;
-}
-
 function outermost(e: ExpansionOrigin): ExpansionOrigin {
   let o = e;
   while (o.parent) o = o.parent;
@@ -106,7 +108,7 @@ export function afterburn(text: string, options: BurnOptions = {}): BurnResult {
   const sites: Site[] = [];
 
   if (text.includes(RECORD_SECTION_OPEN)) {
-    diagnostics.push({ file: fileName, line: 1, column: 1, severity: "warning", message: "input is already afterburned; passed through unchanged" });
+    diagnostics.push({ file: fileName, line: 1, column: 1, severity: "warning", message: "input is already afterburned; passed through unchanged", from: "afterburner" });
     return { output: text, sites, diagnostics, alreadyAfterburned: true };
   }
 
@@ -116,7 +118,7 @@ export function afterburn(text: string, options: BurnOptions = {}): BurnResult {
     ? { statements: prefilteredStatements(text, defaultMode), lines: [] as ParsedLine[], macros: new Map<string, MacroDefinition>(), diagnostics: [] as ParseDiagnostic[] }
     : parseAsm(text, { mode: defaultMode, fileName });
   for (const d of parsed.diagnostics) {
-    diagnostics.push({ file: fileName, line: d.span.line + 1, column: d.span.start + 1, severity: d.severity, message: d.message });
+    diagnostics.push({ file: fileName, line: d.span.line + 1, column: d.span.start + 1, severity: d.severity, message: d.message, from: "parser" });
   }
 
   const lines = text.split("\n");
@@ -146,11 +148,12 @@ export function afterburn(text: string, options: BurnOptions = {}): BurnResult {
   const runIndex = new Map<string, number>();
   let lastRunKey = "";
   const runIdx: number[] = [];
+  const expandedEntry: (CatalogueEntry | null)[] = [];
   parsed.statements.forEach((es, i) => {
     if (es.statement.kind !== "instruction" || !es.expansion) return;
-    const inner = innermost(es.expansion);
+    const inner = es.expansion;
     const idx = (runIdx[i] = advanceRun(es));
-    const entry = classify(es.statement, es.mode) ?? null;
+    const entry = (expandedEntry[i] = classify(es.statement, es.mode) ?? null);
     const decisions = bodyDecisions.get(inner.bodyLine) ?? [];
     const prev = decisions[idx];
     if (prev === undefined) decisions[idx] = entry;
@@ -164,8 +167,8 @@ export function afterburn(text: string, options: BurnOptions = {}): BurnResult {
   const inlined = new Map<string, { site: Span; parts: string[] }>();
   parsed.statements.forEach((es, i) => {
     if (es.statement.kind !== "instruction" || !es.expansion) return;
-    if (bodyDecisions.get(innermost(es.expansion).bodyLine)?.[runIdx[i]] !== "mixed") return;
-    if (!classify(es.statement, es.mode)) return; // this invocation's expansion is harmless: it stays a macro call
+    if (bodyDecisions.get(es.expansion.bodyLine)?.[runIdx[i]] !== "mixed") return;
+    if (!expandedEntry[i]) return; // this invocation's expansion is harmless: it stays a macro call
     const outer = outermost(es.expansion);
     if (outer.kind === "macro" && chainIsExact(es.expansion)) inlined.set(originKey(outer), { site: outer.site, parts: [] });
   });
@@ -187,7 +190,7 @@ export function afterburn(text: string, options: BurnOptions = {}): BurnResult {
       memop = pendingMemop.kind;
       if (--pendingMemop.remaining === 0) pendingMemop = undefined;
     }
-    const entry = classify(st, es.mode);
+    const entry = es.expansion ? (expandedEntry[i] ?? undefined) : classify(st, es.mode);
     if (!entry && !memop) {
       inline?.parts.push(st.text);
       return;
@@ -236,7 +239,7 @@ export function afterburn(text: string, options: BurnOptions = {}): BurnResult {
     }
 
     // From an expansion: annotate the body line once; every expansion then carries its own record.
-    const inner = innermost(es.expansion);
+    const inner = es.expansion;
     const idx = runIdx[i];
     const raw = instructionsOf(parsed.lines[inner.bodyLine])[idx];
     const decision = bodyDecisions.get(inner.bodyLine)?.[idx];
@@ -244,7 +247,7 @@ export function afterburn(text: string, options: BurnOptions = {}): BurnResult {
       site.reason = raw
         ? `${expansionName(inner)}: this body instruction is sensitive in some expansions only; the expansion could not be written out exactly (conditionals or a loop around it); write the sensitive form outside the ${inner.kind === "macro" ? "macro" : "loop"} to have it annotated`
         : "expanded from text the afterburner cannot rewrite (outside this file)";
-      diagnostics.push({ file: fileName, line: inner.bodyLine + 1, column: (raw?.span.start ?? 0) + 1, severity: "warning", message: `${st.mnemonic}: not annotated: ${site.reason}` });
+      diagnostics.push({ file: fileName, line: inner.bodyLine + 1, column: (raw?.span.start ?? 0) + 1, severity: "warning", message: `${st.mnemonic}: not annotated: ${site.reason}`, from: "afterburner" });
       return;
     }
     const key = `${inner.bodyLine}:${raw.span.start}`;
@@ -264,7 +267,7 @@ export function afterburn(text: string, options: BurnOptions = {}): BurnResult {
   for (const { site, parts } of inlined.values()) addEdit(site.line, { start: site.start, end: site.end, text: parts.join("; ") });
 
   if (pendingMemop) {
-    diagnostics.push({ file: fileName, line: pendingMemop.line + 1, column: 1, severity: "warning", message: `.afterburn_memop ${pendingMemop.kind.name}: no instruction followed it` });
+    diagnostics.push({ file: fileName, line: pendingMemop.line + 1, column: 1, severity: "warning", message: `.afterburn_memop ${pendingMemop.kind.name}: no instruction followed it`, from: "afterburner" });
   }
 
   let output = text;
@@ -284,7 +287,7 @@ export function afterburn(text: string, options: BurnOptions = {}): BurnResult {
    * body line arrive consecutively; successive .rept iterations wrap around the line's count.
    */
   function advanceRun(es: ExpandedStatement): number {
-    const inner = innermost(es.expansion!);
+    const inner = es.expansion!;
     const key = `${inner.bodyLine}|${originKey(inner)}`;
     const perLine = Math.max(1, instructionsOf(parsed.lines[inner.bodyLine]).length);
     const idx = key === lastRunKey ? ((runIndex.get(key) ?? -1) + 1) % perLine : 0;
@@ -299,7 +302,7 @@ export function afterburn(text: string, options: BurnOptions = {}): BurnResult {
       removeDirective(d, es.line);
       return;
     }
-    const bodyLine = innermost(es.expansion).bodyLine;
+    const bodyLine = es.expansion.bodyLine;
     for (const raw of parsed.lines[bodyLine]?.statements ?? []) {
       if (raw.kind !== "directive" || raw.name !== d.name) continue;
       const key = `${bodyLine}:${raw.span.start}`;
@@ -336,6 +339,7 @@ export function afterburn(text: string, options: BurnOptions = {}): BurnResult {
             column: d.span.start + 1,
             severity: "error",
             message: kind ? `.afterburn_memop ${name}: count must be 1–8` : `.afterburn_memop: unknown kind '${name ?? ""}'`,
+            from: "afterburner",
           });
         } else {
           pendingMemop = { kind, remaining: count, line: es.line };
@@ -388,4 +392,3 @@ function uniqueLabelPrefix(text: string): string {
   return prefix;
 }
 
-export type { Span };
