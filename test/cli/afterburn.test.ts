@@ -73,3 +73,11 @@ test("a bad .afterburn_memop is an error with file:line", () => {
   assert.equal(r.status, 1);
   assert.match(r.stderr, /<stdin>:2:\d+: error: \.afterburn_memop: unknown kind 'bogus'/);
 });
+
+test("afterburn-lsp and afterburn-dap exist and say they are not yet available", () => {
+  for (const [name, what] of [["afterburn-lsp", "language server"], ["afterburn-dap", "debug adapter"]]) {
+    const r = spawnSync(process.execPath, [join(__dirname, "..", "..", "bin", `${name}.js`)], { encoding: "utf8" });
+    assert.equal(r.status, 69);
+    assert.match(r.stderr, new RegExp(`${name}: the ${what} is not yet available`));
+  }
+});
