@@ -25,6 +25,8 @@ export const enum PageKind {
 
 export const WATCH_CODE = 1;
 export const WATCH_SNAPSHOT = 2;
+/** A page a platform layer watches for every write (the wedge's page-table pages); never cleared by a write. */
+export const WATCH_TABLE = 4;
 
 interface MmioWindow {
   base: number;
@@ -52,6 +54,8 @@ export class PhysicalMemory implements PhysicalMemoryApi {
   readonly watch: Uint8Array;
   /** Called (before the write lands) when a page holding decoded code is written. */
   onCodeWrite: ((page: number) => void) | null = null;
+  /** Called (before the write lands) on every write to a page armed with watchTable. */
+  onTableWrite: ((page: number) => void) | null = null;
 
   private readonly ramPages: number;
   private readonly romPages = new Map<number, Uint8Array>();
@@ -82,6 +86,13 @@ export class PhysicalMemory implements PhysicalMemoryApi {
     if (page < this.ramPages) this.watch[page] |= WATCH_CODE;
   }
 
+  /** Arm or disarm WATCH_TABLE on a RAM page: every write to it calls onTableWrite first. */
+  watchTable(page: number, on: boolean): void {
+    if (page >= this.ramPages) return;
+    if (on) this.watch[page] |= WATCH_TABLE;
+    else this.watch[page] &= ~WATCH_TABLE;
+  }
+
   /** The slow part of a write to a watched page: snapshot copy, then code invalidation. */
   beforeWrite(page: number): void {
     const w = this.watch[page];
@@ -92,8 +103,9 @@ export class PhysicalMemory implements PhysicalMemoryApi {
         top.saved.set(page, this.ram.slice(off, off + PAGE_SIZE));
       }
     }
-    this.watch[page] = 0;
+    this.watch[page] = w & WATCH_TABLE;
     if (w & WATCH_CODE && this.onCodeWrite) this.onCodeWrite(page);
+    if (w & WATCH_TABLE && this.onTableWrite) this.onTableWrite(page);
   }
 
   private touch(addr: number, length: number): void {
