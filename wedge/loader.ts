@@ -39,6 +39,8 @@ export interface LoadedSite {
   memoryKind?: string;
   catalogueId: string;
   insn: DecodedInsn;
+  /** Bytes of the operation before the padding: the instruction, or a memory annotation's instructions (lock btr + sbb). */
+  opLength: number;
   /** The whole site as built (instruction + padding). */
   original: Uint8Array;
   location: SiteLocation;
@@ -145,12 +147,20 @@ export function loadImage(bytes: Uint8Array, fileName: string): LoadedImage {
       entry = entryForForm(insn!.form, 32);
       if (!entry) fail(r.start, `\`${insn!.text}\` is not a sensitive instruction in the catalogue (core/isa)`);
     } else {
+      // Any instruction: a sequence (lock btr; sbb) may come as one record or as one record per instruction.
       memoryKind = r.section.slice(r.section.lastIndexOf(".") + 1);
-      if (!insn!.operands.some((o) => o.kind === "mem")) fail(r.start, `\`${insn!.text}\` in ${r.section} has no memory operand to annotate`);
     }
     if (insn!.length > original.length) fail(r.start, `\`${insn!.text}\` (${insn!.length} bytes) is longer than its record (${original.length} bytes)`);
+    // A memory annotation may cover a short sequence (`.afterburn_memop pte_test_clear, 2`): its operation is
+    // every instruction before the first NOP.
+    let opLength = insn!.length;
+    while (memoryKind && opLength < original.length) {
+      const next = decode32(original.subarray(opLength), r.start + opLength);
+      if (!next || next.isNop || opLength + next.length > original.length) break;
+      opLength += next.length;
+    }
     // Padding: NOPs only (0x90 and the multi-byte 0F 1F / 66 90 forms the assembler may emit).
-    for (let p = insn!.length; p < original.length; ) {
+    for (let p = opLength; p < original.length; ) {
       const pad = decode32(original.subarray(p), r.start + p);
       if (!pad || !pad.isNop || p + pad.length > original.length) {
         fail(r.start, `padding byte at ${hex(r.start + p)} (0x${original[p]!.toString(16).padStart(2, "0")}) is not a NOP`);
@@ -167,6 +177,7 @@ export function loadImage(bytes: Uint8Array, fileName: string): LoadedImage {
       memoryKind,
       catalogueId: entry ? entry.id : `memory:${memoryKind}`,
       insn: insn!,
+      opLength,
       original,
       location: locate(r.start),
     });

@@ -138,7 +138,7 @@ export function rewriteSite(site: LoadedSite, fileName: string): SiteRewrite {
   const rw: SiteRewrite = { kind, bytes: out, countAt, callReturns };
   if (kind === "call") {
     const stubAddress = WEDGE_STUBS + site.index * STUB_SIZE;
-    const orig = [...site.original.subarray(0, site.insn.length)];
+    const orig = [...site.original.subarray(0, site.opLength)];
     const id = site.entry?.id ?? "";
     const tail = NO_FALLTHROUGH.has(id) ? [] : [0xe9, ...rel32(stubAddress + orig.length + 5, WEDGE_POST + site.index)];
     rw.stub = Uint8Array.from([...orig, ...tail]);

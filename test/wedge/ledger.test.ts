@@ -85,3 +85,30 @@ test("an unannotated cli under xen and l4 is a missed site with its address and 
   // Without a wedge there is no notion of a missed site.
   assert.equal(runTiny(t, "vtx").guest.report().missedSites.length, 0);
 });
+
+test("memory annotations are call-outs: mmu_update on xen, an unmap on l4; the stores land as on bare metal", () => {
+  const src =
+    `\t.text\n\t.globl _start\n_start:\n${STACK}\tmovl $0x200000, %eax\n\tmovl $0x1234, %edx\n` +
+    `\t.afterburn_memop pte_set\n\tmovl %edx, (%eax)\n` +
+    `\t.afterburn_memop pte_test_clear, 2\n\tlock btrl $4, (%eax)\n\tsbbl %ecx, %ecx\n` +
+    // exit 0 only when the store landed, bit 4 was cleared and sbb saw it set
+    `\tmovl (%eax), %eax\n\tcmpl $0x1224, %eax\n\tjne 1f\n\tcmpl $-1, %ecx\n\tjne 1f\n${EXIT}1:\tmovl $7, %eax\n\toutl %eax, $0xf4\n`;
+  const t = buildTiny(dir, "memop", src);
+  const elf = readElf(t.bytes, t.elf);
+  const memoryRecords = elf.sections.filter((s) => s.name.startsWith(".afterburn.")).flatMap((s) => readAnnotationRecords(elf, s.name));
+  assert.ok(memoryRecords.length >= 2);
+  for (const backend of ["raw", "xen", "l4"] as const) {
+    const { guest, reason, exit } = runTiny(t, backend);
+    assert.equal(reason, "exit", backend);
+    assert.equal(exit, 0, `${backend}: the annotated stores had their bare-metal effect`);
+    const rep = guest.report();
+    if (backend === "raw") continue;
+    const kind = backend === "xen" ? "hypercall" : "ipc";
+    assert.equal(rep.events[kind]?.count, memoryRecords.length, `${backend}: one ${kind} per memory site`);
+    const pte = rep.sites.find((s) => s.catalogueId === "memory:pte_set")!;
+    assert.match(pte.mnemonic, /^mov %edx,\(%eax\)$/);
+    assert.equal(guest.sites.find((s) => s.catalogueId === "memory:pte_set")?.rewrite, "call");
+  }
+  const xen = runTiny(t, "xen").guest.report();
+  assert.ok(xen.sites.some((s) => s.catalogueId === "memory:pte_set" && s.events.hypercall === 1));
+});

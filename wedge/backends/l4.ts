@@ -10,9 +10,11 @@ const COM1_THR = 0x3f8;
 export const l4Model: HypervisorModel = {
   siteOperation(site: LoadedSite, facts): Priced {
     if (site.memoryKind) {
-      return site.memoryKind.endsWith("_set")
-        ? { kind: "ipc", cost: "l4.unmap", detail: `${site.memoryKind}: guest table updated, old mapping revoked with L4_Unmap` }
-        : { kind: "wedge-call", cost: "wedge.call", detail: `${site.memoryKind}: plain read in the wedge` };
+      const k = site.memoryKind;
+      if (k.endsWith("_set")) return { kind: "ipc", cost: "l4.unmap", detail: `${k}: guest table updated, old mapping revoked with L4_Unmap` };
+      if (k === "pte_test_clear") return { kind: "ipc", cost: "l4.unmap", detail: "test-and-clear: unmap to harvest the access bits, fold them into the PTE" };
+      if (k.endsWith("_read")) return { kind: "wedge-call", cost: "wedge.call", detail: `${k}: plain read in the wedge` };
+      return { kind: "wedge-call", cost: "wedge.call", detail: `${k} register access: a call into the wedge's device model` };
     }
     const e = site.entry!;
     const b = e.backends.l4;

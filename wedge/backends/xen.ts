@@ -12,12 +12,15 @@ const XEN_MEMORY_OPS: Record<string, Priced> = {
   pte_set: { kind: "hypercall", cost: "xen.hypercall.mmu_update", detail: "mmu_update([{ptr = MA of the PTE | MMU_NORMAL_PT_UPDATE, val}])" },
   pmd_set: { kind: "hypercall", cost: "xen.hypercall.mmu_update", detail: "mmu_update of a page-middle-directory entry" },
   pgd_set: { kind: "hypercall", cost: "xen.hypercall.mmu_update", detail: "mmu_update of a page-directory entry" },
+  pte_test_clear: { kind: "hypercall", cost: "xen.hypercall.mmu_update", detail: "test-and-clear: read, then mmu_update when the bit was set (change_pgent)" },
+  pte_read: { kind: "wedge-call", cost: "wedge.call", detail: "page-table read: machine-to-physical translation in the wedge (get_guest_pte)" },
+  pgd_read: { kind: "wedge-call", cost: "wedge.call", detail: "page-directory read: machine-to-physical translation in the wedge" },
 };
 
 export const xenModel: HypervisorModel = {
   siteOperation(site: LoadedSite, facts): Priced {
     if (site.memoryKind) {
-      return XEN_MEMORY_OPS[site.memoryKind] ?? { kind: "wedge-call", cost: "wedge.call", detail: `${site.memoryKind}: machine-to-physical translation in the wedge` };
+      return XEN_MEMORY_OPS[site.memoryKind] ?? { kind: "wedge-call", cost: "wedge.call", detail: `${site.memoryKind} register access: a call into the wedge's device model instead of an MMIO trap` };
     }
     const e = site.entry!;
     const b = e.backends.xen;
