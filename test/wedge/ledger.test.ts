@@ -7,6 +7,7 @@ import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { readAnnotationRecords, readElf } from "../../core/toolchain/index.js";
+import { loadGuest } from "../../wedge/index.js";
 import { buildTiny, EXIT, runTiny, STACK } from "./tiny.js";
 
 const dir = mkdtempSync(join(tmpdir(), "wedge-ledger-"));
@@ -55,7 +56,6 @@ test("N cli/sti pairs: N inline executions per site on xen and l4, no exits at t
 test("vtx controls decide the exits: with unconditional I/O exiting off the out does not exit", () => {
   const t = buildTiny(dir, "clisti2", loop);
   let console = "";
-  const { loadGuest } = require("../../wedge/index.js") as typeof import("../../wedge/index.js");
   const g = loadGuest(t.bytes, { backend: "vtx", fileName: t.elf, vtx: { unconditionalIoExiting: false }, onSerial: (s) => (console += s) });
   assert.equal(g.run({ maxInstructions: 1_000_000 }).reason, "exit");
   assert.equal(g.report().events["vm-exit"], undefined);

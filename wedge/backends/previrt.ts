@@ -110,9 +110,16 @@ export class PrevirtRuntime implements Platform {
         return "continue";
       },
     };
+    // Asynchronous delivery needs vIF = 1 and the guest outside the wedge's entry points (a stub runs one guest
+    // instruction on the guest's behalf and may be interrupted like guest code).
+    const entryEnd = WEDGE_POST + Math.max(1, image.sites.length);
     interposeInterrupts(
       machine,
-      () => (this.window.vflags & EFLAGS_IF) !== 0,
+      () => {
+        if (!(this.window.vflags & EFLAGS_IF)) return false;
+        const lin = linearEip(cpu);
+        return lin < WEDGE_ENTRY || lin >= entryEnd;
+      },
       (v) => this.delivered(v),
     );
     // A device raising INTR while the guest has virtual IF = 1 but the real IF is still 0 (after an inline sti in
@@ -190,7 +197,13 @@ export class PrevirtRuntime implements Platform {
   }
 
   private enterThroughGate(vector: number): void {
-    // The frame the CPU pushes must carry the guest's (virtual) IF; an interrupt gate then clears it.
+    // The frame the CPU pushes must carry the guest's (virtual) IF; an interrupt gate then clears it. Inside a popf
+    // rewrite, after its `popl vcpu.flags`, the guest's flags are the popped image: that is what the frame carries.
+    const lin = linearEip(this.cpu);
+    const rs = this.siteAt(lin);
+    if (rs && rs.rewrite.kind === "inline" && rs.loaded.entry?.id === "popf" && lin > rs.loaded.start) {
+      this.cpu.setEflags((this.window.vflags | 0x2) >>> 0);
+    }
     this.setRealIF(this.vIF);
     if (isInterruptGate(this.cpu, vector)) this.window.vflags &= ~EFLAGS_IF;
   }
@@ -235,6 +248,13 @@ export class PrevirtRuntime implements Platform {
   }
 
   private onEntry(lin: number): "handled" | "stop" {
+    const r = this.handleEntry(lin);
+    // An interrupt held back while the CPU stood at the entry point gets its chance now.
+    if (r === "handled" && this.vIF) this.cpu.notifyInterrupt();
+    return r;
+  }
+
+  private handleEntry(lin: number): "handled" | "stop" {
     const cpu = this.cpu;
     if (lin === WEDGE_ENTRY) {
       const ret = read32(cpu, stackTop(cpu));
