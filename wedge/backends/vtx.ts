@@ -6,6 +6,7 @@
 import { entryForForm, hookForms } from "../../core/isa/index.js";
 import type { LedgerEventKind } from "../types.js";
 import { decode32 } from "../decode.js";
+import { WedgeLoadError } from "../loader.js";
 import { interposeInterrupts, linearEip, type Platform, type PlatformContext } from "./platform.js";
 import { unrewrittenSites } from "./unrewritten.js";
 
@@ -35,7 +36,7 @@ export function createVtx(ctx: PlatformContext): Platform {
   const controls: Record<string, boolean> = {};
   for (const [k, v] of Object.entries(VTX_CONTROLS)) controls[k] = v.default;
   for (const [k, v] of Object.entries(ctx.options.vtx ?? {})) {
-    if (!(k in VTX_CONTROLS)) throw new Error(`unknown VT-x control "${k}" (known: ${Object.keys(VTX_CONTROLS).join(", ")})`);
+    if (!(k in VTX_CONTROLS)) throw new WedgeLoadError(`unknown VT-x control "${k}" (known: ${Object.keys(VTX_CONTROLS).join(", ")})`);
     controls[k] = v;
   }
   let exits = 0;
