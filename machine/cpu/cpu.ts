@@ -10,6 +10,7 @@ import type { CpuApi, CpuSnapshot, CpuStop, SegmentState, TableRegister } from "
 import { CpuFault, Vec } from "./fault.js";
 import { AC, ARITH, EFLAGS_VALID, IF, IOPL, materialize, computeLazy, TF, VM } from "./flags.js";
 import { Insn, decodeBlock, type Block } from "./decoder.js";
+import { compileBlock } from "./compile.js";
 import { deliverException, deliverExternal } from "./interrupts.js";
 
 // TLB entry bits (low 12 bits of a 4 KiB-aligned physical frame address).
@@ -32,6 +33,8 @@ export const CR0_PG = 0x80000000;
 export const CR4_TSD = 4;
 export const CR4_PSE = 0x10;
 export const CR4_PGE = 0x80;
+
+const BLOCK_CACHE_SIZE = 1 << 14;
 
 /** Make a segment cache entry. */
 function seg(selector: number, base: number, limit: number, access: number): SegmentState {
@@ -97,6 +100,13 @@ export class Cpu implements CpuApi {
 
   // Block cache: physical address of the first instruction → block.
   private blocks = new Map<number, Block>();
+  /** Direct-mapped front of `blocks` (index: low bits of the physical address). */
+  private blockCache: (Block | undefined)[] = new Array(BLOCK_CACHE_SIZE);
+  /**
+   * Executions of a block before it is compiled to a JavaScript function (compile.ts). 0 compiles
+   * on first execution (tests use it to exercise compiled code); Infinity never compiles.
+   */
+  compileThreshold = 2;
   private pageBlocks = new Map<number, Block[]>();
   hookedForms: InstructionForm[] = [];
   private entryRanges: { start: number; end: number }[] = [];
@@ -679,8 +689,11 @@ export class Cpu implements CpuApi {
     const list = this.pageBlocks.get(page);
     if (!list) return;
     this.pageBlocks.delete(page);
+    const cache = this.blockCache;
     for (const b of list) {
       if (this.blocks.get(b.phys) === b) this.blocks.delete(b.phys);
+      const slot = b.phys & (BLOCK_CACHE_SIZE - 1);
+      if (cache[slot] === b) cache[slot] = undefined;
       b.valid = false;
     }
     this.breakBlock = true;
@@ -690,6 +703,7 @@ export class Cpu implements CpuApi {
     for (const list of this.pageBlocks.values()) for (const b of list) b.valid = false;
     this.blocks.clear();
     this.pageBlocks.clear();
+    this.blockCache.fill(undefined);
     this.breakBlock = true;
   }
 
@@ -709,10 +723,17 @@ export class Cpu implements CpuApi {
     }
     if (e & this.rMask) {
       const phys = ((e & ~0xfff) | (lin & 0xfff)) >>> 0;
+      const slot = phys & (BLOCK_CACHE_SIZE - 1);
+      const c = this.blockCache[slot];
+      if (c !== undefined && c.phys === phys && c.codeSize === this.codeSize) return c;
       const b = this.blocks.get(phys);
-      if (b !== undefined && b.codeSize === this.codeSize) return b;
+      if (b !== undefined && b.codeSize === this.codeSize) {
+        this.blockCache[slot] = b;
+        return b;
+      }
       const nb = decodeBlock(this, lin, phys);
       if (nb.cacheable) {
+        this.blockCache[slot] = nb;
         this.blocks.set(phys, nb);
         const page = phys >>> 12;
         let list = this.pageBlocks.get(page);
@@ -734,6 +755,14 @@ export class Cpu implements CpuApi {
   setEntryRanges(ranges: readonly { start: number; end: number }[]): void {
     this.entryRanges = ranges.map((r) => ({ start: r.start >>> 0, end: r.end >>> 0 }));
     this.updateSlowChecks();
+  }
+
+  /** No breakpoint and no entry range in (lin, lin + bytes): the block may run without per-instruction checks. */
+  private blockIsClear(lin: number, bytes: number): boolean {
+    const endLin = lin + bytes;
+    for (const bp of this.breakpoints) if (bp > lin && bp < endLin) return false;
+    for (const r of this.entryRanges) if (r.start < endLin && r.end > lin + 1) return false;
+    return true;
   }
 
   private updateSlowChecks(): void {
@@ -804,16 +833,37 @@ export class Cpu implements CpuApi {
       if (this.stopRequested) return { kind: "requested" };
       this.breakBlock = false;
       try {
+        let lin = 0;
         if (this.slowChecks) {
-          const lin = (this.segBase[1] + this.eip) >>> 0;
+          lin = (this.segBase[1] + this.eip) >>> 0;
           const st = this.checkBeforeInstruction(lin);
           if (st) return st;
           if (this.breakBlock) continue;
         }
         const b = this.getBlock();
-        const insns = b.insns;
-        const n = insns.length;
+        const n = b.insns.length;
         const csLimit = this.segs[1].limit;
+        // One instruction at a time when a breakpoint or entry range lies inside the block.
+        const single = this.slowChecks && !this.blockIsClear(lin, b.bytes);
+        if (
+          !single &&
+          b.cacheable &&
+          end - this.instructionCount >= n &&
+          this.eip + b.bytes - 1 <= csLimit &&
+          (b.codeSize === 32 || this.eip + b.bytes <= 0x10000)
+        ) {
+          let fn = b.fn;
+          if (fn === null && ++b.hits > this.compileThreshold) {
+            fn = b.fn = compileBlock(this, b);
+            if (fn === null) b.hits = -Infinity;
+          }
+          if (fn !== null && (!b.needsStack32 || this.stack32)) {
+            fn(this);
+            if (this.stopReason) return this.stopReason;
+            continue;
+          }
+        }
+        const insns = b.insns;
         const ipMask = this.codeSize === 32 ? -1 : 0xffff;
         for (let k = 0; k < n; k++) {
           const i = insns[k];
@@ -825,7 +875,7 @@ export class Cpu implements CpuApi {
           i.exec(this, i);
           this.instructionCount++;
           if (this.eip !== next || this.breakBlock || this.instructionCount >= end || !b.valid) break;
-          if (this.slowChecks) break;
+          if (single) break;
         }
       } catch (e) {
         if (!(e instanceof CpuFault)) throw e;
