@@ -859,6 +859,7 @@ export class Cpu implements CpuApi {
           }
           if (fn !== null && (!b.needsStack32 || this.stack32)) {
             fn(this);
+            if (!this.slowChecks) this.chain(end);
             if (this.stopReason) return this.stopReason;
             continue;
           }
@@ -887,6 +888,29 @@ export class Cpu implements CpuApi {
     }
     if (this.stopRequested) return { kind: "requested" };
     return { kind: "budget" };
+  }
+
+  /**
+   * Run compiled blocks back to back while nothing needs the run loop's attention (no pending
+   * interrupt check, stop request, block break or per-instruction checks): the same blocks the run
+   * loop would pick, without its bookkeeping. Returns to it at the first block it cannot run whole.
+   */
+  private chain(end: number): void {
+    const tlb = this.tlb;
+    const cache = this.blockCache;
+    while (!this.breakBlock && !this.irqCheck && !this.stopRequested && this.stopReason === null) {
+      const eip = this.eip;
+      const lin = (this.segBase[1] + eip) >>> 0;
+      const e = tlb[lin >>> 12];
+      if (!(e & this.rMask)) return;
+      const phys = ((e & ~0xfff) | (lin & 0xfff)) >>> 0;
+      const b = cache[phys & (BLOCK_CACHE_SIZE - 1)];
+      if (b === undefined || b.phys !== phys || b.codeSize !== this.codeSize) return;
+      const fn = b.fn;
+      if (fn === null || end - this.instructionCount < b.insns.length || eip + b.bytes - 1 > this.segs[1].limit) return;
+      if ((b.codeSize === 16 && eip + b.bytes > 0x10000) || (b.needsStack32 && !this.stack32)) return;
+      fn(this);
+    }
   }
 
   private tripleStop(): CpuStop {
