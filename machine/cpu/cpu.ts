@@ -8,7 +8,7 @@ import type { CpuHooks, InstructionForm, InterruptController, PortBus } from "..
 import { PhysicalMemory, PageKind } from "../memory.js";
 import type { CpuApi, CpuSnapshot, CpuStop, SegmentState, TableRegister } from "./api.js";
 import { CpuFault, Vec } from "./fault.js";
-import { AC, ARITH, EFLAGS_VALID, IF, IOPL, materialize, computeLazy, TF, VM } from "./flags.js";
+import { AC, ARITH, EFLAGS_VALID, IF, IOPL, materialize, computeLazy, RF, TF, VM } from "./flags.js";
 import { Insn, decodeBlock, type Block } from "./decoder.js";
 import { compileBlock } from "./compile.js";
 import { deliverException, deliverExternal } from "./interrupts.js";
@@ -128,6 +128,16 @@ export class Cpu implements CpuApi {
   /** Nesting of exception delivery (for #DF / triple fault). */
   deliveryVectors: number[] = [];
 
+  // Debug registers (DR7 enables) and EFLAGS.TF: both make the run loop go one instruction at a time.
+  /** DR7 enables an instruction or data breakpoint. */
+  debugRegsActive = false;
+  /** DR7 enables a data breakpoint: rMask/wMask are 0 so every access takes the checked slow path. */
+  dataBpActive = false;
+  /** DR6 B0–B3 bits of data breakpoints hit by the current instruction (a trap after it). */
+  dataBpHits = 0;
+  /** Exceptions and software interrupts delivered so far (no single-step trap after one). */
+  interruptsDelivered = 0;
+
   constructor(memory: PhysicalMemory) {
     this.mem = memory;
     this.ram = memory.ram;
@@ -150,6 +160,8 @@ export class Cpu implements CpuApi {
     this.dr.fill(0);
     this.dr[6] = 0xffff0ff0;
     this.dr[7] = 0x400;
+    this.debugRegsActive = this.dataBpActive = false;
+    this.dataBpHits = 0;
     for (let i = 0; i < 6; i++) this.setSeg(i, 0, 0, 0xffff, i === 1 ? 0x9b : 0x93);
     this.setSeg(1, 0xf000, 0xffff0000, 0xffff, 0x9b);
     this.gdtr = { base: 0, limit: 0xffff };
@@ -214,6 +226,7 @@ export class Cpu implements CpuApi {
     const user = this.cpl === 3;
     this.rMask = user ? TLB_R_USR : TLB_R_SUP;
     this.wMask = user ? TLB_W_USR : TLB_W_SUP;
+    if (this.dataBpActive) this.rMask = this.wMask = 0;
     this.breakBlock = true;
   }
 
@@ -403,6 +416,7 @@ export class Cpu implements CpuApi {
   readLinSlow(lin: number, size: 1 | 2 | 4, user: boolean): number {
     lin >>>= 0;
     const mem = this.mem;
+    if (this.dataBpActive) this.checkDataBreakpoints(lin, size, false);
     if ((lin & 0xfff) + size <= 0x1000) {
       const p = this.physFor(lin, false, user);
       return size === 1 ? mem.read8(p) : size === 2 ? mem.read16(p) : mem.read32(p) | 0;
@@ -421,6 +435,7 @@ export class Cpu implements CpuApi {
   writeLinSlow(lin: number, size: 1 | 2 | 4, value: number, user: boolean): void {
     lin >>>= 0;
     const mem = this.mem;
+    if (this.dataBpActive) this.checkDataBreakpoints(lin, size, true);
     if ((lin & 0xfff) + size <= 0x1000) {
       const p = this.physFor(lin, true, user);
       if (size === 1) mem.write8(p, value & 0xff);
@@ -707,11 +722,68 @@ export class Cpu implements CpuApi {
     this.breakBlock = true;
   }
 
-  /** Fetch one code byte at linear `lin` for the decoder (supervisor/user per CPL, execute access). */
+  /** Fetch one code byte at linear `lin` for the decoder (supervisor/user per CPL, execute access; no data breakpoints). */
   fetchCode8(lin: number): number {
     const e = this.tlb[lin >>> 12];
     if (e & this.rMask) return this.ram[(e & ~0xfff) | (lin & 0xfff)];
-    return this.readLinSlow(lin, 1, this.cpl === 3);
+    return this.mem.read8(this.physFor(lin >>> 0, false, this.cpl === 3));
+  }
+
+  // ---------------------------------------------------------------- debug registers
+
+  /** Recompute what DR7 enables (after a write to DR7 or a restore). I/O breakpoints (R/W = 10) are not offered. */
+  updateDebugRegisters(): void {
+    const dr7 = this.dr[7];
+    let any = false;
+    let data = false;
+    for (let n = 0; n < 4; n++) {
+      if (!((dr7 >>> (2 * n)) & 3)) continue;
+      const rw = (dr7 >>> (16 + 4 * n)) & 3;
+      if (rw === 2) continue;
+      any = true;
+      if (rw !== 0) data = true;
+    }
+    this.debugRegsActive = any;
+    this.dataBpActive = data;
+    this.updateMode();
+  }
+
+  /** DR6 B0–B3 bits of enabled instruction breakpoints (R/W = 00) at linear `lin`. */
+  private instructionBreakpoints(lin: number): number {
+    const dr7 = this.dr[7];
+    let hit = 0;
+    for (let n = 0; n < 4; n++) {
+      if ((dr7 >>> (2 * n)) & 3 && ((dr7 >>> (16 + 4 * n)) & 3) === 0 && this.dr[n] === lin) hit |= 1 << n;
+    }
+    return hit;
+  }
+
+  /** Record data breakpoints (R/W = 01 writes, 11 reads and writes; LEN 1, 2, 4 bytes) the access overlaps. */
+  private checkDataBreakpoints(lin: number, size: number, write: boolean): void {
+    const dr7 = this.dr[7];
+    for (let n = 0; n < 4; n++) {
+      if (!((dr7 >>> (2 * n)) & 3)) continue;
+      const rw = (dr7 >>> (16 + 4 * n)) & 3;
+      if (rw === 0 || rw === 2 || (rw === 1 && !write)) continue;
+      const len = [1, 2, 8, 4][(dr7 >>> (18 + 4 * n)) & 3];
+      const start = this.dr[n] & ~(len - 1);
+      if (lin < start + len && lin + size > start) this.dataBpHits |= 1 << n;
+    }
+  }
+
+  /**
+   * After one instruction with TF or debug registers active: clear RF (iret loads it), then raise
+   * the #DB trap for a single step (TF was set when the instruction began and it delivered no
+   * interrupt) or for data breakpoints it hit. DR6 bits are set, never cleared (the handler does).
+   */
+  private afterDebugStep(tf: boolean, rf: boolean, delivered: number, i: Insn): void {
+    if (rf && i.op !== 0xcf) this.flags &= ~RF;
+    let bits = this.dataBpHits;
+    this.dataBpHits = 0;
+    if (tf && this.interruptsDelivered === delivered) bits |= 0x4000;
+    if (bits === 0 || this.stopReason !== null) return;
+    this.dr[6] = (this.dr[6] | bits) >>> 0;
+    deliverException(this, Vec.DB, undefined, false);
   }
 
   private getBlock(): Block {
@@ -834,17 +906,33 @@ export class Cpu implements CpuApi {
       this.breakBlock = false;
       try {
         let lin = 0;
-        if (this.slowChecks) {
+        const debug = (this.flags & TF) !== 0 || this.debugRegsActive;
+        if (this.slowChecks || debug) {
           lin = (this.segBase[1] + this.eip) >>> 0;
-          const st = this.checkBeforeInstruction(lin);
-          if (st) return st;
-          if (this.breakBlock) continue;
+          if (this.slowChecks) {
+            const st = this.checkBeforeInstruction(lin);
+            if (st) return st;
+            if (this.breakBlock) continue;
+          }
+          if (this.debugRegsActive && !(this.flags & RF)) {
+            const hit = this.instructionBreakpoints(lin);
+            if (hit) {
+              // instruction breakpoint: a fault before the instruction (the handler sets RF to go on)
+              this.dr[6] = (this.dr[6] | hit) >>> 0;
+              this.curEip = this.eip;
+              this.raise(new CpuFault(Vec.DB, undefined));
+              if (this.shutdown) return this.tripleStop();
+              if (this.stopReason) return this.stopReason;
+              continue;
+            }
+          }
         }
         const b = this.getBlock();
         const n = b.insns.length;
         const csLimit = this.segs[1].limit;
-        // One instruction at a time when a breakpoint or entry range lies inside the block.
-        const single = this.slowChecks && !this.blockIsClear(lin, b.bytes);
+        // One instruction at a time when stepping (TF, debug registers) or when a breakpoint or
+        // entry range lies inside the block.
+        const single = debug || (this.slowChecks && !this.blockIsClear(lin, b.bytes));
         if (
           !single &&
           b.cacheable &&
@@ -873,6 +961,16 @@ export class Cpu implements CpuApi {
           const next = ((start + i.len) & ipMask) >>> 0;
           if (start + i.len - 1 > csLimit) throw new CpuFault(Vec.GP, 0);
           this.eip = next;
+          if (debug) {
+            const tf = (this.flags & TF) !== 0;
+            const rf = (this.flags & RF) !== 0;
+            const delivered = this.interruptsDelivered;
+            this.dataBpHits = 0;
+            i.exec(this, i);
+            this.instructionCount++;
+            this.afterDebugStep(tf, rf, delivered, i);
+            break;
+          }
           i.exec(this, i);
           this.instructionCount++;
           if (this.eip !== next || this.breakBlock || this.instructionCount >= end || !b.valid) break;
@@ -881,6 +979,7 @@ export class Cpu implements CpuApi {
       } catch (e) {
         if (!(e instanceof CpuFault)) throw e;
         this.eip = this.curEip;
+        this.dataBpHits = 0; // a faulting instruction reports its fault, not its data breakpoints
         this.raise(e);
         if (this.shutdown) return this.tripleStop();
       }
@@ -898,7 +997,7 @@ export class Cpu implements CpuApi {
   private chain(end: number): void {
     const tlb = this.tlb;
     const cache = this.blockCache;
-    while (!this.breakBlock && !this.irqCheck && !this.stopRequested && this.stopReason === null) {
+    while (!this.breakBlock && !this.irqCheck && !this.stopRequested && this.stopReason === null && (this.flags & TF) === 0 && !this.debugRegsActive) {
       const eip = this.eip;
       const lin = (this.segBase[1] + eip) >>> 0;
       const e = tlb[lin >>> 12];
@@ -1030,7 +1129,8 @@ export class Cpu implements CpuApi {
     this.tscOffset = o.tscOffset;
     this.apicBase = o.apicBase;
     this.irqCheck = true;
-    this.updateMode();
+    this.dataBpHits = 0;
+    this.updateDebugRegisters(); // also updateMode()
     this.flushTlb(true);
     this.flushCodeCache();
   }
