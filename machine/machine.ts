@@ -200,15 +200,14 @@ export class Machine {
     this.devices.uart.enqueueInput(bytes);
   }
 
-  /** A20 gate state. PhysicalMemory has no address-wrap hook yet: the gate is recorded, and honoured when memory offers setA20. */
+  /** A20 gate state (PS/2 controller output port bit 1 OR port 0x92 bit 1); memory wraps at 1 MiB while it is off. */
   get a20Enabled(): boolean {
     return this.a20;
   }
 
   private setA20(on: boolean): void {
     this.a20 = on;
-    const m = this.memory as unknown as { setA20?: (on: boolean) => void };
-    if (typeof m.setA20 === "function") m.setA20(on);
+    this.memory.setA20(on);
   }
 
   private requestReset(): void {
