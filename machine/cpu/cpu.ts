@@ -144,6 +144,11 @@ export class Cpu implements CpuApi {
     this.ram32 = memory.ram32;
     this.watch = memory.watch;
     memory.onCodeWrite = (page) => this.invalidatePage(page);
+    memory.onA20Change = () => {
+      // every cached translation and decoded block may name the other alias of a page
+      this.flushTlb(true);
+      this.flushCodeCache();
+    };
     for (let i = 0; i < 6; i++) this.segs.push(seg(0, 0, 0xffff, 0x93));
     this.reset();
   }
@@ -325,12 +330,14 @@ export class Cpu implements CpuApi {
   walk(lin: number, write: boolean, user: boolean, effects: boolean): number {
     lin >>>= 0;
     const page = lin >>> 12;
+    const a20 = this.mem.a20Mask;
     if (!(this.cr[0] & CR0_PG)) {
-      if (effects) this.fillTlb(page, lin & 0xfffff000, true, true, true, true, false);
-      return lin;
+      const phys = (lin & a20) >>> 0;
+      if (effects) this.fillTlb(page, phys & 0xfffff000, true, true, true, true, false);
+      return phys;
     }
     const mem = this.mem;
-    const pdeAddr = ((this.cr[3] & 0xfffff000) + ((lin >>> 22) << 2)) >>> 0;
+    const pdeAddr = (((this.cr[3] & 0xfffff000) + ((lin >>> 22) << 2)) & a20) >>> 0;
     const pde = mem.read32(pdeAddr);
     const wp = (this.cr[0] & CR0_WP) !== 0;
     const errBase = (write ? 2 : 0) | (user ? 4 : 0);
@@ -344,7 +351,7 @@ export class Cpu implements CpuApi {
       rw = (pde & 2) !== 0;
       us = (pde & 4) !== 0;
       if (!this.permitted(rw, us, write, user, wp)) return this.pageFault(lin, errBase | 1, effects);
-      phys = ((pde & 0xffc00000) | (lin & 0x3fffff)) >>> 0;
+      phys = (((pde & 0xffc00000) | (lin & 0x3fffff)) & a20) >>> 0;
       global = (pde & 0x100) !== 0 && (this.cr[4] & CR4_PGE) !== 0;
       if (effects) {
         const n = pde | 0x20 | (write ? 0x40 : 0);
@@ -352,13 +359,13 @@ export class Cpu implements CpuApi {
       }
       dirty = write || (pde & 0x40) !== 0;
     } else {
-      const pteAddr = ((pde & 0xfffff000) + (((lin >>> 12) & 0x3ff) << 2)) >>> 0;
+      const pteAddr = (((pde & 0xfffff000) + (((lin >>> 12) & 0x3ff) << 2)) & a20) >>> 0;
       const pte = mem.read32(pteAddr);
       if (!(pte & 1)) return this.pageFault(lin, errBase, effects);
       rw = (pde & 2) !== 0 && (pte & 2) !== 0;
       us = (pde & 4) !== 0 && (pte & 4) !== 0;
       if (!this.permitted(rw, us, write, user, wp)) return this.pageFault(lin, errBase | 1, effects);
-      phys = ((pte & 0xfffff000) | (lin & 0xfff)) >>> 0;
+      phys = (((pte & 0xfffff000) | (lin & 0xfff)) & a20) >>> 0;
       global = (pte & 0x100) !== 0 && (this.cr[4] & CR4_PGE) !== 0;
       if (effects) {
         if (!(pde & 0x20)) mem.write32(pdeAddr, pde | 0x20);
