@@ -162,6 +162,7 @@ export class Machine {
     pic.onIntr = notify;
     lapic.onInterrupt = notify;
     lapic.onLevelEoi = (v) => ioapic.endOfInterrupt(v);
+    lapic.onNmi = () => cpu.raiseNmi();
     const pit = new Pit8254(clock, timers, () => irqs.pulse(0));
     const rtc = new CmosRtc(clock, timers, () => irqs.pulse(8), { memoryBytes: this.memory.size, epoch: options.rtcEpoch });
     const onSerial = options.onSerial ?? (() => {});
@@ -193,6 +194,16 @@ export class Machine {
   /** Bytes written so far to a port named in `postPorts`. */
   postBytes(port: number): Uint8Array {
     return Uint8Array.from(this.postCapture.get(port & 0xffff) ?? []);
+  }
+
+  /**
+   * Pulse the NMI line (as a chipset error or a front-panel button would). Masked while the guest
+   * has set bit 7 of CMOS port 0x70; returns whether the NMI was latched for delivery.
+   */
+  nmi(): boolean {
+    if (this.devices.rtc.nmiMasked) return false;
+    this.cpu.raiseNmi();
+    return true;
   }
 
   /** Offer more bytes to the guest on COM1. */
