@@ -122,6 +122,10 @@ export class Cpu implements CpuApi {
   irqCheck = false;
   /** Interrupts are inhibited until instructionCount reaches this (sti, mov ss). */
   inhibitUntil = 0;
+  /** An NMI is latched and waits for delivery (at the next instruction boundary, regardless of IF). */
+  nmiPending = false;
+  /** An NMI handler is running: further NMIs wait until the next iret. */
+  nmiBlocked = false;
   private skipBreakpoint = -1;
   /** Slow per-instruction checks are needed (breakpoints or entry ranges are set). */
   private slowChecks = false;
@@ -178,6 +182,7 @@ export class Cpu implements CpuApi {
     this.shutdown = null;
     this.sysenterCs = this.sysenterEsp = this.sysenterEip = 0;
     this.inhibitUntil = 0;
+    this.nmiPending = this.nmiBlocked = false;
     this.deliveryVectors = [];
     this.updateMode();
     this.flushTlb(true);
@@ -1024,14 +1029,28 @@ export class Cpu implements CpuApi {
     return { kind: "triple-fault", eip: s.eip, vectors: s.vectors };
   }
 
-  /** Deliver a pending maskable interrupt if IF allows. */
+  /** Latch a non-maskable interrupt (the NMI pin, or a local APIC NMI): delivered through vector 2 at the next boundary. */
+  raiseNmi(): void {
+    this.nmiPending = true;
+    this.irqCheck = true;
+  }
+
+  /** Deliver a pending NMI, else a pending maskable interrupt if IF allows. */
   private checkInterrupts(): void {
+    if (this.nmiPending && !this.nmiBlocked) {
+      this.nmiPending = false;
+      this.nmiBlocked = true;
+      this.halted = false;
+      this.guarded(() => deliverExternal(this, Vec.NMI, undefined));
+      return; // irqCheck stays set: a maskable interrupt is checked at the next boundary
+    }
     const pic = this.interrupts;
-    if (!pic) {
+    // With IF clear nothing more to check: sti, popf, iret and setEflags set irqCheck when IF rises,
+    // iret when it unblocks a latched NMI, devices when they raise a line.
+    if (!pic || !(this.flags & IF)) {
       this.irqCheck = false;
       return;
     }
-    if (!(this.flags & IF)) return;
     if (!pic.hasPending()) {
       this.irqCheck = false;
       return;
@@ -1089,6 +1108,7 @@ export class Cpu implements CpuApi {
       shutdown: this.shutdown ? { eip: this.shutdown.eip, vectors: [...this.shutdown.vectors] } : null,
       instructionCount: this.instructionCount,
       inhibitUntil: this.inhibitUntil,
+      nmi: [this.nmiPending, this.nmiBlocked],
       sysenter: [this.sysenterCs, this.sysenterEsp, this.sysenterEip],
       tscOffset: this.tscOffset,
       apicBase: this.apicBase,
@@ -1112,6 +1132,7 @@ export class Cpu implements CpuApi {
       shutdown: { eip: number; vectors: number[] } | null;
       instructionCount: number;
       inhibitUntil: number;
+      nmi?: [boolean, boolean];
       sysenter: number[];
       tscOffset: number;
       apicBase: number;
@@ -1132,6 +1153,7 @@ export class Cpu implements CpuApi {
     this.shutdown = o.shutdown ? { eip: o.shutdown.eip, vectors: [...o.shutdown.vectors] } : null;
     this.instructionCount = o.instructionCount;
     this.inhibitUntil = o.inhibitUntil;
+    [this.nmiPending, this.nmiBlocked] = o.nmi ?? [false, false];
     [this.sysenterCs, this.sysenterEsp, this.sysenterEip] = o.sysenter;
     this.tscOffset = o.tscOffset;
     this.apicBase = o.apicBase;
