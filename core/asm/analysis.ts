@@ -178,6 +178,11 @@ export class AsmAnalysis {
     return undefined;
   }
 
+  /** What the analysis reads: header macros, then the document's lines after #define expansion. */
+  analysedText(): { text: string; offset: number } {
+    return { text: this.doc.text, offset: this.prologue.length };
+  }
+
   /** A cpp #define by name (from the document or its headers). */
   cppDefine(name: string) {
     return this.defines.get(name);

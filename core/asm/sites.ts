@@ -75,7 +75,10 @@ export function findSites(file: AsmFile): AsmSite[] {
 export function siteMessage(site: Pick<AsmSite, "entry" | "mnemonic" | "annotated" | "padding" | "reason" | "expansion">): string {
   const e = site.entry;
   const cls = e.class === "privileged" ? "privileged" : e.class === "sensitive" ? "sensitive but unprivileged" : e.class === "platform" ? "platform-sensitive" : "annotated memory operation";
-  const why = e.why.replace(/\s+/g, " ").replace(/\.$/, "");
+  // The catalogue's "why" opens with its citation; the message keeps the consequence.
+  let why = e.why.replace(/\s+/g, " ").replace(/\.$/, "");
+  const colon = why.indexOf(": ");
+  if (colon > 0 && /\((19|20)\d\d\)/.test(why.slice(0, colon))) why = why.slice(colon + 2);
   const what = site.annotated
     ? site.padding > 0 ? `afterburner pads ${site.padding} bytes` : "afterburner annotates it"
     : `not annotated: ${site.reason ?? "excluded"}`;
