@@ -2,7 +2,7 @@
 // (target: under 10% of as). Prints figures; never fails on timing.
 import { execFileSync } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterburn } from "../core/burn/afterburn.js";
 
@@ -39,18 +39,19 @@ function best(runs: number, fn: () => void): number {
   return t;
 }
 
+console.log(`load average ${loadavg().map((x) => x.toFixed(2)).join(" ")} (figures are best-of-n wall times; a loaded machine inflates both sides)`);
 const dir = mkdtempSync(join(tmpdir(), "ab-bench-"));
 try {
   for (const lines of [20_000, 100_000]) {
     const text = generate(lines);
     const file = join(dir, "big.s");
     writeFileSync(file, text);
-    afterburn(text); // warm up the JIT
+    for (let i = 0; i < 3; i++) afterburn(text); // warm up the JIT
     let sites = 0;
-    const burnMs = best(5, () => {
+    const burnMs = best(10, () => {
       sites = afterburn(text, { fileName: "big.s" }).sites.length;
     });
-    const asMs = best(3, () => execFileSync("as", ["--32", file, "-o", join(dir, "big.o")]));
+    const asMs = best(5, () => execFileSync("as", ["--32", file, "-o", join(dir, "big.o")]));
     const burnt = afterburn(text).output;
     writeFileSync(join(dir, "burnt.s"), burnt);
     const asBurntMs = best(3, () => execFileSync("as", ["--32", join(dir, "burnt.s"), "-o", join(dir, "burnt.o")]));

@@ -148,7 +148,8 @@ export function afterburn(text: string, options: BurnOptions = {}): BurnResult {
   let lastRunKey = "";
   const runIdx: number[] = [];
   const expandedEntry: (CatalogueEntry | null)[] = [];
-  parsed.statements.forEach((es, i) => {
+  // The fast path yields no expansions: these two passes only matter for the full parser's output.
+  if (!scan) parsed.statements.forEach((es, i) => {
     if (es.statement.kind !== "instruction" || !es.expansion) return;
     const inner = es.expansion;
     const idx = (runIdx[i] = advanceRun(es));
@@ -164,7 +165,7 @@ export function afterburn(text: string, options: BurnOptions = {}): BurnResult {
   // written out inline instead (as GNU as would expand it), so that exactly its sensitive
   // instructions are annotated. Only for macros without conditionals, whose expansion is exact here.
   const inlined = new Map<string, { site: Span; parts: string[] }>();
-  parsed.statements.forEach((es, i) => {
+  if (!scan) parsed.statements.forEach((es, i) => {
     if (es.statement.kind !== "instruction" || !es.expansion) return;
     if (bodyDecisions.get(es.expansion.bodyLine)?.[runIdx[i]] !== "mixed") return;
     if (!expandedEntry[i]) return; // this invocation's expansion is harmless: it stays a macro call

@@ -130,9 +130,10 @@ class LineFinder {
     this.n = text.length;
     const semi = text.indexOf(";");
     this.nextSemi = semi < 0 ? this.n : semi;
-    const prefixes = new Set([...registers].map((r) => r.slice(0, 2)));
-    // Case-insensitive matching is slower: only when some `%` is followed by a capital letter.
-    this.registerStart = new RegExp(`%(?:${[...prefixes].join("|")})`, /%[A-Z]/.test(text) ? "gi" : "g");
+    // Character classes rather than the i flag: V8 scans for them several times faster.
+    const either = (c: string) => (c.toLowerCase() === c.toUpperCase() ? c : `[${c.toLowerCase()}${c.toUpperCase()}]`);
+    const prefixes = new Set([...registers].map((r) => either(r[0]!) + either(r[1]!)));
+    this.registerStart = new RegExp(`%(?:${[...prefixes].join("|")})`, "g");
   }
 
   /** Offset of the next `%reg` at or after p naming a listed register (n when none). */
