@@ -398,10 +398,17 @@ function applyEdits(text: string, edits: Map<number, Edit[]>, knownStarts: Map<n
       if (walkLine !== line || walkAt > text.length) continue; // no such line: nothing to edit
       start = walkAt;
     }
-    const end = lineEnd(text, start, hasCr);
     const list = edits.get(line)!;
+    if (list.length === 1) {
+      // The common case: one instruction replaced in place.
+      const e = list[0]!;
+      pieces.push(text.slice(copied, start + e.start), e.text);
+      copied = start + e.end;
+      continue;
+    }
+    const end = lineEnd(text, start, hasCr);
     let s = text.slice(start, end);
-    if (list.length > 1) list.sort((a, b) => b.start - a.start);
+    list.sort((a, b) => b.start - a.start);
     for (const e of list) s = s.slice(0, e.start) + e.text + s.slice(e.end);
     pieces.push(text.slice(copied, start), s);
     copied = end;

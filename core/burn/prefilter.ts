@@ -25,26 +25,24 @@ const REG = 2; // sensitive only with a segment, control or debug register opera
 const PARSE = 3; // always parse the line
 
 /** Open-addressing table of 32-bit hashes of lower-case words → kind. A false hit only costs a parse. */
+const TABLE_MASK = 2047;
+
 class WordTable {
-  private readonly keys = new Int32Array(2048);
-  private readonly kinds = new Uint8Array(2048);
+  readonly keys = new Int32Array(TABLE_MASK + 1);
+  readonly kinds = new Uint8Array(TABLE_MASK + 1);
 
   add(word: string, kind: number): void {
     const h = hashWord(word);
     let i = slot(h);
-    while (this.kinds[i] !== 0 && this.keys[i] !== h) i = (i + 1) & 2047;
+    while (this.kinds[i] !== 0 && this.keys[i] !== h) i = (i + 1) & TABLE_MASK;
     this.keys[i] = h;
     if (kind > this.kinds[i]) this.kinds[i] = kind;
   }
 
-  get(h: number): number {
-    for (let i = slot(h); this.kinds[i] !== 0; i = (i + 1) & 2047) if (this.keys[i] === h) return this.kinds[i];
-    return 0;
-  }
 }
 
 function slot(h: number): number {
-  return (h ^ (h >>> 11)) & 2047;
+  return (h ^ (h >>> 11)) & TABLE_MASK;
 }
 
 /** The hash the scanner computes character by character (ASCII letters folded to lower case). */
@@ -90,11 +88,20 @@ function buildTables(): { words: WordTable; registers: ReadonlySet<string> } {
 
 // Character classes of the line parser (core/asm/chars.ts): identifier start and part, ASCII only here.
 const IDENT_START = new Uint8Array(128);
-const IDENT_PART = new Uint8Array(128);
+/** Identifier-part characters folded to lower case; 0 for every other character. */
+const FOLDED = new Uint8Array(128);
+/** The parser's spaces: blank, tab, CR, FF, VT. */
+const SPACE = new Uint8Array(128);
 for (let c = 0; c < 128; c++) {
   const letter = (c >= 65 && c <= 90) || (c >= 97 && c <= 122);
   IDENT_START[c] = letter || c === 95 || c === 46 ? 1 : 0;
-  IDENT_PART[c] = letter || (c >= 48 && c <= 57) || c === 95 || c === 46 || c === 36 ? 1 : 0;
+  FOLDED[c] = letter || (c >= 48 && c <= 57) || c === 95 || c === 46 || c === 36 ? foldCase(c) : 0;
+  SPACE[c] = c === 32 || c === 9 || c === 13 || c === 12 || c === 11 ? 1 : 0;
+}
+
+/** Whether only a \r may follow p on the line ending at end. */
+function lineEndsAt(text: string, p: number, end: number): boolean {
+  return p === end || (p === end - 1 && text.charCodeAt(p) === 13);
 }
 
 export interface ScanResult {
@@ -175,39 +182,39 @@ class LineFinder {
   next(): boolean {
     const text = this.text;
     const n = this.n;
-    const words = this.words;
+    const keys = this.words.keys;
+    const kinds = this.words.kinds;
     let line = this.line;
     let start = this.following;
     let nextSemi = this.nextSemi;
-    let found = false;
     while (start <= n) {
       line++;
       let end = text.indexOf("\n", start);
       if (end < 0) end = n;
-      const contentEnd = end > start && text.charCodeAt(end - 1) === 13 ? end - 1 : end;
       if (nextSemi < start) {
         nextSemi = text.indexOf(";", start);
         if (nextSemi < 0) nextSemi = n;
       }
-      let visit = nextSemi < contentEnd;
+      // A trailing \r is whitespace and never part of a word: `end` bounds the line well enough here.
+      let visit = nextSemi < end;
       // The first word after any labels decides.
       let p = start;
       while (!visit) {
         let c = 0;
-        while (p < contentEnd && ((c = text.charCodeAt(p)) === 32 || c === 9 || c === 13 || c === 12 || c === 11)) p++;
-        if (p >= contentEnd) break;
+        while (p < end && (c = text.charCodeAt(p)) < 128 && SPACE[c] === 1) p++;
+        if (p >= end) break;
         if (c >= 128 || IDENT_START[c] === 0) {
           if (c >= 48 && c <= 57) {
             // Numeric label `1:`.
-            while (p < contentEnd && (c = text.charCodeAt(p)) >= 48 && c <= 57) p++;
-            if (p < contentEnd && c === 58) {
+            while (p < end && (c = text.charCodeAt(p)) >= 48 && c <= 57) p++;
+            if (p < end && c === 58) {
               p++;
               continue;
             }
-          } else if (c === 35 && p === start && contentEnd - p === 4 && text.startsWith("#APP", p)) {
+          } else if (c === 35 && p === start && text.startsWith("#APP", p) && lineEndsAt(text, p + 4, end)) {
             this.inApp = true; // gcc's exact #APP line: nothing else for the parser to see
             break;
-          } else if (c === 35 && p === start && contentEnd - p === 7 && text.startsWith("#NO_APP", p)) {
+          } else if (c === 35 && p === start && text.startsWith("#NO_APP", p) && lineEndsAt(text, p + 7, end)) {
             this.inApp = false;
             break;
           }
@@ -216,14 +223,12 @@ class LineFinder {
         }
         const wordStart = p;
         let h = 0;
-        while (p < contentEnd) {
-          c = text.charCodeAt(p);
-          if (c < 128 && IDENT_PART[c] === 1) {
-            h = (Math.imul(h, 31) + (c >= 65 && c <= 90 ? c + 32 : c)) | 0;
-            p++;
-          } else break;
+        let f = 0;
+        while (p < end && (c = text.charCodeAt(p)) < 128 && (f = FOLDED[c]) !== 0) {
+          h = (Math.imul(h, 31) + f) | 0;
+          p++;
         }
-        if (p < contentEnd) {
+        if (p < end) {
           if (c === 58) {
             p++; // a label; the statement after it decides
             continue;
@@ -233,7 +238,9 @@ class LineFinder {
             break;
           }
         }
-        const kind = words.get(h);
+        let i = slot(h);
+        let kind = 0;
+        while ((kind = kinds[i]) !== 0 && keys[i] !== h) i = (i + 1) & TABLE_MASK;
         if (text.charCodeAt(wordStart) === 46) {
           if (kind === LOC) {
             this.pendingLoc = start;
@@ -242,24 +249,26 @@ class LineFinder {
         } else if (kind === PARSE) visit = true;
         else if (kind === REG) {
           if (this.nextRegister < p) this.nextRegister = this.findRegister(p);
-          visit = this.nextRegister < contentEnd;
+          visit = this.nextRegister < end;
         }
         break;
       }
       if (visit) {
+        this.line = line;
+        this.nextSemi = nextSemi;
         this.start = start;
-        this.contentEnd = contentEnd;
+        this.contentEnd = end > start && text.charCodeAt(end - 1) === 13 ? end - 1 : end;
         this.following = end + 1;
-        found = true;
-        break;
+        return true;
       }
       start = end + 1;
     }
     this.line = line;
     this.nextSemi = nextSemi;
-    if (!found) this.following = n + 1;
-    return found;
+    this.following = n + 1;
+    return false;
   }
+
 }
 
 /** Scans text for the lines that matter, or returns undefined when the file needs the full parser. */
@@ -299,6 +308,11 @@ export function scanSites(text: string, defaultMode: CodeMode): ScanResult | und
   return { statements: out, lineStarts };
 
   function visit(start: number, end: number, at: number): void {
+    if (lexState === LEX_INITIAL && isPlainLineMarker(text, start, end)) {
+      // gcc's `# 12 "file.c" 1`: what the parser would make of it, without parsing.
+      markerFrom(parseLineMarker(text.slice(start + 2, end), false), at);
+      return;
+    }
     const r = parseLine(text.slice(start, end), at, lexState);
     lexState = r.state;
     const origin: SourceOrigin | undefined = marker ? { file: marker.file, line: marker.line + (at - marker.at - 1) } : undefined;
@@ -311,11 +325,7 @@ export function scanSites(text: string, defaultMode: CodeMode): ScanResult | und
         }
         if (st.directive === "app") lines.inApp = true;
         else if (st.directive === "no_app") lines.inApp = false;
-        else if (st.directive === "line-marker" || st.directive === "line") {
-          const lm = parseLineMarker(st.args, st.directive === "line");
-          if (lm?.file !== undefined) marker = lm.file.length > 0 ? { file: lm.file, line: lm.line, at } : undefined;
-          else if (lm && marker) marker = { file: marker.file, line: lm.line, at };
-        }
+        else if (st.directive === "line-marker" || st.directive === "line") markerFrom(parseLineMarker(st.args, st.directive === "line"), at);
         continue;
       }
       if (st.kind !== "instruction" && st.kind !== "directive") continue;
@@ -377,12 +387,38 @@ export function scanSites(text: string, defaultMode: CodeMode): ScanResult | und
     }
   }
 
+  function markerFrom(lm: { line: number; file?: string } | undefined, at: number): void {
+    if (lm?.file !== undefined) marker = lm.file.length > 0 ? { file: lm.file, line: lm.line, at } : undefined;
+    else if (lm && marker) marker = { file: marker.file, line: lm.line, at };
+  }
+
   function switchSection(name: string): void {
     if (name !== section) {
       previous = section;
       section = name;
     }
   }
+}
+
+/** Exactly `# digits "name"` plus ` digits` flags: no escapes, comments or continuation for the parser to resolve. */
+function isPlainLineMarker(text: string, start: number, end: number): boolean {
+  if (end - start < 5 || text.charCodeAt(start) !== 35 || text.charCodeAt(start + 1) !== 32) return false;
+  let p = start + 2;
+  const digits = () => {
+    const from = p;
+    for (let c = text.charCodeAt(p); p < end && c >= 48 && c <= 57; c = text.charCodeAt(++p));
+    return p > from;
+  };
+  if (!digits() || text.charCodeAt(p) !== 32 || text.charCodeAt(p + 1) !== 34) return false;
+  for (p += 2; p < end && text.charCodeAt(p) !== 34; p++) if (text.charCodeAt(p) === 92) return false;
+  if (p >= end) return false;
+  p++;
+  while (p < end) {
+    if (text.charCodeAt(p) !== 32) return false;
+    p++;
+    if (!digits()) return false;
+  }
+  return true;
 }
 
 /** `.afterburn_*` (any case): the afterburner's own directives. */
