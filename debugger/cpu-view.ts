@@ -73,7 +73,7 @@ export function bitNames(value: number, bits: Bit[]): string {
   const out: string[] = [];
   for (const b of bits) {
     const v = (value >>> b.shift) & ((1 << b.width) - 1);
-    if (b.width === 1 ? v : true) out.push(b.width === 1 ? b.name : `${b.name}=${v}`);
+    if (v) out.push(b.width === 1 ? b.name : `${b.name}=${v}`);
   }
   return out.join(" ");
 }

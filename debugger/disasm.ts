@@ -37,6 +37,7 @@ export interface DecodedInstruction {
 const formatter = new Formatter(FormatterSyntax.Gas);
 formatter.firstOperandCharIndex = 8;
 formatter.spaceAfterOperandSeparator = true;
+formatter.uppercaseHex = false;
 const infoFactory = new InstructionInfoFactory();
 
 function regIndex(r: Register): { index: number; size: 2 | 4 } | undefined {

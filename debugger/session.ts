@@ -93,6 +93,8 @@ export class AfterburnSession extends LoggingDebugSession {
   private pendingLedger: LedgerEvent[] = [];
   private ledgerTimer: NodeJS.Timeout | undefined;
   private lastLedgerFlush = 0;
+  private pendingOutput = "";
+  private outputTimer: NodeJS.Timeout | undefined;
   private nextBreakpointId = 1;
   private ended = false;
   /** The last breakpoint requests, replayed after a restart. */
@@ -203,7 +205,7 @@ export class AfterburnSession extends LoggingDebugSession {
     this.runtime = new GuestRuntime(guest, info, {
       stopped: (s) => this.onStopped(s),
       ended: (e) => this.onEnded(e),
-      output: (t) => this.sendEvent(new OutputEvent(t, "stdout")),
+      output: (t) => this.queueOutput(t),
       ledger: (events) => this.queueLedger(events),
       log: (t) => this.sendEvent(new OutputEvent(t, "console")),
     }, { maxInstructions: args.maxInstructions });
@@ -242,6 +244,7 @@ export class AfterburnSession extends LoggingDebugSession {
   }
 
   private teardown(): void {
+    this.flushOutput();
     this.runtime?.dispose();
     this.runtime = undefined;
     this.varRefs.clear();
@@ -271,6 +274,7 @@ export class AfterburnSession extends LoggingDebugSession {
   private onStopped(s: StopInfo): void {
     this.lastStop = s;
     this.varRefs.clear();
+    this.flushOutput();
     this.flushLedger();
     this.sendReport();
     const e = new StoppedEvent(s.reason, THREAD_ID, s.text) as DebugProtocol.StoppedEvent;
@@ -283,11 +287,30 @@ export class AfterburnSession extends LoggingDebugSession {
   private onEnded(e: EndInfo): void {
     if (this.ended) return;
     this.ended = true;
+    this.flushOutput();
     this.flushLedger();
     this.sendReport();
     this.sendEvent(new OutputEvent(`afterburn: ${e.message}\n`, e.reason === "exit" ? "console" : "stderr"));
     this.sendEvent(new ExitedEvent(e.exitCode));
     this.sendEvent(new TerminatedEvent());
+  }
+
+  /** Guest console text, sent a line (or a pause in output) at a time rather than a byte at a time. */
+  private queueOutput(text: string): void {
+    this.pendingOutput += text;
+    if (text.includes("\n") || this.pendingOutput.length >= 4096) {
+      const cut = this.pendingOutput.lastIndexOf("\n") + 1 || this.pendingOutput.length;
+      this.sendEvent(new OutputEvent(this.pendingOutput.slice(0, cut), "stdout"));
+      this.pendingOutput = this.pendingOutput.slice(cut);
+    }
+    if (this.pendingOutput && !this.outputTimer) this.outputTimer = setTimeout(() => this.flushOutput(), 50);
+  }
+
+  private flushOutput(): void {
+    if (this.outputTimer) clearTimeout(this.outputTimer);
+    this.outputTimer = undefined;
+    if (this.pendingOutput) this.sendEvent(new OutputEvent(this.pendingOutput, "stdout"));
+    this.pendingOutput = "";
   }
 
   private sendReport(): void {
