@@ -104,6 +104,32 @@ describe("debug adapter on the raw backend", () => {
     assert.equal(c.output, loadGuest("interrupts").expectedOutput);
   });
 
+  it("steps over a line that halts until a timer interrupt, and steps back by line", async () => {
+    const c = client();
+    const line = lineOf(INTERRUPTS_C, "    sti_hlt();");
+    const { event } = await c.launch({ program: elfs.interrupts }, { breakpoints: [{ path: INTERRUPTS_C, lines: [line] }] });
+    assert.equal(event.body.reason, "breakpoint");
+    await c.dc.setBreakpointsRequest({ source: { path: INTERRUPTS_C }, breakpoints: [] });
+    const ticks = await c.evaluate("u32(ticks)");
+    const at = (f: DebugProtocol.StackFrame) => `${f.source?.name}:${f.line}`;
+    const start = at(await c.top());
+    const ev = await c.act(() => c.dc.nextRequest({ threadId: 1 }));
+    assert.equal(ev.body.reason, "step");
+    const top = await c.top();
+    assert.equal(top.name, "kmain", "the timer interrupt taken during the step ran to its return");
+    assert.notEqual(at(top), start);
+    assert.equal(await c.evaluate("u32(ticks)"), ticks + 1);
+    const after = at(top);
+    await c.act(() => c.dc.nextRequest({ threadId: 1 }));
+    assert.notEqual(at(await c.top()), after);
+    const back = await c.act(() => c.dc.stepBackRequest({ threadId: 1 }));
+    assert.equal(back.body.reason, "step");
+    assert.equal(at(await c.top()), after);
+    await c.act(() => c.dc.stepBackRequest({ threadId: 1 }));
+    assert.equal(at(await c.top()), start);
+    assert.equal(await c.evaluate("u32(ticks)"), ticks, "the tick counter is back as it was");
+  });
+
   it("rejects breakpoints it cannot place, with a reason", async () => {
     const c = client();
     const elsewhere = source("paging/paging.c");
