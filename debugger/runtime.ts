@@ -134,6 +134,8 @@ interface Temp {
 export interface RuntimeOptions {
   /** Virtual-time budget per run (continue grants a fresh one when it is spent). */
   maxInstructions?: number;
+  /** Instructions between history checkpoints (default CHECKPOINT_INTERVAL). */
+  checkpointInterval?: number;
 }
 
 export interface RuntimeEvents {
@@ -143,6 +145,10 @@ export interface RuntimeEvents {
   ledger(events: LedgerEvent[]): void;
   /** A breakpoint's log message (logpoints). */
   log(text: string): void;
+}
+
+function reasonFor(kind: BreakpointKind): StopReason {
+  return kind === "function" ? "function breakpoint" : kind === "instruction" ? "instruction breakpoint" : "breakpoint";
 }
 
 function isEnd(r: StopInfo | EndInfo): r is EndInfo {
@@ -169,6 +175,7 @@ export class GuestRuntime {
   private unsubscribe: () => void;
   /** Whether the runtime has been disposed (terminate / disconnect). */
   disposed = false;
+  private readonly interval: number;
 
   constructor(
     readonly guest: DebugGuest,
@@ -177,6 +184,7 @@ export class GuestRuntime {
     private readonly options: RuntimeOptions = {},
   ) {
     this.cpu = guest.machine.cpu;
+    this.interval = Math.max(1000, options.checkpointInterval ?? CHECKPOINT_INTERVAL);
     this.unsubscribe = guest.onEvent((e) => this.onLedgerEvent(e));
     this.checkpoint();
   }
@@ -325,7 +333,7 @@ export class GuestRuntime {
 
   private maybeCheckpoint(): void {
     const last = this.checkpoints[this.checkpoints.length - 1];
-    if (!last || this.cpu.instructionCount - last.retired >= CHECKPOINT_INTERVAL) this.checkpoint();
+    if (!last || this.cpu.instructionCount - last.retired >= this.interval) this.checkpoint();
   }
 
   /** The guest state was edited here: the past stays, the future is new. */
@@ -366,7 +374,7 @@ export class GuestRuntime {
     try {
       let guard = 0;
       while (this.cpu.instructionCount < target && guard++ < 1_000_000) {
-        const r = this.guest.run({ maxInstructions: Math.min(target - this.cpu.instructionCount, CHECKPOINT_INTERVAL) });
+        const r = this.guest.run({ maxInstructions: Math.min(target - this.cpu.instructionCount, this.interval) });
         this.maybeCheckpoint();
         if (r.reason === "exit" || r.reason === "triple-fault" || r.reason === "error" || r.reason === "reset") break;
         if (r.reason === "halt" && this.cpu.halted && this.guest.machine.devices.timers.nextTime() === undefined) break;
@@ -414,7 +422,7 @@ export class GuestRuntime {
         return {
           kind: "stop",
           stop: {
-            reason: kind === "function" ? "function breakpoint" : kind === "instruction" ? "instruction breakpoint" : "breakpoint",
+            reason: reasonFor(kind),
             description: `Paused on ${kind === "source" ? "" : kind + " "}breakpoint at ${this.where(eip)}`,
             breakpointIds: [...new Set(hit.map((b) => b.id))],
           },
@@ -476,7 +484,7 @@ export class GuestRuntime {
     if (budget <= 0) return this.budgetStop();
     const startCount = this.cpu.instructionCount;
     const startEip = this.cpu.eip >>> 0;
-    const r = this.guest.run({ maxInstructions: Math.min(max, budget, CHECKPOINT_INTERVAL) });
+    const r = this.guest.run({ maxInstructions: Math.min(max, budget, this.interval) });
     this.maybeCheckpoint();
     return this.interpret(r, startCount, startEip, temp);
   }
@@ -822,7 +830,7 @@ export class GuestRuntime {
         if (hits.length > 0) {
           const last = hits[hits.length - 1];
           this.replayTo(last.retired);
-          return { reason: "breakpoint", description: `Paused on breakpoint at ${this.where(this.cpu.eip)} (reverse)`, breakpointIds: last.ids };
+          return { reason: last.reason, description: `Paused on breakpoint at ${this.where(this.cpu.eip)} (reverse)`, breakpointIds: last.ids };
         }
         hi = this.checkpoints[k].retired;
         if (k === 0) break;
@@ -833,9 +841,9 @@ export class GuestRuntime {
   }
 
   /** Breakpoint stops (conditions evaluated, hit counts untouched) between checkpoint k and `hi`. */
-  private collectHits(k: number, hi: number): { retired: number; ids: number[] }[] {
+  private collectHits(k: number, hi: number): { retired: number; ids: number[]; reason: StopReason }[] {
     this.restoreCheckpoint(k);
-    const out: { retired: number; ids: number[] }[] = [];
+    const out: { retired: number; ids: number[]; reason: StopReason }[] = [];
     this.replaying = true;
     this.armBreakpoints();
     try {
@@ -843,14 +851,14 @@ export class GuestRuntime {
       while (this.cpu.instructionCount < hi && guard++ < 10_000_000) {
         const startCount = this.cpu.instructionCount;
         const startEip = this.cpu.eip >>> 0;
-        const r = this.guest.run({ maxInstructions: Math.min(hi - startCount, CHECKPOINT_INTERVAL) });
+        const r = this.guest.run({ maxInstructions: Math.min(hi - startCount, this.interval) });
         this.maybeCheckpoint();
         if (r.reason === "breakpoint") {
           const eip = (r.eip ?? this.cpu.eip) >>> 0;
           if (this.cpu.instructionCount === startCount && eip === startEip && guard > 1) continue;
           if (this.cpu.instructionCount >= hi) break;
-          const ids = this.breakpointsHit(eip, false).map((b) => b.id);
-          if (ids.length) out.push({ retired: this.cpu.instructionCount, ids });
+          const hit = this.breakpointsHit(eip, false);
+          if (hit.length) out.push({ retired: this.cpu.instructionCount, ids: [...new Set(hit.map((b) => b.id))], reason: reasonFor(hit[0].kind) });
         } else if (r.reason === "exit" || r.reason === "triple-fault" || r.reason === "error" || r.reason === "reset") break;
       }
     } finally {

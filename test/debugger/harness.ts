@@ -14,14 +14,16 @@ export const ADAPTER = join(ROOT, "dist", "debugger.js");
 
 let built: Promise<BuildResult> | undefined;
 
-/** Bundles (dist/) rebuilt from this tree, then the example guests built with afterburn-cc. */
-export function guests(): Promise<BuildResult> {
-  built ??= (async () => {
-    execFileSync(process.execPath, [join(ROOT, "scripts", "build.mjs")], { cwd: ROOT, stdio: "pipe" });
-    const out = mkdtempSync(join(tmpdir(), "afterburn-dap-test-"));
-    return buildGuests(out, { cc: join(ROOT, "bin", "afterburn-cc.js"), jobs: 2 });
-  })();
+/** The example guests built with afterburn-cc into a temporary directory (once per process). */
+export function exampleGuests(): Promise<BuildResult> {
+  built ??= buildGuests(mkdtempSync(join(tmpdir(), "afterburn-dap-test-")), { cc: join(ROOT, "bin", "afterburn-cc.js"), jobs: 2 });
   return built;
+}
+
+/** Bundles (dist/) rebuilt from this tree (the adapter under test), then the example guests. */
+export async function guests(): Promise<BuildResult> {
+  execFileSync(process.execPath, [join(ROOT, "scripts", "build.mjs")], { cwd: ROOT, stdio: "pipe" });
+  return exampleGuests();
 }
 
 export const source = (rel: string) => join(EXAMPLES_DIR, rel);
