@@ -314,13 +314,32 @@ async function uiSuite() {
       await shot("ui-1-opened");
     });
     await step("a sensitive instruction has a squiggle and the hover explains it", async () => {
-      const squiggle = page.locator(".monaco-editor .squiggly-warning, .monaco-editor .squiggly-error, .monaco-editor .squiggly-info").first();
-      await squiggle.waitFor({ state: "attached", timeout: 45000 });
-      const box = await squiggle.boundingBox();
-      if (!box) throw new Error("the squiggle has no box");
+      // Bring `inb %dx, %al` in puts (privileged: a warning by default) to the top of the editor.
+      const source = readFileSync(join(ws, "hello", "hello.S"), "utf8").split("\n");
+      const line = source.findIndex((l) => /^\s*(?:\d+:)?\s*inb\s/.test(l)) + 1;
+      if (line <= 0) throw new Error("no inb in hello.S");
+      await page.locator(".monaco-editor .squiggly-warning, .monaco-editor .squiggly-info").first().waitFor({ state: "attached", timeout: 45000 });
+      await page.keyboard.press("Control+G");
+      await page.locator(".quick-input-widget input").waitFor({ state: "visible" });
+      await page.keyboard.type(String(line));
+      await page.keyboard.press("Enter");
+      const lineEl = page.locator(".monaco-editor .view-line", { hasText: /inb\s+%dx/ }).first();
+      await lineEl.waitFor({ timeout: 10000 });
+      const lineBox = await lineEl.boundingBox();
+      if (!lineBox) throw new Error(`line ${line} is not on screen`);
+      // The warning squiggle drawn on that line (decorations render just after the scroll).
+      let box;
+      let seen = 0;
+      for (let i = 0; i < 50 && !box; i++) {
+        const boxes = await page.locator(".monaco-editor .squiggly-warning").evaluateAll((els) => els.map((e) => { const r = e.getBoundingClientRect(); return { x: r.x, y: r.y, width: r.width, height: r.height }; }));
+        seen = boxes.length;
+        box = boxes.find((b) => Math.abs(b.y + b.height / 2 - (lineBox.y + lineBox.height / 2)) < lineBox.height);
+        if (!box) await page.waitForTimeout(100);
+      }
+      if (!box) throw new Error(`no warning squiggle on line ${line} (${seen} warning squiggles on screen)`);
       await page.mouse.move(box.x + Math.min(box.width / 2, 10), box.y + box.height / 2);
       await page.mouse.move(box.x + Math.min(box.width / 2, 12), box.y + box.height / 2 - 2);
-      const hover = page.locator(".monaco-hover", { hasText: /privileged|sensitive|platform/i }).first();
+      const hover = page.locator(".monaco-hover", { hasText: /privileged/i }).first();
       await hover.waitFor({ state: "visible", timeout: 15000 });
       await shot("ui-2-hover");
       await page.mouse.move(10, 10);

@@ -50,7 +50,7 @@ export function topSites(run: RunJson, limit = 10): SiteRow[] {
 export function cyclesChart(run: RunJson): string {
   const rows = run.runs.map((r) => ({ backend: r.backend, cycles: r.ledger?.cycles ?? 0, overhead: r.overheadVsRaw }));
   const max = Math.max(1, ...rows.map((r) => r.cycles));
-  const barH = 26, gap = 10, left = 70, width = 640, plot = width - left - 170;
+  const barH = 26, gap = 10, left = 60, width = 720, plot = width - left - 230;
   const height = rows.length * (barH + gap) + 10;
   const bars = rows
     .map((r, i) => {
@@ -65,7 +65,7 @@ export function cyclesChart(run: RunJson): string {
       );
     })
     .join("");
-  return `<svg class="chart cycles" role="img" aria-label="Modelled cycles per backend" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}">${bars}</svg>`;
+  return `<svg class="chart cycles" role="img" aria-label="Modelled cycles per backend" width="100%" viewBox="0 0 ${width} ${height}" preserveAspectRatio="xMinYMin meet">${bars}</svg>`;
 }
 
 /** Stacked bars: events per backend, one segment per event kind, with a legend. */
@@ -76,7 +76,7 @@ export function eventsChart(run: RunJson): string {
   });
   const used = EVENT_KINDS.filter((k) => rows.some((r) => r.kinds.some((x) => x.kind === k)));
   const max = Math.max(1, ...rows.map((r) => r.total));
-  const barH = 26, gap = 10, left = 70, width = 640, plot = width - left - 110;
+  const barH = 26, gap = 10, left = 60, width = 720, plot = width - left - 110;
   const legendH = used.length > 0 ? 24 : 0;
   const height = rows.length * (barH + gap) + 10 + legendH;
   const bars = rows
@@ -106,7 +106,7 @@ export function eventsChart(run: RunJson): string {
       return item;
     })
     .join("");
-  return `<svg class="chart events" role="img" aria-label="Events per backend by kind" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}">${bars}${legend}</svg>`;
+  return `<svg class="chart events" role="img" aria-label="Events per backend by kind" width="100%" viewBox="0 0 ${width} ${height}" preserveAspectRatio="xMinYMin meet">${bars}${legend}</svg>`;
 }
 
 /** The whole page. `cspSource` is the webview's own source (for the CSP); no script runs. */
@@ -145,6 +145,7 @@ export function compareHtml(run: RunJson, options: { title?: string; cspSource?:
 <style>
 body { font-family: var(--vscode-font-family, sans-serif); color: var(--vscode-foreground, #ccc); padding: 0 16px 24px; }
 svg text { fill: var(--vscode-foreground, #ccc); font-size: 12px; }
+svg.chart { max-width: 900px; display: block; }
 table { border-collapse: collapse; margin: 8px 0 16px; }
 th, td { padding: 3px 10px; border-bottom: 1px solid var(--vscode-panel-border, #444); text-align: left; }
 td.num { text-align: right; font-variant-numeric: tabular-nums; }
@@ -152,7 +153,7 @@ h2 { font-size: 1.1em; margin-top: 20px; }
 </style></head>
 <body>
 <h1>Compare backends</h1>
-<p>${escapeHtml(run.program)}</p>
+<p title="${escapeHtml(run.program)}"><code>${escapeHtml(run.program.split(/[\\/]/).pop() ?? run.program)}</code> on ${run.runs.length} backend${run.runs.length === 1 ? "" : "s"}</p>
 <h2>Modelled cycles per backend</h2>
 ${cyclesChart(run)}
 <h2>Events per backend</h2>

@@ -139,6 +139,9 @@ describe("Afterburner Studio in VS Code", function () {
       const stopped = await until("a stop at the breakpoint", () => events.find((e) => e.event === "stopped"), 60000);
       assert.equal(stopped.body.reason, "breakpoint");
       const threadId = stopped.body.threadId ?? 1;
+      // The adapter's afterburnReport at the stop reaches the trap view's model as a live debug backend.
+      const live = await until("the debug session's ledger in the trap view", () => a.model.tree().find((b) => b.backend === "raw" && b.origin === "debug"), 15000);
+      assert.equal(live.live, true);
       const trace = await session.customRequest("stackTrace", { threadId, startFrame: 0, levels: 1 });
       const top = trace.stackFrames[0];
       assert.equal(top.line, bpLine + 1);
@@ -157,7 +160,7 @@ describe("Afterburner Studio in VS Code", function () {
       const eip = vars.find((v) => /^(eip|pc)$/i.test(v.name));
       const esi = vars.find((v) => /^esi$/i.test(v.name));
       assert.ok(eip && esi, `eip and esi among ${vars.map((v) => v.name).join(", ")}`);
-      assert.match(eip.value, /^0x[0-9a-f]+$/i);
+      assert.match(eip.value, /^0x[0-9a-f]+\b/i);
 
       const ended = new Promise<void>((r) => {
         const sub = vscode.debug.onDidTerminateDebugSession((s) => {
@@ -169,6 +172,7 @@ describe("Afterburner Studio in VS Code", function () {
       });
       await vscode.debug.stopDebugging(session);
       await ended;
+      assert.equal(a.model.tree().find((b) => b.backend === "raw")?.live, false, "the trap view marks the session ended");
     } finally {
       vscode.debug.removeBreakpoints([bp]);
       tracker.dispose();
