@@ -1,4 +1,6 @@
-// afterburn-dap: the debug adapter (issue "Debug adapter") is not built yet. Until then the
-// entry point exists and says so.
-process.stderr.write("afterburn-dap: the debug adapter is not yet available in this version of Afterburner Studio\n");
-process.exitCode = 69; // EX_UNAVAILABLE
+// afterburn-dap: the Debug Adapter Protocol server over stdio (any DAP client; the VS Code
+// extension starts it as an executable or runs AfterburnSession in-process).
+import { DebugSession } from "@vscode/debugadapter";
+import { AfterburnSession } from "./session.js";
+
+DebugSession.run(AfterburnSession);

@@ -56,6 +56,14 @@ export class PhysicalMemory implements PhysicalMemoryApi {
   onCodeWrite: ((page: number) => void) | null = null;
   /** Called (before the write lands) on every write to a page armed with watchTable. */
   onTableWrite: ((page: number) => void) | null = null;
+  /**
+   * The A20 gate as an address mask: bit 20 is cleared while the gate is disabled, so CPU accesses
+   * above 1 MiB wrap as on a PC. The CPU applies it to every physical address it forms (page walks
+   * included); host accesses through this class (loaders, snapshots) are not masked.
+   */
+  a20Mask = -1;
+  /** Called after the A20 gate changed (the CPU drops translations and decoded code). */
+  onA20Change: (() => void) | null = null;
 
   private readonly ramPages: number;
   private readonly romPages = new Map<number, Uint8Array>();
@@ -74,6 +82,14 @@ export class PhysicalMemory implements PhysicalMemoryApi {
     this.pageKind = new Uint8Array(1 << 20).fill(PageKind.None);
     this.pageKind.fill(PageKind.Ram, 0, this.ramPages);
     this.watch = new Uint8Array(this.ramPages);
+  }
+
+  /** Enable or disable the A20 gate (Machine calls this for the PS/2 controller and port 0x92). */
+  setA20(enabled: boolean): void {
+    const mask = enabled ? -1 : ~0x100000;
+    if (mask === this.a20Mask) return;
+    this.a20Mask = mask;
+    this.onA20Change?.();
   }
 
   /** True when the page is plain RAM (readable and writable through `ram`). */

@@ -1,0 +1,331 @@
+// The debug adapter end to end: dist/debugger.js over stdio, the example guests built with the
+// afterburner (-g, so DWARF line tables are there).
+import { after, before, describe, it } from "node:test";
+import assert from "node:assert/strict";
+import { readFileSync, writeFileSync, mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import type { DebugProtocol } from "@vscode/debugprotocol";
+import { readAnnotationRecords, readElf } from "../../core/toolchain/index.js";
+import { loadGuest } from "../examples/guests.js";
+import { Client, guests, hexOf, source } from "./harness.js";
+
+type Elfs = Awaited<ReturnType<typeof guests>>["elfs"];
+let elfs: Elfs;
+const clients: Client[] = [];
+const client = () => {
+  const c = new Client();
+  clients.push(c);
+  return c;
+};
+
+before(async () => {
+  elfs = (await guests()).elfs;
+});
+after(async () => {
+  for (const c of clients) await c.stop().catch(() => {});
+});
+
+const HELLO_S = source("hello/hello.S");
+const INTERRUPTS_C = source("interrupts/interrupts.c");
+
+/** The first line of `file` containing `text` (1-based). */
+function lineOf(file: string, text: string): number {
+  const i = readFileSync(file, "utf8").split("\n").findIndex((l) => l.includes(text));
+  assert.ok(i >= 0, `${text} not in ${file}`);
+  return i + 1;
+}
+
+describe("debug adapter on the raw backend", () => {
+  it("stops on entry, hits a source breakpoint in a .S file, steps by line and by instruction", async () => {
+    const c = client();
+    const line = lineOf(HELLO_S, "movl $msg_cpuid, %esi");
+    const { event, breakpoints } = await c.launch({ program: elfs.hello, stopOnEntry: true }, { breakpoints: [{ path: HELLO_S, lines: [line] }] });
+    assert.equal(event.event, "stopped");
+    assert.equal(event.body.reason, "entry");
+    assert.equal(breakpoints[0][0].verified, true);
+    assert.equal(breakpoints[0][0].line, line);
+    const entry = await c.top();
+    assert.equal(entry.name, "_start");
+    assert.equal(entry.line, lineOf(HELLO_S, "movl $stack_top, %esp"));
+
+    const hit = await c.continue();
+    assert.equal(hit.body.reason, "breakpoint");
+    assert.deepEqual(hit.body.hitBreakpointIds, [breakpoints[0][0].id]);
+    let top = await c.top();
+    assert.equal(top.source?.name, "hello.S");
+    assert.equal(top.line, line);
+    assert.equal(c.output, "Hello from an afterburned kernel\nmultiboot magic: ok\n");
+
+    // next: the following line (a call to puts is stepped over as part of its own line later)
+    await c.act(() => c.dc.nextRequest({ threadId: 1 }));
+    top = await c.top();
+    assert.equal(top.line, line + 1);
+    // step in: into puts
+    await c.act(() => c.dc.stepInRequest({ threadId: 1 }));
+    const frames = await c.frames();
+    assert.equal(frames[0].name, "puts");
+    assert.equal(frames[1].name, "_start");
+    assert.equal(frames[1].line, line + 1);
+    // one instruction: lodsb is one byte long
+    const before = parseInt(frames[0].instructionPointerReference!, 16);
+    const dis = await c.dc.disassembleRequest({ memoryReference: hexOf(before), instructionCount: 2 });
+    assert.match(dis.body!.instructions[0].instruction, /^lods/);
+    await c.act(() => c.dc.stepInRequest({ threadId: 1, granularity: "instruction" }));
+    const regs = await c.registers();
+    assert.equal(parseInt(regs.eip.value, 16), before + 1);
+    assert.equal(dis.body!.instructions[1].address, hexOf(before + 1));
+    // step out: back in _start after the call
+    await c.act(() => c.dc.stepOutRequest({ threadId: 1 }));
+    top = await c.top();
+    assert.equal(top.name, "_start");
+    assert.ok(c.output.endsWith("cpuid max basic leaf >= 1: "), JSON.stringify(c.output));
+
+    const end = await c.act(() => c.dc.setBreakpointsRequest({ source: { path: HELLO_S }, breakpoints: [] }).then(() => c.dc.continueRequest({ threadId: 1 })));
+    assert.equal(end.event, "exited");
+    assert.equal(end.body.exitCode, loadGuest("hello").expectedExit);
+    assert.equal(c.output, loadGuest("hello").expectedOutput);
+  });
+
+  it("hits a breakpoint in a C file, evaluates globals, and shows the caller chain", async () => {
+    const c = client();
+    const line = lineOf(INTERRUPTS_C, `kprintf("int $0x%x: handler ran`);
+    const { event } = await c.launch({ program: elfs.interrupts }, { breakpoints: [{ path: INTERRUPTS_C, lines: [line] }] });
+    assert.equal(event.body.reason, "breakpoint");
+    const frames = await c.frames();
+    assert.equal(frames[0].source?.name, "interrupts.c");
+    assert.equal(frames[0].line, line);
+    assert.equal(frames[0].name, "kmain");
+    assert.ok(frames.length >= 2, "kmain's caller (the boot code) is on the stack");
+    assert.equal(await c.evaluate("u32(soft_ints)"), 1);
+    assert.equal(c.output, "interrupts: GDT and IDT loaded\n");
+    const end = await c.act(() => c.dc.setBreakpointsRequest({ source: { path: INTERRUPTS_C }, breakpoints: [] }).then(() => c.dc.continueRequest({ threadId: 1 })));
+    assert.equal(end.event, "exited");
+    assert.equal(c.output, loadGuest("interrupts").expectedOutput);
+  });
+
+  it("steps over a line that halts until a timer interrupt, and steps back by line", async () => {
+    const c = client();
+    const line = lineOf(INTERRUPTS_C, "    sti_hlt();");
+    const { event } = await c.launch({ program: elfs.interrupts }, { breakpoints: [{ path: INTERRUPTS_C, lines: [line] }] });
+    assert.equal(event.body.reason, "breakpoint");
+    await c.dc.setBreakpointsRequest({ source: { path: INTERRUPTS_C }, breakpoints: [] });
+    const ticks = await c.evaluate("u32(ticks)");
+    const at = (f: DebugProtocol.StackFrame) => `${f.source?.name}:${f.line}`;
+    const start = at(await c.top());
+    const ev = await c.act(() => c.dc.nextRequest({ threadId: 1 }));
+    assert.equal(ev.body.reason, "step");
+    const top = await c.top();
+    assert.equal(top.name, "kmain", "the timer interrupt taken during the step ran to its return");
+    assert.notEqual(at(top), start);
+    assert.equal(await c.evaluate("u32(ticks)"), ticks + 1);
+    const after = at(top);
+    await c.act(() => c.dc.nextRequest({ threadId: 1 }));
+    assert.notEqual(at(await c.top()), after);
+    const back = await c.act(() => c.dc.stepBackRequest({ threadId: 1 }));
+    assert.equal(back.body.reason, "step");
+    assert.equal(at(await c.top()), after);
+    await c.act(() => c.dc.stepBackRequest({ threadId: 1 }));
+    assert.equal(at(await c.top()), start);
+    assert.equal(await c.evaluate("u32(ticks)"), ticks, "the tick counter is back as it was");
+  });
+
+  it("rejects breakpoints it cannot place, with a reason", async () => {
+    const c = client();
+    const elsewhere = source("paging/paging.c");
+    const { breakpoints } = await c.launch({ program: elfs.hello, stopOnEntry: true }, { breakpoints: [{ path: elsewhere, lines: [10] }, { path: HELLO_S, lines: [100000] }] });
+    assert.equal(breakpoints[0][0].verified, false);
+    assert.match(breakpoints[0][0].message!, /paging\.c is not part of hello\.elf/);
+    assert.equal(breakpoints[1][0].verified, false);
+    assert.match(breakpoints[1][0].message!, /no code at or after line 100000/);
+    const fb = await c.dc.setFunctionBreakpointsRequest({ breakpoints: [{ name: "no_such_function" }] });
+    assert.equal(fb.body.breakpoints[0].verified, false);
+  });
+
+  it("reads registers with decoded bits and edits them", async () => {
+    const c = client();
+    await c.launch({ program: elfs.hello, stopOnEntry: true });
+    const regs = await c.registers();
+    assert.equal(regs.eax.value, "0x2badb002", "multiboot magic in eax");
+    assert.match(regs.cr0.value, /\[PE\]/);
+    assert.match(regs.eflags.value, /^0x00000002 \[\]$/);
+    const bits = await c.dc.variablesRequest({ variablesReference: regs.eflags.variablesReference });
+    assert.ok(bits.body.variables.some((v) => v.name === "IF" && v.value === "0"));
+    const scopes = await c.dc.scopesRequest({ frameId: 0 });
+    const ref = scopes.body.scopes.find((s) => s.name === "Registers")!.variablesReference;
+    const set = await c.dc.setVariableRequest({ variablesReference: ref, name: "ecx", value: "0x1234 + 1" });
+    assert.equal(set.body.value, "0x00001235");
+    assert.equal(await c.evaluate("ecx"), 0x1235);
+    // set a flag through the EFLAGS children
+    const regs2 = await c.registers();
+    await c.dc.setVariableRequest({ variablesReference: regs2.eflags.variablesReference, name: "CF", value: "1" });
+    assert.equal((await c.evaluate("eflags")) & 1, 1);
+    const names = scopes.body.scopes.map((s) => s.name);
+    assert.ok(names.includes("Segments and descriptor tables") && names.includes("Ledger") && names.some((n) => n.startsWith("Backend")));
+  });
+
+  it("disassembles around an afterburned site and marks it", async () => {
+    const c = client();
+    await c.launch({ program: elfs.hello, stopOnEntry: true });
+    const elf = readElf(readFileSync(elfs.hello), elfs.hello);
+    const sites = readAnnotationRecords(elf);
+    assert.ok(sites.length > 0);
+    const site = sites[0];
+    const dis = await c.dc.disassembleRequest({ memoryReference: hexOf(site.start), instructionOffset: -4, instructionCount: 10, resolveSymbols: true });
+    const ins = dis.body!.instructions;
+    assert.equal(ins.length, 10);
+    const at = ins.findIndex((i) => i.address === hexOf(site.start));
+    assert.equal(at, 4, "decoding backwards lands on the site's instruction boundary");
+    assert.match(ins[at].instruction, /# afterburn site [a-z-]+:/);
+    assert.ok(ins[at + 1].instruction.startsWith("nop") && ins[at + 1].instruction.includes("padding of the site"));
+    assert.ok(ins.every((i) => i.symbol === "_start" || i.symbol === "puts"));
+    assert.ok(ins.every((i) => i.location?.name === "hello.S" && typeof i.line === "number"));
+  });
+
+  it("reads and writes guest memory; the guest prints what was written", async () => {
+    const c = client();
+    await c.launch({ program: elfs.hello, stopOnEntry: true });
+    const ev = await c.dc.evaluateRequest({ expression: "msg_hello", context: "watch" });
+    const ref = ev.body.memoryReference!;
+    const read = await c.dc.customRequest("readMemory", { memoryReference: ref, count: 5 });
+    assert.equal(Buffer.from(read.body.data, "base64").toString("latin1"), "Hello");
+    const w = await c.dc.customRequest("writeMemory", { memoryReference: ref, data: Buffer.from("Jello").toString("base64") });
+    assert.equal(w.body.bytesWritten, 5);
+    const unmapped = await c.dc.customRequest("readMemory", { memoryReference: "0xfffff000", offset: 0, count: 16 });
+    assert.equal(unmapped.body.unreadableBytes ?? 16 - Buffer.from(unmapped.body.data ?? "", "base64").length, 16 - Buffer.from(unmapped.body.data ?? "", "base64").length);
+    const end = await c.continue();
+    assert.equal(end.event, "exited");
+    assert.ok(c.output.startsWith("Jello from an afterburned kernel\n"), c.output);
+  });
+
+  it("stops on a guest exception filter (software interrupt 0x30) with the event in exceptionInfo", async () => {
+    const c = client();
+    const { event } = await c.launch({ program: elfs.interrupts }, { filters: [{ filterId: "exception", condition: "0x30" }] });
+    assert.equal(event.body.reason, "exception");
+    assert.match(event.body.description, /exception .*int \$0x30/);
+    const info = await c.dc.exceptionInfoRequest({ threadId: 1 });
+    assert.equal(info.body.exceptionId, "exception");
+    assert.match(info.body.details!.message!, /vector 48/);
+    const top = await c.top();
+    assert.notEqual(top.name, "kmain", "stopped at the handler, the int delivered");
+    const report = await c.dc.customRequest("afterburnReport");
+    assert.equal(report.body.report.schema, "afterburn-ledger");
+    assert.equal(report.body.report.events.exception.count, 1);
+    assert.ok(c.reports.length >= 1 && c.reports[c.reports.length - 1].body.backend === "raw");
+    assert.ok(c.ledger.some((e) => e.body.events.some((x: { kind: string }) => x.kind === "exception")), "afterburnLedger carried the event");
+    const end = await c.continue();
+    assert.equal(end.event, "exited");
+  });
+
+  it("steps back and reverse-continues through recorded history without repeating console output", async () => {
+    const c = client();
+    const { event } = await c.launch({ program: elfs.hello }, { functions: ["puts"] });
+    assert.equal(event.body.reason, "function breakpoint");
+    await c.continue(); // second call of puts
+    await c.continue(); // third
+    const third = await c.evaluate("esi");
+    const count3 = parseInt((await c.registers()).instructions.value, 10);
+    // a few instructions forward, then back one at a time
+    const eips: number[] = [];
+    for (let i = 0; i < 4; i++) {
+      eips.push(await c.evaluate("eip"));
+      await c.act(() => c.dc.stepInRequest({ threadId: 1, granularity: "instruction" }));
+    }
+    const esiThere = await c.evaluate("esi");
+    for (let i = 3; i >= 0; i--) {
+      const ev = await c.act(() => c.dc.stepBackRequest({ threadId: 1, granularity: "instruction" }));
+      assert.equal(ev.body.reason, "step");
+      assert.equal(await c.evaluate("eip"), eips[i]);
+    }
+    assert.equal(await c.evaluate("esi"), third);
+    assert.notEqual(esiThere, third, "lodsb advanced esi; stepping back restored it");
+    // reverse continue: back to the second hit of puts
+    const rc = await c.act(() => c.dc.reverseContinueRequest({ threadId: 1 }));
+    assert.equal(rc.body.reason, "breakpoint");
+    const count2 = parseInt((await c.registers()).instructions.value, 10);
+    assert.ok(count2 < count3);
+    assert.notEqual(await c.evaluate("esi"), third);
+    // forward again to the end: the console shows every line exactly once
+    await c.dc.setFunctionBreakpointsRequest({ breakpoints: [] });
+    const end = await c.continue();
+    assert.equal(end.event, "exited");
+    assert.equal(c.output, loadGuest("hello").expectedOutput);
+  });
+
+  it("honours conditions and hit counts", async () => {
+    const c = client();
+    const putsLine = lineOf(HELLO_S, "puts:") + 1;
+    const { event } = await c.launch(
+      { program: elfs.hello },
+      { breakpoints: [{ path: HELLO_S, lines: [putsLine], conditions: ["esi == msg_cpuid"] }] },
+    );
+    assert.equal(event.body.reason, "breakpoint");
+    assert.equal(await c.evaluate("esi"), await c.evaluate("msg_cpuid"));
+    // puts loops back to its first line for every character: the 3rd hit from here is 3 characters on
+    await c.dc.setBreakpointsRequest({ source: { path: HELLO_S }, breakpoints: [{ line: putsLine, hitCondition: "3" }] });
+    await c.continue();
+    assert.equal(await c.evaluate("esi"), (await c.evaluate("msg_cpuid")) + 3);
+    await c.dc.setBreakpointsRequest({ source: { path: HELLO_S }, breakpoints: [{ line: putsLine, hitCondition: "% 4", condition: "esi >= msg_yes" }] });
+    await c.continue();
+    assert.equal(await c.evaluate("esi"), (await c.evaluate("msg_yes")) + 3);
+  });
+
+  it("stops on a data breakpoint when the guest writes a watched variable", async () => {
+    const c = client();
+    const line = lineOf(INTERRUPTS_C, "pit_set_periodic(TIMER_HZ);");
+    await c.launch({ program: elfs.interrupts }, { breakpoints: [{ path: INTERRUPTS_C, lines: [line] }] });
+    const info = await c.dc.dataBreakpointInfoRequest({ name: "ticks" });
+    assert.ok(info.body.dataId);
+    assert.deepEqual(info.body.accessTypes, ["read", "write", "readWrite"]);
+    const set = await c.dc.setDataBreakpointsRequest({ breakpoints: [{ dataId: info.body.dataId!, accessType: "write" }] });
+    assert.equal(set.body.breakpoints[0].verified, true);
+    const ev = await c.continue();
+    assert.equal(ev.body.reason, "data breakpoint");
+    assert.match(ev.body.description, /write of .* 0x00000000 → 0x00000001/);
+    const top = await c.top();
+    assert.equal(top.name, "on_timer");
+    assert.equal(await c.evaluate("u32(ticks)"), 1);
+  });
+
+  it("builds guest sources, pauses and terminates a running guest, and reports build errors", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "afterburn-dap-src-"));
+    const spin = join(dir, "spin.S");
+    writeFileSync(spin, "\t.text\n\t.globl _start\n_start:\n\tincl %eax\n\tjmp _start\n");
+    const c = client();
+    await c.dc.start();
+    await c.dc.initializeRequest({ adapterID: "afterburn", pathFormat: "path" });
+    const initialized = c.dc.waitForEvent("initialized");
+    const launched = c.dc.launchRequest({ program: spin } as DebugProtocol.LaunchRequestArguments);
+    await initialized;
+    await c.dc.configurationDoneRequest();
+    await launched;
+    const paused = await c.act(() => c.dc.pauseRequest({ threadId: 1 }));
+    assert.equal(paused.body.reason, "pause");
+    const top = await c.top();
+    assert.equal(top.source?.name, "spin.S");
+    assert.ok((await c.evaluate("eax")) > 0);
+    await c.dc.continueRequest({ threadId: 1 });
+    const terminated = c.dc.waitForEvent("terminated");
+    await c.dc.terminateRequest({});
+    await terminated;
+
+    const broken = join(dir, "broken.c");
+    writeFileSync(broken, "void _start(void) { this is not C; }\n");
+    const d = client();
+    await d.dc.start();
+    await d.dc.initializeRequest({ adapterID: "afterburn", pathFormat: "path" });
+    await assert.rejects(d.dc.launchRequest({ program: broken } as DebugProtocol.LaunchRequestArguments), (e: Error) => {
+      assert.match(e.message, /building .*broken\.c failed/);
+      assert.match(e.message, /broken\.c:1:\d+: error/);
+      return true;
+    });
+  });
+
+  it("returns the CGA text screen on request", async () => {
+    const c = client();
+    await c.launch({ program: elfs.hello, stopOnEntry: true });
+    const s = await c.dc.customRequest("afterburnScreen");
+    assert.equal(typeof s.body.text, "string");
+    assert.equal(s.body.columns, 80);
+  });
+});

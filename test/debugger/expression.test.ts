@@ -1,0 +1,55 @@
+import { describe, it } from "node:test";
+import assert from "node:assert/strict";
+import { evaluate, ExpressionError, hitConditionMet, type EvalContext } from "../../debugger/expression.js";
+
+const memory = new Map<number, number>([
+  [0x1000, 0x78],
+  [0x1001, 0x56],
+  [0x1002, 0x34],
+  [0x1003, 0x12],
+]);
+const ctx: EvalContext = {
+  register: (n) => ({ eax: 5, esp: 0x1000, al: 5 })[n],
+  symbol: (n) => ({ counter: 0x1000 })[n],
+  read: (a, size) => {
+    let v = 0;
+    for (let i = size - 1; i >= 0; i--) v = v * 256 + (memory.get(a + i) ?? 0);
+    return v;
+  },
+};
+
+describe("debugger expressions", () => {
+  it("evaluates registers, symbols, loads and C operators as unsigned 32-bit values", () => {
+    assert.equal(evaluate("eax", ctx), 5);
+    assert.equal(evaluate("$eax + %eax * 2", ctx), 15);
+    assert.equal(evaluate("counter", ctx), 0x1000);
+    assert.equal(evaluate("*counter", ctx), 0x12345678);
+    assert.equal(evaluate("[esp]", ctx), 0x12345678);
+    assert.equal(evaluate("u8(counter + 1)", ctx), 0x56);
+    assert.equal(evaluate("u16(counter)", ctx), 0x5678);
+    assert.equal(evaluate("-1", ctx), 0xffffffff);
+    assert.equal(evaluate("eax == 5 && (esp & 0xfff) == 0", ctx), 1);
+    assert.equal(evaluate("eax != 5 || 0", ctx), 0);
+    assert.equal(evaluate("1 << 31 >> 31", ctx), 1);
+    assert.equal(evaluate("7 % 4 + 10 / 3", ctx), 6);
+    assert.equal(evaluate("!eax", ctx), 0);
+    assert.equal(evaluate("~0", ctx), 0xffffffff);
+  });
+
+  it("names what it does not understand", () => {
+    assert.throws(() => evaluate("nosuch + 1", ctx), (e: Error) => e instanceof ExpressionError && /unknown register or symbol 'nosuch'/.test(e.message));
+    assert.throws(() => evaluate("1 +", ctx), ExpressionError);
+    assert.throws(() => evaluate("(1", ctx), /expected '\)'/);
+    assert.throws(() => evaluate("1 / 0", ctx), /division by zero/);
+    assert.throws(() => evaluate("1 @ 2", ctx), /unexpected '@'/);
+  });
+
+  it("reads hit conditions", () => {
+    assert.equal(hitConditionMet("3", 3), true);
+    assert.equal(hitConditionMet("3", 4), false);
+    assert.equal(hitConditionMet(">= 3", 4), true);
+    assert.equal(hitConditionMet("% 2", 4), true);
+    assert.equal(hitConditionMet("% 2", 3), false);
+    assert.throws(() => hitConditionMet("often", 1), /hit condition 'often'/);
+  });
+});

@@ -1,0 +1,123 @@
+// Test harness for the debug adapter: the bundled adapter (dist/debugger.js) driven over stdio by
+// @vscode/debugadapter-testsupport's DebugClient, and the example guests built with the
+// afterburner into a temporary directory (once per test process).
+import { execFileSync } from "node:child_process";
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { DebugClient } from "@vscode/debugadapter-testsupport";
+import type { DebugProtocol } from "@vscode/debugprotocol";
+import { buildGuests, EXAMPLES_DIR, type BuildResult } from "../examples/guests.js";
+
+export const ROOT = resolve(__dirname, "..", "..");
+export const ADAPTER = join(ROOT, "dist", "debugger.js");
+
+let built: Promise<BuildResult> | undefined;
+
+/** The example guests built with afterburn-cc into a temporary directory (once per process). */
+export function exampleGuests(): Promise<BuildResult> {
+  built ??= buildGuests(mkdtempSync(join(tmpdir(), "afterburn-dap-test-")), { cc: join(ROOT, "bin", "afterburn-cc.js"), jobs: 2 });
+  return built;
+}
+
+/** Bundles (dist/) rebuilt from this tree (the adapter under test), then the example guests. */
+export async function guests(): Promise<BuildResult> {
+  execFileSync(process.execPath, [join(ROOT, "scripts", "build.mjs")], { cwd: ROOT, stdio: "pipe" });
+  return exampleGuests();
+}
+
+export const source = (rel: string) => join(EXAMPLES_DIR, rel);
+
+/** A DebugClient with helpers that never miss an event (waits are armed before the request). */
+export class Client {
+  readonly dc: DebugClient;
+  output = "";
+  readonly ledger: DebugProtocol.Event[] = [];
+  readonly reports: DebugProtocol.Event[] = [];
+
+  constructor() {
+    this.dc = new DebugClient(process.execPath, ADAPTER, "afterburn", { stdio: "pipe" });
+    this.dc.defaultTimeout = 60_000;
+    this.dc.setMaxListeners(1000);
+    this.dc.on("output", (e: DebugProtocol.OutputEvent) => {
+      if (e.body.category === "stdout") this.output += e.body.output;
+    });
+    this.dc.on("afterburnLedger", (e: DebugProtocol.Event) => this.ledger.push(e));
+    this.dc.on("afterburnReport", (e: DebugProtocol.Event) => this.reports.push(e));
+  }
+
+  /**
+   * initialize → launch → (initialized) configuration → configurationDone; resolves with the
+   * first stopped or exited event.
+   */
+  async launch(
+    args: Record<string, unknown>,
+    config: {
+      breakpoints?: { path: string; lines: number[]; conditions?: (string | undefined)[]; hitConditions?: (string | undefined)[] }[];
+      functions?: string[];
+      filters?: DebugProtocol.ExceptionFilterOptions[];
+    } = {},
+  ): Promise<{ event: DebugProtocol.Event; breakpoints: DebugProtocol.Breakpoint[][] }> {
+    await this.dc.start();
+    await this.dc.initializeRequest({ adapterID: "afterburn", linesStartAt1: true, columnsStartAt1: true, pathFormat: "path", supportsMemoryReferences: true });
+    const initialized = this.dc.waitForEvent("initialized");
+    const launched = this.dc.launchRequest(args as DebugProtocol.LaunchRequestArguments);
+    await initialized;
+    const bps: DebugProtocol.Breakpoint[][] = [];
+    for (const b of config.breakpoints ?? []) {
+      const r = await this.dc.setBreakpointsRequest({
+        source: { path: b.path },
+        breakpoints: b.lines.map((line, i) => ({ line, condition: b.conditions?.[i], hitCondition: b.hitConditions?.[i] })),
+      });
+      bps.push(r.body.breakpoints);
+    }
+    if (config.functions) await this.dc.setFunctionBreakpointsRequest({ breakpoints: config.functions.map((name) => ({ name })) });
+    await this.dc.setExceptionBreakpointsRequest({ filters: [], filterOptions: config.filters ?? [] });
+    const first = this.next();
+    await this.dc.configurationDoneRequest();
+    await launched;
+    return { event: await first, breakpoints: bps };
+  }
+
+  /** The next stopped or exited event. */
+  next(): Promise<DebugProtocol.Event> {
+    return Promise.race([this.dc.waitForEvent("stopped"), this.dc.waitForEvent("exited")]);
+  }
+
+  async act(request: () => Promise<unknown>): Promise<DebugProtocol.Event> {
+    const ev = this.next();
+    await request();
+    return ev;
+  }
+
+  continue(): Promise<DebugProtocol.Event> {
+    return this.act(() => this.dc.continueRequest({ threadId: 1 }));
+  }
+
+  async top(): Promise<DebugProtocol.StackFrame> {
+    const st = await this.dc.stackTraceRequest({ threadId: 1 });
+    return st.body.stackFrames[0];
+  }
+
+  async frames(): Promise<DebugProtocol.StackFrame[]> {
+    return (await this.dc.stackTraceRequest({ threadId: 1 })).body.stackFrames;
+  }
+
+  async registers(): Promise<Record<string, DebugProtocol.Variable>> {
+    const scopes = await this.dc.scopesRequest({ frameId: 0 });
+    const regs = scopes.body.scopes.find((s) => s.name === "Registers")!;
+    const vars = await this.dc.variablesRequest({ variablesReference: regs.variablesReference });
+    return Object.fromEntries(vars.body.variables.map((v) => [v.name, v]));
+  }
+
+  async evaluate(expression: string): Promise<number> {
+    const r = await this.dc.evaluateRequest({ expression, context: "watch" });
+    return parseInt(r.body.result, 16);
+  }
+
+  async stop(): Promise<void> {
+    await this.dc.stop();
+  }
+}
+
+export const hexOf = (n: number) => "0x" + (n >>> 0).toString(16).padStart(8, "0");

@@ -1,0 +1,109 @@
+// The runtime layer without DAP: a guest from guest-host, GuestRuntime driven directly.
+import { before, describe, it } from "node:test";
+import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
+import { readElf } from "../../core/toolchain/index.js";
+import { DebugInfo } from "../../debugger/debug-info.js";
+import { openElfGuest } from "../../debugger/guest-host.js";
+import { GuestRuntime, type EndInfo, type StopInfo } from "../../debugger/runtime.js";
+import { loadGuest } from "../examples/guests.js";
+import { exampleGuests, source } from "./harness.js";
+
+let elfs: Awaited<ReturnType<typeof exampleGuests>>["elfs"];
+before(async () => {
+  elfs = (await exampleGuests()).elfs;
+});
+
+function start(path: string, options: { checkpointInterval?: number; maxInstructions?: number } = {}) {
+  const bytes = readFileSync(path);
+  let rt: GuestRuntime | undefined;
+  let output = "";
+  const waiters: ((r: StopInfo | EndInfo) => void)[] = [];
+  const guest = openElfGuest(bytes, { backend: "raw", fileName: path, onSerial: (t) => rt?.serial(t) });
+  const info = new DebugInfo(readElf(bytes, path));
+  rt = new GuestRuntime(guest, info, {
+    stopped: (s) => waiters.shift()?.(s),
+    ended: (e) => waiters.shift()?.(e),
+    output: (t) => (output += t),
+    ledger: () => {},
+    log: () => {},
+  }, options);
+  const next = () => new Promise<StopInfo | EndInfo>((r) => waiters.push(r));
+  const state = () => ({ count: guest.machine.cpu.instructionCount, eip: guest.machine.cpu.eip >>> 0, regs: Array.from(guest.machine.cpu.regs), time: guest.machine.devices.clock.now() });
+  return { rt: rt!, guest, info, next, state, output: () => output };
+}
+
+describe("debugger runtime", () => {
+  it("replays deterministically across timer interrupts and halts (reverse continue, then forward again)", async () => {
+    const { rt, info, next, state, output } = start(elfs.interrupts);
+    const file = source("interrupts/interrupts.c");
+    const line = readFileSync(file, "utf8").split("\n").findIndex((l) => l.includes("if (ticks > seen) seen = ticks;")) + 1;
+    const bp = info.lineTable!.lineToAddresses(file, line)!;
+    rt.setCodeBreakpoints("source", "source", bp.addresses.map((address) => ({ id: 1, address })));
+    let p = next();
+    rt.continue();
+    assert.equal((await p).reason, "breakpoint");
+    const first = state();
+    p = next();
+    rt.continue();
+    assert.equal((await p).reason, "breakpoint");
+    const second = state();
+    assert.ok(second.count > first.count);
+    p = next();
+    rt.reverseContinue();
+    assert.equal((await p).reason, "breakpoint");
+    assert.deepEqual(state(), first);
+    p = next();
+    rt.continue();
+    await p;
+    assert.deepEqual(state(), second);
+    rt.setCodeBreakpoints("source", "source", []);
+    p = next();
+    rt.continue();
+    const end = (await p) as EndInfo;
+    assert.equal(end.reason, "exit");
+    assert.equal(output(), loadGuest("interrupts").expectedOutput);
+  });
+
+  it("travels back over many checkpoints to an instruction executed once, exactly", async () => {
+    const { rt, next, state } = start(elfs.paging, { checkpointInterval: 1000, maxInstructions: 20_000 });
+    const positions: ReturnType<typeof state>[] = [state()];
+    for (let i = 0; i < 2; i++) {
+      const p = next();
+      rt.stepInstruction(false);
+      await p;
+      positions.push(state());
+    }
+    let p = next();
+    rt.continue();
+    const budget = (await p) as StopInfo;
+    assert.equal(budget.reason, "pause");
+    assert.match(budget.description, /budget of 20000 instructions/);
+    assert.ok(state().count > 10_000, `ran ${state().count} instructions`);
+    rt.setCodeBreakpoints("instruction", "instruction", [{ id: 7, address: positions[1].eip }]);
+    p = next();
+    rt.reverseContinue();
+    assert.equal((await p).reason, "instruction breakpoint");
+    assert.deepEqual(state(), positions[1]);
+    p = next();
+    rt.stepBackInstruction();
+    await p;
+    assert.deepEqual(state(), positions[0]);
+    p = next();
+    rt.stepBackInstruction();
+    assert.match(((await p) as StopInfo).description, /start of the recorded history/);
+    assert.deepEqual(state(), positions[0]);
+  });
+
+  it("pauses a running guest at a slice boundary", async () => {
+    const { rt, next, guest } = start(elfs.apic);
+    const p = next();
+    rt.continue();
+    setTimeout(() => rt.pause(), 5);
+    const s = (await p) as StopInfo;
+    if ("exitCode" in s) return; // the guest finished before the pause arrived (a very fast host)
+    assert.equal(s.reason, "pause");
+    assert.ok(guest.machine.cpu.instructionCount > 0);
+    assert.equal(rt.running, false);
+  });
+});
