@@ -24,15 +24,25 @@ export const WEDGE_LAYOUT = {
   post: 0x3000,
   /** Stubs: per call-out site, the original instruction followed by `jmp rel32` to its post entry (32 bytes each). */
   stubs: 0x20000,
+  /**
+   * Aliases of the vCPU block, one per inline site (VCPU_ALIAS_STRIDE bytes each): every alias is the same vCPU;
+   * an inline rewrite addresses its own, so the wedge knows which site executed from the address alone.
+   */
+  aliases: 0x100000,
 } as const;
 
 export const STUB_SIZE = 32;
-export const MAX_SITES = (WEDGE_LAYOUT.stubs - WEDGE_LAYOUT.post);
+export const VCPU_ALIAS_STRIDE = 0x100;
+/** Sites the entry region and the stub area have room for. */
+export const MAX_SITES = Math.min(WEDGE_LAYOUT.stubs - WEDGE_LAYOUT.post, (WEDGE_LAYOUT.aliases - WEDGE_LAYOUT.stubs) / STUB_SIZE);
+/** Inline sites with an alias of their own; later ones share the canonical block (counted per kind only). */
+export const MAX_ALIASES = (WEDGE_SPAN - WEDGE_LAYOUT.aliases) / VCPU_ALIAS_STRIDE;
 
 export const VCPU_BASE = WEDGE_VIRT + WEDGE_LAYOUT.vcpu;
 export const WEDGE_ENTRY = WEDGE_VIRT + WEDGE_LAYOUT.entry;
 export const WEDGE_POST = WEDGE_VIRT + WEDGE_LAYOUT.post;
 export const WEDGE_STUBS = WEDGE_VIRT + WEDGE_LAYOUT.stubs;
+export const VCPU_ALIASES = WEDGE_VIRT + WEDGE_LAYOUT.aliases;
 
 export function inWedge(linear: number): boolean {
   return linear >>> 0 >= WEDGE_VIRT && linear >>> 0 < WEDGE_VIRT + WEDGE_SPAN;

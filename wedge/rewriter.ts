@@ -11,8 +11,8 @@ export interface SiteRewrite {
   kind: "inline" | "call";
   /** The whole site's new bytes (replacement, then 0x90 up to the site end). */
   bytes: Uint8Array;
-  /** Linear address of the instruction whose vCPU access counts one inline execution (inline rewrites). */
-  countAt?: number;
+  /** Inline rewrites: the vCPU access that counts one execution (offset in the block, and whether it is a write). */
+  count?: { offset: number; write: boolean };
   /** Return addresses of the `call`s this rewrite makes into the entry region. */
   callReturns: number[];
   /** Call-out sites: the stub that runs the original operation (original bytes, then jmp to the post entry). */
@@ -21,25 +21,35 @@ export interface SiteRewrite {
 }
 
 const u32 = (n: number) => [n & 0xff, (n >>> 8) & 0xff, (n >>> 16) & 0xff, (n >>> 24) & 0xff];
-const vcpu = (f: VcpuField, plus = 0) => u32(VCPU_BASE + VCPU_LAYOUT[f] + plus);
 const rel32 = (from: number, to: number) => u32((to - from) >>> 0);
 const SREG_FIELDS: VcpuField[] = ["es", "cs", "ss", "ds", "fs", "gs"];
 
 /** Instructions that never fall through to the next one: their stub needs no jump back. */
 const NO_FALLTHROUGH = new Set(["iret", "lret", "lret-imm", "ljmp-direct", "ljmp-indirect", "sysexit", "sysret"]);
 
-function inlineBytes(site: LoadedSite): { bytes: number[]; countOffset: number; callAt?: number } | undefined {
+interface Inline {
+  bytes: number[];
+  /** The counting access: vCPU field offset and direction. */
+  count: { offset: number; write: boolean };
+  callAt?: number;
+}
+
+/** The inline replacement, addressing the vCPU block at `base` (the site's alias). */
+function inlineBytes(site: LoadedSite, base: number): Inline | undefined {
+  const vcpu = (f: VcpuField, plus = 0) => u32(base + VCPU_LAYOUT[f] + plus);
+  const reads = (f: VcpuField, plus = 0) => ({ offset: VCPU_LAYOUT[f] + plus, write: false });
+  const writes = (f: VcpuField) => ({ offset: VCPU_LAYOUT[f], write: true });
   const e = site.entry;
   if (!e || e.rewrite.kind !== "inline") return undefined;
   const insn = site.insn;
   const op = insn.operands;
   switch (e.id) {
     case "cli": // pushfl; andb $0xfd, vcpu.flags+1; popfl
-      return { bytes: [0x9c, 0x80, 0x25, ...vcpu("flags", 1), 0xfd, 0x9d], countOffset: 1 };
+      return { bytes: [0x9c, 0x80, 0x25, ...vcpu("flags", 1), 0xfd, 0x9d], count: reads("flags", 1) };
     case "sti": // pushfl; orb $2, vcpu.flags+1; cmpb $0, vcpu.pending; je 1f; call @wedge; 1: popfl
       return {
         bytes: [0x9c, 0x80, 0x0d, ...vcpu("flags", 1), 0x02, 0x80, 0x3d, ...vcpu("pending"), 0x00, 0x74, 0x05, 0xe8, 0, 0, 0, 0, 0x9d],
-        countOffset: 1,
+        count: reads("flags", 1),
         callAt: 17,
       };
     case "pushf":
@@ -47,14 +57,14 @@ function inlineBytes(site: LoadedSite): { bytes: number[]; countOffset: number; 
       // pushfl; pushfl; pushl %eax; movb vcpu.flags+1,%al; xorb 9(%esp),%al; andb $0x32,%al; xorb %al,9(%esp); popl %eax; popfl
       return {
         bytes: [0x9c, 0x9c, 0x50, 0xa0, ...vcpu("flags", 1), 0x32, 0x44, 0x24, 0x09, 0x24, 0x32, 0x30, 0x44, 0x24, 0x09, 0x58, 0x9d],
-        countOffset: 3,
+        count: reads("flags", 1),
       };
     case "popf":
       if (insn.opsize16) return undefined;
       // popl vcpu.flags; cmpb $0, vcpu.pending; je 1f; call @wedge; 1: pushl vcpu.flags; popfl
       return {
         bytes: [0x8f, 0x05, ...vcpu("flags"), 0x80, 0x3d, ...vcpu("pending"), 0x00, 0x74, 0x05, 0xe8, 0, 0, 0, 0, 0xff, 0x35, ...vcpu("flags"), 0x9d],
-        countOffset: 0,
+        count: writes("flags"),
         callAt: 15,
       };
     case "mov-from-cr0":
@@ -64,8 +74,8 @@ function inlineBytes(site: LoadedSite): { bytes: number[]; countOffset: number; 
       const dst = op[0];
       if (dst?.kind !== "reg" || dst.reg.kind !== "gpr" || dst.reg.size !== 4) return undefined;
       const field = `cr${e.id.slice(-1)}` as VcpuField;
-      if (dst.reg.index === 0) return { bytes: [0xa1, ...vcpu(field)], countOffset: 0 }; // movl moffs32,%eax
-      return { bytes: [0x8b, 0x05 | (dst.reg.index << 3), ...vcpu(field)], countOffset: 0 };
+      if (dst.reg.index === 0) return { bytes: [0xa1, ...vcpu(field)], count: reads(field) }; // movl moffs32,%eax
+      return { bytes: [0x8b, 0x05 | (dst.reg.index << 3), ...vcpu(field)], count: reads(field) };
     }
     case "mov-from-sreg": {
       const [dst, src] = op;
@@ -73,8 +83,8 @@ function inlineBytes(site: LoadedSite): { bytes: number[]; countOffset: number; 
       const modrm = 0x05 | (dst.reg.index << 3);
       const field = SREG_FIELDS[src.reg.index]!;
       return dst.reg.size === 4
-        ? { bytes: [0x8b, modrm, ...vcpu(field)], countOffset: 0 }
-        : { bytes: [0x66, 0x8b, modrm, ...vcpu(field)], countOffset: 0 };
+        ? { bytes: [0x8b, modrm, ...vcpu(field)], count: reads(field) }
+        : { bytes: [0x66, 0x8b, modrm, ...vcpu(field)], count: reads(field) };
     }
     case "mov-to-sreg": {
       // movw %reg16, vcpu.<sreg>, then the load itself: the wedge runs the guest on its own (hardware) segments,
@@ -83,15 +93,15 @@ function inlineBytes(site: LoadedSite): { bytes: number[]; countOffset: number; 
       if (dst?.kind !== "reg" || dst.reg.kind !== "sreg" || src?.kind !== "reg" || src.reg.kind !== "gpr") return undefined;
       const field = SREG_FIELDS[dst.reg.index]!;
       const original = [...site.original.subarray(0, insn.length)];
-      return { bytes: [0x66, 0x89, 0x05 | (src.reg.index << 3), ...vcpu(field), ...original], countOffset: 0 };
+      return { bytes: [0x66, 0x89, 0x05 | (src.reg.index << 3), ...vcpu(field), ...original], count: writes(field) };
     }
     case "push-sreg": {
       const src = op[0];
       if (src?.kind !== "reg" || src.reg.kind !== "sreg") return undefined;
       const field = SREG_FIELDS[src.reg.index]!;
       return insn.opsize16
-        ? { bytes: [0x66, 0xff, 0x35, ...vcpu(field)], countOffset: 0 } // pushw vcpu.<sreg>
-        : { bytes: [0xff, 0x35, ...vcpu(field)], countOffset: 0 }; // pushl vcpu.<sreg>
+        ? { bytes: [0x66, 0xff, 0x35, ...vcpu(field)], count: reads(field) } // pushw vcpu.<sreg>
+        : { bytes: [0xff, 0x35, ...vcpu(field)], count: reads(field) }; // pushl vcpu.<sreg>
     }
     case "pop-sreg": {
       // The pop itself (it loads the descriptor), then movw %sreg, vcpu.<sreg> to keep the vCPU copy.
@@ -99,25 +109,28 @@ function inlineBytes(site: LoadedSite): { bytes: number[]; countOffset: number; 
       if (dst?.kind !== "reg" || dst.reg.kind !== "sreg") return undefined;
       const field = SREG_FIELDS[dst.reg.index]!;
       const original = [...site.original.subarray(0, insn.length)];
-      return { bytes: [...original, 0x8c, 0x05 | (dst.reg.index << 3), ...vcpu(field)], countOffset: insn.length };
+      return { bytes: [...original, 0x8c, 0x05 | (dst.reg.index << 3), ...vcpu(field)], count: writes(field) };
     }
     default:
       return undefined;
   }
 }
 
-/** The rewrite of one site (pre-virtualized backends). Throws WedgeLoadError when it does not fit its room. */
-export function rewriteSite(site: LoadedSite, fileName: string): SiteRewrite {
+/**
+ * The rewrite of one site (pre-virtualized backends); inline code addresses the vCPU at `vcpuBase` (the site's alias).
+ * Throws WedgeLoadError when it does not fit its room.
+ */
+export function rewriteSite(site: LoadedSite, fileName: string, vcpuBase = VCPU_BASE): SiteRewrite {
   const room = site.end - site.start;
-  const inl = inlineBytes(site);
+  const inl = inlineBytes(site, vcpuBase);
   let bytes: number[];
   let kind: "inline" | "call";
   const callReturns: number[] = [];
-  let countAt: number | undefined;
+  let count: SiteRewrite["count"];
   if (inl) {
     kind = "inline";
     bytes = inl.bytes;
-    countAt = site.start + inl.countOffset;
+    count = inl.count;
     if (inl.callAt !== undefined) {
       bytes.splice(inl.callAt + 1, 4, ...rel32(site.start + inl.callAt + 5, WEDGE_ENTRY));
       callReturns.push(site.start + inl.callAt + 5);
@@ -135,7 +148,7 @@ export function rewriteSite(site: LoadedSite, fileName: string): SiteRewrite {
   }
   const out = new Uint8Array(room).fill(0x90);
   out.set(bytes);
-  const rw: SiteRewrite = { kind, bytes: out, countAt, callReturns };
+  const rw: SiteRewrite = { kind, bytes: out, count, callReturns };
   if (kind === "call") {
     const stubAddress = WEDGE_STUBS + site.index * STUB_SIZE;
     const orig = [...site.original.subarray(0, site.opLength)];

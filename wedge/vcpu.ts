@@ -7,7 +7,7 @@
 
 import type { Cpu, MmioHandler } from "../machine/index.js";
 import { VCPU_LAYOUT, VCPU_SIZE } from "../core/isa/index.js";
-import { WEDGE_LAYOUT, WEDGE_VIRT } from "./layout.js";
+import { VCPU_ALIAS_STRIDE, WEDGE_LAYOUT, WEDGE_VIRT } from "./layout.js";
 
 type AccessSize = 1 | 2 | 4;
 
@@ -15,8 +15,11 @@ export class WedgeWindow implements MmioHandler {
   readonly backing: Uint8Array;
   /** Virtual EFLAGS (IF = bit 9 and IOPL are the virtual ones). */
   vflags = 0x2;
-  /** Called on every guest access to the vCPU block (inline rewrites count themselves this way). */
-  onVcpuAccess: (() => void) | null = null;
+  /**
+   * Called on every guest access to the vCPU: `alias` is the inline site's alias (-1 for the canonical block),
+   * `offset` the field offset, `write` the direction. Inline rewrites are counted this way.
+   */
+  onVcpuAccess: ((alias: number, offset: number, write: boolean) => void) | null = null;
 
   constructor(
     readonly length: number,
@@ -62,12 +65,24 @@ export class WedgeWindow implements MmioHandler {
     return k < 4 ? (this.slot(s) >>> (8 * k)) & 0xff : 0;
   }
 
-  read(offset: number, size: AccessSize): number {
+  /** [alias, field offset] of a window offset inside a vCPU block, or undefined. */
+  private vcpuAt(offset: number): [number, number] | undefined {
     const v = WEDGE_LAYOUT.vcpu;
-    if (offset >= v && offset < v + VCPU_SIZE) {
-      this.onVcpuAccess?.();
+    if (offset >= v && offset < v + VCPU_SIZE) return [-1, offset - v];
+    if (offset >= WEDGE_LAYOUT.aliases) {
+      const rel = offset - WEDGE_LAYOUT.aliases;
+      const off = rel % VCPU_ALIAS_STRIDE;
+      if (off < VCPU_SIZE) return [Math.floor(rel / VCPU_ALIAS_STRIDE), off];
+    }
+    return undefined;
+  }
+
+  read(offset: number, size: AccessSize): number {
+    const at = this.vcpuAt(offset);
+    if (at) {
+      this.onVcpuAccess?.(at[0], at[1], false);
       let r = 0;
-      for (let k = 0; k < size; k++) r |= this.vcpuByte(offset - v + k) << (8 * k);
+      for (let k = 0; k < size; k++) r |= this.vcpuByte(at[1] + k) << (8 * k);
       return r >>> 0;
     }
     let r = 0;
@@ -76,10 +91,10 @@ export class WedgeWindow implements MmioHandler {
   }
 
   write(offset: number, size: AccessSize, value: number): void {
-    const v = WEDGE_LAYOUT.vcpu;
-    if (offset >= v && offset < v + VCPU_SIZE) {
-      this.onVcpuAccess?.();
-      const off = offset - v;
+    const at = this.vcpuAt(offset);
+    if (at) {
+      this.onVcpuAccess?.(at[0], at[1], true);
+      const off = at[1];
       // Only the virtual flags are the wedge's own; other slots mirror real registers (the inline mov-to-sreg
       // rewrite stores the selector it then loads, so the store carries nothing new).
       if (off < 4) {

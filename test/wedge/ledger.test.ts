@@ -13,7 +13,7 @@ import { buildTiny, EXIT, runTiny, STACK } from "./tiny.js";
 const dir = mkdtempSync(join(tmpdir(), "wedge-ledger-"));
 test.after(() => rmSync(dir, { recursive: true, force: true }));
 
-const N = 37;
+const N = 500; // enough iterations for the emulator to compile the loop's block
 const loop = `\t.text\n\t.globl _start\n_start:\n${STACK}\tmovl $${N}, %ecx\n1:\tcli\n\tsti\n\tloop 1b\n${EXIT}`;
 
 test("N cli/sti pairs: N inline executions per site on xen and l4, no exits at them on vtx, N traps each on trap", () => {

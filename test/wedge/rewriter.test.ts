@@ -10,6 +10,7 @@ import { Code, Decoder, DecoderOptions, OpKind } from "iced-x86";
 import { entryById, VCPU_LAYOUT } from "../../core/isa/index.js";
 import { readAnnotationRecords, readElf } from "../../core/toolchain/index.js";
 import { loadGuest, VCPU_BASE, WEDGE_ENTRY } from "../../wedge/index.js";
+import { VCPU_ALIAS_STRIDE, VCPU_ALIASES } from "../../wedge/layout.js";
 import { assembleSnippets } from "../core/isa/gas.js";
 import { buildTiny, EXIT, STACK } from "./tiny.js";
 
@@ -47,7 +48,13 @@ function decodeAll(bytes: Uint8Array, ip: number): Ins[] {
   return out;
 }
 
-const V = (f: keyof typeof VCPU_LAYOUT, plus = 0) => VCPU_BASE + VCPU_LAYOUT[f] + plus;
+const V = (f: keyof typeof VCPU_LAYOUT, plus = 0, base = VCPU_BASE) => base + VCPU_LAYOUT[f] + plus;
+
+/** The vCPU alias an inline site addresses (each inline site has its own; all are the same vCPU). */
+function aliasOf(ins: Ins[]): number {
+  const d = ins.find((i) => i.disp !== undefined && i.disp >= VCPU_ALIASES)!.disp!;
+  return VCPU_ALIASES + Math.floor((d - VCPU_ALIASES) / VCPU_ALIAS_STRIDE) * VCPU_ALIAS_STRIDE;
+}
 
 test("every record is a site, rewritten in place to the catalogue's replacement", () => {
   const src = `\t.text\n\t.globl _start\n_start:\n${STACK}${BODY.map((l) => (l.endsWith(":") ? l : `\t${l}`)).join("\n")}\n${EXIT}`;
@@ -55,6 +62,7 @@ test("every record is a site, rewritten in place to the catalogue's replacement"
   const records = readAnnotationRecords(readElf(t.bytes, t.elf));
   for (const backend of ["xen", "l4"] as const) {
     const g = loadGuest(t.bytes, { backend, fileName: t.elf });
+    const aliases = new Set<number>();
     assert.equal(g.sites.length, records.length, "sites rewritten = records");
     assert.deepEqual(g.sites.map((s) => [s.start, s.end]), records.map((r) => [r.start, r.end]).sort((a, b) => a[0]! - b[0]!));
     for (const s of g.sites) {
@@ -67,6 +75,13 @@ test("every record is a site, rewritten in place to the catalogue's replacement"
       const repl = firstNop < 0 ? ins : ins.slice(0, firstNop);
       const rc = repl.map((i) => i.code);
       const where = `${s.catalogueId} at 0x${s.start.toString(16)}: ${rc.join(" ")}`;
+      let base = 0;
+      if (s.rewrite === "inline") {
+        base = aliasOf(repl);
+        assert.ok(!aliases.has(base), `${where}: an alias of its own`);
+        aliases.add(base);
+      }
+      const V = (f: keyof typeof VCPU_LAYOUT, plus = 0) => base + VCPU_LAYOUT[f] + plus;
       switch (s.catalogueId) {
         case "cli":
           assert.deepEqual(rc, ["Pushfd", "And_rm8_imm8", "Popfd"], where);
@@ -119,12 +134,13 @@ test("every record is a site, rewritten in place to the catalogue's replacement"
 test("cli and pushf are byte for byte what GNU as makes of the catalogue's asm32", () => {
   const t = buildTiny(dir, "two", `\t.text\n\t.globl _start\n_start:\n${STACK}\tcli\n\tpushfl\n${EXIT}`);
   const g = loadGuest(t.bytes, { backend: "xen", fileName: t.elf });
-  const subst = (line: string) =>
-    line.replace(/@vcpu\.([a-z0-9]+)(\+(\d+))?/, (_, f: keyof typeof VCPU_LAYOUT, __, n) => `0x${V(f, Number(n ?? 0)).toString(16)}`);
   for (const id of ["cli", "pushf"]) {
+    const site = g.sites.find((s) => s.catalogueId === id)!;
+    const base = aliasOf(decodeAll(site.rewritten, site.start));
+    const subst = (line: string) =>
+      line.replace(/@vcpu\.([a-z0-9]+)(\+(\d+))?/, (_, f: keyof typeof VCPU_LAYOUT, __, n) => `0x${V(f, Number(n ?? 0), base).toString(16)}`);
     const asm = entryById(id)!.rewrite.asm32!.map(subst).join("\n");
     const [expected] = assembleSnippets([asm], 32);
-    const site = g.sites.find((s) => s.catalogueId === id)!;
     assert.deepEqual([...site.rewritten.subarray(0, expected!.bytes.length)], [...expected!.bytes], id);
   }
 });

@@ -8,6 +8,17 @@ import type { Machine } from "../../machine/index.js";
 import { WEDGE_PDE_INDEX } from "../layout.js";
 import { linearEip } from "./platform.js";
 
+/**
+ * The instruction that is storing: exact when the emulator interprets it (curEip is its start, eip the next one);
+ * a compiled basic block updates eip only at its end, so there the block's start stands for it.
+ */
+function storingInstruction(machine: Machine): number {
+  const cpu = machine.cpu;
+  const next = linearEip(cpu);
+  const cur = (cpu.segs[1]!.base + cpu.curEip) >>> 0;
+  return cur < next && next - cur <= 15 ? cur : next;
+}
+
 /** At most this many pages are watched (a runaway guest cannot make the wedge copy all of RAM). */
 const MAX_WATCHED = 4096;
 
@@ -27,7 +38,7 @@ export class PageTableWatch {
       if (this.own) return;
       this.flush();
       this.pendingPage = page;
-      this.pendingEip = linearEip(machine.cpu);
+      this.pendingEip = storingInstruction(machine);
       this.pendingInstruction = machine.cpu.instructionCount;
     };
   }

@@ -11,7 +11,21 @@
 import { entryForForm, hookForms } from "../../core/isa/index.js";
 import type { Cpu, InterruptController } from "../../machine/index.js";
 import { describeLocation, type LoadedSite } from "../loader.js";
-import { inWedge, STUB_SIZE, WEDGE_ENTRY, WEDGE_LAYOUT, WEDGE_PDE_INDEX, WEDGE_POST, WEDGE_STUBS, WEDGE_VIRT } from "../layout.js";
+import {
+  inWedge,
+  MAX_ALIASES,
+  MAX_SITES,
+  STUB_SIZE,
+  VCPU_ALIAS_STRIDE,
+  VCPU_ALIASES,
+  VCPU_BASE,
+  WEDGE_ENTRY,
+  WEDGE_LAYOUT,
+  WEDGE_PDE_INDEX,
+  WEDGE_POST,
+  WEDGE_STUBS,
+  WEDGE_VIRT,
+} from "../layout.js";
 import { rewriteSite, type SiteRewrite } from "../rewriter.js";
 import type { LedgerEventKind, RewrittenSite } from "../types.js";
 import { WedgeWindow } from "../vcpu.js";
@@ -51,10 +65,10 @@ export class PrevirtRuntime implements Platform {
   readonly pageTables: PageTableWatch;
   private readonly rsites: RuntimeSite[] = [];
   private readonly byCallReturn = new Map<number, RuntimeSite>();
-  private readonly byCountAt = new Map<number, RuntimeSite>();
+  /** Inline sites by vCPU alias. */
+  private readonly byAlias: RuntimeSite[] = [];
   /** Sorted site starts, for "is this address inside a site". */
   private readonly starts: number[];
-  private lastCounted = -1;
   private stopMessage: string | undefined;
   /** Address spaces (page directories) the guest has loaded. */
   readonly addressSpaces = new Set<number>();
@@ -67,22 +81,25 @@ export class PrevirtRuntime implements Platform {
     const { machine, image } = ctx;
     const cpu = (this.cpu = machine.cpu);
     const file = image.fileName;
-    const maxSites = (WEDGE_LAYOUT.stubs - WEDGE_LAYOUT.post);
+    const maxSites = MAX_SITES;
     if (image.sites.length > maxSites) throw new WedgeLoadError(`${file}: ${image.sites.length} sites; the wedge's entry region has room for ${maxSites}`);
     if (machine.memory.size > WEDGE_VIRT) throw new WedgeLoadError(`${file}: guest RAM reaches the wedge's window at ${hex(WEDGE_VIRT)}`);
-    const length = (WEDGE_LAYOUT.stubs + image.sites.length * STUB_SIZE + 0xfff) & ~0xfff;
+    // Room for every site's stub, and an alias of the vCPU per inline site (at most one per site).
+    const aliases = Math.min(image.sites.length, MAX_ALIASES);
+    const length = (WEDGE_LAYOUT.aliases + aliases * VCPU_ALIAS_STRIDE + 0xfff) & ~0xfff;
     this.inner = machine.devices.interrupts;
     this.window = new WedgeWindow(length, cpu, () => this.inner.hasPending());
     machine.memory.mapMmio(WEDGE_VIRT, length, this.window);
     this.window.vflags = (cpu.getEflags() | 0x2) >>> 0;
 
     for (const s of image.sites) {
-      const rw = rewriteSite(s, file);
+      const alias = this.byAlias.length;
+      const rw = rewriteSite(s, file, alias < MAX_ALIASES ? VCPU_ALIASES + alias * VCPU_ALIAS_STRIDE : VCPU_BASE);
       const rs: RuntimeSite = { loaded: s, rewrite: rw };
       this.rsites.push(rs);
       machine.memory.writeBytes(s.paddr, rw.bytes);
       for (const r of rw.callReturns) this.byCallReturn.set(r, rs);
-      if (rw.countAt !== undefined) this.byCountAt.set(rw.countAt, rs);
+      if (rw.kind === "inline" && alias < MAX_ALIASES) this.byAlias.push(rs);
       if (rw.stub) this.window.backing.set(rw.stub, rw.stubAddress! - WEDGE_VIRT);
       this.sites.push({
         start: s.start,
@@ -97,7 +114,7 @@ export class PrevirtRuntime implements Platform {
     }
     this.starts = this.rsites.map((r) => r.loaded.start);
 
-    this.window.onVcpuAccess = () => this.countInline();
+    this.window.onVcpuAccess = (alias, offset, write) => this.countInline(alias, offset, write);
     cpu.setEntryRanges([{ start: WEDGE_ENTRY, end: WEDGE_POST + Math.max(1, image.sites.length) }]);
     cpu.setHookedForms(hookForms(32));
     cpu.hooks = {
@@ -166,14 +183,12 @@ export class PrevirtRuntime implements Platform {
     return r && lin < r.loaded.end ? r : undefined;
   }
 
-  private countInline(): void {
-    const cpu = this.cpu;
-    const lin = (cpu.segs[1]!.base + cpu.curEip) >>> 0;
-    const rs = this.byCountAt.get(lin);
-    if (!rs || this.lastCounted === cpu.instructionCount) return;
-    this.lastCounted = cpu.instructionCount;
-    const e = rs.loaded.entry!;
-    const beh = e.backends[this.ctx.backend];
+  /** An inline rewrite's counting access (its first vCPU access, identified by the site's own alias) is one execution. */
+  private countInline(alias: number, offset: number, write: boolean): void {
+    const rs = alias >= 0 ? this.byAlias[alias] : undefined;
+    const c = rs?.rewrite.count;
+    if (!rs || !c || c.offset !== offset || c.write !== write) return;
+    const beh = rs.loaded.entry!.backends[this.ctx.backend];
     this.ctx.ledger.record("inline", rs.loaded.start, "inline", beh.detail, this.now(), rs.loaded.catalogueId);
   }
 
@@ -220,12 +235,10 @@ export class PrevirtRuntime implements Platform {
   }
 
   private wakeForInterrupt(): void {
-    const cpu = this.cpu;
-    if (!this.vIF || cpu.getEflags() & EFLAGS_IF) return;
-    const lin = linearEip(cpu);
-    if (inWedge(lin) || this.siteAt(lin)) return;
+    // The real IF is the wedge's (pushf shows the virtual one, popf loads the virtual flags), so raising it is
+    // invisible to the guest; the gate still holds delivery to vIF = 1 outside the entry points.
+    if (!this.vIF || this.cpu.getEflags() & EFLAGS_IF) return;
     this.setRealIF(true);
-    cpu.notifyInterrupt();
   }
 
   private beforeInstruction(form: { opcode: number; reg?: number; rm?: number; mem?: boolean }, eip: number): "continue" {
