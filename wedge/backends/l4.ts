@@ -37,10 +37,10 @@ export const l4Model: HypervisorModel = {
   interrupt(vector) {
     return { kind: "ipc", cost: "l4.irq-ipc", detail: `IRQ IPC from the IRQ thread → vector ${vector} via ExchangeRegisters` };
   },
-  exception(vector) {
+  exception(vector, what) {
     return vector === 14
-      ? { kind: "exception", cost: "l4.pagefault-ipc", detail: "page fault → pager IPC to the wedge, virtual #PF injected" }
-      : { kind: "exception", cost: "l4.exception-ipc", detail: `exception ${vector} → exception IPC (label 0xFFB0), reflected` };
+      ? { kind: "exception", cost: "l4.pagefault-ipc", detail: `${what}: pager IPC to the wedge, virtual #PF injected` }
+      : { kind: "exception", cost: "l4.exception-ipc", detail: `${what}: exception IPC (label 0xFFB0), reflected` };
   },
   pageTableWrite() {
     return { kind: "ipc", cost: "l4.pt-write", detail: "unannotated page-table write: write fault → pager IPC, emulated + L4_Unmap" };

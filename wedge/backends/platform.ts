@@ -35,6 +35,19 @@ export const ESP = 4;
 
 export const hex = (n: number) => "0x" + (n >>> 0).toString(16).padStart(8, "0");
 
+const EXCEPTION_NAMES: Record<number, string> = {
+  0: "#DE", 1: "#DB", 2: "NMI", 3: "#BP", 4: "#OF", 5: "#BR", 6: "#UD", 7: "#NM", 8: "#DF", 10: "#TS", 11: "#NP",
+  12: "#SS", 13: "#GP", 14: "#PF", 16: "#MF", 17: "#AC", 18: "#MC", 19: "#XM",
+};
+
+/** "#PF (vector 14, error code 0x2, address 0x90000008)" */
+export function describeException(info: { vector: number; errorCode?: number; faultAddress?: number }): string {
+  const parts = [`vector ${info.vector}`];
+  if (info.errorCode !== undefined) parts.push(`error code 0x${info.errorCode.toString(16)}`);
+  if (info.faultAddress !== undefined) parts.push(`address ${hex(info.faultAddress)}`);
+  return `${EXCEPTION_NAMES[info.vector] ?? "exception"} (${parts.join(", ")})`;
+}
+
 export function read32(cpu: Cpu, linear: number): number {
   const b = cpu.readLinear(linear >>> 0, 4);
   return (b[0]! | (b[1]! << 8) | (b[2]! << 16) | (b[3]! << 24)) >>> 0;

@@ -30,7 +30,7 @@ import { rewriteSite, type SiteRewrite } from "../rewriter.js";
 import type { LedgerEventKind, RewrittenSite } from "../types.js";
 import { WedgeWindow } from "../vcpu.js";
 import { WedgeLoadError } from "../loader.js";
-import { EFLAGS_IF, ESP, hex, interposeInterrupts, isInterruptGate, linearEip, read32, stackTop, type Platform, type PlatformContext } from "./platform.js";
+import { describeException, EFLAGS_IF, ESP, hex, interposeInterrupts, isInterruptGate, linearEip, read32, stackTop, type Platform, type PlatformContext } from "./platform.js";
 import { PageTableWatch } from "./page-tables.js";
 
 /** How one hypervisor carries out what the wedge asks: the ledger entry for each kind of operation. */
@@ -45,8 +45,8 @@ export interface HypervisorModel {
   siteOperation(site: LoadedSite, facts: { port?: number; toUser?: boolean }): Priced;
   /** A virtual interrupt delivered to the guest. */
   interrupt(vector: number): Priced;
-  /** A guest exception (fault or trap raised by the CPU). */
-  exception(vector: number): Priced;
+  /** A guest exception (fault or trap raised by the CPU); `what` names it ("#PF (vector 14, ...)"). */
+  exception(vector: number, what: string): Priced;
   /** An unannotated write to a page-table page (caught by the write-protection fault path). */
   pageTableWrite(): Priced;
   /** Extra backend state for the debugger. */
@@ -122,7 +122,7 @@ export class PrevirtRuntime implements Platform {
       beforeInstruction: (form, eip) => this.beforeInstruction(form, eip),
       onException: (info) => {
         if (info.software) return "continue"; // int n runs from its site's stub and was counted there
-        this.record(this.model.exception(info.vector), linearEip(cpu));
+        this.record(this.model.exception(info.vector, describeException(info)), linearEip(cpu));
         this.enterThroughGate(info.vector);
         return "continue";
       },

@@ -2,14 +2,14 @@
 // only counts guest exceptions (priced at nothing: the hardware delivers them through the guest's own IDT).
 
 import type { LedgerEventKind } from "../types.js";
-import { linearEip, type Platform, type PlatformContext } from "./platform.js";
+import { describeException, linearEip, type Platform, type PlatformContext } from "./platform.js";
 import { unrewrittenSites } from "./unrewritten.js";
 
 export function createRaw(ctx: PlatformContext): Platform {
   const cpu = ctx.machine.cpu;
   cpu.hooks = {
     onException: (info) => {
-      if (!info.software) ctx.ledger.record("exception" as LedgerEventKind, linearEip(cpu), "native", `exception ${info.vector} through the guest IDT`, cpu.instructionCount);
+      if (!info.software) ctx.ledger.record("exception" as LedgerEventKind, linearEip(cpu), "native", `${describeException(info)} through the guest IDT`, cpu.instructionCount);
       return "continue";
     },
   };

@@ -7,7 +7,7 @@
 import { entryForForm, hookForms, type CatalogueEntry } from "../../core/isa/index.js";
 import type { Cpu } from "../../machine/index.js";
 import { decode32, type DecodedInsn, type Operand } from "../decode.js";
-import { EFLAGS_IF, EFLAGS_IOPL, ESP, hex, interposeInterrupts, linearEip, read32, stackTop, write32, type Platform, type PlatformContext } from "./platform.js";
+import { describeException, EFLAGS_IF, EFLAGS_IOPL, ESP, hex, interposeInterrupts, linearEip, read32, stackTop, write32, type Platform, type PlatformContext } from "./platform.js";
 import { PageTableWatch } from "./page-tables.js";
 import { unrewrittenSites } from "./unrewritten.js";
 
@@ -219,7 +219,7 @@ export function createTrap(ctx: PlatformContext): Platform {
       return "continue";
     },
     onException: (info) => {
-      if (!info.software) ctx.ledger.record("exception", linearEip(cpu), "trap.reflect", `exception ${info.vector} enters the VMM, reflected through the virtual IDT`, cpu.instructionCount);
+      if (!info.software) ctx.ledger.record("exception", linearEip(cpu), "trap.reflect", `${describeException(info)} enters the VMM, reflected through the virtual IDT`, cpu.instructionCount);
       return "continue";
     },
   };

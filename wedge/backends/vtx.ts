@@ -7,7 +7,7 @@ import { entryForForm, hookForms } from "../../core/isa/index.js";
 import type { LedgerEventKind } from "../types.js";
 import { decode32 } from "../decode.js";
 import { WedgeLoadError } from "../loader.js";
-import { interposeInterrupts, linearEip, type Platform, type PlatformContext } from "./platform.js";
+import { describeException, interposeInterrupts, linearEip, type Platform, type PlatformContext } from "./platform.js";
 import { unrewrittenSites } from "./unrewritten.js";
 
 /** The VM-execution controls the model honours, with their defaults (a NetBurst-era VMM without EPT). */
@@ -105,8 +105,8 @@ export function createVtx(ctx: PlatformContext): Platform {
     },
     onException: (info) => {
       if (info.software) return "continue";
-      if (info.vector === 14 && controls.pageFaultExiting) exit(linearEip(cpu), "vtx.exit.exception", "reason 0: #PF in the exception bitmap (shadow paging)");
-      else ctx.ledger.record("exception", linearEip(cpu), "native", `exception ${info.vector} delivered in non-root mode`, cpu.instructionCount);
+      if (info.vector === 14 && controls.pageFaultExiting) exit(linearEip(cpu), "vtx.exit.exception", `reason 0: ${describeException(info)} in the exception bitmap (shadow paging)`);
+      else ctx.ledger.record("exception", linearEip(cpu), "native", `${describeException(info)} delivered in non-root mode`, cpu.instructionCount);
       return "continue";
     },
   };

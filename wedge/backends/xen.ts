@@ -39,8 +39,8 @@ export const xenModel: HypervisorModel = {
   interrupt(vector) {
     return { kind: "wedge-call", cost: "xen.upcall", detail: `event-channel upcall → virtual IRQ, vector ${vector}` };
   },
-  exception(vector) {
-    return { kind: "exception", cost: "xen.trap-bounce", detail: `exception ${vector} bounced through the trap table` };
+  exception(_vector, what) {
+    return { kind: "exception", cost: "xen.trap-bounce", detail: `${what} bounced through the trap table` };
   },
   pageTableWrite() {
     return { kind: "trap", cost: "xen.ptwr", detail: "unannotated page-table write: #PF into Xen, emulated (writable page tables)" };
