@@ -393,7 +393,9 @@ export function compileBlock(cpu: Cpu, block: Block): CompiledBlock | null {
     const p = pieces[k];
     const i = insns[k];
     if (p.stack) usesStack = true;
-    if (p.faults) lines.push(`k = ${k};`);
+    // curEip and the count are exact during memory accesses too: an MMIO handler (the wedge's vCPU
+    // window) attributes each access to the instruction that made it.
+    if (p.faults) lines.push(`k = ${k}; cpu.curEip = ${at(k)}; cpu.instructionCount = ic + ${k};`);
     if (p.generic) {
       lines.push(
         `cpu.curEip = ${at(k)}; cpu.eip = ${at(k + 1)}; cpu.instructionCount = ic + ${k};`,

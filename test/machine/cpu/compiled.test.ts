@@ -300,3 +300,33 @@ next:
   assert.deepEqual(results[1], results[0]);
   assert.equal((results[0] as { regs: number[] }).regs[0], 0x38 + 17, "16 reads succeeded, the 17th faulted");
 });
+
+test("an MMIO handler sees the accessing instruction's EIP and count inside compiled blocks, as when interpreted", () => {
+  // The wedge attributes each access to its vCPU window to the rewritten site that made it.
+  const code = assemble(`.code32
+  mov $100, %ecx
+1:
+  mov 0xfe000000, %eax
+  add $1, %ebx
+  andb $0xfd, 0xfe000001
+  movl %ebx, 0xfe000008
+  dec %ecx
+  jnz 1b
+  hlt
+`);
+  const seen: string[][] = [];
+  for (const threshold of [Infinity, 0]) {
+    const { cpu, mem } = makeMachine(code);
+    cpu.compileThreshold = threshold;
+    const log: string[] = [];
+    const note = (what: string, offset: number) => log.push(`${what}@${offset} eip=${cpu.curEip.toString(16)} n=${cpu.instructionCount}`);
+    mem.mapMmio(0xfe000000, 0x1000, {
+      read: (offset) => (note("r", offset), 0),
+      write: (offset) => note("w", offset),
+    });
+    assert.equal(cpu.run(10_000).kind, "halt");
+    seen.push(log);
+  }
+  assert.equal(seen[0].length, 400);
+  assert.deepEqual(seen[1], seen[0]);
+});
