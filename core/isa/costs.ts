@@ -57,6 +57,13 @@ export const WEDGE_COSTS: Readonly<Record<string, CostFigure>> = {
     source: "estimate: wedge call + hypercall round trip (700) + copying into Xen's console ring (~300)",
     basis: "estimate",
   },
+  "xen.hypercall.set_callbacks": {
+    cycles: WEDGE_CALL + FAULT_ROUND_TRIP + 100,
+    backend: "xen",
+    event: "set_callbacks(event_cs, event_eip, failsafe_cs, failsafe_eip): the wedge registers its upcall at start",
+    source: "estimate: hypercall round trip (700) + storing four words (~100)",
+    basis: "estimate",
+  },
   "xen.hypercall.mmu_update": {
     cycles: WEDGE_CALL + FAULT_ROUND_TRIP + 400,
     backend: "xen",

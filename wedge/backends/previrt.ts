@@ -49,6 +49,8 @@ export interface HypervisorModel {
   exception(vector: number, what: string): Priced;
   /** An unannotated write to a page-table page (caught by the write-protection fault path). */
   pageTableWrite(): Priced;
+  /** What the wedge tells the hypervisor when it starts (before the guest's first instruction). */
+  start?(): Priced[];
   /** Extra backend state for the debugger. */
   state(rt: PrevirtRuntime): Record<string, string | number | boolean>;
 }
@@ -115,6 +117,7 @@ export class PrevirtRuntime implements Platform {
     this.starts = this.rsites.map((r) => r.loaded.start);
 
     this.window.onVcpuAccess = (alias, offset, write) => this.countInline(alias, offset, write);
+    for (const p of this.model.start?.() ?? []) this.record(p, image.entry);
     cpu.setEntryRanges([{ start: WEDGE_ENTRY, end: WEDGE_POST + Math.max(1, image.sites.length) }]);
     cpu.setHookedForms(hookForms(32));
     cpu.hooks = {

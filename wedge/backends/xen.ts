@@ -36,6 +36,9 @@ export const xenModel: HypervisorModel = {
     const detail = facts.port !== undefined ? `${b.detail} (port ${hex(facts.port).replace(/^0x0+/, "0x")})` : b.detail;
     return { kind, cost: b.cost === "native" ? "wedge.call" : b.cost, detail };
   },
+  start() {
+    return [{ kind: "hypercall", cost: "xen.hypercall.set_callbacks", detail: "set_callbacks(event upcall, failsafe callback): the wedge's entry points for event delivery" }];
+  },
   interrupt(vector) {
     return { kind: "wedge-call", cost: "xen.upcall", detail: `event-channel upcall → virtual IRQ, vector ${vector}` };
   },
