@@ -34,6 +34,7 @@ function emptyState(): LedgerState {
 export class Ledger {
   private state = emptyState();
   private readonly listeners = new Set<(e: LedgerEvent) => void>();
+  private readonly prices = new Map<string, number>();
 
   constructor(
     readonly backend: BackendName,
@@ -42,34 +43,38 @@ export class Ledger {
     private readonly mnemonicAt: (address: number) => string,
   ) {}
 
-  /** Record one event, priced by the cost key. */
-  record(kind: LedgerEventKind, site: number, costKey: string, detail: string, instruction: number, catalogueId?: string): LedgerEvent {
-    const cycles = cyclesFor(costKey);
-    const e: LedgerEvent = { kind, site: site >>> 0, catalogueId, detail, cycles, instruction };
+  /** Record one event, priced by the cost key. Returns its cycles. */
+  record(kind: LedgerEventKind, site: number, costKey: string, detail: string, instruction: number, catalogueId?: string): number {
+    let cycles = this.prices.get(costKey);
+    if (cycles === undefined) this.prices.set(costKey, (cycles = cyclesFor(costKey)));
+    site >>>= 0;
     const s = this.state;
     const k = (s.kinds[kind] ??= { count: 0, cycles: 0 });
     k.count++;
     k.cycles += cycles;
     s.eventCycles += cycles;
     if (catalogueId !== undefined) {
-      let t = s.sites.get(e.site);
+      let t = s.sites.get(site);
       if (!t) {
-        t = { address: e.site, catalogueId, mnemonic: this.mnemonicAt(e.site), events: {}, cycles: 0 };
-        s.sites.set(e.site, t);
+        t = { address: site, catalogueId, mnemonic: this.mnemonicAt(site), events: {}, cycles: 0 };
+        s.sites.set(site, t);
       }
       t.events[kind] = (t.events[kind] ?? 0) + 1;
       t.cycles += cycles;
     }
-    if (kind === "missed-site" && !s.missed.has(e.site)) s.missed.set(e.site, this.locate(e.site));
-    if (kind === "hole" && !s.holes.has(e.site)) s.holes.set(e.site, { catalogueId: catalogueId ?? "", detail });
-    for (const l of this.listeners) {
-      try {
-        l(e);
-      } catch {
-        // a listener's bug must not stop the guest
+    if (kind === "missed-site" && !s.missed.has(site)) s.missed.set(site, this.locate(site));
+    if (kind === "hole" && !s.holes.has(site)) s.holes.set(site, { catalogueId: catalogueId ?? "", detail });
+    if (this.listeners.size > 0) {
+      const e: LedgerEvent = { kind, site, catalogueId, detail, cycles, instruction };
+      for (const l of this.listeners) {
+        try {
+          l(e);
+        } catch {
+          // a listener's bug must not stop the guest
+        }
       }
     }
-    return e;
+    return cycles;
   }
 
   onEvent(listener: (e: LedgerEvent) => void): () => void {

@@ -11,6 +11,14 @@ import { VCPU_ALIAS_STRIDE, WEDGE_LAYOUT, WEDGE_VIRT } from "./layout.js";
 
 type AccessSize = 1 | 2 | 4;
 
+// Hot path: module-local copies (no property lookups through re-exports per guest access).
+const GDTR = VCPU_LAYOUT.gdtr;
+const IDTR = VCPU_LAYOUT.idtr;
+const VCPU_OFF = WEDGE_LAYOUT.vcpu;
+const ALIASES_OFF = WEDGE_LAYOUT.aliases;
+const STRIDE = VCPU_ALIAS_STRIDE;
+const SIZE = VCPU_SIZE;
+
 export class WedgeWindow implements MmioHandler {
   readonly backing: Uint8Array;
   /** Virtual EFLAGS (IF = bit 9 and IOPL are the virtual ones). */
@@ -51,28 +59,25 @@ export class WedgeWindow implements MmioHandler {
   }
 
   private vcpuByte(off: number): number {
-    const L = VCPU_LAYOUT;
-    for (const [base, t] of [[L.gdtr, this.cpu.gdtr], [L.idtr, this.cpu.idtr]] as const) {
-      if (off >= base && off < base + 16) {
-        const k = off - base;
-        if (k < 2) return (t.limit >>> (8 * k)) & 0xff;
-        if (k < 6) return (t.base >>> (8 * (k - 2))) & 0xff;
-        return 0;
-      }
-    }
-    const s = off & ~7;
     const k = off & 7;
-    return k < 4 ? (this.slot(s) >>> (8 * k)) & 0xff : 0;
+    if (off >= GDTR && off < GDTR + 32) {
+      // sgdt/sidt image: 16-bit limit, then the base (16 bytes per register)
+      const t = off < IDTR ? this.cpu.gdtr : this.cpu.idtr;
+      const b = off - (off < IDTR ? GDTR : IDTR);
+      if (b < 2) return (t.limit >>> (8 * b)) & 0xff;
+      if (b < 6) return (t.base >>> (8 * (b - 2))) & 0xff;
+      return 0;
+    }
+    return k < 4 ? (this.slot(off - k) >>> (8 * k)) & 0xff : 0;
   }
 
   /** [alias, field offset] of a window offset inside a vCPU block, or undefined. */
   private vcpuAt(offset: number): [number, number] | undefined {
-    const v = WEDGE_LAYOUT.vcpu;
-    if (offset >= v && offset < v + VCPU_SIZE) return [-1, offset - v];
-    if (offset >= WEDGE_LAYOUT.aliases) {
-      const rel = offset - WEDGE_LAYOUT.aliases;
-      const off = rel % VCPU_ALIAS_STRIDE;
-      if (off < VCPU_SIZE) return [Math.floor(rel / VCPU_ALIAS_STRIDE), off];
+    if (offset >= VCPU_OFF && offset < VCPU_OFF + SIZE) return [-1, offset - VCPU_OFF];
+    if (offset >= ALIASES_OFF) {
+      const rel = offset - ALIASES_OFF;
+      const off = rel % STRIDE;
+      if (off < SIZE) return [(rel - off) / STRIDE, off];
     }
     return undefined;
   }
