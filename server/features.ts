@@ -319,6 +319,22 @@ export function codeLensesFor(doc: OpenDocument): CodeLens[] {
   return out;
 }
 
+/** Longest line the preview burns: the afterburner rewrites a line once per site on it, so pathological lines would stall the server. */
+export const PREVIEW_MAX_LINE = 65_536;
+
+function longLine(text: string): { line: number; length: number } | undefined {
+  let start = 0;
+  let line = 0;
+  while (start <= text.length) {
+    let end = text.indexOf("\n", start);
+    if (end < 0) end = text.length;
+    if (end - start > PREVIEW_MAX_LINE) return { line, length: end - start };
+    start = end + 1;
+    line++;
+  }
+  return undefined;
+}
+
 export interface PreviewResult {
   text: string;
   sites: number;
@@ -330,6 +346,8 @@ export function previewFor(doc: OpenDocument, range?: Range): PreviewResult {
   if (doc.asm !== undefined) {
     // The build preprocesses .S files first: burn what the analysis read (cpp macros expanded, header macros in front).
     const { text, offset } = doc.asm.analysedText();
+    const long = longLine(text);
+    if (long !== undefined) return { text: `# afterburn: no preview: line ${long.line + 1 - offset} is ${long.length} characters long (the preview handles lines up to ${PREVIEW_MAX_LINE})`, sites: 0 };
     const r = afterburn(text, { fileName: name, mode: doc.options.mode === 64 ? 64 : 32 });
     const lines = r.output.split("\n").slice(offset);
     const from = range ? Math.max(0, range.start.line) : 0;
@@ -340,6 +358,8 @@ export function previewFor(doc: OpenDocument, range?: Range): PreviewResult {
   }
   const c = doc.cAnalysisNow();
   if (c === undefined || c.assembly === "") return { text: `# ${name}: no inline asm`, sites: 0 };
+  const long = longLine(c.assembly);
+  if (long !== undefined) return { text: `# afterburn: no preview: an asm template line is ${long.length} characters long (the preview handles lines up to ${PREVIEW_MAX_LINE})`, sites: 0 };
   const r = afterburn(c.assembly, { fileName: name, mode: doc.options.mode === 64 ? 64 : 32 });
   const out: string[] = [`# ${name}: afterburned inline asm (the templates as the assembler sees them, each with its C line)`];
   const lines = r.output.split("\n");

@@ -97,12 +97,16 @@ export class AsmAnalysis {
   /** Replaces the text in `range` (UTF-16 columns) with `text`, re-analysing only what it touches. */
   applyEdit(range: Range, text: string): void {
     const n = this.source.length;
-    const sl = clamp(range.start.line, 0, n - 1);
-    const el = clamp(range.end.line, sl, n - 1);
+    // Positions outside the document clamp as vscode-languageserver-textdocument clamps them; a reversed range is swapped.
+    let a = this.clampPosition(range.start);
+    let b = this.clampPosition(range.end);
+    if (b.line < a.line || (b.line === a.line && b.character < a.character)) [a, b] = [b, a];
+    const sl = a.line;
+    const el = b.line;
     const first = this.source[sl];
     const last = this.source[el];
-    const sc = clamp(range.start.character, 0, first.length);
-    const ec = el === sl ? clamp(range.end.character, sc, last.length) : clamp(range.end.character, 0, last.length);
+    const sc = a.character;
+    const ec = b.character;
     const inserted = splitLines(first.slice(0, sc) + text + last.slice(ec));
     const old = this.source.slice(sl, el + 1);
     this.source.splice(sl, el - sl + 1, ...inserted);
@@ -117,6 +121,14 @@ export class AsmAnalysis {
     this.expanded.splice(sl, el - sl + 1, ...fresh);
     const off = this.prologue.length;
     this.doc.applyChange(off + sl, off + el + 1, inserted.map((t, k) => fresh[k]?.text ?? t));
+  }
+
+  private clampPosition(p: { line: number; character: number }): { line: number; character: number } {
+    const n = this.source.length;
+    if (!(p.line >= 0)) return { line: 0, character: 0 };
+    if (p.line >= n) return { line: n - 1, character: this.source[n - 1].length };
+    const line = Math.trunc(p.line);
+    return { line, character: clamp(Math.trunc(p.character), 0, this.source[line].length) };
   }
 
   setText(text: string): void {

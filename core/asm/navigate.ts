@@ -473,12 +473,12 @@ export interface SemanticToken {
 export function semanticTokens(an: AsmAnalysis, from = 0, to = an.lineCount): SemanticToken[] {
   to = Math.min(to, an.lineCount, an.maxLines);
   const out: SemanticToken[] = [];
-  const sitesByLine = new Map<number, MappedSite[]>();
+  // Sites by where they start (a site starts at its mnemonic, or at the invocation that expands to it).
+  const siteAt = new Map<string, MappedSite>();
   for (const s of an.sites()) {
     if (s.range.line < from || s.range.line >= to) continue;
-    const list = sitesByLine.get(s.range.line);
-    if (list) list.push(s);
-    else sitesByLine.set(s.range.line, [s]);
+    const k = `${s.range.line}:${s.range.start}`;
+    if (!siteAt.has(k)) siteAt.set(k, s);
   }
   const macros = an.file.macros;
   for (const es of an.file.statements) {
@@ -492,7 +492,7 @@ export function semanticTokens(an: AsmAnalysis, from = 0, to = an.lineCount): Se
       const sp = mapped(st.mnemonicSpan);
       if (sp === undefined || sp.end <= sp.start) continue;
       const isMacro = macros.has(st.mnemonic);
-      const site = sitesByLine.get(line)?.find((s) => s.range.start <= sp.start && s.range.end >= sp.end);
+      const site = siteAt.get(`${line}:${sp.start}`);
       const mods: SemanticToken["modifiers"] = [];
       if (site) {
         mods.push("sensitive");

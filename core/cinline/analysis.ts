@@ -31,6 +31,9 @@ export interface CAsmStatement {
   unparsed?: string;
   /** Enclosing C function, when inside one. */
   functionName?: string;
+  /** Just after the opening quote of the first template literal, and at the closing quote of the last. */
+  templateStart?: FilePoint;
+  templateEnd?: FilePoint;
 }
 
 export interface CFunction {
@@ -183,6 +186,12 @@ function readAsm(node: Node, shift: BodyShift | undefined): Found {
       statement.unparsed = "the template pastes in a macro (identifier between strings): its text is unknown without the preprocessor";
     }
     found.template = decodeTemplate(lits, shift);
+    const first = lits[0];
+    const last = lits[lits.length - 1];
+    if (first !== undefined && last !== undefined) {
+      statement.templateStart = shiftPoint({ row: first.startPosition.row, column: first.startPosition.column + 1 }, shift);
+      statement.templateEnd = shiftPoint({ row: last.endPosition.row, column: last.endPosition.column - 1 }, shift);
+    }
   }
   return found;
 }
