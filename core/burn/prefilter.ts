@@ -19,14 +19,14 @@ import { CATALOGUE } from "../isa/index.js";
 const { LEX_INITIAL, parseLine } = lineModule;
 const { parseLineMarker } = cppModule;
 
-/** What a line's first word asks for. Higher wins when two words share a hash slot. */
+/** What a line's first word asks for (0: nothing). Two words of one hash but different kinds become PARSE. */
 const LOC = 1; // `.loc`: only the last one before a site matters; parsed lazily
 const REG = 2; // sensitive only with a segment, control or debug register operand
 const PARSE = 3; // always parse the line
 
-/** Open-addressing table of 32-bit hashes of lower-case words → kind. A false hit only costs a parse. */
 const TABLE_MASK = 2047;
 
+/** Open-addressing table of 32-bit hashes of lower-case words → kind. A false hit only costs a parse. */
 class WordTable {
   readonly keys = new Int32Array(TABLE_MASK + 1);
   readonly kinds = new Uint8Array(TABLE_MASK + 1);
@@ -36,9 +36,8 @@ class WordTable {
     let i = slot(h);
     while (this.kinds[i] !== 0 && this.keys[i] !== h) i = (i + 1) & TABLE_MASK;
     this.keys[i] = h;
-    if (kind > this.kinds[i]) this.kinds[i] = kind;
+    this.kinds[i] = this.kinds[i] === 0 || this.kinds[i] === kind ? kind : PARSE;
   }
-
 }
 
 function slot(h: number): number {
@@ -146,7 +145,7 @@ class LineFinder {
   private nextSemi: number;
   private nextRegister = -1;
   private readonly n: number;
-  /** Finds `%` followed by the first letters of a listed register; registerAt() checks the whole name. */
+  /** Finds `%` followed by the start of a listed register; findRegister() checks the whole name. */
   private readonly registerStart: RegExp;
 
   constructor(private readonly text: string, private readonly words: WordTable, private readonly registers: ReadonlySet<string>) {
