@@ -3,11 +3,11 @@
 // text reads each line's first word (after labels) and hashes it without allocating: only lines
 // whose word is a catalogue spelling or prefix, a mov/push/pop naming a segment, control or debug
 // register, a directive that changes context (sections, code size, .file, the afterburner's own),
-// a cpp line (markers, #APP), or a line with ';' are parsed, with the same line parser the full path
-// uses. The result is the statement stream the full parser yields for those lines (burn's tests
-// compare both paths on random and corpus input); anything this pass does not model (macros,
-// .rept/.irp, gas or cpp conditionals, #define, block comments, lone CR line breaks) sends the
-// whole file to the full parser instead.
+// a cpp line (markers, #APP), a line with ';' or '/*', and the lines inside a block comment or a
+// continued cpp line are parsed, with the same line parser the full path uses. The result is the
+// statement stream the full parser yields for those lines (burn's tests compare both paths on
+// random and corpus input); what this pass does not model (macros, .rept/.irp, gas or cpp
+// conditionals, lone CR line breaks) sends the whole file to the full parser instead.
 
 import * as lineModule from "../asm/line.js";
 import * as cppModule from "../asm/cpp.js";
@@ -63,7 +63,8 @@ const FULL_PARSE_DIRECTIVES: ReadonlySet<string> = new Set([
   ".if", ".ifdef", ".ifndef", ".ifnotdef", ".ifb", ".ifnb", ".ifc", ".ifnc", ".ifeq", ".ifne", ".iflt", ".ifle",
   ".ifgt", ".ifge", ".ifeqs", ".ifnes", ".else", ".elseif", ".endif",
 ]);
-const FULL_PARSE_CPP: ReadonlySet<string> = new Set(["if", "ifdef", "ifndef", "elif", "elifdef", "elifndef", "else", "endif", "define", "undef"]);
+// #define alone changes nothing here: its values only feed conditionals, which do go to the full parser.
+const FULL_PARSE_CPP: ReadonlySet<string> = new Set(["if", "ifdef", "ifndef", "elif", "elifdef", "elifndef", "else", "endif"]);
 
 let tables: { words: WordTable; registers: ReadonlySet<string> } | undefined;
 
@@ -143,6 +144,7 @@ class LineFinder {
   pendingLoc = -1;
   pendingLocLine = 0;
   private nextSemi: number;
+  private nextComment: number;
   private nextRegister = -1;
   private readonly n: number;
   /** Finds `%` followed by the start of a listed register; findRegister() checks the whole name. */
@@ -152,6 +154,8 @@ class LineFinder {
     this.n = text.length;
     const semi = text.indexOf(";");
     this.nextSemi = semi < 0 ? this.n : semi;
+    const comment = text.indexOf("/*");
+    this.nextComment = comment < 0 ? this.n : comment;
     this.registerStart = registerStartPattern(registers);
   }
 
@@ -207,8 +211,12 @@ class LineFinder {
         nextSemi = text.indexOf(";", start);
         if (nextSemi < 0) nextSemi = n;
       }
+      if (this.nextComment < start) {
+        const comment = text.indexOf("/*", start);
+        this.nextComment = comment < 0 ? n : comment;
+      }
       // A trailing \r is whitespace and never part of a word: `end` bounds the line well enough here.
-      let visit = nextSemi < end;
+      let visit = nextSemi < end || this.nextComment < end;
       // The first word after any labels decides.
       let p = start;
       while (!visit) {
@@ -285,7 +293,6 @@ class LineFinder {
 
 /** Scans text for the lines that matter, or returns undefined when the file needs the full parser. */
 export function scanSites(text: string, defaultMode: CodeMode): ScanResult | undefined {
-  if (text.indexOf("/*") >= 0) return undefined;
   if (text.indexOf("\r") >= 0 && /\r(?!\n)/.test(text)) return undefined; // the full parser's line breaks differ
 
   const { words, registers } = buildTables();
@@ -304,7 +311,7 @@ export function scanSites(text: string, defaultMode: CodeMode): ScanResult | und
   let claimed = 0;
   let bail = false;
 
-  // Claimed lines and continuations of a cpp line are parsed whatever they hold.
+  // Claimed lines, lines inside a block comment and continuations of a cpp line are parsed whatever they hold.
   while (claimed > 0 || lexState !== LEX_INITIAL ? lines.step() : lines.next()) {
     if (lines.pendingLoc >= 0) {
       const at = lines.pendingLoc;
@@ -357,7 +364,8 @@ export function scanSites(text: string, defaultMode: CodeMode): ScanResult | und
       // The directive's own statement carries the state before it, as in the full parser.
       switch (st.name) {
         case ".afterburn_memop":
-          claimed = Math.max(1, Math.min(8, Number(st.argList[1] ?? 1) || 1));
+          // Up to 8 instructions, whatever the arguments say: a malformed directive leaves an earlier claim standing.
+          claimed = 8;
           break;
         case ".code16":
         case ".code16gcc":
