@@ -3,11 +3,11 @@
 // text reads each line's first word (after labels) and hashes it without allocating: only lines
 // whose word is a catalogue spelling or prefix, a mov/push/pop naming a segment, control or debug
 // register, a directive that changes context (sections, code size, .file, the afterburner's own),
-// a cpp line (markers, #APP), or a line with ';' are parsed, with the same line parser the full path
-// uses. The result is the statement stream the full parser yields for those lines (burn's tests
-// compare both paths on random and corpus input); anything this pass does not model (macros,
-// .rept/.irp, gas or cpp conditionals, #define, block comments, lone CR line breaks) sends the
-// whole file to the full parser instead.
+// a cpp line (markers, #APP), a line with ';' or '/*', and the lines inside a block comment or a
+// continued cpp line are parsed, with the same line parser the full path uses. The result is the
+// statement stream the full parser yields for those lines (burn's tests compare both paths on
+// random and corpus input); what this pass does not model (macros, .rept/.irp, gas or cpp
+// conditionals, lone CR line breaks) sends the whole file to the full parser instead.
 
 import * as lineModule from "../asm/line.js";
 import * as cppModule from "../asm/cpp.js";
@@ -19,14 +19,14 @@ import { CATALOGUE } from "../isa/index.js";
 const { LEX_INITIAL, parseLine } = lineModule;
 const { parseLineMarker } = cppModule;
 
-/** What a line's first word asks for. Higher wins when two words share a hash slot. */
+/** What a line's first word asks for (0: nothing). Two words of one hash but different kinds become PARSE. */
 const LOC = 1; // `.loc`: only the last one before a site matters; parsed lazily
 const REG = 2; // sensitive only with a segment, control or debug register operand
 const PARSE = 3; // always parse the line
 
-/** Open-addressing table of 32-bit hashes of lower-case words → kind. A false hit only costs a parse. */
 const TABLE_MASK = 2047;
 
+/** Open-addressing table of 32-bit hashes of lower-case words → kind. A false hit only costs a parse. */
 class WordTable {
   readonly keys = new Int32Array(TABLE_MASK + 1);
   readonly kinds = new Uint8Array(TABLE_MASK + 1);
@@ -36,9 +36,8 @@ class WordTable {
     let i = slot(h);
     while (this.kinds[i] !== 0 && this.keys[i] !== h) i = (i + 1) & TABLE_MASK;
     this.keys[i] = h;
-    if (kind > this.kinds[i]) this.kinds[i] = kind;
+    this.kinds[i] = this.kinds[i] === 0 || this.kinds[i] === kind ? kind : PARSE;
   }
-
 }
 
 function slot(h: number): number {
@@ -64,7 +63,8 @@ const FULL_PARSE_DIRECTIVES: ReadonlySet<string> = new Set([
   ".if", ".ifdef", ".ifndef", ".ifnotdef", ".ifb", ".ifnb", ".ifc", ".ifnc", ".ifeq", ".ifne", ".iflt", ".ifle",
   ".ifgt", ".ifge", ".ifeqs", ".ifnes", ".else", ".elseif", ".endif",
 ]);
-const FULL_PARSE_CPP: ReadonlySet<string> = new Set(["if", "ifdef", "ifndef", "elif", "elifdef", "elifndef", "else", "endif", "define", "undef"]);
+// #define alone changes nothing here: its values only feed conditionals, which do go to the full parser.
+const FULL_PARSE_CPP: ReadonlySet<string> = new Set(["if", "ifdef", "ifndef", "elif", "elifdef", "elifndef", "else", "endif"]);
 
 let tables: { words: WordTable; registers: ReadonlySet<string> } | undefined;
 
@@ -99,6 +99,22 @@ for (let c = 0; c < 128; c++) {
   SPACE[c] = c === 32 || c === 9 || c === 13 || c === 12 || c === 11 ? 1 : 0;
 }
 
+/**
+ * A regex for `%` plus the start of a listed register: the two-letter names whole, the others
+ * (cr3, dr7, db0...) by their first two letters and a digit. Character classes rather than the i flag,
+ * and few false hits (not %esp for %es): V8 scans for it several times faster, and each hit costs a check.
+ */
+function registerStartPattern(registers: ReadonlySet<string>): RegExp {
+  const either = (c: string) => (c.toLowerCase() === c.toUpperCase() ? c : `[${c.toLowerCase()}${c.toUpperCase()}]`);
+  const alternatives = new Set<string>();
+  for (const r of registers) {
+    const head = either(r[0]!) + either(r[1]!);
+    if (r.length === 2) alternatives.add(`${head}(?![A-Za-z0-9._])`);
+    else alternatives.add(/^\d+$/.test(r.slice(2)) ? `${head}\\d` : head);
+  }
+  return new RegExp(`%(?:${[...alternatives].join("|")})`, "g");
+}
+
 /** Whether only a \r may follow p on the line ending at end. */
 function lineEndsAt(text: string, p: number, end: number): boolean {
   return p === end || (p === end - 1 && text.charCodeAt(p) === 13);
@@ -128,19 +144,19 @@ class LineFinder {
   pendingLoc = -1;
   pendingLocLine = 0;
   private nextSemi: number;
+  private nextComment: number;
   private nextRegister = -1;
   private readonly n: number;
-  /** Finds `%` followed by the first letters of a listed register; registerAt() checks the whole name. */
+  /** Finds `%` followed by the start of a listed register; findRegister() checks the whole name. */
   private readonly registerStart: RegExp;
 
   constructor(private readonly text: string, private readonly words: WordTable, private readonly registers: ReadonlySet<string>) {
     this.n = text.length;
     const semi = text.indexOf(";");
     this.nextSemi = semi < 0 ? this.n : semi;
-    // Character classes rather than the i flag: V8 scans for them several times faster.
-    const either = (c: string) => (c.toLowerCase() === c.toUpperCase() ? c : `[${c.toLowerCase()}${c.toUpperCase()}]`);
-    const prefixes = new Set([...registers].map((r) => either(r[0]!) + either(r[1]!)));
-    this.registerStart = new RegExp(`%(?:${[...prefixes].join("|")})`, "g");
+    const comment = text.indexOf("/*");
+    this.nextComment = comment < 0 ? this.n : comment;
+    this.registerStart = registerStartPattern(registers);
   }
 
   /** Offset of the next `%reg` at or after p naming a listed register (n when none). */
@@ -195,8 +211,12 @@ class LineFinder {
         nextSemi = text.indexOf(";", start);
         if (nextSemi < 0) nextSemi = n;
       }
+      if (this.nextComment < start) {
+        const comment = text.indexOf("/*", start);
+        this.nextComment = comment < 0 ? n : comment;
+      }
       // A trailing \r is whitespace and never part of a word: `end` bounds the line well enough here.
-      let visit = nextSemi < end;
+      let visit = nextSemi < end || this.nextComment < end;
       // The first word after any labels decides.
       let p = start;
       while (!visit) {
@@ -273,7 +293,6 @@ class LineFinder {
 
 /** Scans text for the lines that matter, or returns undefined when the file needs the full parser. */
 export function scanSites(text: string, defaultMode: CodeMode): ScanResult | undefined {
-  if (text.indexOf("/*") >= 0) return undefined;
   if (text.indexOf("\r") >= 0 && /\r(?!\n)/.test(text)) return undefined; // the full parser's line breaks differ
 
   const { words, registers } = buildTables();
@@ -292,7 +311,7 @@ export function scanSites(text: string, defaultMode: CodeMode): ScanResult | und
   let claimed = 0;
   let bail = false;
 
-  // Claimed lines and continuations of a cpp line are parsed whatever they hold.
+  // Claimed lines, lines inside a block comment and continuations of a cpp line are parsed whatever they hold.
   while (claimed > 0 || lexState !== LEX_INITIAL ? lines.step() : lines.next()) {
     if (lines.pendingLoc >= 0) {
       const at = lines.pendingLoc;
@@ -345,7 +364,8 @@ export function scanSites(text: string, defaultMode: CodeMode): ScanResult | und
       // The directive's own statement carries the state before it, as in the full parser.
       switch (st.name) {
         case ".afterburn_memop":
-          claimed = Math.max(1, Math.min(8, Number(st.argList[1] ?? 1) || 1));
+          // Up to 8 instructions, whatever the arguments say: a malformed directive leaves an earlier claim standing.
+          claimed = 8;
           break;
         case ".code16":
         case ".code16gcc":

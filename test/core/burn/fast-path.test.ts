@@ -58,7 +58,8 @@ const TEMPLATES = [
   "\t.AFTERBURN_NOANNOTATE", "\t.afterburn_memop nosuch", "\t.afterburn_memop lapic_write, 9", "x = 5", "x{} = . - f{}", ". = 0x100",
   "\t{disp32} movl %eax, %ebx", "\t%fs: movl (%eax), %ebx", "\tdata16 lgdt (%eax)", "\tcs lcall *(%eax)", "\trex.w sysret",
   "", "   ", "\t", "\t# comment only", "/ slash comment", "\tmovl\t%eax, -4(%ebp)\t", "\tcmpl\t$10, %eax",
-  "\\bad", "f\u00e9{}: cli", "\tnop @x", "\tcall *%eax", "\tlcallw *%cs:(%eax)", "\tpush %cs", "\tpopl (%eax)",
+  "\\bad", "f\u00e9{}: cli", "\tcli /* c */", "/* cli", "*/ sti", "/* x */ hlt", "\tmovl %eax, /* %cr3 */ %ebx", "\tmovl %eax /* x */, %cr0",
+  "#define N {}", "#undef N", "#define M(a) a \\", "\tcli /* one */ /* two */", "\tnop @x", "\tcall *%eax", "\tlcallw *%cs:(%eax)", "\tpush %cs", "\tpopl (%eax)",
 ];
 
 function pick<T>(rnd: () => number, xs: readonly T[]): T {
@@ -82,7 +83,7 @@ test("random compiler-style input: fast path and full parser agree, and the fast
     if (same(text, `case ${n}`, rnd() < 0.3 ? 64 : 32)) fastCount++;
   }
   // Upper-casing can turn a line into something only the full parser handles (#IF, .IF); most stay fast.
-  assert.ok(fastCount > 300, `the fast path applied to ${fastCount} of 400 inputs`);
+  assert.ok(fastCount > 250, `the fast path applied to ${fastCount} of 400 inputs`);
 });
 
 test("random token soup: fast path and full parser agree", () => {
@@ -91,6 +92,7 @@ test("random token soup: fast path and full parser agree", () => {
     "$1", "$0x10,", ",", ";", ":", "#", "# 3 \"a.c\"", "#APP", "#NO_APP", "1:", "1b", "f:", ".L1:", "*", "(", ")", "\"", "'", "\\", "\t", " ",
     ".text", ".data", ".section", ".pushsection", ".popsection", ".previous", ".code16", ".code64", ".loc", ".file", "\"x.c\"",
     ".afterburn_memop", "pte_set", ".afterburn_noannotate", ".afterburn_annotate", "lock", "rep", "data16", "{disp8}", "=", "\u00e9",
+    "/*", "*/", "/* x */", "#define", "#undef", "\\",
   ];
   for (let n = 0; n < 600; n++) {
     const rnd = random(50_000 + n);
@@ -107,8 +109,7 @@ test("random token soup: fast path and full parser agree", () => {
 test("what the fast path does not model goes to the full parser", () => {
   const full = [
     ".macro m\ncli\n.endm\nm\n", ".rept 2\ncli\n.endr\n", ".irp r,a,b\ncli\n.endr\n", ".if 0\ncli\n.endif\nsti\n",
-    ".ifdef X\ncli\n.else\nsti\n.endif\n", "#if 0\ncli\n#endif\n", "#define CR 3\nmovl %eax, %cr3\n", "#ifdef X\ncli\n#endif\n",
-    "cli /* x */\n", "cli\rsti\r", "f: .macro m\nhlt\n.endm\n", "nop; .rept 3\ncli\n.endr\n", "x: .IF 1\ncli\n.ENDIF\n", "# define X \\\ncli\nsti\n",
+    ".ifdef X\ncli\n.else\nsti\n.endif\n", "#if 0\ncli\n#endif\n", "#ifdef X\ncli\n#endif\n", "cli\rsti\r", "f: .macro m\nhlt\n.endm\n", "nop; .rept 3\ncli\n.endr\n", "x: .IF 1\ncli\n.ENDIF\n"
   ];
   for (const text of full) {
     assert.equal(scanSites(text, 32), undefined, JSON.stringify(text));
@@ -125,9 +126,15 @@ test("edge cases: quoted section names, repeated sections, cpp continuation line
     "# comment \\\ncli\nsti\n", '# 5 "a.c" 1 \\\ncli\nsti\n',
     ".afterburn_memop pte_set\n\n.L1:\n\t.p2align 4\n\tmovl %edx, (%eax)\n\tmovl %edx, 4(%eax)\n",
     ".afterburn_memop pte_test_clear, 2\nlock btrl $0, (%eax)\nsbbl %eax, %eax\nmovl %eax, %ebx\n",
+    ".afterburn_memop pte_test_clear, 2\n.afterburn_memop nosuch\nmovl %eax, %ebx\npushl %ebp\nret\n",
+    ".afterburn_memop lapic_write, 8\n" + "nop\n".repeat(7) + "movl %eax, (%ebx)\nmovl %eax, 4(%ebx)\n",
     '\t.file 1 "a.c"\n\t.loc 1 5 0\n\t.loc 1 6 2\n\t.file 2 "b.c"\n\t.loc 2 7 1\n\tcli\n\t.loc 3 8 1\n\tsti\n',
     '\t.loc 1 5 0\n\t.file 1 "late.c"\n\tcli\n',
     "cli\r\n.section .x\r\nsti\r\n", ".text\nf:\n\tcli", "cli\n\n\n", "\n", "",
+    "#define CR 3\nmovl %eax, %cr3\n", "# define X \\\ncli\nsti\n", "#define Y 1 \\\n  + 2 \\\n  hlt\nsti\n",
+    "cli /* x */\n", "/* cli */ sti\n", "/*\ncli\n*/ hlt\nsti\n", "movl %eax, %ebx /* start\n\tmovl %eax, %cr3\n end */ movl %cr0, %eax\n",
+    "/* a */ cli /* b */ ; /* c */ sti\n", '.ascii "/*"\ncli\n', "# 3 \"a.c\" /* x\ny */\ncli\n", "#APP\n/*\n#NO_APP\n*/\ncli\n",
+    "/* never closed\ncli\n",
   ];
   for (const text of cases) assert.ok(same(text, JSON.stringify(text)), `fast path expected for ${JSON.stringify(text)}`);
   const r = afterburn('.section ".fixup","ax"\ncli\n');
