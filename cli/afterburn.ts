@@ -16,12 +16,16 @@ usage:
       code size where the file does not say (.code32/.code64).
   afterburn sites [IN.s] [--json] [-m32|-m64]
       List the sensitive instructions (file:line:column, catalogue id, class, padding).
-  afterburn run PROGRAM [--backend raw] [--memory MiB] [--max-instructions N] [--post-port N]
-                [--cmdline TEXT] [--json]
+  afterburn run PROGRAM [--backend raw|trap|vtx|xen|l4|all] [--json] [--max-instructions N]
+                [--memory MiB] [--cmdline TEXT] [--post-port N] [--vtx CONTROL=on|off]
   afterburn run --rom FILE [...]
-      Boot an IA-32 ELF kernel (multiboot or plain ELF32) on the bundled PC, or a ROM image at the
-      reset vector. COM1 output goes to stdout as it comes; the stop reason and the instruction
-      count go to stderr. The trap, vtx, xen and l4 backends arrive with the wedge.
+      Boot an IA-32 kernel on the bundled PC under a backend: raw (bare metal), trap (trap-and-
+      emulate, reports holes), vtx (VT-x exits), xen or l4 (pre-virtualized: the wedge rewrites the
+      annotated sites). PROGRAM is an ELF, or a guest source file / directory built with afterburn-cc
+      and examples/guest.ld into a cache folder. COM1 output goes to stdout; the stop reason and, for
+      the hypervisor backends, the ledger (events, top sites with source lines, modelled cycles,
+      overhead vs raw) go to stderr. --backend all compares the backends side by side; --json prints
+      the documented schema "afterburn-run" version 2 (docs/run-json.md).
   afterburn help | --help | --version
 
 exit status:

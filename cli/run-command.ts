@@ -1,10 +1,13 @@
-// `afterburn run`: boot a guest on the bundled PC and stream its COM1 output.
+// `afterburn run`: boot a guest on the bundled PC under one backend or all of them, stream its COM1 output, and
+// report each backend's ledger (events by kind, top sites with source lines, modelled cycles, overhead vs raw).
 
 import { readFileSync, writeSync } from "node:fs";
 import { Machine, type RunResult } from "../machine/index.js";
-import { readElf } from "../core/toolchain/index.js";
+import { BACKENDS, loadGuest, VTX_CONTROLS, WedgeLoadError, type BackendName, type LedgerReport } from "../wedge/index.js";
 import { flag, intValue, parseArgs, UsageError, value } from "./args.js";
 import { InputError } from "./burn-commands.js";
+import { buildGuestProgram, isElf } from "./guest-build.js";
+import { formatComparison, formatLedger, type BackendRun } from "./run-report.js";
 
 const spec = {
   "--backend": { value: true },
@@ -13,14 +16,14 @@ const spec = {
   "--rom": { value: true },
   "--post-port": { value: true, repeat: true },
   "--cmdline": { value: true },
+  "--vtx": { value: true, repeat: true },
   "--json": {},
 };
 
-const BACKENDS_NOW = ["raw"];
-const BACKENDS_LATER = ["trap", "vtx", "xen", "l4", "all"];
-
 /** Exit statuses for runs that did not end through the exit port. */
 export const RUN_EXIT = { halt: 0, budget: 124, tripleFault: 125, error: 70 } as const;
+
+const DEFAULT_BUDGET = 2_000_000_000;
 
 function readProgram(path: string): Uint8Array {
   try {
@@ -30,79 +33,173 @@ function readProgram(path: string): Uint8Array {
   }
 }
 
+function parseBackends(v: string | undefined): BackendName[] {
+  if (v === undefined) return ["raw"];
+  if (v === "all") return [...BACKENDS];
+  const list = v.split(",").map((s) => s.trim());
+  for (const b of list) if (!BACKENDS.includes(b as BackendName)) throw new UsageError(`unknown backend '${b}' (raw, trap, vtx, xen, l4, all)`);
+  return list as BackendName[];
+}
+
+function parseVtx(values: string[]): Record<string, boolean> {
+  const out: Record<string, boolean> = {};
+  for (const v of values) {
+    const m = /^([A-Za-z0-9]+)=(on|off|1|0|true|false)$/.exec(v);
+    if (!m) throw new UsageError(`--vtx expects CONTROL=on|off, got '${v}'`);
+    if (!(m[1]! in VTX_CONTROLS)) throw new UsageError(`unknown VT-x control '${m[1]}' (${Object.keys(VTX_CONTROLS).join(", ")})`);
+    out[m[1]!] = m[2] === "on" || m[2] === "1" || m[2] === "true";
+  }
+  return out;
+}
+
 export function runCommand(argv: readonly string[]): number {
   const a = parseArgs(argv, spec);
-  const backend = value(a, "--backend") ?? "raw";
-  if (!BACKENDS_NOW.includes(backend)) {
-    if (BACKENDS_LATER.includes(backend)) throw new UsageError(`backend '${backend}' needs the wedge, which is not available yet; available now: ${BACKENDS_NOW.join(", ")}`);
-    throw new UsageError(`unknown backend '${backend}' (raw, trap, vtx, xen, l4, all)`);
-  }
-  const memoryMiB = intValue(a, "--memory", 1, 3072) ?? 256;
-  const maxInstructions = intValue(a, "--max-instructions", 1, Number.MAX_SAFE_INTEGER) ?? 2_000_000_000;
+  const backends = parseBackends(value(a, "--backend"));
+  const memoryMiB = intValue(a, "--memory", 2, 3072) ?? 256;
+  const maxInstructions = intValue(a, "--max-instructions", 1, Number.MAX_SAFE_INTEGER) ?? DEFAULT_BUDGET;
   const postPorts = (a.options.get("--post-port") ?? []).map((p) => {
     const n = /^0x[0-9a-f]+$/i.test(p) ? parseInt(p, 16) : /^\d+$/.test(p) ? Number(p) : NaN;
     if (!(n >= 0 && n <= 0xffff)) throw new UsageError(`--post-port expects a port number 0–0xffff, got '${p}'`);
     return n;
   });
+  const vtx = parseVtx(a.options.get("--vtx") ?? []);
   const rom = value(a, "--rom");
   if (a.positionals.length > 1) throw new UsageError(`one PROGRAM expected, got ${a.positionals.length}`);
   const program = a.positionals[0];
-  if (!program && !rom) throw new UsageError("run needs a PROGRAM (an ELF kernel) or --rom FILE");
+  if (!program && !rom) throw new UsageError("run needs a PROGRAM (an ELF kernel, a guest source file or directory) or --rom FILE");
   const json = flag(a, "--json");
+  if (rom) {
+    if (backends.length !== 1 || backends[0] !== "raw") throw new UsageError("--rom runs on the raw backend only (the wedge loads ELF kernels)");
+    return runRom(rom, { memoryMiB, maxInstructions, postPorts, json });
+  }
 
-  let console = "";
+  const elfPath = isElf(program!) ? program! : buildGuestProgram(program!, (l) => process.stderr.write(l + "\n"));
+  const bytes = readProgram(elfPath);
+  const cmdline = value(a, "--cmdline") ?? program!;
+  const single = backends.length === 1;
+  const runs: BackendRun[] = [];
+  const wanted = new Set(backends);
+  // Overhead is against raw: run raw first (quietly when it was not asked for).
+  const order: BackendName[] = wanted.has("raw") ? backends : ["raw", ...backends];
+  for (const backend of order) {
+    const shown = wanted.has(backend) && (single || backend === order.find((b) => wanted.has(b)));
+    runs.push(runOne(bytes, elfPath, backend, { memoryMiB, maxInstructions, postPorts, cmdline, vtx, stream: shown && !json, json }));
+  }
+  const raw = runs.find((r) => r.backend === "raw");
+  for (const r of runs) if (raw && r.backend !== "raw" && raw.ledger.cycles > 0) r.overheadVsRaw = r.ledger.cycles / raw.ledger.cycles - 1;
+  const reported = runs.filter((r) => wanted.has(r.backend));
+
+  if (json) {
+    const doc = {
+      schema: "afterburn-run",
+      version: 2,
+      program: program!,
+      runs: reported.map((r) => ({
+        backend: r.backend,
+        result: { reason: r.result.reason, exitCode: r.result.exitCode, instructions: r.result.instructions, message: r.result.message },
+        console: r.console,
+        ledger: r.ledger,
+        ...(r.overheadVsRaw !== undefined ? { overheadVsRaw: r.overheadVsRaw } : {}),
+      })),
+    };
+    process.stdout.write(JSON.stringify(doc, null, 2) + "\n");
+  } else if (single) {
+    const r = reported[0]!;
+    process.stderr.write(`afterburn: ${r.result.message}; ${r.result.instructions.toLocaleString("en")} instructions in ${r.seconds.toFixed(2)} s (${(r.result.instructions / Math.max(r.seconds, 1e-9) / 1e6).toFixed(1)} MIPS)\n`);
+    if (r.result.tripleFault) process.stderr.write(formatCpuReport(r.result.tripleFault));
+    if (r.backend !== "raw") process.stderr.write(formatLedger(r));
+  } else {
+    process.stderr.write(formatComparison(reported));
+  }
+  return exitStatus(reported[0]!.result);
+}
+
+interface RunOptions {
+  memoryMiB: number;
+  maxInstructions: number;
+  postPorts: number[];
+  cmdline: string;
+  vtx: Record<string, boolean>;
+  stream: boolean;
+  json: boolean;
+}
+
+function runOne(bytes: Uint8Array, fileName: string, backend: BackendName, o: RunOptions): BackendRun {
+  let text = "";
   let pending: number[] = [];
   const flush = () => {
-    if (pending.length > 0 && !json) writeSync(1, Buffer.from(pending));
+    if (pending.length > 0 && o.stream) writeSync(1, Buffer.from(pending));
+    pending = [];
+  };
+  let guest;
+  try {
+    guest = loadGuest(bytes, {
+      backend,
+      fileName,
+      memoryMiB: o.memoryMiB,
+      cmdline: o.cmdline,
+      vtx: o.vtx,
+      onSerial(t) {
+        text += t;
+        if (!o.stream) return;
+        const byte = t.charCodeAt(0) & 0xff;
+        pending.push(byte);
+        if (byte === 10 || pending.length >= 4096) flush();
+      },
+    });
+  } catch (e) {
+    if (e instanceof WedgeLoadError) throw new InputError(e.message + (/RAM|memory/.test(e.message) ? " (use --memory)" : ""));
+    throw e;
+  }
+  for (const port of o.postPorts) {
+    guest.machine.devices.io.watchWrites(port, (p, byte) => {
+      if (!o.json && o.stream) process.stderr.write(`post 0x${p.toString(16)}: 0x${byte.toString(16).padStart(2, "0")}\n`);
+    });
+  }
+  const started = process.hrtime.bigint();
+  const result = guest.run({ maxInstructions: o.maxInstructions });
+  const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+  flush();
+  return { backend, result, console: text, ledger: guest.report(), seconds };
+}
+
+function runRom(rom: string, o: { memoryMiB: number; maxInstructions: number; postPorts: number[]; json: boolean }): number {
+  let text = "";
+  let pending: number[] = [];
+  const flush = () => {
+    if (pending.length > 0 && !o.json) writeSync(1, Buffer.from(pending));
     pending = [];
   };
   const machine = new Machine({
-    memoryMiB,
-    postPorts,
+    memoryMiB: o.memoryMiB,
+    postPorts: o.postPorts,
     onSerial(byte) {
-      console += String.fromCharCode(byte);
+      text += String.fromCharCode(byte);
       pending.push(byte);
       if (byte === 10 || pending.length >= 4096) flush();
     },
     onPost(port, byte) {
-      if (!json) process.stderr.write(`post 0x${port.toString(16)}: 0x${byte.toString(16).padStart(2, "0")}\n`);
+      if (!o.json) process.stderr.write(`post 0x${port.toString(16)}: 0x${byte.toString(16).padStart(2, "0")}\n`);
     },
   });
-
-  if (rom) {
-    machine.loadRom(readProgram(rom));
-  } else {
-    const bytes = readProgram(program!);
-    const elf = readElf(bytes, program!);
-    if (elf.class !== 32 || elf.machine !== "EM_386") {
-      throw new InputError(`${program}: a ${elf.class}-bit ${elf.machine} ELF; the bundled PC runs IA-32 (ELF32, EM_386) kernels`);
-    }
-    if (elf.type !== "EXEC") throw new InputError(`${program}: an ELF of type ${elf.type}; link it into an executable first`);
-    const segments = elf.loadSegments();
-    if (segments.length === 0) throw new InputError(`${program}: no loadable segments`);
-    try {
-      machine.loadElfSegments(segments, elf.entry, { cmdline: value(a, "--cmdline") ?? program });
-    } catch (e) {
-      throw new InputError(`${program}: ${(e as Error).message} (use --memory to give the guest more RAM)`);
-    }
-  }
-
+  machine.loadRom(readProgram(rom));
   const started = process.hrtime.bigint();
-  const result = machine.run({ maxInstructions });
+  const result = machine.run({ maxInstructions: o.maxInstructions });
   const seconds = Number(process.hrtime.bigint() - started) / 1e9;
   flush();
-  if (json) {
-    process.stdout.write(JSON.stringify({ schema: "afterburn-run", version: 1, backend, program: program ?? rom, console, ...summary(result) }, null, 2) + "\n");
+  if (o.json) {
+    const doc = {
+      schema: "afterburn-run",
+      version: 2,
+      program: rom,
+      runs: [{ backend: "raw", result: { reason: result.reason, exitCode: result.exitCode, instructions: result.instructions, message: result.message }, console: text }],
+    };
+    process.stdout.write(JSON.stringify(doc, null, 2) + "\n");
   } else {
-    const mips = result.instructions / seconds / 1e6;
-    process.stderr.write(`afterburn: ${result.message}; ${result.instructions.toLocaleString("en")} instructions in ${seconds.toFixed(2)} s (${mips.toFixed(1)} MIPS)\n`);
+    process.stderr.write(`afterburn: ${result.message}; ${result.instructions.toLocaleString("en")} instructions in ${seconds.toFixed(2)} s\n`);
     if (result.tripleFault) process.stderr.write(formatCpuReport(result.tripleFault));
   }
   return exitStatus(result);
-}
-
-function summary(r: RunResult) {
-  return { reason: r.reason, exitCode: r.exitCode, message: r.message, instructions: r.instructions, virtualTime: r.virtualTime, tripleFault: r.tripleFault };
 }
 
 function exitStatus(r: RunResult): number {
@@ -126,3 +223,4 @@ function formatCpuReport(r: NonNullable<RunResult["tripleFault"]>): string {
   return `  eip=${h(r.eip)} eflags=${h(r.eflags)} cr0=${h(r.cr0)} cr2=${h(r.cr2)} cr3=${h(r.cr3)}\n  ${regs}\n  faults: ${r.vectors.join(", ")}\n`;
 }
 
+export type { LedgerReport };

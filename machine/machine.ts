@@ -162,6 +162,7 @@ export class Machine {
     pic.onIntr = notify;
     lapic.onInterrupt = notify;
     lapic.onLevelEoi = (v) => ioapic.endOfInterrupt(v);
+    lapic.onNmi = () => cpu.raiseNmi();
     const pit = new Pit8254(clock, timers, () => irqs.pulse(0));
     const rtc = new CmosRtc(clock, timers, () => irqs.pulse(8), { memoryBytes: this.memory.size, epoch: options.rtcEpoch });
     const onSerial = options.onSerial ?? (() => {});
@@ -195,20 +196,29 @@ export class Machine {
     return Uint8Array.from(this.postCapture.get(port & 0xffff) ?? []);
   }
 
+  /**
+   * Pulse the NMI line (as a chipset error or a front-panel button would). Masked while the guest
+   * has set bit 7 of CMOS port 0x70; returns whether the NMI was latched for delivery.
+   */
+  nmi(): boolean {
+    if (this.devices.rtc.nmiMasked) return false;
+    this.cpu.raiseNmi();
+    return true;
+  }
+
   /** Offer more bytes to the guest on COM1. */
   sendSerial(bytes: string | Uint8Array): void {
     this.devices.uart.enqueueInput(bytes);
   }
 
-  /** A20 gate state. PhysicalMemory has no address-wrap hook yet: the gate is recorded, and honoured when memory offers setA20. */
+  /** A20 gate state (PS/2 controller output port bit 1 OR port 0x92 bit 1); memory wraps at 1 MiB while it is off. */
   get a20Enabled(): boolean {
     return this.a20;
   }
 
   private setA20(on: boolean): void {
     this.a20 = on;
-    const m = this.memory as unknown as { setA20?: (on: boolean) => void };
-    if (typeof m.setA20 === "function") m.setA20(on);
+    this.memory.setA20(on);
   }
 
   private requestReset(): void {

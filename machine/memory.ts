@@ -25,6 +25,8 @@ export const enum PageKind {
 
 export const WATCH_CODE = 1;
 export const WATCH_SNAPSHOT = 2;
+/** A page a platform layer watches for every write (the wedge's page-table pages); never cleared by a write. */
+export const WATCH_TABLE = 4;
 
 interface MmioWindow {
   base: number;
@@ -52,6 +54,16 @@ export class PhysicalMemory implements PhysicalMemoryApi {
   readonly watch: Uint8Array;
   /** Called (before the write lands) when a page holding decoded code is written. */
   onCodeWrite: ((page: number) => void) | null = null;
+  /** Called (before the write lands) on every write to a page armed with watchTable. */
+  onTableWrite: ((page: number) => void) | null = null;
+  /**
+   * The A20 gate as an address mask: bit 20 is cleared while the gate is disabled, so CPU accesses
+   * above 1 MiB wrap as on a PC. The CPU applies it to every physical address it forms (page walks
+   * included); host accesses through this class (loaders, snapshots) are not masked.
+   */
+  a20Mask = -1;
+  /** Called after the A20 gate changed (the CPU drops translations and decoded code). */
+  onA20Change: (() => void) | null = null;
 
   private readonly ramPages: number;
   private readonly romPages = new Map<number, Uint8Array>();
@@ -72,6 +84,14 @@ export class PhysicalMemory implements PhysicalMemoryApi {
     this.watch = new Uint8Array(this.ramPages);
   }
 
+  /** Enable or disable the A20 gate (Machine calls this for the PS/2 controller and port 0x92). */
+  setA20(enabled: boolean): void {
+    const mask = enabled ? -1 : ~0x100000;
+    if (mask === this.a20Mask) return;
+    this.a20Mask = mask;
+    this.onA20Change?.();
+  }
+
   /** True when the page is plain RAM (readable and writable through `ram`). */
   isRamPage(page: number): boolean {
     return this.pageKind[page] === PageKind.Ram;
@@ -80,6 +100,13 @@ export class PhysicalMemory implements PhysicalMemoryApi {
   /** Make `page` notify onCodeWrite on its next write. */
   watchCode(page: number): void {
     if (page < this.ramPages) this.watch[page] |= WATCH_CODE;
+  }
+
+  /** Arm or disarm WATCH_TABLE on a RAM page: every write to it calls onTableWrite first. */
+  watchTable(page: number, on: boolean): void {
+    if (page >= this.ramPages) return;
+    if (on) this.watch[page] |= WATCH_TABLE;
+    else this.watch[page] &= ~WATCH_TABLE;
   }
 
   /** The slow part of a write to a watched page: snapshot copy, then code invalidation. */
@@ -92,8 +119,9 @@ export class PhysicalMemory implements PhysicalMemoryApi {
         top.saved.set(page, this.ram.slice(off, off + PAGE_SIZE));
       }
     }
-    this.watch[page] = 0;
+    this.watch[page] = w & WATCH_TABLE;
     if (w & WATCH_CODE && this.onCodeWrite) this.onCodeWrite(page);
+    if (w & WATCH_TABLE && this.onTableWrite) this.onTableWrite(page);
   }
 
   private touch(addr: number, length: number): void {

@@ -1,4 +1,392 @@
-// afterburn-lsp: the language server (issue "Language server") is not built yet. Until then the
-// entry point exists and says so, with a status an editor's client can report.
-process.stderr.write("afterburn-lsp: the language server is not yet available in this version of Afterburner Studio\n");
-process.exitCode = 69; // EX_UNAVAILABLE
+// afterburn-lsp: the language server (`afterburn-lsp --stdio`, or --node-ipc / --socket=N as
+// vscode-languageserver accepts). A thin layer: documents in, core/ analysis, protocol out.
+
+import {
+  createConnection,
+  DidChangeConfigurationNotification,
+  SemanticTokensBuilder,
+  TextDocumentSyncKind,
+  type Connection,
+  type InitializeParams,
+  type InitializeResult,
+  type Location,
+  type Range,
+  type SymbolInformation,
+  SymbolKind,
+} from "vscode-languageserver/node";
+import { isAbsolute, resolve } from "node:path";
+import { OpenDocument, kindOf } from "./documents.js";
+import { DEFAULT_SETTINGS, readSettings, type Settings } from "./settings.js";
+import {
+  codeActionsFor,
+  codeLensesFor,
+  completionsFor,
+  definitionLocation,
+  diagnosticsFor,
+  documentSymbolsFor,
+  fileUri,
+  foldingFor,
+  hoverFor,
+  inlayHintsFor,
+  previewFor,
+  toRange,
+  type PreviewResult,
+} from "./features.js";
+import { classifyWord, labelDefinitions, macroDefinition, occurrences, semanticTokens, SEMANTIC_TOKEN_MODIFIERS, SEMANTIC_TOKEN_TYPES } from "../core/asm/navigate.js";
+import { WorkspaceIndex } from "../core/asm/workspace.js";
+import { includeDirsOf, loadCompileDatabase, modeOf, preprocessAccurately, type CompileCommand } from "../core/asm/accurate.js";
+import { splitCommandLine } from "../core/toolchain/commandLine.js";
+import { pathOf } from "./documents.js";
+import { readHeader } from "../core/asm/includes.js";
+
+export const PREVIEW_REQUEST = "afterburn/preview";
+
+export function startServer(connection: Connection): void {
+  const docs = new Map<string, OpenDocument>();
+  const index = new WorkspaceIndex();
+  let settings: Settings = DEFAULT_SETTINGS;
+  let canPullConfiguration = false;
+  let roots: string[] = [];
+
+  const log = (message: string) => {
+    try {
+      connection.console.log(`afterburn: ${message}`);
+    } catch {
+      // the connection may be closing
+    }
+  };
+
+  /** Runs a handler; a failure is logged and answered with the fallback, never thrown into the connection. */
+  function safe<T>(what: string, fallback: T, fn: () => T): T {
+    try {
+      return fn();
+    } catch (e) {
+      log(`${what} failed: ${(e as Error)?.stack ?? String(e)}`);
+      return fallback;
+    }
+  }
+
+  function compileCommandFor(path: string): CompileCommand | undefined {
+    if (settings.compileCommands === "") return undefined;
+    const dbPath = isAbsolute(settings.compileCommands) ? settings.compileCommands : resolve(roots[0] ?? process.cwd(), settings.compileCommands);
+    try {
+      return loadCompileDatabase(dbPath).byFile.get(path);
+    } catch (e) {
+      log(`compile commands: ${(e as Error).message}`);
+      return undefined;
+    }
+  }
+
+  function makeDocument(uri: string, languageId: string, version: number, text: string): OpenDocument | undefined {
+    const kind = kindOf(languageId, uri);
+    if (kind === undefined) return undefined;
+    const cmd = compileCommandFor(pathOf(uri));
+    return new OpenDocument(uri, kind, languageId, version, text, {
+      maxLines: settings.maxAnalysisLines,
+      includeDirs: cmd ? includeDirsOf(cmd) : [],
+      mode: cmd ? modeOf(cmd) : 32,
+    });
+  }
+
+  function publish(doc: OpenDocument): void {
+    const diagnostics = safe("diagnostics", [], () => diagnosticsFor(doc, settings));
+    void connection.sendDiagnostics({ uri: doc.uri, version: doc.version, diagnostics });
+  }
+
+  /** Publishes now when the analysis is ready; C files wait for tree-sitter the first time. */
+  function analyseAndPublish(doc: OpenDocument): void {
+    if (doc.kind === "c" && doc.cAnalysisNow() === undefined && !doc.truncated) {
+      const version = doc.version;
+      doc.cAnalysis().then(
+        () => {
+          if (docs.get(doc.uri) === doc && doc.version === version) publish(doc);
+        },
+        (e: unknown) => log(`C analysis failed: ${(e as Error)?.message ?? String(e)}`),
+      );
+      return;
+    }
+    publish(doc);
+  }
+
+  /** Accurate mode: the real cpp with the file's compile command, mapped back through line markers. */
+  function runAccurate(doc: OpenDocument): void {
+    if (doc.asm === undefined || doc.path.endsWith(".s") || doc.truncated) return;
+    const cmd = compileCommandFor(doc.path);
+    if (cmd === undefined) return;
+    const version = doc.version;
+    let gcc: string[];
+    try {
+      gcc = splitCommandLine(settings.toolchain.gcc);
+    } catch {
+      gcc = ["gcc"];
+    }
+    preprocessAccurately(doc.text, cmd, gcc).then(
+      (r) => {
+        if (docs.get(doc.uri) !== doc || doc.version !== version) return;
+        doc.accurate = { version, sites: r.sites };
+        doc.accurateError = undefined;
+        publish(doc);
+      },
+      (e: unknown) => {
+        if (docs.get(doc.uri) !== doc) return;
+        doc.accurateError = (e as Error)?.message ?? String(e);
+        publish(doc);
+      },
+    );
+  }
+
+  async function pullSettings(): Promise<void> {
+    if (!canPullConfiguration) return;
+    try {
+      const raw: unknown = await connection.workspace.getConfiguration({ section: "afterburn" });
+      applySettings(readSettings(raw));
+    } catch (e) {
+      log(`could not read settings: ${(e as Error).message}`);
+    }
+  }
+
+  function applySettings(next: Settings): void {
+    const reopen = next.maxAnalysisLines !== settings.maxAnalysisLines || next.compileCommands !== settings.compileCommands;
+    settings = next;
+    for (const [uri, doc] of docs) {
+      let d = doc;
+      if (reopen) {
+        const fresh = makeDocument(uri, doc.textDocument?.languageId ?? (doc.kind === "asm" ? "gas-x86" : "c"), doc.version, doc.text);
+        if (fresh === undefined) continue;
+        docs.set(uri, fresh);
+        d = fresh;
+        runAccurate(d);
+      }
+      analyseAndPublish(d);
+    }
+  }
+
+  connection.onInitialize((params: InitializeParams): InitializeResult => {
+    canPullConfiguration = params.capabilities.workspace?.configuration === true;
+    roots = (params.workspaceFolders ?? []).map((f) => pathOf(f.uri));
+    if (roots.length === 0 && params.rootUri) roots = [pathOf(params.rootUri)];
+    const init = params.initializationOptions as Record<string, unknown> | undefined;
+    if (init && typeof init === "object" && "afterburn" in init) settings = readSettings(init.afterburn);
+    return {
+      capabilities: {
+        textDocumentSync: { openClose: true, change: TextDocumentSyncKind.Incremental, save: { includeText: false } },
+        hoverProvider: true,
+        inlayHintProvider: true,
+        codeActionProvider: { codeActionKinds: ["quickfix", "source"] },
+        codeLensProvider: { resolveProvider: false },
+        documentSymbolProvider: true,
+        workspaceSymbolProvider: true,
+        definitionProvider: true,
+        referencesProvider: true,
+        foldingRangeProvider: true,
+        completionProvider: { triggerCharacters: ["%", "."] },
+        semanticTokensProvider: {
+          legend: { tokenTypes: [...SEMANTIC_TOKEN_TYPES], tokenModifiers: [...SEMANTIC_TOKEN_MODIFIERS] },
+          full: true,
+          range: true,
+        },
+      },
+      serverInfo: { name: "afterburn-lsp", version: "0.1.0" },
+    };
+  });
+
+  connection.onInitialized(() => {
+    if (canPullConfiguration) {
+      void connection.client.register(DidChangeConfigurationNotification.type, { section: "afterburn" }).catch(() => undefined);
+      void pullSettings();
+    }
+    // Index the workspace's assembly files after start-up work is done.
+    setTimeout(() => {
+      for (const r of roots) safe("workspace index", undefined, () => index.scanFolder(r));
+      for (const d of docs.values()) if (d.kind === "asm") index.update(d.path, d.text);
+      if (index.skipped > 0) log(`workspace index: ${index.fileCount} files, ${index.skipped} skipped (limits)`);
+    }, 50);
+  });
+
+  connection.onDidChangeConfiguration((params) => {
+    const raw = (params.settings as Record<string, unknown> | null | undefined)?.afterburn;
+    if (raw !== undefined) applySettings(readSettings(raw));
+    else void pullSettings();
+  });
+
+  connection.onDidOpenTextDocument((params) => {
+    safe("open", undefined, () => {
+      const { uri, languageId, version, text } = params.textDocument;
+      const doc = makeDocument(uri, languageId, version, typeof text === "string" ? text : String(text));
+      if (doc === undefined) return;
+      docs.set(uri, doc);
+      analyseAndPublish(doc);
+      runAccurate(doc);
+    });
+  });
+
+  connection.onDidChangeTextDocument((params) => {
+    safe("change", undefined, () => {
+      const doc = docs.get(params.textDocument.uri);
+      if (doc === undefined) return;
+      doc.applyChanges(params.contentChanges, params.textDocument.version ?? doc.version + 1);
+      analyseAndPublish(doc);
+    });
+  });
+
+  connection.onDidSaveTextDocument((params) => {
+    safe("save", undefined, () => {
+      const doc = docs.get(params.textDocument.uri);
+      if (doc === undefined) return;
+      if (doc.kind === "asm") index.update(doc.path, doc.text);
+      runAccurate(doc);
+    });
+  });
+
+  connection.onDidCloseTextDocument((params) => {
+    const doc = docs.get(params.textDocument.uri);
+    docs.delete(params.textDocument.uri);
+    if (doc !== undefined && doc.kind === "asm") index.updateFromDisk(doc.path);
+    void connection.sendDiagnostics({ uri: params.textDocument.uri, diagnostics: [] });
+  });
+
+  connection.onHover((p) => safe("hover", null, () => {
+    const doc = docs.get(p.textDocument.uri);
+    return doc ? hoverFor(doc, p.position) : null;
+  }));
+
+  connection.languages.inlayHint.on((p) => safe("inlay hints", [], () => {
+    const doc = docs.get(p.textDocument.uri);
+    return doc ? inlayHintsFor(doc, p.range, settings) : [];
+  }));
+
+  connection.onCodeAction((p) => safe("code actions", [], () => {
+    const doc = docs.get(p.textDocument.uri);
+    return doc ? codeActionsFor(doc, p.range, p.context.diagnostics) : [];
+  }));
+
+  connection.onCodeLens((p) => safe("code lens", [], () => {
+    const doc = docs.get(p.textDocument.uri);
+    return doc ? codeLensesFor(doc) : [];
+  }));
+
+  connection.onRequest(PREVIEW_REQUEST, async (p: { uri?: unknown; range?: Range }): Promise<PreviewResult | null> => {
+    try {
+      if (typeof p?.uri !== "string") return null;
+      const doc = docs.get(p.uri);
+      if (doc === undefined) return null;
+      if (doc.kind === "c") await doc.cAnalysis();
+      return previewFor(doc, p.range ?? undefined);
+    } catch (e) {
+      log(`preview failed: ${(e as Error)?.stack ?? String(e)}`);
+      return null;
+    }
+  });
+
+  connection.onDocumentSymbol((p) => safe("document symbols", [], () => {
+    const doc = docs.get(p.textDocument.uri);
+    return doc ? documentSymbolsFor(doc) : [];
+  }));
+
+  connection.onFoldingRanges((p) => safe("folding", [], () => {
+    const doc = docs.get(p.textDocument.uri);
+    return doc ? foldingFor(doc) : [];
+  }));
+
+  connection.onCompletion((p) => safe("completion", [], () => {
+    const doc = docs.get(p.textDocument.uri);
+    return doc ? completionsFor(doc, p.position) : [];
+  }));
+
+  connection.onDefinition((p) => safe("definition", null, (): Location[] | null => {
+    const doc = docs.get(p.textDocument.uri);
+    if (doc?.asm === undefined) return null;
+    const an = doc.asm;
+    const line = an.lineText(p.position.line);
+    // On an include line: the header.
+    const inc = an.includeSet.includes.find((i) => i.line === p.position.line && p.position.character >= i.start && p.position.character <= i.end);
+    if (inc?.path !== undefined) return [{ uri: fileUri(inc.path), range: toRange({ line: 0, start: 0, end: 0 }) }];
+    const w = classifyWord(an, p.position.line, p.position.character);
+    if (w === undefined || line === "") return null;
+    if (w.kind === "macro" || w.kind === "cpp-macro" || (w.kind === "instruction" && an.file.macros.has(w.word.toLowerCase()))) {
+      const d = macroDefinition(an, w.word);
+      if (d !== undefined) return [definitionLocation(doc, d)];
+    }
+    if (w.kind === "label" || w.kind === "symbol" || w.kind === "unknown" || w.kind === "instruction") {
+      const defs = labelDefinitions(an, w.word, p.position.line);
+      if (defs.length > 0) return defs.map((d) => definitionLocation(doc, d));
+      const sym = an.file.symbols.get(w.word);
+      if (sym !== undefined) {
+        const r = an.toSource(sym.span);
+        if (r) return [{ uri: doc.uri, range: toRange(r) }];
+      }
+    }
+    // Elsewhere in the workspace: headers this file includes first.
+    const found = index.lookup(w.word);
+    const included = new Set(an.includeSet.files);
+    found.sort((a, b) => Number(included.has(b.file)) - Number(included.has(a.file)));
+    return found.length > 0 ? found.map((s) => ({ uri: fileUri(s.file), range: toRange({ line: s.line, start: s.start, end: s.end }) })) : null;
+  }));
+
+  connection.onReferences((p) => safe("references", [], (): Location[] => {
+    const doc = docs.get(p.textDocument.uri);
+    if (doc?.asm === undefined) return [];
+    const w = classifyWord(doc.asm, p.position.line, p.position.character);
+    if (w === undefined || w.kind === "number") return [];
+    const name = w.kind === "register" ? w.word : w.word;
+    const out: Location[] = occurrences((i) => doc.lineText(i), doc.lineCount, name).map((s) => ({ uri: doc.uri, range: toRange(s) }));
+    const open = new Map([...docs.values()].map((d) => [d.path, d]));
+    for (const path of index.paths()) {
+      if (path === doc.path) continue;
+      const other = open.get(path);
+      const lines = other !== undefined ? null : readHeader(path);
+      const count = other !== undefined ? other.lineCount : lines?.length ?? 0;
+      const get = other !== undefined ? (i: number) => other.lineText(i) : (i: number) => lines![i];
+      for (const s of occurrences(get, count, name)) out.push({ uri: other?.uri ?? fileUri(path), range: toRange(s) });
+      if (out.length > 5000) break;
+    }
+    return out;
+  }));
+
+  connection.onWorkspaceSymbol((p) => safe("workspace symbols", [], (): SymbolInformation[] => {
+    const kinds = { label: SymbolKind.Function, macro: SymbolKind.Method, define: SymbolKind.Constant } as const;
+    return index.search(p.query).map((s) => ({ name: s.name, kind: kinds[s.kind], location: { uri: fileUri(s.file), range: toRange({ line: s.line, start: s.start, end: s.end }) }, containerName: s.file.split(/[\\/]/).pop() }));
+  }));
+
+  const tokens = (uri: string, range?: Range) => {
+    const doc = docs.get(uri);
+    const b = new SemanticTokensBuilder();
+    if (doc === undefined) return b.build();
+    const types = SEMANTIC_TOKEN_TYPES as readonly string[];
+    const mods = SEMANTIC_TOKEN_MODIFIERS as readonly string[];
+    if (doc.asm !== undefined) {
+      for (const t of semanticTokens(doc.asm, range?.start.line ?? 0, range ? range.end.line + 1 : undefined)) {
+        b.push(t.line, t.start, t.length, types.indexOf(t.type), t.modifiers.reduce((m, x) => m | (1 << mods.indexOf(x)), 0));
+      }
+    } else {
+      const sites = [...(doc.cAnalysisNow()?.sites ?? [])].sort((a, c) => a.range.line - c.range.line || a.range.start - c.range.start);
+      let last = { line: -1, end: -1 };
+      for (const s of sites) {
+        if (range && (s.range.line < range.start.line || s.range.line > range.end.line)) continue;
+        if (s.range.line === last.line && s.range.start < last.end) continue;
+        const len = Math.max(1, Math.min(s.mnemonic.length, s.range.end - s.range.start));
+        const m = (1 << mods.indexOf("sensitive")) | (s.entry.class === "privileged" ? 1 << mods.indexOf("privileged") : 0) | (s.annotated ? 0 : 1 << mods.indexOf("notAnnotated"));
+        b.push(s.range.line, s.range.start, len, types.indexOf("keyword"), m);
+        last = { line: s.range.line, end: s.range.start + len };
+      }
+    }
+    return b.build();
+  };
+  connection.languages.semanticTokens.on((p) => safe("semantic tokens", { data: [] }, () => tokens(p.textDocument.uri)));
+  connection.languages.semanticTokens.onRange((p) => safe("semantic tokens", { data: [] }, () => tokens(p.textDocument.uri, p.range)));
+
+  connection.listen();
+}
+
+// Nothing a document does may take the server down; anything unexpected is logged to stderr.
+process.on("uncaughtException", (e) => process.stderr.write(`afterburn-lsp: internal error: ${e?.stack ?? String(e)}\n`));
+process.on("unhandledRejection", (e) => process.stderr.write(`afterburn-lsp: internal error: ${(e as Error)?.stack ?? String(e)}\n`));
+
+if (process.argv.includes("--version")) {
+  process.stdout.write("afterburn-lsp 0.1.0\n");
+} else if (!process.argv.some((a) => a === "--stdio" || a === "--node-ipc" || a.startsWith("--socket=") || a.startsWith("--pipe=") || a.startsWith("--clientProcessId"))) {
+  process.stderr.write("usage: afterburn-lsp --stdio   (the Afterburner Studio language server; also --node-ipc, --socket=PORT)\n");
+  process.exitCode = 64;
+} else {
+  startServer(createConnection());
+}

@@ -44,7 +44,7 @@ export function registerNames(): readonly string[] {
 }
 
 /** Words gas accepts as an instruction prefix written before the mnemonic. */
-const PREFIX_WORDS: ReadonlySet<string> = new Set([
+export const PREFIX_WORDS: ReadonlySet<string> = new Set([
   "lock", "rep", "repe", "repz", "repne", "repnz", "data16", "data32", "addr16", "addr32",
   "cs", "ds", "es", "fs", "gs", "ss", "rex", "rex64", "rex.w", "rex.r", "rex.x", "rex.b",
   "notrack", "bnd", "xacquire", "xrelease",

@@ -21,7 +21,7 @@ import type {
 import { classify, paddingFor } from "../isa/index.js";
 import type { CatalogueEntry } from "../isa/types.js";
 import { memopKind, type MemopKind } from "./memop.js";
-import { canPrefilter, prefilteredStatements } from "./prefilter.js";
+import { scanSites } from "./prefilter.js";
 import type { Site, SourcePosition } from "./site.js";
 
 export interface BurnOptions {
@@ -112,16 +112,15 @@ export function afterburn(text: string, options: BurnOptions = {}): BurnResult {
     return { output: text, sites, diagnostics, alreadyAfterburned: true };
   }
 
-  // Files without macros or cpp leftovers (compiler output, preprocessed .S) take the fast path.
-  const fast = options.fullParse !== true && canPrefilter(text);
-  const parsed = fast
-    ? { statements: prefilteredStatements(text, defaultMode), lines: [] as ParsedLine[], macros: new Map<string, MacroDefinition>(), diagnostics: [] as ParseDiagnostic[] }
+  // Files without macros, conditionals or cpp leftovers (compiler output, preprocessed .S) take the fast path.
+  const scan = options.fullParse === true ? undefined : scanSites(text, defaultMode);
+  const parsed = scan
+    ? { statements: scan.statements, lines: [] as ParsedLine[], macros: new Map<string, MacroDefinition>(), diagnostics: [] as ParseDiagnostic[] }
     : parseAsm(text, { mode: defaultMode, fileName });
   for (const d of parsed.diagnostics) {
     diagnostics.push({ file: fileName, line: d.span.line + 1, column: d.span.start + 1, severity: d.severity, message: d.message, from: "parser" });
   }
 
-  const lines = text.split("\n");
   const edits = new Map<number, Edit[]>();
   const addEdit = (line: number, e: Edit) => {
     const list = edits.get(line);
@@ -149,7 +148,8 @@ export function afterburn(text: string, options: BurnOptions = {}): BurnResult {
   let lastRunKey = "";
   const runIdx: number[] = [];
   const expandedEntry: (CatalogueEntry | null)[] = [];
-  parsed.statements.forEach((es, i) => {
+  // The fast path yields no expansions: these two passes only matter for the full parser's output.
+  if (!scan) parsed.statements.forEach((es, i) => {
     if (es.statement.kind !== "instruction" || !es.expansion) return;
     const inner = es.expansion;
     const idx = (runIdx[i] = advanceRun(es));
@@ -165,7 +165,7 @@ export function afterburn(text: string, options: BurnOptions = {}): BurnResult {
   // written out inline instead (as GNU as would expand it), so that exactly its sensitive
   // instructions are annotated. Only for macros without conditionals, whose expansion is exact here.
   const inlined = new Map<string, { site: Span; parts: string[] }>();
-  parsed.statements.forEach((es, i) => {
+  if (!scan) parsed.statements.forEach((es, i) => {
     if (es.statement.kind !== "instruction" || !es.expansion) return;
     if (bodyDecisions.get(es.expansion.bodyLine)?.[runIdx[i]] !== "mixed") return;
     if (!expandedEntry[i]) return; // this invocation's expansion is harmless: it stays a macro call
@@ -270,16 +270,7 @@ export function afterburn(text: string, options: BurnOptions = {}): BurnResult {
     diagnostics.push({ file: fileName, line: pendingMemop.line + 1, column: 1, severity: "warning", message: `.afterburn_memop ${pendingMemop.kind.name}: no instruction followed it`, from: "afterburner" });
   }
 
-  let output = text;
-  if (annotate) {
-    for (const [line, list] of edits) {
-      list.sort((a, b) => b.start - a.start);
-      let s = lines[line];
-      for (const e of list) s = s.slice(0, e.start) + e.text + s.slice(e.end);
-      lines[line] = s;
-    }
-    output = lines.join("\n");
-  }
+  const output = annotate && edits.size > 0 ? applyEdits(text, edits, scan?.lineStarts) : text;
   return { output, sites, diagnostics, alreadyAfterburned: false };
 
   /**
@@ -385,8 +376,59 @@ function originKey(o: ExpansionOrigin | undefined): string {
   return k;
 }
 
+/**
+ * The text with each line's edits applied (right to left within a line), built from slices of the
+ * input joined once. Lines are numbered as the parser splits them (\n, \r\n or a lone \r).
+ */
+function applyEdits(text: string, edits: Map<number, Edit[]>, knownStarts: Map<number, number> | undefined): string {
+  const order = [...edits.keys()].sort((a, b) => a - b);
+  const pieces: string[] = [];
+  const hasCr = text.indexOf("\r") >= 0;
+  let copied = 0; // text before this offset is in pieces
+  let walkLine = 0; // the line starting at walkAt
+  let walkAt = 0;
+  for (const line of order) {
+    let start = knownStarts?.get(line);
+    if (start === undefined) {
+      while (walkLine < line && walkAt <= text.length) {
+        walkAt = lineEnd(text, walkAt, hasCr);
+        walkAt += text.charCodeAt(walkAt) === 13 && text.charCodeAt(walkAt + 1) === 10 ? 2 : 1;
+        walkLine++;
+      }
+      if (walkLine !== line || walkAt > text.length) continue; // no such line: nothing to edit
+      start = walkAt;
+    }
+    const list = edits.get(line)!;
+    if (list.length === 1) {
+      // The common case: one instruction replaced in place.
+      const e = list[0]!;
+      pieces.push(text.slice(copied, start + e.start), e.text);
+      copied = start + e.end;
+      continue;
+    }
+    const end = lineEnd(text, start, hasCr);
+    let s = text.slice(start, end);
+    list.sort((a, b) => b.start - a.start);
+    for (const e of list) s = s.slice(0, e.start) + e.text + s.slice(e.end);
+    pieces.push(text.slice(copied, start), s);
+    copied = end;
+  }
+  pieces.push(text.slice(copied));
+  return pieces.join("");
+}
+
+/** Offset of the line break ending the line that starts at `start` (text.length for the last line). */
+function lineEnd(text: string, start: number, hasCr: boolean): number {
+  let nl = text.indexOf("\n", start);
+  if (nl < 0) nl = text.length;
+  if (!hasCr) return nl;
+  const cr = text.indexOf("\r", start);
+  return cr >= 0 && cr < nl ? cr : nl;
+}
+
 /** A label prefix that the input does not already use (so re-burning a hand-edited output cannot clash). */
 function uniqueLabelPrefix(text: string): string {
+  if (text.indexOf("_sens_") < 0) return ".Lab_sens_"; // a rarer needle: searching for it is faster
   let prefix = ".Lab_sens_";
   for (let i = 2; text.includes(prefix); i++) prefix = `.Lab${i}_sens_`;
   return prefix;

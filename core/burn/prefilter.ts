@@ -1,133 +1,434 @@
 // The afterburner's fast path. Compiler output and preprocessed .S files have no macros, loops or
-// cpp conditionals left, so most of their lines cannot hold a sensitive instruction. One regex pass
-// over the whole text finds the lines that might (a catalogue mnemonic as a word, or a segment,
-// control or debug register) and the lines that change context (sections, code size, line
-// markers, #APP, .loc, the afterburner's own directives); only those are parsed. The result is the
-// same statement stream the full parser yields for those lines: burn's tests compare both paths.
+// conditionals, so most of their lines cannot hold a sensitive instruction. One pass over the raw
+// text reads each line's first word (after labels) and hashes it without allocating: only lines
+// whose word is a catalogue spelling or prefix, a mov/push/pop naming a segment, control or debug
+// register, a directive that changes context (sections, code size, .file, the afterburner's own),
+// a cpp line (markers, #APP), or a line with ';' are parsed, with the same line parser the full path
+// uses. The result is the statement stream the full parser yields for those lines (burn's tests
+// compare both paths on random and corpus input); anything this pass does not model (macros,
+// .rept/.irp, gas or cpp conditionals, #define, block comments, lone CR line breaks) sends the
+// whole file to the full parser instead.
 
-import { parseLine } from "../asm/index.js";
-import { parseLineMarker } from "../asm/cpp.js";
-import type { CodeMode, ExpandedStatement, SourceOrigin } from "../asm/types.js";
+import * as lineModule from "../asm/line.js";
+import * as cppModule from "../asm/cpp.js";
+import { PREFIX_WORDS } from "../asm/registers.js";
+import type { CodeMode, ExpandedStatement, LexState, SourceOrigin } from "../asm/types.js";
 import { CATALOGUE } from "../isa/index.js";
 
-/** Text that needs the full parser: macro/loop expansion, cpp conditionals or defines, block comments. */
-const NEEDS_FULL_PARSE = /^[ \t]*\.(?:macro|rept|irpc?)\b|^[ \t]*#[ \t]*(?:if|ifdef|ifndef|elif|else|endif|define|undef)\b|\/\*/m;
+// Bound once: under tsx (CJS interop) every use of an imported binding is a getter call.
+const { LEX_INITIAL, parseLine } = lineModule;
+const { parseLineMarker } = cppModule;
 
-export function canPrefilter(text: string): boolean {
-  return !NEEDS_FULL_PARSE.test(text);
+/** What a line's first word asks for. Higher wins when two words share a hash slot. */
+const LOC = 1; // `.loc`: only the last one before a site matters; parsed lazily
+const REG = 2; // sensitive only with a segment, control or debug register operand
+const PARSE = 3; // always parse the line
+
+/** Open-addressing table of 32-bit hashes of lower-case words → kind. A false hit only costs a parse. */
+const TABLE_MASK = 2047;
+
+class WordTable {
+  readonly keys = new Int32Array(TABLE_MASK + 1);
+  readonly kinds = new Uint8Array(TABLE_MASK + 1);
+
+  add(word: string, kind: number): void {
+    const h = hashWord(word);
+    let i = slot(h);
+    while (this.kinds[i] !== 0 && this.keys[i] !== h) i = (i + 1) & TABLE_MASK;
+    this.keys[i] = h;
+    if (kind > this.kinds[i]) this.kinds[i] = kind;
+  }
+
 }
 
-function escape(word: string): string {
-  return word.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+function slot(h: number): number {
+  return (h ^ (h >>> 11)) & TABLE_MASK;
 }
 
-let finder: RegExp | undefined;
-
-/** Context lines (group 1) or candidate words/registers anywhere in a line. Built once from the catalogue. */
-function candidateFinder(): RegExp {
-  if (finder) return finder;
-  const words = new Set<string>();
-  for (const e of CATALOGUE) if (e.condition.kind !== "register") for (const m of e.mnemonics) words.add(m);
-  const wordAlt = [...words].sort((a, b) => b.length - a.length).map(escape).join("|");
-  const context = String.raw`^[ \t]*(?:\.(?:text|data|bss|section|pushsection|popsection|previous|code16gcc|code16|code32|code64|loc|file|afterburn_\w+)\b|#)`;
-  const registers = String.raw`%(?:cr\d+|d[br]\d+|[c-gs]s\b)`;
-  finder = new RegExp(`(${context})|(?<![\\w.$%])(?:${wordAlt})(?![\\w.$])|${registers}`, "gm");
-  return finder;
+/** The hash the scanner computes character by character (ASCII letters folded to lower case). */
+function hashWord(word: string): number {
+  let h = 0;
+  for (let i = 0; i < word.length; i++) h = (Math.imul(h, 31) + foldCase(word.charCodeAt(i))) | 0;
+  return h;
 }
 
-/** The statements of the lines that matter, with the mode, section and origin the full parser would give them. */
-export function prefilteredStatements(text: string, defaultMode: CodeMode): ExpandedStatement[] {
+function foldCase(c: number): number {
+  return c >= 65 && c <= 90 ? c + 32 : c;
+}
+
+/** Directives after which statements have another mode or section; mirrored from the full parser's derive pass. */
+const CONTEXT_DIRECTIVES = [".text", ".data", ".bss", ".section", ".pushsection", ".popsection", ".previous", ".code16", ".code16gcc", ".code32", ".code64", ".file"];
+/** Directives the fast path does not model: the whole file goes to the full parser. */
+const FULL_PARSE_DIRECTIVES: ReadonlySet<string> = new Set([
+  ".macro", ".endm", ".endmacro", ".rept", ".irp", ".irpc", ".endr", ".exitm", ".purgem",
+  ".if", ".ifdef", ".ifndef", ".ifnotdef", ".ifb", ".ifnb", ".ifc", ".ifnc", ".ifeq", ".ifne", ".iflt", ".ifle",
+  ".ifgt", ".ifge", ".ifeqs", ".ifnes", ".else", ".elseif", ".endif",
+]);
+const FULL_PARSE_CPP: ReadonlySet<string> = new Set(["if", "ifdef", "ifndef", "elif", "elifdef", "elifndef", "else", "endif", "define", "undef"]);
+
+let tables: { words: WordTable; registers: ReadonlySet<string> } | undefined;
+
+function buildTables(): { words: WordTable; registers: ReadonlySet<string> } {
+  if (tables) return tables;
+  const words = new WordTable();
+  const registerNames = new Set<string>();
+  const spellings = new Map<string, boolean>(); // spelling → every entry needs a register operand
+  for (const e of CATALOGUE) {
+    for (const m of e.mnemonics) spellings.set(m, (spellings.get(m) ?? true) && e.condition.kind === "register");
+    if (e.condition.kind === "register") for (const r of e.condition.registers) registerNames.add(r);
+  }
+  for (const [m, onlyRegister] of spellings) words.add(m, onlyRegister ? REG : PARSE);
+  for (const p of PREFIX_WORDS) words.add(p, PARSE);
+  for (const d of CONTEXT_DIRECTIVES) words.add(d, PARSE);
+  for (const d of FULL_PARSE_DIRECTIVES) words.add(d, PARSE);
+  words.add(".loc", LOC);
+  tables = { words, registers: registerNames };
+  return tables;
+}
+
+// Character classes of the line parser (core/asm/chars.ts): identifier start and part, ASCII only here.
+const IDENT_START = new Uint8Array(128);
+/** Identifier-part characters folded to lower case; 0 for every other character. */
+const FOLDED = new Uint8Array(128);
+/** The parser's spaces: blank, tab, CR, FF, VT. */
+const SPACE = new Uint8Array(128);
+for (let c = 0; c < 128; c++) {
+  const letter = (c >= 65 && c <= 90) || (c >= 97 && c <= 122);
+  IDENT_START[c] = letter || c === 95 || c === 46 ? 1 : 0;
+  FOLDED[c] = letter || (c >= 48 && c <= 57) || c === 95 || c === 46 || c === 36 ? foldCase(c) : 0;
+  SPACE[c] = c === 32 || c === 9 || c === 13 || c === 12 || c === 11 ? 1 : 0;
+}
+
+/** Whether only a \r may follow p on the line ending at end. */
+function lineEndsAt(text: string, p: number, end: number): boolean {
+  return p === end || (p === end - 1 && text.charCodeAt(p) === 13);
+}
+
+export interface ScanResult {
+  /** The statements of the lines that matter, with the mode, section and origin the full parser gives them. */
+  statements: ExpandedStatement[];
+  /** Offset in the text where each line holding one of those statements starts. */
+  lineStarts: Map<number, number>;
+}
+
+/**
+ * Walks the lines of a text and stops at the ones the first-word test cannot rule out. Kept apart
+ * from the statement bookkeeping so that its loop runs on locals only.
+ */
+class LineFinder {
+  /** The line found by next(): number, start offset and end of its content (before \r\n or \n). */
+  line = -1;
+  start = 0;
+  contentEnd = 0;
+  /** Start of the line after it. */
+  private following = 0;
+  /** #APP / #NO_APP state, tracked here for gcc's exact lines so they need no parse. */
+  inApp = false;
+  /** The last `.loc` line passed over since the previous stop (-1: none), and its line number. */
+  pendingLoc = -1;
+  pendingLocLine = 0;
+  private nextSemi: number;
+  private nextRegister = -1;
+  private readonly n: number;
+  /** Finds `%` followed by the first letters of a listed register; registerAt() checks the whole name. */
+  private readonly registerStart: RegExp;
+
+  constructor(private readonly text: string, private readonly words: WordTable, private readonly registers: ReadonlySet<string>) {
+    this.n = text.length;
+    const semi = text.indexOf(";");
+    this.nextSemi = semi < 0 ? this.n : semi;
+    // Character classes rather than the i flag: V8 scans for them several times faster.
+    const either = (c: string) => (c.toLowerCase() === c.toUpperCase() ? c : `[${c.toLowerCase()}${c.toUpperCase()}]`);
+    const prefixes = new Set([...registers].map((r) => either(r[0]!) + either(r[1]!)));
+    this.registerStart = new RegExp(`%(?:${[...prefixes].join("|")})`, "g");
+  }
+
+  /** Offset of the next `%reg` at or after p naming a listed register (n when none). */
+  private findRegister(p: number): number {
+    const text = this.text;
+    const re = this.registerStart;
+    re.lastIndex = p;
+    for (let m = re.exec(text); m !== null; m = re.exec(text)) {
+      // The name as the operand parser reads it: up to the first character outside [A-Za-z0-9._].
+      let q = m.index + 1;
+      for (;;) {
+        const c = text.charCodeAt(q);
+        const l = c | 0x20;
+        if ((l >= 97 && l <= 122) || (c >= 48 && c <= 57) || c === 46 || c === 95) q++;
+        else break;
+      }
+      if (this.registers.has(text.slice(m.index + 1, q).toLowerCase())) return m.index;
+      re.lastIndex = q;
+    }
+    return this.n;
+  }
+
+  /** Moves to the next line, whatever it holds. False at the end of the text. */
+  step(): boolean {
+    const text = this.text;
+    const n = this.n;
+    const start = this.following;
+    if (start > n) return false;
+    let end = text.indexOf("\n", start);
+    if (end < 0) end = n;
+    this.line++;
+    this.start = start;
+    this.contentEnd = end > start && text.charCodeAt(end - 1) === 13 ? end - 1 : end;
+    this.following = end + 1;
+    return true;
+  }
+
+  /** Moves to the next line that may matter. False at the end of the text. */
+  next(): boolean {
+    const text = this.text;
+    const n = this.n;
+    const keys = this.words.keys;
+    const kinds = this.words.kinds;
+    let line = this.line;
+    let start = this.following;
+    let nextSemi = this.nextSemi;
+    while (start <= n) {
+      line++;
+      let end = text.indexOf("\n", start);
+      if (end < 0) end = n;
+      if (nextSemi < start) {
+        nextSemi = text.indexOf(";", start);
+        if (nextSemi < 0) nextSemi = n;
+      }
+      // A trailing \r is whitespace and never part of a word: `end` bounds the line well enough here.
+      let visit = nextSemi < end;
+      // The first word after any labels decides.
+      let p = start;
+      while (!visit) {
+        let c = 0;
+        while (p < end && (c = text.charCodeAt(p)) < 128 && SPACE[c] === 1) p++;
+        if (p >= end) break;
+        if (c >= 128 || IDENT_START[c] === 0) {
+          if (c >= 48 && c <= 57) {
+            // Numeric label `1:`.
+            while (p < end && (c = text.charCodeAt(p)) >= 48 && c <= 57) p++;
+            if (p < end && c === 58) {
+              p++;
+              continue;
+            }
+          } else if (c === 35 && p === start && text.startsWith("#APP", p) && lineEndsAt(text, p + 4, end)) {
+            this.inApp = true; // gcc's exact #APP line: nothing else for the parser to see
+            break;
+          } else if (c === 35 && p === start && text.startsWith("#NO_APP", p) && lineEndsAt(text, p + 7, end)) {
+            this.inApp = false;
+            break;
+          }
+          visit = true; // '#', '%', '{', '/', ...: the parser decides
+          break;
+        }
+        const wordStart = p;
+        let h = 0;
+        let f = 0;
+        while (p < end && (c = text.charCodeAt(p)) < 128 && (f = FOLDED[c]) !== 0) {
+          h = (Math.imul(h, 31) + f) | 0;
+          p++;
+        }
+        if (p < end) {
+          if (c === 58) {
+            p++; // a label; the statement after it decides
+            continue;
+          }
+          if (c >= 128 || c === 92 || c === 64) {
+            visit = true; // non-ASCII, macro-template `\` or `@`
+            break;
+          }
+        }
+        let i = slot(h);
+        let kind = 0;
+        while ((kind = kinds[i]) !== 0 && keys[i] !== h) i = (i + 1) & TABLE_MASK;
+        if (text.charCodeAt(wordStart) === 46) {
+          if (kind === LOC) {
+            this.pendingLoc = start;
+            this.pendingLocLine = line;
+          } else visit = kind === PARSE || isAfterburnDirective(text, wordStart, p);
+        } else if (kind === PARSE) visit = true;
+        else if (kind === REG) {
+          if (this.nextRegister < p) this.nextRegister = this.findRegister(p);
+          visit = this.nextRegister < end;
+        }
+        break;
+      }
+      if (visit) {
+        this.line = line;
+        this.nextSemi = nextSemi;
+        this.start = start;
+        this.contentEnd = end > start && text.charCodeAt(end - 1) === 13 ? end - 1 : end;
+        this.following = end + 1;
+        return true;
+      }
+      start = end + 1;
+    }
+    this.line = line;
+    this.nextSemi = nextSemi;
+    this.following = n + 1;
+    return false;
+  }
+
+}
+
+/** Scans text for the lines that matter, or returns undefined when the file needs the full parser. */
+export function scanSites(text: string, defaultMode: CodeMode): ScanResult | undefined {
+  if (text.indexOf("/*") >= 0) return undefined;
+  if (text.indexOf("\r") >= 0 && /\r(?!\n)/.test(text)) return undefined; // the full parser's line breaks differ
+
+  const { words, registers } = buildTables();
   const out: ExpandedStatement[] = [];
-  const re = candidateFinder();
-  re.lastIndex = 0;
+  const lineStarts = new Map<number, number>();
+  const n = text.length;
+  const lines = new LineFinder(text, words, registers);
 
   let mode: CodeMode = defaultMode;
   let section = ".text";
   let previous = ".text";
   const stack: { section: string; previous: string }[] = [];
-  let inApp = false;
   let marker: { file: string; line: number; at: number } | undefined;
-
-  let line = 0;
-  let lineStart = 0;
+  let lexState: LexState = LEX_INITIAL;
   // Instructions an .afterburn_memop directive claims: they are parsed whatever they look like.
   let claimed = 0;
-  let m: RegExpExecArray | null;
-  while ((m = re.exec(text)) !== null) {
-    // Advance the line count to the match.
-    for (let nl = text.indexOf("\n", lineStart); nl !== -1 && nl < m.index; nl = text.indexOf("\n", lineStart)) {
-      line++;
-      lineStart = nl + 1;
+  let bail = false;
+
+  // Claimed lines and continuations of a cpp line are parsed whatever they hold.
+  while (claimed > 0 || lexState !== LEX_INITIAL ? lines.step() : lines.next()) {
+    if (lines.pendingLoc >= 0) {
+      const at = lines.pendingLoc;
+      lines.pendingLoc = -1;
+      let locEnd = text.indexOf("\n", at);
+      if (locEnd < 0) locEnd = n;
+      if (locEnd > at && text.charCodeAt(locEnd - 1) === 13) locEnd--;
+      visit(at, locEnd, lines.pendingLocLine);
     }
-    visit(m.index);
-    while (claimed > 0 && re.lastIndex < text.length) {
-      line++;
-      lineStart = re.lastIndex + 1;
-      visit(lineStart);
-    }
+    visit(lines.start, lines.contentEnd, lines.line);
+    if (bail) return undefined;
   }
-  return out;
+  return { statements: out, lineStarts };
 
-  function visit(at: number): void {
-    let lineEnd = text.indexOf("\n", at);
-    if (lineEnd === -1) lineEnd = text.length;
-    re.lastIndex = lineEnd; // one visit per line
-
-    const { parsed } = parseLine(text.slice(lineStart, lineEnd), line);
-    const origin: SourceOrigin | undefined = marker ? { file: marker.file, line: marker.line + (line - marker.at - 1) } : undefined;
-    for (const st of parsed.statements) {
+  function visit(start: number, end: number, at: number): void {
+    if (lexState === LEX_INITIAL && isPlainLineMarker(text, start, end)) {
+      // gcc's `# 12 "file.c" 1`: what the parser would make of it, without parsing.
+      markerFrom(parseLineMarker(text.slice(start + 2, end), false), at);
+      return;
+    }
+    const r = parseLine(text.slice(start, end), at, lexState);
+    lexState = r.state;
+    const origin: SourceOrigin | undefined = marker ? { file: marker.file, line: marker.line + (at - marker.at - 1) } : undefined;
+    let recorded = false;
+    for (const st of r.parsed.statements) {
       if (st.kind === "preprocessor") {
-        if (st.directive === "app") inApp = true;
-        else if (st.directive === "no_app") inApp = false;
-        else if (st.directive === "line-marker" || st.directive === "line") {
-          const lm = parseLineMarker(st.args, st.directive === "line");
-          if (lm?.file !== undefined) marker = lm.file.length > 0 ? { file: lm.file, line: lm.line, at: line } : undefined;
-          else if (lm && marker) marker = { file: marker.file, line: lm.line, at: line };
+        if (FULL_PARSE_CPP.has(st.directive)) {
+          bail = true;
+          return;
         }
+        if (st.directive === "app") lines.inApp = true;
+        else if (st.directive === "no_app") lines.inApp = false;
+        else if (st.directive === "line-marker" || st.directive === "line") markerFrom(parseLineMarker(st.args, st.directive === "line"), at);
         continue;
       }
-      if (st.kind === "directive") {
-        switch (st.name) {
-          case ".code16":
-          case ".code16gcc":
-            mode = 16;
-            break;
-          case ".code32":
-            mode = 32;
-            break;
-          case ".code64":
-            mode = 64;
-            break;
-          case ".text":
-          case ".data":
-          case ".bss":
-            previous = section;
-            section = st.name;
-            break;
-          case ".section":
-            previous = section;
-            section = st.argList[0] ?? section;
-            break;
-          case ".pushsection":
-            stack.push({ section, previous });
-            previous = section;
-            section = st.argList[0] ?? section;
-            break;
-          case ".popsection": {
-            const top = stack.pop();
-            if (top) ({ section, previous } = top);
-            break;
-          }
-          case ".previous":
-            [section, previous] = [previous, section];
-            break;
-        }
+      if (st.kind !== "instruction" && st.kind !== "directive") continue;
+      if (st.kind === "directive" && FULL_PARSE_DIRECTIVES.has(st.name)) {
+        bail = true;
+        return;
       }
-      if (st.kind === "directive" && st.name === ".afterburn_memop") claimed = Math.max(1, Math.min(8, Number(st.argList[1] ?? 1) || 1));
-      else if (st.kind === "instruction" && claimed > 0) claimed--;
-      if (st.kind === "instruction" || st.kind === "directive") {
-        out.push({ statement: st, line, mode, section, origin, inApp: inApp || undefined });
+      out.push({ statement: st, line: at, mode, section, origin, inApp: lines.inApp || undefined });
+      if (!recorded) {
+        lineStarts.set(at, start);
+        recorded = true;
+      }
+      if (st.kind === "instruction") {
+        if (claimed > 0) claimed--;
+        continue;
+      }
+      // The directive's own statement carries the state before it, as in the full parser.
+      switch (st.name) {
+        case ".afterburn_memop":
+          claimed = Math.max(1, Math.min(8, Number(st.argList[1] ?? 1) || 1));
+          break;
+        case ".code16":
+        case ".code16gcc":
+          mode = 16;
+          break;
+        case ".code32":
+          mode = 32;
+          break;
+        case ".code64":
+          mode = 64;
+          break;
+        case ".text":
+        case ".data":
+        case ".bss":
+          switchSection(st.name);
+          break;
+        case ".section": {
+          const name = stripQuotes(st.argList[0] ?? "");
+          if (name.length > 0) switchSection(name);
+          break;
+        }
+        case ".pushsection": {
+          const name = stripQuotes(st.argList[0] ?? "");
+          if (name.length > 0) {
+            stack.push({ section, previous });
+            switchSection(name);
+          }
+          break;
+        }
+        case ".popsection": {
+          const top = stack.pop();
+          if (top) ({ section, previous } = top);
+          break;
+        }
+        case ".previous":
+          [section, previous] = [previous, section];
+          break;
       }
     }
   }
+
+  function markerFrom(lm: { line: number; file?: string } | undefined, at: number): void {
+    if (lm?.file !== undefined) marker = lm.file.length > 0 ? { file: lm.file, line: lm.line, at } : undefined;
+    else if (lm && marker) marker = { file: marker.file, line: lm.line, at };
+  }
+
+  function switchSection(name: string): void {
+    if (name !== section) {
+      previous = section;
+      section = name;
+    }
+  }
+}
+
+/** Exactly `# digits "name"` plus ` digits` flags: no escapes, comments or continuation for the parser to resolve. */
+function isPlainLineMarker(text: string, start: number, end: number): boolean {
+  if (end - start < 5 || text.charCodeAt(start) !== 35 || text.charCodeAt(start + 1) !== 32) return false;
+  let p = start + 2;
+  const digits = () => {
+    const from = p;
+    for (let c = text.charCodeAt(p); p < end && c >= 48 && c <= 57; c = text.charCodeAt(++p));
+    return p > from;
+  };
+  if (!digits() || text.charCodeAt(p) !== 32 || text.charCodeAt(p + 1) !== 34) return false;
+  for (p += 2; p < end && text.charCodeAt(p) !== 34; p++) if (text.charCodeAt(p) === 92) return false;
+  if (p >= end) return false;
+  p++;
+  while (p < end) {
+    if (text.charCodeAt(p) !== 32) return false;
+    p++;
+    if (!digits()) return false;
+  }
+  return true;
+}
+
+/** `.afterburn_*` (any case): the afterburner's own directives. */
+function isAfterburnDirective(text: string, a: number, b: number): boolean {
+  const want = ".afterburn";
+  if (b - a < want.length) return false;
+  for (let i = 0; i < want.length; i++) if (foldCase(text.charCodeAt(a + i)) !== want.charCodeAt(i)) return false;
+  return true;
+}
+
+function stripQuotes(s: string): string {
+  return s.length >= 2 && s.charCodeAt(0) === 34 && s.charCodeAt(s.length - 1) === 34 ? s.slice(1, -1) : s;
 }

@@ -30,7 +30,114 @@ const FAULT_ROUND_TRIP = 700;
 const VMEXIT_ROUND_TRIP = 2400;
 const WEDGE_CALL = 40;
 
+// Figures for the events the wedge's backends record that are not a catalogue site's own behaviour (interrupts,
+// exceptions, page-table writes, the base cost of a guest instruction). Part of COSTS below: one table.
+
+export const WEDGE_COSTS: Readonly<Record<string, CostFigure>> = {
+  "guest.instruction": {
+    cycles: 1,
+    backend: "any",
+    event: "one guest instruction retired (the base the modelled cycles start from)",
+    source:
+      "estimate: NetBurst sustains roughly one instruction per cycle on integer kernel code; the model charges every " +
+      "retired guest instruction (padding NOPs and inline rewrites included) one cycle and adds the events on top",
+    basis: "estimate",
+  },
+  "missed.trap": {
+    cycles: FAULT_ROUND_TRIP + 300,
+    backend: "any",
+    event: "an unannotated sensitive instruction reaches the hypervisor raw (xen: #GP into Xen; l4: exception IPC)",
+    source: "estimate: fault round trip (700) + decode and emulate (~300), as trap.gp-emulate",
+    basis: "estimate",
+  },
+  "xen.hypercall.console_io": {
+    cycles: WEDGE_CALL + FAULT_ROUND_TRIP + 300,
+    backend: "xen",
+    event: "a byte to the console → console_io(CONSOLEIO_write, len, buf)",
+    source: "estimate: wedge call + hypercall round trip (700) + copying into Xen's console ring (~300)",
+    basis: "estimate",
+  },
+  "xen.hypercall.mmu_update": {
+    cycles: WEDGE_CALL + FAULT_ROUND_TRIP + 400,
+    backend: "xen",
+    event: "annotated page-table write → mmu_update([{ptr, val}]) (one entry, not batched)",
+    source: "estimate: hypercall round trip (700) + validating one PTE and its frame's type count (~400)",
+    basis: "estimate",
+  },
+  "xen.ptwr": {
+    cycles: FAULT_ROUND_TRIP + 1000,
+    backend: "xen",
+    event: "unannotated write to a (read-only) page-table page: #PF into Xen, which emulates the write (ptwr)",
+    source: "estimate: fault round trip (700) + instruction decode, PTE validation and write emulation (~1,000)",
+    basis: "estimate",
+  },
+  "xen.upcall": {
+    cycles: FAULT_ROUND_TRIP + 200,
+    backend: "xen",
+    event: "event-channel upcall: Xen builds a bounce frame into the wedge's callback, which delivers the virtual IRQ",
+    source: "estimate: an entry/exit pair through Xen (700) + the wedge's dispatch through the virtual IDT (~200)",
+    basis: "estimate",
+  },
+  "xen.trap-bounce": {
+    cycles: FAULT_ROUND_TRIP + 300,
+    backend: "xen",
+    event: "guest exception: into Xen, bounced to the guest handler from the trap table (set_trap_table)",
+    source: "estimate: fault round trip (700) + building the bounce frame (~300)",
+    basis: "estimate",
+  },
+  "l4.irq-ipc": {
+    cycles: WEDGE_CALL + 1000 + 500,
+    backend: "l4",
+    event: "interrupt: IPC from the IRQ thread, then L4_ExchangeRegisters to redirect the guest thread to the gate",
+    source: "estimate: IPC round trip (~1,000, as l4.ipc) + ExchangeRegisters (~500)",
+    basis: "estimate",
+  },
+  "l4.pagefault-ipc": {
+    cycles: 1000 + 400,
+    backend: "l4",
+    event: "page fault: pager IPC (label 0xFFE0–0xFFE7) to the wedge, map reply or a virtual #PF injected",
+    source: "estimate: IPC round trip (~1,000) + guest page-table walk and map item (~400)",
+    basis: "estimate",
+  },
+  "l4.exception-ipc": {
+    cycles: 1000 + 300,
+    backend: "l4",
+    event: "exception: exception IPC (label 0xFFB0) to the wedge, reflected through the virtual IDT",
+    source: "estimate: IPC round trip (~1,000) + frame construction (~300)",
+    basis: "estimate",
+  },
+  "l4.pt-write": {
+    cycles: 1000 + 1500,
+    backend: "l4",
+    event: "unannotated page-table write caught by a write fault (pager IPC), emulated, old mapping unmapped",
+    source: "estimate: pager IPC (~1,000) + emulation and L4_Unmap (~1,500, as l4.unmap)",
+    basis: "estimate",
+  },
+  "vtx.exit.external-interrupt": {
+    cycles: VMEXIT_ROUND_TRIP + 400,
+    backend: "vtx",
+    event: "VM exit reason 1 (external-interrupt exiting), then event injection at VM entry",
+    source: "derived: VM exit+entry round trip (2,400) + acknowledging and injecting (~400, estimate)",
+    basis: "derived",
+  },
+  "vtx.exit.exception": {
+    cycles: VMEXIT_ROUND_TRIP + 300,
+    backend: "vtx",
+    event: "VM exit reason 0 (exception in the exception bitmap, e.g. #PF for shadow paging), reinjected",
+    source: "derived: VM exit+entry round trip (2,400) + shadow page-table work or reinjection (~300, estimate)",
+    basis: "derived",
+  },
+  "trap.pt-write": {
+    cycles: FAULT_ROUND_TRIP + 1000,
+    backend: "trap",
+    event: "write to a write-protected guest page table: #PF into the VMM, which updates its shadow tables",
+    source: "estimate: fault round trip (700) + shadow page-table update (~1,000)",
+    basis: "estimate",
+  },
+};
+
 export const COSTS: Readonly<Record<string, CostFigure>> = {
+  ...WEDGE_COSTS,
   native: {
     cycles: 0,
     backend: "any",

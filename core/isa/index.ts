@@ -11,7 +11,7 @@ export {
   roomFor,
 } from "./classify.js";
 export type { ClassifiableInstruction, DecodedForm, MnemonicNote, Mode } from "./classify.js";
-export { COSTS, cyclesFor } from "./costs.js";
+export { COSTS, cyclesFor, WEDGE_COSTS } from "./costs.js";
 export type { CostFigure } from "./costs.js";
 export { describe } from "./describe.js";
 export {

@@ -233,27 +233,8 @@ export function readElf(bytes: Uint8Array, fileName: string): ElfFile {
       throw fail(`program header table (${phnum} entries at ${hex(phoff)}) runs past the end of the file (size ${hex(size)})`);
     }
     for (let i = 0; i < phnum; i++) {
-      const p = new ByteReader(bytes, fail, `program header ${i}`, phoff + i * wantPh);
-      let type: number, pflags: number, offset: number, vaddr: number, paddr: number, filesz: number, memsz: number, align: number;
-      if (elfClass === 32) {
-        type = p.u32("p_type");
-        offset = p.u32("p_offset");
-        vaddr = p.u32("p_vaddr");
-        paddr = p.u32("p_paddr");
-        filesz = p.u32("p_filesz");
-        memsz = p.u32("p_memsz");
-        pflags = p.u32("p_flags");
-        align = p.u32("p_align");
-      } else {
-        type = p.u32("p_type");
-        pflags = p.u32("p_flags");
-        offset = p.u64("p_offset");
-        vaddr = p.u64("p_vaddr");
-        paddr = p.u64("p_paddr");
-        filesz = p.u64("p_filesz");
-        memsz = p.u64("p_memsz");
-        align = p.u64("p_align");
-      }
+      const { p_type: type, p_flags: pflags, p_offset: offset, p_vaddr: vaddr, p_paddr: paddr, p_filesz: filesz, p_memsz: memsz, p_align: align } =
+        readFields(new ByteReader(bytes, fail, `program header ${i}`, phoff + i * wantPh), PROGRAM_HEADER[elfClass]);
       if (filesz > 0 && offset + filesz > size) {
         throw fail(`segment ${i} (offset ${hex(offset)}, filesz ${hex(filesz)}) runs past the end of the file (size ${hex(size)})`);
       }
@@ -303,6 +284,28 @@ export function readElf(bytes: Uint8Array, fileName: string): ElfFile {
   return file;
 }
 
+/** A structure whose field order differs between ELF32 and ELF64: field names and sizes in file order. */
+type Layout<K extends string> = readonly (readonly [K, 1 | 2 | 4 | 8])[];
+
+function readFields<K extends string>(r: ByteReader, layout: Layout<K>): Record<K, number> {
+  const out = {} as Record<K, number>;
+  for (const [name, size] of layout) out[name] = r.unsigned(size, name);
+  return out;
+}
+
+type ProgramHeaderField = "p_type" | "p_flags" | "p_offset" | "p_vaddr" | "p_paddr" | "p_filesz" | "p_memsz" | "p_align";
+const PROGRAM_HEADER: Record<32 | 64, Layout<ProgramHeaderField>> = {
+  32: [["p_type", 4], ["p_offset", 4], ["p_vaddr", 4], ["p_paddr", 4], ["p_filesz", 4], ["p_memsz", 4], ["p_flags", 4], ["p_align", 4]],
+  // ELF64 moves p_flags up to keep the 8-byte fields aligned.
+  64: [["p_type", 4], ["p_flags", 4], ["p_offset", 8], ["p_vaddr", 8], ["p_paddr", 8], ["p_filesz", 8], ["p_memsz", 8], ["p_align", 8]],
+};
+
+type SymbolField = "st_name" | "st_value" | "st_size" | "st_info" | "st_other" | "st_shndx";
+const SYMBOL: Record<32 | 64, Layout<SymbolField>> = {
+  32: [["st_name", 4], ["st_value", 4], ["st_size", 4], ["st_info", 1], ["st_other", 1], ["st_shndx", 2]],
+  64: [["st_name", 4], ["st_info", 1], ["st_other", 1], ["st_shndx", 2], ["st_value", 8], ["st_size", 8]],
+};
+
 function parseSymbols(sec: ElfSection, sections: ElfSection[], elfClass: 32 | 64, fail: ErrorFactory): ElfSymbol[] {
   const entsize = elfClass === 32 ? 16 : 24;
   if (sec.size % entsize !== 0) throw fail(`symbol table ${sec.name}: size ${hex(sec.size)} is not a multiple of the ${entsize}-byte entry size`);
@@ -312,22 +315,7 @@ function parseSymbols(sec: ElfSection, sections: ElfSection[], elfClass: 32 | 64
   const r = new ByteReader(sec.data(), fail, `symbol table ${sec.name}`);
   const out: ElfSymbol[] = [];
   for (let i = 0; i < sec.size / entsize; i++) {
-    let nameOff: number, value: number, size: number, info: number, other: number, shndx: number;
-    if (elfClass === 32) {
-      nameOff = r.u32("st_name");
-      value = r.u32("st_value");
-      size = r.u32("st_size");
-      info = r.u8("st_info");
-      other = r.u8("st_other");
-      shndx = r.u16("st_shndx");
-    } else {
-      nameOff = r.u32("st_name");
-      info = r.u8("st_info");
-      other = r.u8("st_other");
-      shndx = r.u16("st_shndx");
-      value = r.u64("st_value");
-      size = r.u64("st_size");
-    }
+    const { st_name: nameOff, st_value: value, st_size: size, st_info: info, st_other: other, st_shndx: shndx } = readFields(r, SYMBOL[elfClass]);
     const name = nameOff === 0 ? "" : stringAt(strings, nameOff, (d) => fail(`symbol ${i} in ${sec.name}: ${d}`), strtab.name || "the string table");
     const t = info & 0xf;
     const b = info >> 4;

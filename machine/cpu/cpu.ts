@@ -8,8 +8,9 @@ import type { CpuHooks, InstructionForm, InterruptController, PortBus } from "..
 import { PhysicalMemory, PageKind } from "../memory.js";
 import type { CpuApi, CpuSnapshot, CpuStop, SegmentState, TableRegister } from "./api.js";
 import { CpuFault, Vec } from "./fault.js";
-import { AC, ARITH, EFLAGS_VALID, IF, IOPL, materialize, computeLazy, TF, VM } from "./flags.js";
+import { AC, ARITH, EFLAGS_VALID, IF, IOPL, materialize, computeLazy, RF, TF, VM } from "./flags.js";
 import { Insn, decodeBlock, type Block } from "./decoder.js";
+import { compileBlock } from "./compile.js";
 import { deliverException, deliverExternal } from "./interrupts.js";
 
 // TLB entry bits (low 12 bits of a 4 KiB-aligned physical frame address).
@@ -32,6 +33,8 @@ export const CR0_PG = 0x80000000;
 export const CR4_TSD = 4;
 export const CR4_PSE = 0x10;
 export const CR4_PGE = 0x80;
+
+const BLOCK_CACHE_SIZE = 1 << 14;
 
 /** Make a segment cache entry. */
 function seg(selector: number, base: number, limit: number, access: number): SegmentState {
@@ -97,6 +100,13 @@ export class Cpu implements CpuApi {
 
   // Block cache: physical address of the first instruction → block.
   private blocks = new Map<number, Block>();
+  /** Direct-mapped front of `blocks` (index: low bits of the physical address). */
+  private blockCache: (Block | undefined)[] = new Array(BLOCK_CACHE_SIZE);
+  /**
+   * Executions of a block before it is compiled to a JavaScript function (compile.ts). 0 compiles
+   * on first execution (tests use it to exercise compiled code); Infinity never compiles.
+   */
+  compileThreshold = 2;
   private pageBlocks = new Map<number, Block[]>();
   hookedForms: InstructionForm[] = [];
   private entryRanges: { start: number; end: number }[] = [];
@@ -112,11 +122,25 @@ export class Cpu implements CpuApi {
   irqCheck = false;
   /** Interrupts are inhibited until instructionCount reaches this (sti, mov ss). */
   inhibitUntil = 0;
+  /** An NMI is latched and waits for delivery (at the next instruction boundary, regardless of IF). */
+  nmiPending = false;
+  /** An NMI handler is running: further NMIs wait until the next iret. */
+  nmiBlocked = false;
   private skipBreakpoint = -1;
   /** Slow per-instruction checks are needed (breakpoints or entry ranges are set). */
   private slowChecks = false;
   /** Nesting of exception delivery (for #DF / triple fault). */
   deliveryVectors: number[] = [];
+
+  // Debug registers (DR7 enables) and EFLAGS.TF: both make the run loop go one instruction at a time.
+  /** DR7 enables an instruction or data breakpoint. */
+  debugRegsActive = false;
+  /** DR7 enables a data breakpoint: rMask/wMask are 0 so every access takes the checked slow path. */
+  dataBpActive = false;
+  /** DR6 B0–B3 bits of data breakpoints hit by the current instruction (a trap after it). */
+  dataBpHits = 0;
+  /** Exceptions and software interrupts delivered so far (no single-step trap after one). */
+  interruptsDelivered = 0;
 
   constructor(memory: PhysicalMemory) {
     this.mem = memory;
@@ -124,6 +148,11 @@ export class Cpu implements CpuApi {
     this.ram32 = memory.ram32;
     this.watch = memory.watch;
     memory.onCodeWrite = (page) => this.invalidatePage(page);
+    memory.onA20Change = () => {
+      // every cached translation and decoded block may name the other alias of a page
+      this.flushTlb(true);
+      this.flushCodeCache();
+    };
     for (let i = 0; i < 6; i++) this.segs.push(seg(0, 0, 0xffff, 0x93));
     this.reset();
   }
@@ -140,6 +169,8 @@ export class Cpu implements CpuApi {
     this.dr.fill(0);
     this.dr[6] = 0xffff0ff0;
     this.dr[7] = 0x400;
+    this.debugRegsActive = this.dataBpActive = false;
+    this.dataBpHits = 0;
     for (let i = 0; i < 6; i++) this.setSeg(i, 0, 0, 0xffff, i === 1 ? 0x9b : 0x93);
     this.setSeg(1, 0xf000, 0xffff0000, 0xffff, 0x9b);
     this.gdtr = { base: 0, limit: 0xffff };
@@ -151,6 +182,7 @@ export class Cpu implements CpuApi {
     this.shutdown = null;
     this.sysenterCs = this.sysenterEsp = this.sysenterEip = 0;
     this.inhibitUntil = 0;
+    this.nmiPending = this.nmiBlocked = false;
     this.deliveryVectors = [];
     this.updateMode();
     this.flushTlb(true);
@@ -204,6 +236,7 @@ export class Cpu implements CpuApi {
     const user = this.cpl === 3;
     this.rMask = user ? TLB_R_USR : TLB_R_SUP;
     this.wMask = user ? TLB_W_USR : TLB_W_SUP;
+    if (this.dataBpActive) this.rMask = this.wMask = 0;
     this.breakBlock = true;
   }
 
@@ -302,12 +335,14 @@ export class Cpu implements CpuApi {
   walk(lin: number, write: boolean, user: boolean, effects: boolean): number {
     lin >>>= 0;
     const page = lin >>> 12;
+    const a20 = this.mem.a20Mask;
     if (!(this.cr[0] & CR0_PG)) {
-      if (effects) this.fillTlb(page, lin & 0xfffff000, true, true, true, true, false);
-      return lin;
+      const phys = (lin & a20) >>> 0;
+      if (effects) this.fillTlb(page, phys & 0xfffff000, true, true, true, true, false);
+      return phys;
     }
     const mem = this.mem;
-    const pdeAddr = ((this.cr[3] & 0xfffff000) + ((lin >>> 22) << 2)) >>> 0;
+    const pdeAddr = (((this.cr[3] & 0xfffff000) + ((lin >>> 22) << 2)) & a20) >>> 0;
     const pde = mem.read32(pdeAddr);
     const wp = (this.cr[0] & CR0_WP) !== 0;
     const errBase = (write ? 2 : 0) | (user ? 4 : 0);
@@ -321,7 +356,7 @@ export class Cpu implements CpuApi {
       rw = (pde & 2) !== 0;
       us = (pde & 4) !== 0;
       if (!this.permitted(rw, us, write, user, wp)) return this.pageFault(lin, errBase | 1, effects);
-      phys = ((pde & 0xffc00000) | (lin & 0x3fffff)) >>> 0;
+      phys = (((pde & 0xffc00000) | (lin & 0x3fffff)) & a20) >>> 0;
       global = (pde & 0x100) !== 0 && (this.cr[4] & CR4_PGE) !== 0;
       if (effects) {
         const n = pde | 0x20 | (write ? 0x40 : 0);
@@ -329,13 +364,13 @@ export class Cpu implements CpuApi {
       }
       dirty = write || (pde & 0x40) !== 0;
     } else {
-      const pteAddr = ((pde & 0xfffff000) + (((lin >>> 12) & 0x3ff) << 2)) >>> 0;
+      const pteAddr = (((pde & 0xfffff000) + (((lin >>> 12) & 0x3ff) << 2)) & a20) >>> 0;
       const pte = mem.read32(pteAddr);
       if (!(pte & 1)) return this.pageFault(lin, errBase, effects);
       rw = (pde & 2) !== 0 && (pte & 2) !== 0;
       us = (pde & 4) !== 0 && (pte & 4) !== 0;
       if (!this.permitted(rw, us, write, user, wp)) return this.pageFault(lin, errBase | 1, effects);
-      phys = ((pte & 0xfffff000) | (lin & 0xfff)) >>> 0;
+      phys = (((pte & 0xfffff000) | (lin & 0xfff)) & a20) >>> 0;
       global = (pte & 0x100) !== 0 && (this.cr[4] & CR4_PGE) !== 0;
       if (effects) {
         if (!(pde & 0x20)) mem.write32(pdeAddr, pde | 0x20);
@@ -393,6 +428,7 @@ export class Cpu implements CpuApi {
   readLinSlow(lin: number, size: 1 | 2 | 4, user: boolean): number {
     lin >>>= 0;
     const mem = this.mem;
+    if (this.dataBpActive) this.checkDataBreakpoints(lin, size, false);
     if ((lin & 0xfff) + size <= 0x1000) {
       const p = this.physFor(lin, false, user);
       return size === 1 ? mem.read8(p) : size === 2 ? mem.read16(p) : mem.read32(p) | 0;
@@ -411,6 +447,7 @@ export class Cpu implements CpuApi {
   writeLinSlow(lin: number, size: 1 | 2 | 4, value: number, user: boolean): void {
     lin >>>= 0;
     const mem = this.mem;
+    if (this.dataBpActive) this.checkDataBreakpoints(lin, size, true);
     if ((lin & 0xfff) + size <= 0x1000) {
       const p = this.physFor(lin, true, user);
       if (size === 1) mem.write8(p, value & 0xff);
@@ -679,8 +716,11 @@ export class Cpu implements CpuApi {
     const list = this.pageBlocks.get(page);
     if (!list) return;
     this.pageBlocks.delete(page);
+    const cache = this.blockCache;
     for (const b of list) {
       if (this.blocks.get(b.phys) === b) this.blocks.delete(b.phys);
+      const slot = b.phys & (BLOCK_CACHE_SIZE - 1);
+      if (cache[slot] === b) cache[slot] = undefined;
       b.valid = false;
     }
     this.breakBlock = true;
@@ -690,14 +730,72 @@ export class Cpu implements CpuApi {
     for (const list of this.pageBlocks.values()) for (const b of list) b.valid = false;
     this.blocks.clear();
     this.pageBlocks.clear();
+    this.blockCache.fill(undefined);
     this.breakBlock = true;
   }
 
-  /** Fetch one code byte at linear `lin` for the decoder (supervisor/user per CPL, execute access). */
+  /** Fetch one code byte at linear `lin` for the decoder (supervisor/user per CPL, execute access; no data breakpoints). */
   fetchCode8(lin: number): number {
     const e = this.tlb[lin >>> 12];
     if (e & this.rMask) return this.ram[(e & ~0xfff) | (lin & 0xfff)];
-    return this.readLinSlow(lin, 1, this.cpl === 3);
+    return this.mem.read8(this.physFor(lin >>> 0, false, this.cpl === 3));
+  }
+
+  // ---------------------------------------------------------------- debug registers
+
+  /** Recompute what DR7 enables (after a write to DR7 or a restore). I/O breakpoints (R/W = 10) are not offered. */
+  updateDebugRegisters(): void {
+    const dr7 = this.dr[7];
+    let any = false;
+    let data = false;
+    for (let n = 0; n < 4; n++) {
+      if (!((dr7 >>> (2 * n)) & 3)) continue;
+      const rw = (dr7 >>> (16 + 4 * n)) & 3;
+      if (rw === 2) continue;
+      any = true;
+      if (rw !== 0) data = true;
+    }
+    this.debugRegsActive = any;
+    this.dataBpActive = data;
+    this.updateMode();
+  }
+
+  /** DR6 B0–B3 bits of enabled instruction breakpoints (R/W = 00) at linear `lin`. */
+  private instructionBreakpoints(lin: number): number {
+    const dr7 = this.dr[7];
+    let hit = 0;
+    for (let n = 0; n < 4; n++) {
+      if ((dr7 >>> (2 * n)) & 3 && ((dr7 >>> (16 + 4 * n)) & 3) === 0 && this.dr[n] === lin) hit |= 1 << n;
+    }
+    return hit;
+  }
+
+  /** Record data breakpoints (R/W = 01 writes, 11 reads and writes; LEN 1, 2, 4 bytes) the access overlaps. */
+  private checkDataBreakpoints(lin: number, size: number, write: boolean): void {
+    const dr7 = this.dr[7];
+    for (let n = 0; n < 4; n++) {
+      if (!((dr7 >>> (2 * n)) & 3)) continue;
+      const rw = (dr7 >>> (16 + 4 * n)) & 3;
+      if (rw === 0 || rw === 2 || (rw === 1 && !write)) continue;
+      const len = [1, 2, 8, 4][(dr7 >>> (18 + 4 * n)) & 3];
+      const start = this.dr[n] & ~(len - 1);
+      if (lin < start + len && lin + size > start) this.dataBpHits |= 1 << n;
+    }
+  }
+
+  /**
+   * After one instruction with TF or debug registers active: clear RF (iret loads it), then raise
+   * the #DB trap for a single step (TF was set when the instruction began and it delivered no
+   * interrupt) or for data breakpoints it hit. DR6 bits are set, never cleared (the handler does).
+   */
+  private afterDebugStep(tf: boolean, rf: boolean, delivered: number, i: Insn): void {
+    if (rf && i.op !== 0xcf) this.flags &= ~RF;
+    let bits = this.dataBpHits;
+    this.dataBpHits = 0;
+    if (tf && this.interruptsDelivered === delivered) bits |= 0x4000;
+    if (bits === 0 || this.stopReason !== null) return;
+    this.dr[6] = (this.dr[6] | bits) >>> 0;
+    deliverException(this, Vec.DB, undefined, false);
   }
 
   private getBlock(): Block {
@@ -709,10 +807,17 @@ export class Cpu implements CpuApi {
     }
     if (e & this.rMask) {
       const phys = ((e & ~0xfff) | (lin & 0xfff)) >>> 0;
+      const slot = phys & (BLOCK_CACHE_SIZE - 1);
+      const c = this.blockCache[slot];
+      if (c !== undefined && c.phys === phys && c.codeSize === this.codeSize) return c;
       const b = this.blocks.get(phys);
-      if (b !== undefined && b.codeSize === this.codeSize) return b;
+      if (b !== undefined && b.codeSize === this.codeSize) {
+        this.blockCache[slot] = b;
+        return b;
+      }
       const nb = decodeBlock(this, lin, phys);
       if (nb.cacheable) {
+        this.blockCache[slot] = nb;
         this.blocks.set(phys, nb);
         const page = phys >>> 12;
         let list = this.pageBlocks.get(page);
@@ -734,6 +839,14 @@ export class Cpu implements CpuApi {
   setEntryRanges(ranges: readonly { start: number; end: number }[]): void {
     this.entryRanges = ranges.map((r) => ({ start: r.start >>> 0, end: r.end >>> 0 }));
     this.updateSlowChecks();
+  }
+
+  /** No breakpoint and no entry range in (lin, lin + bytes): the block may run without per-instruction checks. */
+  private blockIsClear(lin: number, bytes: number): boolean {
+    const endLin = lin + bytes;
+    for (const bp of this.breakpoints) if (bp > lin && bp < endLin) return false;
+    for (const r of this.entryRanges) if (r.start < endLin && r.end > lin + 1) return false;
+    return true;
   }
 
   private updateSlowChecks(): void {
@@ -804,16 +917,54 @@ export class Cpu implements CpuApi {
       if (this.stopRequested) return { kind: "requested" };
       this.breakBlock = false;
       try {
-        if (this.slowChecks) {
-          const lin = (this.segBase[1] + this.eip) >>> 0;
-          const st = this.checkBeforeInstruction(lin);
-          if (st) return st;
-          if (this.breakBlock) continue;
+        let lin = 0;
+        const debug = (this.flags & TF) !== 0 || this.debugRegsActive;
+        if (this.slowChecks || debug) {
+          lin = (this.segBase[1] + this.eip) >>> 0;
+          if (this.slowChecks) {
+            const st = this.checkBeforeInstruction(lin);
+            if (st) return st;
+            if (this.breakBlock) continue;
+          }
+          if (this.debugRegsActive && !(this.flags & RF)) {
+            const hit = this.instructionBreakpoints(lin);
+            if (hit) {
+              // instruction breakpoint: a fault before the instruction (the handler sets RF to go on)
+              this.dr[6] = (this.dr[6] | hit) >>> 0;
+              this.curEip = this.eip;
+              this.raise(new CpuFault(Vec.DB, undefined));
+              if (this.shutdown) return this.tripleStop();
+              if (this.stopReason) return this.stopReason;
+              continue;
+            }
+          }
         }
         const b = this.getBlock();
-        const insns = b.insns;
-        const n = insns.length;
+        const n = b.insns.length;
         const csLimit = this.segs[1].limit;
+        // One instruction at a time when stepping (TF, debug registers) or when a breakpoint or
+        // entry range lies inside the block.
+        const single = debug || (this.slowChecks && !this.blockIsClear(lin, b.bytes));
+        if (
+          !single &&
+          b.cacheable &&
+          end - this.instructionCount >= n &&
+          this.eip + b.bytes - 1 <= csLimit &&
+          (b.codeSize === 32 || this.eip + b.bytes <= 0x10000)
+        ) {
+          let fn = b.fn;
+          if (fn === null && ++b.hits > this.compileThreshold) {
+            fn = b.fn = compileBlock(this, b);
+            if (fn === null) b.hits = -Infinity;
+          }
+          if (fn !== null && (!b.needsStack32 || this.stack32)) {
+            fn(this);
+            if (!this.slowChecks) this.chain(end);
+            if (this.stopReason) return this.stopReason;
+            continue;
+          }
+        }
+        const insns = b.insns;
         const ipMask = this.codeSize === 32 ? -1 : 0xffff;
         for (let k = 0; k < n; k++) {
           const i = insns[k];
@@ -822,14 +973,25 @@ export class Cpu implements CpuApi {
           const next = ((start + i.len) & ipMask) >>> 0;
           if (start + i.len - 1 > csLimit) throw new CpuFault(Vec.GP, 0);
           this.eip = next;
+          if (debug) {
+            const tf = (this.flags & TF) !== 0;
+            const rf = (this.flags & RF) !== 0;
+            const delivered = this.interruptsDelivered;
+            this.dataBpHits = 0;
+            i.exec(this, i);
+            this.instructionCount++;
+            this.afterDebugStep(tf, rf, delivered, i);
+            break;
+          }
           i.exec(this, i);
           this.instructionCount++;
           if (this.eip !== next || this.breakBlock || this.instructionCount >= end || !b.valid) break;
-          if (this.slowChecks) break;
+          if (single) break;
         }
       } catch (e) {
         if (!(e instanceof CpuFault)) throw e;
         this.eip = this.curEip;
+        this.dataBpHits = 0; // a faulting instruction reports its fault, not its data breakpoints
         this.raise(e);
         if (this.shutdown) return this.tripleStop();
       }
@@ -839,19 +1001,56 @@ export class Cpu implements CpuApi {
     return { kind: "budget" };
   }
 
+  /**
+   * Run compiled blocks back to back while nothing needs the run loop's attention (no pending
+   * interrupt check, stop request, block break or per-instruction checks): the same blocks the run
+   * loop would pick, without its bookkeeping. Returns to it at the first block it cannot run whole.
+   */
+  private chain(end: number): void {
+    const tlb = this.tlb;
+    const cache = this.blockCache;
+    while (!this.breakBlock && !this.irqCheck && !this.stopRequested && this.stopReason === null && (this.flags & TF) === 0 && !this.debugRegsActive) {
+      const eip = this.eip;
+      const lin = (this.segBase[1] + eip) >>> 0;
+      const e = tlb[lin >>> 12];
+      if (!(e & this.rMask)) return;
+      const phys = ((e & ~0xfff) | (lin & 0xfff)) >>> 0;
+      const b = cache[phys & (BLOCK_CACHE_SIZE - 1)];
+      if (b === undefined || b.phys !== phys || b.codeSize !== this.codeSize) return;
+      const fn = b.fn;
+      if (fn === null || end - this.instructionCount < b.insns.length || eip + b.bytes - 1 > this.segs[1].limit) return;
+      if ((b.codeSize === 16 && eip + b.bytes > 0x10000) || (b.needsStack32 && !this.stack32)) return;
+      fn(this);
+    }
+  }
+
   private tripleStop(): CpuStop {
     const s = this.shutdown!;
     return { kind: "triple-fault", eip: s.eip, vectors: s.vectors };
   }
 
-  /** Deliver a pending maskable interrupt if IF allows. */
+  /** Latch a non-maskable interrupt (the NMI pin, or a local APIC NMI): delivered through vector 2 at the next boundary. */
+  raiseNmi(): void {
+    this.nmiPending = true;
+    this.irqCheck = true;
+  }
+
+  /** Deliver a pending NMI, else a pending maskable interrupt if IF allows. */
   private checkInterrupts(): void {
+    if (this.nmiPending && !this.nmiBlocked) {
+      this.nmiPending = false;
+      this.nmiBlocked = true;
+      this.halted = false;
+      this.guarded(() => deliverExternal(this, Vec.NMI, undefined));
+      return; // irqCheck stays set: a maskable interrupt is checked at the next boundary
+    }
     const pic = this.interrupts;
-    if (!pic) {
+    // With IF clear nothing more to check: sti, popf, iret and setEflags set irqCheck when IF rises,
+    // iret when it unblocks a latched NMI, devices when they raise a line.
+    if (!pic || !(this.flags & IF)) {
       this.irqCheck = false;
       return;
     }
-    if (!(this.flags & IF)) return;
     if (!pic.hasPending()) {
       this.irqCheck = false;
       return;
@@ -909,6 +1108,7 @@ export class Cpu implements CpuApi {
       shutdown: this.shutdown ? { eip: this.shutdown.eip, vectors: [...this.shutdown.vectors] } : null,
       instructionCount: this.instructionCount,
       inhibitUntil: this.inhibitUntil,
+      nmi: [this.nmiPending, this.nmiBlocked],
       sysenter: [this.sysenterCs, this.sysenterEsp, this.sysenterEip],
       tscOffset: this.tscOffset,
       apicBase: this.apicBase,
@@ -932,6 +1132,7 @@ export class Cpu implements CpuApi {
       shutdown: { eip: number; vectors: number[] } | null;
       instructionCount: number;
       inhibitUntil: number;
+      nmi?: [boolean, boolean];
       sysenter: number[];
       tscOffset: number;
       apicBase: number;
@@ -952,11 +1153,13 @@ export class Cpu implements CpuApi {
     this.shutdown = o.shutdown ? { eip: o.shutdown.eip, vectors: [...o.shutdown.vectors] } : null;
     this.instructionCount = o.instructionCount;
     this.inhibitUntil = o.inhibitUntil;
+    [this.nmiPending, this.nmiBlocked] = o.nmi ?? [false, false];
     [this.sysenterCs, this.sysenterEsp, this.sysenterEip] = o.sysenter;
     this.tscOffset = o.tscOffset;
     this.apicBase = o.apicBase;
     this.irqCheck = true;
-    this.updateMode();
+    this.dataBpHits = 0;
+    this.updateDebugRegisters(); // also updateMode()
     this.flushTlb(true);
     this.flushCodeCache();
   }

@@ -53,6 +53,14 @@ export interface Block {
   insns: Insn[];
   cacheable: boolean;
   valid: boolean;
+  /** Total length in bytes of the block's instructions. */
+  bytes: number;
+  /** Executions so far (the block is compiled when this reaches Cpu.compileThreshold). */
+  hits: number;
+  /** The compiled form (compile.ts), or null while interpreted. */
+  fn: ((cpu: Cpu) => void) | null;
+  /** The compiled form inlines 32-bit stack operations: run it only while SS is a 32-bit stack. */
+  needsStack32: boolean;
 }
 
 function invalid(): void {
@@ -632,7 +640,7 @@ function hookedExec(cpu: Cpu, i: Insn): void {
  */
 export function decodeBlock(cpu: Cpu, lin: number, phys: number): Block {
   const codeSize = cpu.codeSize;
-  const block: Block = { phys, codeSize, insns: [], cacheable: phys >= 0, valid: true };
+  const block: Block = { phys, codeSize, insns: [], cacheable: phys >= 0, valid: true, bytes: 0, hits: 0, fn: null, needsStack32: false };
   const ram = cpu.ram;
   const pageEnd = phys >= 0 ? (phys | 0xfff) + 1 : 0;
   let off = 0;
@@ -652,12 +660,14 @@ export function decodeBlock(cpu: Cpu, lin: number, phys: number): Block {
       if (i.len === 0) setInvalid(i, 15, false);
       block.cacheable = false;
       block.insns.push(i);
+      block.bytes = i.len;
       if (hooking && formMatches(i, cpu)) wrapHook(i);
       break;
     }
     if (hooking && formMatches(i, cpu)) wrapHook(i);
     block.insns.push(i);
     off += i.len;
+    block.bytes = off;
     if (endsBlock(i) || block.insns.length >= MAX_BLOCK || phys + off >= pageEnd) break;
   }
   return block;

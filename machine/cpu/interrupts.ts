@@ -26,6 +26,7 @@ import {
  * after the instruction). For faults the caller has set EIP to the faulting instruction.
  */
 export function deliverException(cpu: Cpu, vector: number, errorCode: number | undefined, software: boolean, faultAddress?: number): void {
+  cpu.interruptsDelivered++;
   const h = cpu.hooks.onException;
   if (h) {
     const r = h({ vector, errorCode, eip: cpu.eip, faultAddress, software });

@@ -441,6 +441,9 @@ export function retFar(cpu: Cpu, i: Insn): void {
 export function iret(cpu: Cpu, i: Insn): void {
   const s = i.osize;
   cpu.breakBlock = true;
+  // iret ends NMI blocking, even when it then faults
+  cpu.nmiBlocked = false;
+  if (cpu.nmiPending) cpu.irqCheck = true;
   if (!cpu.protectedMode) {
     const off = cpu.peek(s, 0);
     const sel = cpu.peek(s, s) & 0xffff;

@@ -197,7 +197,8 @@ export function movToDr(cpu: Cpu, i: Insn): void {
   requireCpl0(cpu);
   let n = i.reg;
   if (n === 4 || n === 5) n += 2;
-  cpu.dr[n] = cpu.regs[i.rm] >>> 0; // stored; hardware breakpoints are not implemented
+  cpu.dr[n] = cpu.regs[i.rm] >>> 0;
+  if (n === 7) cpu.updateDebugRegisters();
 }
 
 // ---------------------------------------------------------------- identification, time, MSRs

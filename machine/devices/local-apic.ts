@@ -99,6 +99,8 @@ export class LocalApic implements MmioHandler {
   private s = freshState();
   /** Called when an interrupt may have become deliverable. */
   onInterrupt: () => void = () => {};
+  /** An NMI was sent to this CPU (ICR delivery mode NMI to self). */
+  onNmi: () => void = () => {};
   /** End of interrupt for a level-triggered vector (the I/O APIC clears Remote IRR). */
   onLevelEoi: (vector: number) => void = () => {};
 
@@ -207,6 +209,7 @@ export class LocalApic implements MmioHandler {
     const dest = this.s.icrHi >>> 24;
     const toSelf = shorthand === 1 || shorthand === 2 || (shorthand === 0 && (dest === this.s.id || dest === 0xff));
     if (toSelf && (mode === 0 || mode === 1)) this.accept(lo & 0xff, (lo & (1 << 15)) !== 0);
+    else if (toSelf && mode === 4) this.onNmi();
   }
 
   read(offset: number, size: AccessSize): number {

@@ -1,0 +1,87 @@
+// Sensitive sites of a parsed file, for the editor: the same decisions core/burn makes (classify each
+// expanded instruction in its code size; .afterburn_noannotate regions and 16-bit code are found but not
+// annotated), reported against the line and columns a user can see.
+
+import { classify, paddingFor } from "../isa/classify.js";
+import type { CatalogueEntry } from "../isa/types.js";
+import type { AsmFile, CodeMode, ExpandedStatement, ExpansionOrigin, Span } from "./types.js";
+
+export interface AsmSite {
+  entry: CatalogueEntry;
+  /** Where the site is shown: the instruction itself, or the outermost macro/.rept invocation it came from. */
+  span: Span;
+  /** The instruction as written after expansion. */
+  text: string;
+  mnemonic: string;
+  mode: CodeMode;
+  section: string;
+  /** NOP bytes the afterburner adds (0 when not annotated). */
+  padding: number;
+  annotated: boolean;
+  /** Why not annotated. */
+  reason?: string;
+  expansion?: ExpansionOrigin;
+}
+
+export function outermostExpansion(e: ExpansionOrigin): ExpansionOrigin {
+  let o = e;
+  while (o.parent) o = o.parent;
+  return o;
+}
+
+/** Classifies one expanded statement; undefined when it is not a sensitive instruction. */
+export function siteOf(es: ExpandedStatement, annotating: boolean): AsmSite | undefined {
+  const st = es.statement;
+  if (st.kind !== "instruction") return undefined;
+  const entry = classify(st, es.mode);
+  if (entry === undefined) return undefined;
+  const span = es.expansion ? outermostExpansion(es.expansion).site : st.mnemonicSpan.line === es.line ? st.span : { line: es.line, start: 0, end: 0 };
+  let reason: string | undefined;
+  if (!annotating) reason = ".afterburn_noannotate region";
+  else if (es.mode === 16) reason = "16-bit code runs before any wedge is loaded";
+  const site: AsmSite = {
+    entry,
+    span,
+    text: st.text,
+    mnemonic: st.mnemonic,
+    mode: es.mode,
+    section: es.section,
+    padding: reason === undefined ? paddingFor(entry, es.mode) : 0,
+    annotated: reason === undefined,
+  };
+  if (reason !== undefined) site.reason = reason;
+  if (es.expansion) site.expansion = es.expansion;
+  return site;
+}
+
+/** Every sensitive site of the file in assembly order. */
+export function findSites(file: AsmFile): AsmSite[] {
+  const out: AsmSite[] = [];
+  let annotating = true;
+  for (const es of file.statements) {
+    const st = es.statement;
+    if (st.kind === "directive") {
+      if (st.name === ".afterburn_noannotate") annotating = false;
+      else if (st.name === ".afterburn_annotate") annotating = true;
+      continue;
+    }
+    const site = siteOf(es, annotating);
+    if (site !== undefined) out.push(site);
+  }
+  return out;
+}
+
+/** One-line message for a site: what it is, why it matters, and what the afterburner does with it. */
+export function siteMessage(site: Pick<AsmSite, "entry" | "mnemonic" | "annotated" | "padding" | "reason" | "expansion">): string {
+  const e = site.entry;
+  const cls = e.class === "privileged" ? "privileged" : e.class === "sensitive" ? "sensitive but unprivileged" : e.class === "platform" ? "platform-sensitive" : "annotated memory operation";
+  // The catalogue's "why" opens with its citation; the message keeps the consequence.
+  let why = e.why.replace(/\s+/g, " ").replace(/\.$/, "");
+  const colon = why.indexOf(": ");
+  if (colon > 0 && /\((19|20)\d\d\)/.test(why.slice(0, colon))) why = why.slice(colon + 2);
+  const what = site.annotated
+    ? site.padding > 0 ? `afterburner pads ${site.padding} bytes` : "afterburner annotates it"
+    : `not annotated: ${site.reason ?? "excluded"}`;
+  const from = site.expansion ? ` (from ${site.expansion.kind === "macro" ? `macro ${site.expansion.name ?? ""}` : `.${site.expansion.kind}`})` : "";
+  return `${site.mnemonic}: ${cls} — ${why}; ${what}${from}`;
+}

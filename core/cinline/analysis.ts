@@ -1,0 +1,296 @@
+// Sensitive instructions in C/C++ inline asm: find every asm/__asm__ statement (also inside #define
+// bodies) with tree-sitter-c, decode its template, substitute GCC operand references, and classify the
+// resulting assembly with the same parser and catalogue the afterburner uses. Every site maps to its
+// exact file line and UTF-16 column.
+
+import type { Node } from "web-tree-sitter";
+import { parseAsm } from "../asm/parse.js";
+import { findSites, type AsmSite } from "../asm/sites.js";
+import type { CodeMode, Span } from "../asm/types.js";
+import { cParserIfLoaded, loadCParser, type CParser } from "./parser.js";
+import { decodeEscape, substituteTemplate, type AsmOperand, type FilePoint } from "./template.js";
+
+export interface CSite extends AsmSite {
+  /** Document range of the instruction in the C source. */
+  range: Span;
+  /** Index into CAnalysisResult.statements. */
+  statement: number;
+}
+
+export interface CAsmStatement {
+  /** The whole asm expression in the file. */
+  range: Span & { endLine: number };
+  /** Template as the assembler sees it (operands substituted). */
+  text: string;
+  /** Extended asm (with operand lists), whose % references were substituted. */
+  extended: boolean;
+  goto: boolean;
+  /** Name of the #define the statement sits in. */
+  macro?: string;
+  /** Why the template could not be read (macro calls inside it and the like). */
+  unparsed?: string;
+  /** Enclosing C function, when inside one. */
+  functionName?: string;
+}
+
+export interface CFunction {
+  name: string;
+  line: number;
+  start: number;
+  end: number;
+  endLine: number;
+}
+
+export interface CDiagnostic {
+  range: Span;
+  message: string;
+  severity: "error" | "warning" | "info";
+}
+
+export interface CAnalysisResult {
+  statements: CAsmStatement[];
+  sites: CSite[];
+  functions: CFunction[];
+  diagnostics: CDiagnostic[];
+  /** The assembly the templates make, one template after another (what the preview burns). */
+  assembly: string;
+  /** For each line of `assembly`: the file line it came from (-1 for separators). */
+  assemblyLines: number[];
+}
+
+export interface CAnalysisOptions {
+  mode?: CodeMode;
+}
+
+const ASM_WORD = /\b(?:asm|__asm__|__asm)\b/;
+
+/** Cheap test: a C file without the word asm needs no parse at all. */
+export function mayContainAsm(text: string): boolean {
+  return ASM_WORD.test(text);
+}
+
+const EMPTY = (): CAnalysisResult => ({ statements: [], sites: [], functions: [], diagnostics: [], assembly: "", assemblyLines: [] });
+
+/** Analyses a C/C++ source (loads tree-sitter on first use when the file has asm). */
+export async function analyseC(text: string, options: CAnalysisOptions = {}): Promise<CAnalysisResult> {
+  if (!mayContainAsm(text)) return EMPTY();
+  const parser = cParserIfLoaded() ?? (await loadCParser());
+  return analyseCWith(parser, text, options);
+}
+
+/** Synchronous form once the parser is loaded. */
+export function analyseCWith(cp: CParser, text: string, options: CAnalysisOptions = {}): CAnalysisResult {
+  if (!mayContainAsm(text)) return EMPTY();
+  const tree = cp.parser.parse(text);
+  if (tree === null) return EMPTY();
+  try {
+    const found: Found[] = [];
+    collect(cp, tree.rootNode, found, undefined);
+    return analyseStatements(found, options.mode ?? 32, functionsOf(tree.rootNode));
+  } finally {
+    tree.delete();
+  }
+}
+
+interface Found {
+  statement: CAsmStatement;
+  /** Decoded template and the file position of each character. */
+  template?: { text: string; pos: FilePoint[] };
+  operands: AsmOperand[];
+  labels: string[];
+}
+
+/** Maps positions of a re-parsed #define body back into the file. */
+interface BodyShift {
+  row: number;
+  column: number;
+  prefix: number;
+  name: string;
+}
+
+function shiftPoint(p: FilePoint, shift: BodyShift | undefined): FilePoint {
+  if (shift === undefined) return p;
+  if (p.row === 0) return { row: shift.row, column: shift.column + p.column - shift.prefix };
+  return { row: shift.row + p.row, column: p.column };
+}
+
+const WRAP_PREFIX = "void __afterburn_macro(void){";
+
+function collect(cp: CParser, root: Node, out: Found[], shift: BodyShift | undefined): void {
+  const types = shift === undefined ? ["gnu_asm_expression", "preproc_def", "preproc_function_def"] : ["gnu_asm_expression"];
+  for (const node of root.descendantsOfType(types)) {
+    if (node === null) continue;
+    if (node.type === "gnu_asm_expression") {
+      out.push(readAsm(node, shift));
+      continue;
+    }
+    const value = node.childForFieldName("value");
+    const name = node.childForFieldName("name")?.text ?? "?";
+    if (value === null || !ASM_WORD.test(value.text)) continue;
+    // Continuation backslashes become spaces (same length, rows unchanged); wrap the body as a function.
+    const body = value.text.replace(/\\(\r?\n)/g, " $1");
+    const sub = cp.parser.parse(`${WRAP_PREFIX}${body}\n;}`);
+    if (sub === null) continue;
+    try {
+      const before = out.length;
+      collect(cp, sub.rootNode, out, { row: value.startPosition.row, column: value.startPosition.column, prefix: WRAP_PREFIX.length, name });
+      for (let k = before; k < out.length; k++) out[k].statement.macro = name;
+    } finally {
+      sub.delete();
+    }
+  }
+}
+
+function readAsm(node: Node, shift: BodyShift | undefined): Found {
+  const s = shiftPoint(node.startPosition, shift);
+  const e = shiftPoint(node.endPosition, shift);
+  const statement: CAsmStatement = {
+    range: { line: s.row, start: s.column, end: s.row === e.row ? e.column : s.column + 3, endLine: e.row },
+    text: "",
+    extended: false,
+    goto: false,
+  };
+  const found: Found = { statement, operands: [], labels: [] };
+  for (const c of node.children) {
+    if (c === null) continue;
+    if (c.type === "gnu_asm_qualifier" && c.text === "goto") statement.goto = true;
+    if (c.type === "gnu_asm_output_operand_list" || c.type === "gnu_asm_input_operand_list" || c.type === "gnu_asm_clobber_list" || c.type === "gnu_asm_goto_list" || c.text === ":") statement.extended = true;
+  }
+  for (const listType of ["gnu_asm_output_operand_list", "gnu_asm_input_operand_list"]) {
+    for (const list of node.children) {
+      if (list === null || list.type !== listType) continue;
+      for (const op of list.namedChildren) {
+        if (op === null) continue;
+        const constraint = op.childForFieldName("constraint");
+        const symbol = op.childForFieldName("symbol");
+        const operand: AsmOperand = { constraint: constraint ? stringValue(constraint) : "" };
+        if (symbol !== null) operand.name = symbol.text;
+        found.operands.push(operand);
+      }
+    }
+  }
+  for (const list of node.children) {
+    if (list === null || list.type !== "gnu_asm_goto_list") continue;
+    for (const l of list.namedChildren) if (l !== null && l.type === "identifier") found.labels.push(l.text);
+  }
+  const code = node.childForFieldName("assembly_code");
+  if (code === null) statement.unparsed = "no template string";
+  else if (code.hasError || (code.type !== "string_literal" && code.type !== "concatenated_string")) {
+    statement.unparsed = "the template is not a plain string (a macro call inside it?): preprocess with compile_commands.json for accurate analysis";
+  } else {
+    const lits = code.type === "concatenated_string" ? code.namedChildren.filter((c): c is Node => c !== null && c.type === "string_literal") : [code];
+    if (code.type === "concatenated_string" && code.namedChildren.some((c) => c !== null && c.type === "identifier")) {
+      statement.unparsed = "the template pastes in a macro (identifier between strings): its text is unknown without the preprocessor";
+    }
+    found.template = decodeTemplate(lits, shift);
+  }
+  return found;
+}
+
+function stringValue(lit: Node): string {
+  let s = "";
+  for (const part of lit.namedChildren) {
+    if (part === null) continue;
+    if (part.type === "string_content") s += part.text;
+    else if (part.type === "escape_sequence") s += decodeEscape(part.text);
+  }
+  return s;
+}
+
+function decodeTemplate(lits: Node[], shift: BodyShift | undefined): { text: string; pos: FilePoint[] } {
+  let text = "";
+  const pos: FilePoint[] = [];
+  for (const lit of lits) {
+    for (const part of lit.namedChildren) {
+      if (part === null) continue;
+      if (part.type === "string_content") {
+        let { row, column } = part.startPosition;
+        const t = part.text;
+        for (let i = 0; i < t.length; i++) {
+          if (t[i] === "\\" && t[i + 1] === "\n") {
+            i++;
+            row++;
+            column = 0;
+            continue;
+          }
+          text += t[i];
+          pos.push(shiftPoint({ row, column }, shift));
+          column++;
+        }
+      } else if (part.type === "escape_sequence") {
+        text += decodeEscape(part.text);
+        pos.push(shiftPoint(part.startPosition, shift));
+      }
+    }
+    // Adjacent literals are joined with nothing between them, as C does.
+  }
+  return { text, pos };
+}
+
+function functionsOf(root: Node): CFunction[] {
+  const out: CFunction[] = [];
+  for (const f of root.descendantsOfType("function_definition")) {
+    if (f === null) continue;
+    let d = f.childForFieldName("declarator");
+    while (d !== null && d.type !== "function_declarator") d = d.childForFieldName("declarator");
+    const id = d?.childForFieldName("declarator");
+    if (id === null || id === undefined) continue;
+    out.push({ name: id.text, line: id.startPosition.row, start: id.startPosition.column, end: id.endPosition.column, endLine: f.endPosition.row });
+  }
+  return out;
+}
+
+function analyseStatements(found: Found[], mode: CodeMode, functions: CFunction[]): CAnalysisResult {
+  // Templates in file order, one after another, as they appear in gcc's -S output: a .macro or an
+  // .afterburn_noannotate in one asm statement is in force in the later ones.
+  found.sort((a, b) => a.statement.range.line - b.statement.range.line || a.statement.range.start - b.statement.range.start);
+  const statements: CAsmStatement[] = [];
+  const diagnostics: CDiagnostic[] = [];
+  const asmLines: string[] = [];
+  const lineOwner: { statement: number; lineStart: number; sub: { text: string; map: number[] }; pos: FilePoint[] }[] = [];
+  const assemblyLines: number[] = [];
+  for (const f of found) {
+    const index = statements.length;
+    statements.push(f.statement);
+    const fn = functions.find((x) => x.line <= f.statement.range.line && x.endLine >= f.statement.range.line);
+    if (fn) f.statement.functionName = fn.name;
+    if (f.statement.unparsed !== undefined) {
+      diagnostics.push({ range: f.statement.range, message: `asm statement not analysed: ${f.statement.unparsed}`, severity: "info" });
+    }
+    if (f.template === undefined) continue;
+    const sub = f.statement.extended ? substituteTemplate(f.template.text, f.operands, f.labels) : { text: f.template.text, map: [...f.template.text].map((_, i) => i).concat(f.template.text.length) };
+    f.statement.text = sub.text;
+    let start = 0;
+    const lines = sub.text.split("\n");
+    for (const l of lines) {
+      lineOwner.push({ statement: index, lineStart: start, sub, pos: f.template.pos });
+      asmLines.push(l);
+      assemblyLines.push(f.template.pos[sub.map[start] ?? 0]?.row ?? f.statement.range.line);
+      start += l.length + 1;
+    }
+  }
+  const assembly = asmLines.join("\n");
+  const sites: CSite[] = [];
+  if (asmLines.length > 0) {
+    const file = parseAsm(assembly, { mode, fileName: "inline.s" });
+    for (const s of findSites(file)) {
+      const owner = lineOwner[s.span.line];
+      if (owner === undefined) continue;
+      const from = owner.sub.map[owner.lineStart + s.span.start];
+      const to = owner.sub.map[owner.lineStart + Math.max(s.span.start, s.span.end - 1)];
+      const a = owner.pos[from ?? 0];
+      const b = owner.pos[to ?? 0];
+      if (a === undefined) continue;
+      const range: Span = { line: a.row, start: a.column, end: b !== undefined && b.row === a.row ? b.column + 1 : a.column + s.mnemonic.length };
+      sites.push({ ...s, range, statement: owner.statement });
+    }
+    for (const d of file.diagnostics) {
+      const owner = lineOwner[d.span.line];
+      if (owner === undefined || d.severity === "info") continue;
+      const a = owner.pos[owner.sub.map[owner.lineStart + d.span.start] ?? 0] ?? owner.pos[0];
+      if (a === undefined) continue;
+      diagnostics.push({ range: { line: a.row, start: a.column, end: a.column + Math.max(1, d.span.end - d.span.start) }, message: `in asm template: ${d.message}`, severity: d.severity === "error" ? "warning" : d.severity });
+    }
+  }
+  return { statements, sites, functions, diagnostics, assembly, assemblyLines };
+}

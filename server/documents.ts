@@ -1,0 +1,132 @@
+// Open documents and their analyses: assembly documents keep an incremental AsmAnalysis; C/C++ documents
+// keep their text and the last inline-asm analysis. No protocol types beyond positions and ranges.
+
+import { fileURLToPath } from "node:url";
+import { TextDocument } from "vscode-languageserver-textdocument";
+import type { TextDocumentContentChangeEvent } from "vscode-languageserver";
+import { AsmAnalysis } from "../core/asm/analysis.js";
+import type { AccurateSite } from "../core/asm/accurate.js";
+import { analyseC, analyseCWith, cParserIfLoaded, mayContainAsm, type CAnalysisResult } from "../core/cinline/index.js";
+import type { CodeMode } from "../core/asm/types.js";
+
+export type DocumentKind = "asm" | "c";
+
+const ASM_LANGUAGES: ReadonlySet<string> = new Set(["gas-x86", "asm", "gas", "assembly", "s", "x86", "nasm-gas"]);
+const C_LANGUAGES: ReadonlySet<string> = new Set(["c", "cpp", "cuda-cpp", "objective-c", "objective-cpp"]);
+
+/** Which analysis a document gets, from its language id, else its extension; undefined: not ours. */
+export function kindOf(languageId: string, uri: string): DocumentKind | undefined {
+  if (ASM_LANGUAGES.has(languageId)) return "asm";
+  if (C_LANGUAGES.has(languageId)) return "c";
+  const m = /\.([A-Za-z0-9]+)$/.exec(uri);
+  const ext = m ? m[1] : "";
+  if (["s", "S", "asm", "inc", "sx"].includes(ext)) return "asm";
+  if (["c", "h", "cc", "cpp", "cxx", "hpp", "hh"].includes(ext)) return "c";
+  return undefined;
+}
+
+/** The file path of a URI (file: URIs), else the URI's path part (untitled documents and the like). */
+export function pathOf(uri: string): string {
+  try {
+    if (uri.startsWith("file:")) return fileURLToPath(uri);
+  } catch {
+    // fall through
+  }
+  const m = /^[a-z][a-z0-9+.-]*:(?:\/\/[^/]*)?(.*)$/i.exec(uri);
+  return m ? decodeURIComponent(m[1]) || uri : uri;
+}
+
+export interface DocumentOptions {
+  maxLines: number;
+  includeDirs: readonly string[];
+  mode: CodeMode;
+}
+
+export class OpenDocument {
+  readonly uri: string;
+  readonly kind: DocumentKind;
+  readonly path: string;
+  version: number;
+  asm?: AsmAnalysis;
+  /** C/C++ text (asm documents keep theirs in the analysis). */
+  textDocument?: TextDocument;
+  c?: CAnalysisResult;
+  /** Version the C analysis is for. */
+  cVersion = -1;
+  /** Accurate-mode sites for a document version (from the real cpp). */
+  accurate?: { version: number; sites: AccurateSite[] };
+  /** The last accurate-mode failure, shown once. */
+  accurateError?: string;
+  readonly options: DocumentOptions;
+
+  constructor(uri: string, kind: DocumentKind, languageId: string, version: number, text: string, options: DocumentOptions) {
+    this.uri = uri;
+    this.kind = kind;
+    this.path = pathOf(uri);
+    this.version = version;
+    this.options = options;
+    if (kind === "asm") this.asm = new AsmAnalysis(text, { fileName: this.path, maxLines: options.maxLines, includeDirs: options.includeDirs, mode: options.mode });
+    else this.textDocument = TextDocument.create(uri, languageId, version, text);
+  }
+
+  get text(): string {
+    return this.asm !== undefined ? this.asm.text : this.textDocument!.getText();
+  }
+
+  get lineCount(): number {
+    return this.asm !== undefined ? this.asm.lineCount : this.textDocument!.lineCount;
+  }
+
+  lineText(line: number): string {
+    if (this.asm !== undefined) return this.asm.lineText(line);
+    const d = this.textDocument!;
+    return d.getText({ start: { line, character: 0 }, end: { line: line + 1, character: 0 } }).replace(/\r?\n$/, "");
+  }
+
+  /** Too long to analyse (afterburn.maxAnalysisLines). */
+  get truncated(): boolean {
+    return this.lineCount > this.options.maxLines;
+  }
+
+  applyChanges(changes: readonly TextDocumentContentChangeEvent[], version: number): void {
+    this.version = version;
+    if (this.asm !== undefined) {
+      for (const c of changes) {
+        if ("range" in c && c.range !== undefined) this.asm.applyEdit(c.range, c.text);
+        else this.asm.setText(c.text);
+      }
+    } else {
+      this.textDocument = TextDocument.update(this.textDocument!, changes as TextDocumentContentChangeEvent[], version);
+    }
+  }
+
+  /** The C analysis for the current text; synchronous once tree-sitter is loaded. */
+  cAnalysisNow(): CAnalysisResult | undefined {
+    if (this.kind !== "c") return undefined;
+    if (this.cVersion === this.version && this.c !== undefined) return this.c;
+    if (this.truncated) return undefined;
+    const text = this.text;
+    const parser = cParserIfLoaded();
+    if (parser === undefined && mayContainAsm(text)) return undefined;
+    this.c = parser === undefined ? emptyC() : analyseCWith(parser, text, { mode: this.options.mode });
+    this.cVersion = this.version;
+    return this.c;
+  }
+
+  /** The C analysis, loading tree-sitter if this is the first file with asm. */
+  async cAnalysis(): Promise<CAnalysisResult | undefined> {
+    const now = this.cAnalysisNow();
+    if (now !== undefined || this.kind !== "c" || this.truncated) return now;
+    const version = this.version;
+    const r = await analyseC(this.text, { mode: this.options.mode });
+    if (version === this.version) {
+      this.c = r;
+      this.cVersion = version;
+    }
+    return this.cAnalysisNow() ?? r;
+  }
+}
+
+function emptyC(): CAnalysisResult {
+  return { statements: [], sites: [], functions: [], diagnostics: [], assembly: "", assemblyLines: [] };
+}

@@ -1,0 +1,415 @@
+// Protocol conversions: core analysis results → LSP diagnostics, hovers, hints, actions, lenses, symbols.
+// Every function here is a pure translation; the analysis lives in core/.
+
+import {
+  CodeAction,
+  CodeActionKind,
+  CodeLens,
+  CompletionItem,
+  CompletionItemKind,
+  Diagnostic,
+  DiagnosticRelatedInformation,
+  DiagnosticSeverity,
+  DocumentSymbol,
+  FoldingRange,
+  FoldingRangeKind,
+  InlayHint,
+  InlayHintKind,
+  Location,
+  MarkupKind,
+  SymbolKind,
+  type Hover,
+  type Position,
+  type Range,
+} from "vscode-languageserver";
+import { pathToFileURL } from "node:url";
+import { afterburn } from "../core/burn/afterburn.js";
+import { siteMessage, type AsmSite } from "../core/asm/sites.js";
+import type { Span } from "../core/asm/types.js";
+import { completions, documentSymbols, foldingRanges, hoverAt, labelBlocks, siteHover, type DefinitionLocation } from "../core/asm/navigate.js";
+import type { MappedSite } from "../core/asm/analysis.js";
+import type { OpenDocument } from "./documents.js";
+import type { SeveritySetting, Settings } from "./settings.js";
+
+/** What every site source (text mode, accurate mode, C inline asm) provides. */
+export type EditorSite = AsmSite & { range: Span; cppMacro?: string };
+
+export const COMMANDS = {
+  preview: "afterburn.previewAfterburned",
+  run: "afterburn.runGuest",
+  backends: "afterburn.showBackends",
+} as const;
+
+export function toRange(s: Span): Range {
+  return { start: { line: s.line, character: s.start }, end: { line: s.line, character: Math.max(s.start, s.end) } };
+}
+
+export function fileUri(path: string): string {
+  return pathToFileURL(path).href;
+}
+
+/** Sites of a document: accurate mode when it is current, else text mode, or the C analysis. */
+export function sitesOf(doc: OpenDocument): EditorSite[] {
+  if (doc.asm !== undefined) {
+    if (doc.accurate !== undefined && doc.accurate.version === doc.version) return doc.accurate.sites;
+    return doc.asm.sites();
+  }
+  return doc.cAnalysisNow()?.sites ?? [];
+}
+
+function severity(setting: SeveritySetting): DiagnosticSeverity | undefined {
+  switch (setting) {
+    case "error": return DiagnosticSeverity.Error;
+    case "warning": return DiagnosticSeverity.Warning;
+    case "information": return DiagnosticSeverity.Information;
+    case "hint": return DiagnosticSeverity.Hint;
+    default: return undefined;
+  }
+}
+
+function classSetting(site: EditorSite, settings: Settings): SeveritySetting {
+  const c = site.entry.class;
+  return c === "privileged" ? settings.diagnostics.privileged : c === "sensitive" ? settings.diagnostics.sensitive : settings.diagnostics.platform;
+}
+
+export function diagnosticsFor(doc: OpenDocument, settings: Settings): Diagnostic[] {
+  const out: Diagnostic[] = [];
+  if (doc.truncated) {
+    out.push({
+      range: { start: { line: 0, character: 0 }, end: { line: 0, character: doc.lineText(0).length } },
+      severity: DiagnosticSeverity.Information,
+      source: "afterburn",
+      code: "analysis-capped",
+      message: `afterburn: this document has ${doc.lineCount} lines; only the first ${doc.options.maxLines} are analysed (setting afterburn.maxAnalysisLines)`,
+    });
+  }
+  if (doc.accurateError !== undefined) {
+    out.push({ range: { start: { line: 0, character: 0 }, end: { line: 0, character: 0 } }, severity: DiagnosticSeverity.Information, source: "afterburn", code: "accurate-mode", message: `afterburn: accurate mode unavailable, analysing from text: ${doc.accurateError}` });
+  }
+  for (const site of sitesOf(doc)) {
+    const setting = classSetting(site, settings);
+    let sev = severity(setting);
+    if (sev === undefined) continue;
+    if (!site.annotated) sev = DiagnosticSeverity.Hint;
+    const d: Diagnostic = {
+      range: toRange(site.range),
+      severity: sev,
+      code: site.entry.id,
+      source: "afterburn",
+      message: siteMessage(site),
+      data: { id: site.entry.id, padding: site.padding, annotated: site.annotated },
+    };
+    const related = relatedFor(doc, site);
+    if (related.length > 0) d.relatedInformation = related;
+    out.push(d);
+  }
+  if (doc.asm !== undefined) {
+    for (const p of doc.asm.parseDiagnostics()) {
+      out.push({
+        range: toRange(p.range),
+        severity: p.severity === "error" ? DiagnosticSeverity.Error : p.severity === "warning" ? DiagnosticSeverity.Warning : DiagnosticSeverity.Information,
+        source: "afterburn-parse",
+        message: p.message,
+      });
+    }
+    out.push(...noannotateRegions(doc));
+  } else {
+    for (const p of doc.cAnalysisNow()?.diagnostics ?? []) {
+      out.push({ range: toRange(p.range), severity: p.severity === "error" ? DiagnosticSeverity.Error : p.severity === "warning" ? DiagnosticSeverity.Warning : DiagnosticSeverity.Information, source: "afterburn", message: p.message });
+    }
+  }
+  return out;
+}
+
+/** `.afterburn_noannotate` directives: a hint saying how many sites the region leaves unannotated. */
+function noannotateRegions(doc: OpenDocument): Diagnostic[] {
+  const an = doc.asm!;
+  const out: Diagnostic[] = [];
+  const sites = an.sites();
+  for (const es of an.file.statements) {
+    const st = es.statement;
+    if (st.kind !== "directive" || st.name !== ".afterburn_noannotate" || es.expansion !== undefined) continue;
+    const r = an.toSource(st.nameSpan);
+    if (r === undefined) continue;
+    let count = 0;
+    for (const s of sites) if (!s.annotated && s.reason === ".afterburn_noannotate region" && s.range.line >= r.line) count++;
+    out.push({ range: toRange(r), severity: DiagnosticSeverity.Hint, source: "afterburn", code: "noannotate-region", message: `.afterburn_noannotate: sensitive instructions from here to .afterburn_annotate are not padded or annotated (${count} site${count === 1 ? "" : "s"} in such regions below)` });
+  }
+  return out;
+}
+
+function definitionLocation(doc: OpenDocument, d: DefinitionLocation): Location {
+  if (d.line !== undefined) return { uri: doc.uri, range: toRange({ line: d.line, start: d.start, end: d.end }) };
+  return { uri: fileUri(d.file!), range: toRange({ line: d.headerLine ?? 0, start: 0, end: 0 }) };
+}
+
+function relatedFor(doc: OpenDocument, site: EditorSite): DiagnosticRelatedInformation[] {
+  const an = doc.asm;
+  if (an === undefined) return [];
+  const out: DiagnosticRelatedInformation[] = [];
+  for (let e = site.expansion; e !== undefined; e = e.parent) {
+    if (e.kind === "macro" && e.name !== undefined) {
+      const def = an.file.macros.get(e.name.toLowerCase());
+      if (def !== undefined) {
+        const src = an.toSource(def.span);
+        const loc = src !== undefined ? { uri: doc.uri, range: toRange(src) } : headerLoc(an.headerLocation(def.span.line));
+        if (loc) out.push({ location: loc, message: `macro ${def.name} is defined here` });
+      }
+    }
+    const body = an.toSource({ line: e.bodyLine, start: 0, end: 0 });
+    const bodyLoc = body !== undefined ? { uri: doc.uri, range: toRange({ line: body.line, start: 0, end: an.lineText(body.line).length }) } : headerLoc(an.headerLocation(e.bodyLine));
+    if (bodyLoc) out.push({ location: bodyLoc, message: `\`${site.text}\` comes from this line of the ${e.kind === "macro" ? "macro" : `.${e.kind}`} body` });
+  }
+  if (site.cppMacro !== undefined) {
+    const d = an.cppDefine(site.cppMacro);
+    if (d !== undefined) {
+      const loc = d.file === "" ? { uri: doc.uri, range: toRange({ line: d.line, start: 0, end: an.lineText(d.line).length }) } : { uri: fileUri(d.file), range: toRange({ line: d.line, start: 0, end: 0 }) };
+      out.push({ location: loc, message: `#define ${d.name} is here` });
+    }
+  }
+  return out;
+}
+
+function headerLoc(h: { file: string; line: number } | undefined): Location | undefined {
+  return h === undefined ? undefined : { uri: fileUri(h.file), range: toRange({ line: h.line, start: 0, end: 0 }) };
+}
+
+function contains(r: Span, line: number, character: number): boolean {
+  return r.line === line && character >= r.start && character <= r.end;
+}
+
+export function hoverFor(doc: OpenDocument, pos: Position): Hover | null {
+  if (doc.asm !== undefined) {
+    const h = hoverAt(doc.asm, pos.line, pos.character);
+    if (h === undefined) return null;
+    return { contents: { kind: MarkupKind.Markdown, value: h.markdown }, range: toRange(h.span) };
+  }
+  const sites = sitesOf(doc).filter((s) => contains(s.range, pos.line, pos.character));
+  if (sites.length === 0) {
+    const st = doc.cAnalysisNow()?.statements.find((s) => s.range.line === pos.line && pos.character >= s.range.start && pos.character < s.range.start + 7);
+    if (st === undefined) return null;
+    const n = sitesOf(doc).filter((s) => doc.cAnalysisNow()!.statements[(s as { statement?: number }).statement ?? -1] === st).length;
+    const body = st.unparsed !== undefined ? `not analysed: ${st.unparsed}` : `${n} sensitive site${n === 1 ? "" : "s"}; the assembler sees:\n\n\`\`\`asm\n${st.text}\n\`\`\``;
+    return { contents: { kind: MarkupKind.Markdown, value: `**${st.goto ? "asm goto" : "asm"} statement**${st.macro ? ` in #define ${st.macro}` : ""} — ${body}` } };
+  }
+  return { contents: { kind: MarkupKind.Markdown, value: sites.map((s) => siteHover(s as MappedSite)).join("\n\n---\n\n") }, range: toRange(sites[0].range) };
+}
+
+export function inlayHintsFor(doc: OpenDocument, range: Range, settings: Settings): InlayHint[] {
+  if (!settings.inlayHints.padding) return [];
+  const groups = new Map<string, { pos: Position; padding: number; count: number; ids: Set<string> }>();
+  for (const s of sitesOf(doc)) {
+    if (!s.annotated || s.range.line < range.start.line || s.range.line > range.end.line) continue;
+    const key = `${s.range.line}:${s.range.end}`;
+    const g = groups.get(key);
+    if (g) {
+      g.padding += s.padding;
+      g.count++;
+      g.ids.add(s.entry.id);
+    } else groups.set(key, { pos: { line: s.range.line, character: s.range.end }, padding: s.padding, count: 1, ids: new Set([s.entry.id]) });
+  }
+  return [...groups.values()].map((g) => ({
+    position: g.pos,
+    label: g.count > 1 ? `+${g.padding} B (${g.count} sites)` : `+${g.padding} B`,
+    kind: InlayHintKind.Parameter,
+    paddingLeft: true,
+    tooltip: `afterburner padding: ${g.padding} NOP bytes after ${[...g.ids].join(", ")} (scratch space for the wedge's rewrite)`,
+  }));
+}
+
+function overlaps(s: Span, r: Range): boolean {
+  return s.line >= r.start.line && s.line <= r.end.line;
+}
+
+export function codeActionsFor(doc: OpenDocument, range: Range, diagnostics: Diagnostic[]): CodeAction[] {
+  const out: CodeAction[] = [];
+  const empty = range.start.line === range.end.line && range.start.character === range.end.character;
+  const sites = sitesOf(doc).filter((s) => overlaps(s.range, range));
+  out.push({
+    title: empty ? "Afterburner: preview afterburned form of this file" : "Afterburner: preview afterburned form of the selection",
+    kind: CodeActionKind.Source,
+    command: { title: "Preview afterburned form", command: COMMANDS.preview, arguments: empty ? [doc.uri] : [doc.uri, range] },
+  });
+  const ours = diagnostics.filter((d) => d.source === "afterburn" && typeof d.code === "string" && sites.some((s) => s.entry.id === d.code));
+  const annotated = sites.filter((s) => s.annotated);
+  if (annotated.length > 0) {
+    const edit = excludeEdit(doc, range, annotated);
+    if (edit !== undefined) {
+      out.push({
+        title: annotated.length === 1 ? `Exclude \`${annotated[0].text}\` from afterburning` : `Exclude ${annotated.length} sensitive sites from afterburning`,
+        kind: CodeActionKind.QuickFix,
+        diagnostics: ours,
+        edit: { changes: { [doc.uri]: edit } },
+      });
+    }
+  }
+  if (sites.length > 0) {
+    const s = sites[0];
+    out.push({
+      title: `Show per-backend behaviour of \`${s.mnemonic}\` (${s.entry.id})`,
+      kind: CodeActionKind.QuickFix,
+      diagnostics: ours,
+      command: { title: "Show per-backend behaviour", command: COMMANDS.backends, arguments: [doc.uri, { line: s.range.line, character: s.range.start }] },
+    });
+  }
+  return out;
+}
+
+/** Wraps the lines of the selected sites in .afterburn_noannotate / .afterburn_annotate (inside the asm template in C). */
+function excludeEdit(doc: OpenDocument, range: Range, sites: EditorSite[]) {
+  if (doc.asm !== undefined) {
+    const first = Math.min(range.start.line, ...sites.map((s) => s.range.line));
+    const last = Math.max(range.end.line, ...sites.map((s) => s.range.line));
+    const indent = /^\s*/.exec(doc.lineText(first))![0] || "\t";
+    const lastText = doc.lineText(last);
+    return [
+      { range: { start: { line: first, character: 0 }, end: { line: first, character: 0 } }, newText: `${indent}.afterburn_noannotate\n` },
+      { range: { start: { line: last, character: lastText.length }, end: { line: last, character: lastText.length } }, newText: `\n${indent}.afterburn_annotate` },
+    ];
+  }
+  const c = doc.cAnalysisNow();
+  if (c === undefined) return undefined;
+  const stmts = new Set(sites.map((s) => (s as { statement?: number }).statement ?? -1));
+  const edits = [];
+  for (const i of stmts) {
+    const st = c.statements[i];
+    if (st === undefined || st.templateStart === undefined || st.templateEnd === undefined) continue;
+    edits.push(
+      { range: { start: { line: st.templateStart.row, character: st.templateStart.column }, end: { line: st.templateStart.row, character: st.templateStart.column } }, newText: ".afterburn_noannotate\\n\\t" },
+      { range: { start: { line: st.templateEnd.row, character: st.templateEnd.column }, end: { line: st.templateEnd.row, character: st.templateEnd.column } }, newText: "\\n\\t.afterburn_annotate" },
+    );
+  }
+  return edits.length > 0 ? edits : undefined;
+}
+
+/** Entry points a guest starts from: `_start` in assembly, kmain/main in C. */
+const RUNNABLE_ASM = new Set(["_start"]);
+const RUNNABLE_C = new Set(["kmain", "main", "_start"]);
+
+export function codeLensesFor(doc: OpenDocument): CodeLens[] {
+  const out: CodeLens[] = [];
+  if (doc.asm !== undefined) {
+    const runnable = doc.asm.file.labels.has("_start") && /\.multiboot|0x1BADB002|MB_MAGIC/i.test(doc.text.slice(0, 200_000));
+    for (const b of labelBlocks(doc.asm)) {
+      const r = toRange({ line: b.line, start: b.start, end: b.end });
+      if (b.sites > 0) {
+        const blockRange = { start: { line: b.line, character: 0 }, end: { line: b.endLine, character: doc.lineText(b.endLine).length } };
+        out.push({ range: r, command: { title: `${b.sites} sensitive site${b.sites === 1 ? "" : "s"}`, command: COMMANDS.preview, arguments: [doc.uri, blockRange] } });
+      }
+      if (runnable && RUNNABLE_ASM.has(b.name)) out.push({ range: r, command: { title: "Afterburn & Run", command: COMMANDS.run, arguments: [doc.uri] } });
+    }
+    return out;
+  }
+  const c = doc.cAnalysisNow();
+  const sites = c?.sites ?? [];
+  const functions = c?.functions ?? [];
+  for (const f of functions) {
+    const n = sites.filter((s) => s.range.line >= f.line && s.range.line <= f.endLine).length;
+    const r = toRange({ line: f.line, start: f.start, end: f.end });
+    if (n > 0) out.push({ range: r, command: { title: `${n} sensitive site${n === 1 ? "" : "s"}`, command: COMMANDS.preview, arguments: [doc.uri, { start: { line: f.line, character: 0 }, end: { line: f.endLine, character: 0 } }] } });
+  }
+  // kmain/main may be in a file without asm (no parse): find it by text.
+  const m = /^[^\n;{}]*\b(kmain|main)\s*\(/m.exec(doc.text.slice(0, 1_000_000));
+  if (m !== null) {
+    const before = doc.text.slice(0, m.index);
+    const line = before.split("\n").length - 1;
+    const col = m.index - (before.lastIndexOf("\n") + 1) + m[0].indexOf(m[1]);
+    if (RUNNABLE_C.has(m[1])) out.push({ range: toRange({ line, start: col, end: col + m[1].length }), command: { title: "Afterburn & Run", command: COMMANDS.run, arguments: [doc.uri] } });
+  }
+  return out;
+}
+
+export interface PreviewResult {
+  text: string;
+  sites: number;
+}
+
+/** The afterburned form, from the very same core/burn call the build uses. */
+export function previewFor(doc: OpenDocument, range?: Range): PreviewResult {
+  const name = doc.path.split(/[\\/]/).pop() ?? "document.s";
+  if (doc.asm !== undefined) {
+    // The build preprocesses .S files first: burn what the analysis read (cpp macros expanded, header macros in front).
+    const { text, offset } = doc.asm.analysedText();
+    const r = afterburn(text, { fileName: name, mode: doc.options.mode === 64 ? 64 : 32 });
+    const lines = r.output.split("\n").slice(offset);
+    const from = range ? Math.max(0, range.start.line) : 0;
+    const to = range ? Math.min(lines.length - 1, range.end.line) : lines.length - 1;
+    const sites = r.sites.filter((s) => s.annotated && s.input.line - 1 - offset >= from && s.input.line - 1 - offset <= to).length;
+    const problems = r.diagnostics.filter((d) => d.severity === "error").map((d) => `# afterburn: ${d.file}:${d.line - offset}: ${d.message}`);
+    return { text: [...problems, ...lines.slice(from, to + 1)].join("\n"), sites };
+  }
+  const c = doc.cAnalysisNow();
+  if (c === undefined || c.assembly === "") return { text: `# ${name}: no inline asm`, sites: 0 };
+  const r = afterburn(c.assembly, { fileName: name, mode: doc.options.mode === 64 ? 64 : 32 });
+  const out: string[] = [`# ${name}: afterburned inline asm (the templates as the assembler sees them, each with its C line)`];
+  const lines = r.output.split("\n");
+  let sites = 0;
+  let last = -2;
+  for (let i = 0; i < lines.length; i++) {
+    const srcLine = c.assemblyLines[i] ?? -1;
+    if (range && (srcLine < range.start.line || srcLine > range.end.line)) continue;
+    if (srcLine !== last) out.push(`# ${name}:${srcLine + 1}`);
+    last = srcLine;
+    out.push(lines[i]);
+  }
+  for (const s of r.sites) {
+    const srcLine = c.assemblyLines[s.input.line - 1] ?? -1;
+    if (s.annotated && (!range || (srcLine >= range.start.line && srcLine <= range.end.line))) sites++;
+  }
+  return { text: out.join("\n"), sites };
+}
+
+const SYMBOL_KIND: Record<string, SymbolKind> = {
+  function: SymbolKind.Function,
+  label: SymbolKind.Key,
+  macro: SymbolKind.Method,
+  section: SymbolKind.Namespace,
+  constant: SymbolKind.Constant,
+};
+
+export function documentSymbolsFor(doc: OpenDocument): DocumentSymbol[] {
+  if (doc.asm === undefined) {
+    const c = doc.cAnalysisNow();
+    return (c?.statements ?? []).map((s, i) => {
+      const r = toRange(s.range);
+      return { name: `asm #${i + 1}${s.functionName ? ` in ${s.functionName}` : ""}`, kind: SymbolKind.Event, range: r, selectionRange: r, detail: s.text.split("\n")[0] };
+    });
+  }
+  return documentSymbols(doc.asm).map((s) => {
+    const sel = toRange({ line: s.line, start: s.start, end: s.end });
+    const full = { start: { line: s.line, character: 0 }, end: { line: Math.max(s.line, s.endLine), character: doc.lineText(Math.max(s.line, s.endLine)).length } };
+    const sym: DocumentSymbol = { name: s.name, kind: SYMBOL_KIND[s.kind], range: full, selectionRange: sel };
+    if (s.detail !== undefined) sym.detail = s.detail;
+    return sym;
+  });
+}
+
+export function foldingFor(doc: OpenDocument): FoldingRange[] {
+  if (doc.asm === undefined) return [];
+  return foldingRanges(doc.asm).map((f) => {
+    const r: FoldingRange = { startLine: f.startLine, endLine: f.endLine };
+    if (f.kind === "comment") r.kind = FoldingRangeKind.Comment;
+    else if (f.kind === "region") r.kind = FoldingRangeKind.Region;
+    return r;
+  });
+}
+
+const COMPLETION_KIND = {
+  instruction: CompletionItemKind.Keyword,
+  register: CompletionItemKind.Variable,
+  directive: CompletionItemKind.Keyword,
+  label: CompletionItemKind.Reference,
+  macro: CompletionItemKind.Snippet,
+} as const;
+
+export function completionsFor(doc: OpenDocument, pos: Position): CompletionItem[] {
+  if (doc.asm === undefined) return [];
+  return completions(doc.asm, pos.line, pos.character).map((c) => {
+    const item: CompletionItem = { label: c.label, kind: COMPLETION_KIND[c.kind] };
+    if (c.detail !== undefined) item.detail = c.detail;
+    if (c.documentation !== undefined) item.documentation = { kind: MarkupKind.Markdown, value: c.documentation };
+    return item;
+  });
+}
+
+export { definitionLocation };

@@ -1,0 +1,93 @@
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { analyseC, mayContainAsm, substituteTemplate } from "../../../core/cinline/index.js";
+import { cParserIfLoaded } from "../../../core/cinline/parser.js";
+
+function sites(r: Awaited<ReturnType<typeof analyseC>>): [string, number, number, string][] {
+  // 1-based line:column like a compiler message, the catalogue id and the instruction as the assembler sees it.
+  return r.sites.map((s) => [s.entry.id, s.range.line + 1, s.range.start + 1, s.text]);
+}
+
+test("a C file without asm is not parsed at all", async () => {
+  assert.equal(mayContainAsm("int main(void) { return cli(); } /* assembly */"), false);
+  const r = await analyseC("int f(void) { return 1; }\n".repeat(1000));
+  assert.deepEqual(r.statements, []);
+  assert.deepEqual(r.sites, []);
+  assert.equal(cParserIfLoaded(), undefined, "tree-sitter was not even loaded");
+});
+
+test("concatenated multi-line templates: every instruction at its exact line and column", async () => {
+  const src = [
+    "unsigned long save_flags(void) {",            // 1
+    "  unsigned long f;",                          // 2
+    "  asm volatile(\"pushfl\\n\\t\"",             // 3
+    "               \"popl %0\\n\\t\"",            // 4
+    "               \"lgdt %1\" : \"=r\"(f) : \"m\"(f));", // 5
+    "  return f;",
+    "}",
+  ].join("\n");
+  const r = await analyseC(src);
+  assert.deepEqual(sites(r), [["pushf", 3, 17, "pushfl"], ["lgdt", 5, 17, "lgdt (%eax)"]]);
+  assert.equal(r.statements[0].functionName, "save_flags");
+  assert.equal(r.statements[0].text, "pushfl\n\tpopl %eax\n\tlgdt (%eax)");
+});
+
+test("GCC template syntax: %%cr3, %0, %[name], %w1, %l0, %= and dialect alternatives", async () => {
+  const src = [
+    "void a(unsigned v) { __asm__ __volatile__(\"movl %0, %%cr3\" :: \"r\"(v) : \"memory\"); }",
+    "void b(unsigned char v, unsigned short port) { asm volatile(\"outb %b[val], %w[port]\" :: [val] \"a\"(v), [port] \"Nd\"(port)); }",
+    "int c(void) { asm goto(\"jmp %l0\\n\\tcli\" :::: out); return 0; out: return 1; }",
+    "void d(void) { asm(\"1%=: {sti|sti} ; jmp 1%=b\" ::); }",
+    "void e(void) { asm(\"movl %cr0, %eax\"); }", // basic asm: % is literal
+  ].join("\n");
+  const r = await analyseC(src);
+  assert.deepEqual(sites(r), [
+    ["mov-to-cr3", 1, 44, "movl %eax, %cr3"],
+    ["out-dx", 2, 62, "outb %al, %dx"],
+    ["cli", 3, 36, "cli"],
+    ["sti", 4, 27, "sti"],
+    ["mov-from-cr0", 5, 21, "movl %cr0, %eax"],
+  ]);
+  assert.equal(r.statements[2].goto, true);
+  assert.equal(r.statements[2].text, "jmp .Lout\n\tcli");
+});
+
+test("asm inside #define bodies (multi-line with continuations) maps back into the macro", async () => {
+  const src = [
+    "#define local_irq_disable() asm volatile(\"cli\" ::: \"memory\")", // 1
+    "#define load_cr3(x) \\",                                          // 2
+    "  __asm__ __volatile__(\"movl %0, %%cr3\" \\",                     // 3
+    "     :: \"r\"(x) : \"memory\")",                                   // 4
+  ].join("\n");
+  const r = await analyseC(src);
+  assert.deepEqual(sites(r), [["cli", 1, 43, "cli"], ["mov-to-cr3", 3, 25, "movl %eax, %cr3"]]);
+  assert.deepEqual(r.statements.map((s) => s.macro), ["local_irq_disable", "load_cr3"]);
+});
+
+test("non-ASCII text before a site keeps UTF-16 columns", async () => {
+  const r = await analyseC("/* é — 😀 */ void f(void) { asm(\"hlt\"); }");
+  const s = r.sites[0];
+  assert.equal(s.entry.id, "hlt");
+  assert.equal("/* é — 😀 */ void f(void) { asm(\"hlt\"); }".indexOf("hlt"), s.range.start);
+});
+
+test("a template with a macro call inside is reported as unparsed, not misread", async () => {
+  const r = await analyseC("#define STR(x) #x\nvoid f(void) { asm(\"mov %0, %%cr\" STR(3) :: \"r\"(0)); }\n");
+  assert.ok(r.diagnostics.some((d) => /not analysed/.test(d.message)), JSON.stringify(r.diagnostics));
+});
+
+test("noannotate in one asm statement stays in force for later ones (as in gcc -S output)", async () => {
+  const src = "void f(void) {\n asm(\".afterburn_noannotate\");\n asm(\"cli\");\n asm(\".afterburn_annotate\");\n asm(\"sti\");\n}\n";
+  const r = await analyseC(src);
+  assert.deepEqual(r.sites.map((s) => [s.entry.id, s.annotated]), [["cli", false], ["sti", true]]);
+});
+
+test("substituteTemplate keeps a map from every output character to its template character", () => {
+  const t = "mov %[v], %%cr%=";
+  const s = substituteTemplate(t, [{ name: "v", constraint: "r" }], []);
+  assert.equal(s.text, "mov %eax, %cr0");
+  assert.equal(s.map.length, s.text.length + 1);
+  assert.equal(t[s.map[s.text.indexOf("%cr")]], "%");
+  assert.equal(s.map[0], 0);
+  assert.equal(s.map[s.text.indexOf("%eax")], t.indexOf("%[v]"));
+});

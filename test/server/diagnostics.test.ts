@@ -1,0 +1,119 @@
+// Diagnostics from the bundled server over real JSON-RPC stdio.
+import { after, before, test } from "node:test";
+import assert from "node:assert/strict";
+import { LspClient, range } from "./lsp-client.js";
+import { afterburn } from "../../core/burn/afterburn.js";
+
+let client: LspClient;
+before(async () => {
+  client = await LspClient.start();
+});
+after(async () => {
+  await client.stop();
+});
+
+const SRC = [
+  ".macro IRQ_OFF",      // 0
+  "\tcli",               // 1
+  ".endm",               // 2
+  "\t.text",             // 3
+  "\t.globl _start",     // 4
+  "_start:",             // 5
+  "\tpopfl",             // 6
+  "\tIRQ_OFF",           // 7
+  "\tmovl %eax, %cr3",   // 8
+  "\tmovl %eax, %ebx",   // 9
+  "\tcpuid",             // 10
+  ".afterburn_noannotate", // 11
+  "\thlt",               // 12
+  ".afterburn_annotate", // 13
+].join("\n");
+
+test("every sensitive site is a diagnostic with the catalogue id as code, the class, the why and the padding", async () => {
+  const uri = "file:///tmp/afterburn-test/diag.S";
+  const d = await client.openAndWait(uri, SRC);
+  const sites = d.diagnostics.filter((x) => x.source === "afterburn" && x.code !== "noannotate-region");
+  assert.deepEqual(sites.map((x) => [x.code, x.range.start.line]), [["popf", 6], ["cli", 7], ["mov-to-cr3", 8], ["cpuid", 10], ["hlt", 12]]);
+  // The padding in each message is what the build's afterburner gives the same site.
+  const burned = afterburn(SRC, { fileName: "diag.S" });
+  for (const s of burned.sites.filter((x) => x.annotated)) {
+    const diag = sites.find((x) => x.range.start.line === s.input.line - 1 && x.code === s.id);
+    assert.ok(diag, `site ${s.id} at line ${s.input.line}`);
+    assert.match(diag.message, new RegExp(`pads ${s.padding} bytes`));
+  }
+  const popf = sites[0];
+  assert.equal(popf.severity, 2);
+  assert.match(popf.message, /^popfl: sensitive but unprivileged — .*IF.*; afterburner pads \d+ bytes$/);
+  assert.deepEqual(popf.range, range(6, 1, 6, 6));
+  // cli from a macro: shown at the invocation, related information points at the macro and its body line.
+  const cli = sites[1];
+  assert.deepEqual(cli.range, range(7, 1, 7, 8));
+  assert.match(cli.message, /privileged.*\(from macro irq_off\)/);
+  const rel = cli.relatedInformation ?? [];
+  assert.ok(rel.some((r) => r.location.range.start.line === 0 && /macro irq_off is defined here/.test(r.message)));
+  assert.ok(rel.some((r) => r.location.range.start.line === 1 && /body/.test(r.message)));
+  // cpuid is a platform instruction: information by default.
+  assert.equal(sites[3].severity, 3);
+  // The noannotate region shows as such: the hlt inside is a hint, not annotated; the directive says so.
+  assert.equal(sites[4].severity, 4);
+  assert.match(sites[4].message, /not annotated: \.afterburn_noannotate region/);
+  const region = d.diagnostics.find((x) => x.code === "noannotate-region");
+  assert.equal(region?.range.start.line, 11);
+});
+
+test("parse errors are diagnostics too", async () => {
+  const uri = "file:///tmp/afterburn-test/bad.s";
+  const d = await client.openAndWait(uri, "\tmovl (%eax, %ebx\n\t.endm\n");
+  const parse = d.diagnostics.filter((x) => x.source === "afterburn-parse");
+  assert.ok(parse.length >= 1, JSON.stringify(d.diagnostics));
+  assert.ok(parse.every((x) => x.severity === 1 || x.severity === 2));
+});
+
+test("incremental edits update the diagnostics: a one-line edit adds and removes a site", async () => {
+  const uri = "file:///tmp/afterburn-test/edit.s";
+  const lines = Array.from({ length: 2000 }, (_, i) => (i === 1000 ? "\tsti" : `\taddl $${i}, %eax`));
+  let d = await client.openAndWait(uri, lines.join("\n"));
+  assert.deepEqual(d.diagnostics.map((x) => [x.code, x.range.start.line]), [["sti", 1000]]);
+  d = await client.changeAndWait(uri, 2, [{ range: range(500, 1, 500, 14), text: "lgdt gdt_desc" }]);
+  assert.deepEqual(d.diagnostics.map((x) => [x.code, x.range.start.line]), [["lgdt", 500], ["sti", 1000]]);
+  d = await client.changeAndWait(uri, 3, [{ range: range(1000, 0, 1001, 0), text: "" }]);
+  assert.deepEqual(d.diagnostics.map((x) => [x.code, x.range.start.line]), [["lgdt", 500]]);
+  // Inserting lines shifts later sites.
+  d = await client.changeAndWait(uri, 4, [{ range: range(0, 0, 0, 0), text: "\tclts\n\n" }]);
+  assert.deepEqual(d.diagnostics.map((x) => [x.code, x.range.start.line]), [["clts", 0], ["lgdt", 502]]);
+});
+
+test("severities come from the settings pulled with workspace/configuration; off hides a class", async () => {
+  const c = await LspClient.start({ settings: { diagnostics: { privileged: "error", sensitive: "off", platform: "hint" } } });
+  try {
+    const uri = "file:///tmp/afterburn-test/sev.s";
+    // The first publish may use the defaults while the settings are in flight; wait for the configured one.
+    const pending = c.waitForDiagnostics(uri, (d) => d.diagnostics.some((x) => x.code === "cli" && x.severity === 1));
+    c.open(uri, "\tcli\n\tpushfl\n\tcpuid\n");
+    const d = await pending;
+    assert.deepEqual(d.diagnostics.map((x) => [x.code, x.severity]), [["cli", 1], ["cpuid", 4]]);
+    // Pushed configuration (didChangeConfiguration with settings) applies at once.
+    const next = c.waitForDiagnostics(uri, (x) => x.diagnostics.some((y) => y.code === "pushf"));
+    c.notify("workspace/didChangeConfiguration", { settings: { afterburn: { diagnostics: { privileged: "hint", sensitive: "error", platform: "off" } } } });
+    const e = await next;
+    assert.deepEqual(e.diagnostics.map((x) => [x.code, x.severity]), [["cli", 4], ["pushf", 1]]);
+  } finally {
+    await c.stop();
+  }
+});
+
+test("afterburn.maxAnalysisLines caps the analysis with a message", async () => {
+  const c = await LspClient.start({ settings: { maxAnalysisLines: 100 } });
+  try {
+    const uri = "file:///tmp/afterburn-test/huge.s";
+    const text = Array.from({ length: 300 }, (_, i) => (i % 50 === 0 ? "\tcli" : "\tnop")).join("\n");
+    const pending = c.waitForDiagnostics(uri, (d) => d.diagnostics.some((x) => x.code === "analysis-capped"));
+    c.open(uri, text);
+    const d = await pending;
+    const capped = d.diagnostics.find((x) => x.code === "analysis-capped")!;
+    assert.match(capped.message, /300 lines; only the first 100 are analysed \(setting afterburn.maxAnalysisLines\)/);
+    assert.deepEqual(d.diagnostics.filter((x) => x.code === "cli").map((x) => x.range.start.line), [0, 50]);
+  } finally {
+    await c.stop();
+  }
+});
