@@ -117,6 +117,16 @@ export class AfterburnSession extends LoggingDebugSession {
 
   // ------------------------------------------------------------------ lifecycle
 
+  /** A request that fails unexpectedly answers with an error; it never takes the adapter down. */
+  protected override dispatchRequest(request: DebugProtocol.Request): void {
+    try {
+      super.dispatchRequest(request);
+    } catch (e) {
+      const response = { seq: 0, type: "response", request_seq: request.seq, command: request.command, success: false } as DebugProtocol.Response;
+      this.sendErrorResponse(response, { id: 1100, format: `afterburn-dap: ${request.command} failed: ${(e as Error).message}`.replace(/[{}]/g, ""), showUser: true });
+    }
+  }
+
   protected override initializeRequest(response: DebugProtocol.InitializeResponse): void {
     response.body = {
       supportsConfigurationDoneRequest: true,
@@ -230,7 +240,7 @@ export class AfterburnSession extends LoggingDebugSession {
   }
 
   protected override async restartRequest(response: DebugProtocol.RestartResponse, args: DebugProtocol.RestartArguments): Promise<void> {
-    const launch = ((args.arguments as AfterburnLaunchArguments | undefined) ?? this.launchArgs)!;
+    const launch = ((args?.arguments as AfterburnLaunchArguments | undefined) ?? this.launchArgs)!;
     this.teardown();
     this.launchArgs = launch;
     try {

@@ -241,7 +241,7 @@ describe("debug adapter on the raw backend", () => {
     assert.notEqual(esiThere, third, "lodsb advanced esi; stepping back restored it");
     // reverse continue: back to the second hit of puts
     const rc = await c.act(() => c.dc.reverseContinueRequest({ threadId: 1 }));
-    assert.equal(rc.body.reason, "breakpoint");
+    assert.equal(rc.body.reason, "function breakpoint");
     const count2 = parseInt((await c.registers()).instructions.value, 10);
     assert.ok(count2 < count3);
     assert.notEqual(await c.evaluate("esi"), third);
@@ -319,6 +319,25 @@ describe("debug adapter on the raw backend", () => {
       assert.match(e.message, /broken\.c:1:\d+: error/);
       return true;
     });
+  });
+
+  it("restarts with the same breakpoints, and prints log points instead of stopping", async () => {
+    const c = client();
+    const line = lineOf(HELLO_S, "movl $msg_cpuid, %esi");
+    const logLine = lineOf(HELLO_S, "movl $msg_magic, %esi");
+    const logs: string[] = [];
+    c.dc.on("output", (e: DebugProtocol.OutputEvent) => {
+      if (e.body.category === "console") logs.push(e.body.output);
+    });
+    const { event } = await c.launch({ program: elfs.hello }, { breakpoints: [{ path: HELLO_S, lines: [line] }] });
+    assert.equal(event.body.reason, "breakpoint");
+    await c.dc.setBreakpointsRequest({ source: { path: HELLO_S }, breakpoints: [{ line }, { line: logLine, logMessage: "esi={esi}" }] });
+    const firstRun = c.output;
+    const again = await c.act(() => c.dc.restartRequest({}));
+    assert.equal(again.body.reason, "breakpoint");
+    assert.equal((await c.top()).line, line);
+    assert.equal(c.output, firstRun + firstRun, "the restarted guest printed the same up to the breakpoint");
+    assert.ok(logs.some((l) => /^esi=0x[0-9a-f]{8}\n$/.test(l)), JSON.stringify(logs));
   });
 
   it("returns the CGA text screen on request", async () => {
