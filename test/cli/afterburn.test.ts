@@ -1,7 +1,7 @@
 // The `afterburn` command as a user runs it: the bundled bin, real files, real exit codes.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { spawnSync } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync, existsSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -74,10 +74,38 @@ test("a bad .afterburn_memop is an error with file:line", () => {
   assert.match(r.stderr, /<stdin>:2:\d+: error: \.afterburn_memop: unknown kind 'bogus'/);
 });
 
-test("afterburn-lsp and afterburn-dap exist and say they are not yet available", () => {
-  for (const [name, what] of [["afterburn-lsp", "language server"], ["afterburn-dap", "debug adapter"]]) {
-    const r = spawnSync(process.execPath, [join(__dirname, "..", "..", "bin", `${name}.js`)], { encoding: "utf8" });
-    assert.equal(r.status, 69);
-    assert.match(r.stderr, new RegExp(`${name}: the ${what} is not yet available`));
+test("afterburn-lsp and afterburn-dap are real entry points that answer their protocol's initialize on stdio", async () => {
+  const frame = (body: object) => {
+    const json = JSON.stringify(body);
+    return `Content-Length: ${Buffer.byteLength(json)}\r\n\r\n${json}`;
+  };
+  const cases: [string, string[], object, RegExp][] = [
+    ["afterburn-lsp", ["--stdio"], { jsonrpc: "2.0", id: 1, method: "initialize", params: { processId: null, rootUri: null, capabilities: {} } }, /"hoverProvider":true/],
+    ["afterburn-dap", [], { seq: 1, type: "request", command: "initialize", arguments: { adapterID: "afterburn" } }, /"command":"initialize"/],
+  ];
+  for (const [name, args, request, answer] of cases) {
+    const child = spawn(process.execPath, [join(__dirname, "..", "..", "bin", `${name}.js`), ...args], { stdio: ["pipe", "pipe", "pipe"] });
+    let out = "";
+    const answered = new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`${name} did not answer initialize: ${out}`)), 20_000);
+      child.stdout.on("data", (d: Buffer) => {
+        out += d.toString("utf8");
+        if (answer.test(out)) {
+          clearTimeout(timer);
+          resolve();
+        }
+      });
+      child.on("exit", (code) => {
+        clearTimeout(timer);
+        reject(new Error(`${name} exited with ${code} before answering: ${out}`));
+      });
+    });
+    child.stdin.write(frame(request));
+    try {
+      await answered;
+      assert.match(out, /Content-Length: \d+\r\n\r\n/);
+    } finally {
+      child.kill();
+    }
   }
 });
