@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs the system packages Afterburner Studio needs on Debian/Ubuntu.
 #   bash scripts/setup-system.sh            gcc, binutils (as, ld, objdump), make
-#   bash scripts/setup-system.sh --qemu     also qemu-system-i386 (an outside oracle for the example guests; optional)
+#   bash scripts/setup-system.sh --qemu     also qemu-system-i386 and qemu-i386 (outside oracles for the example
+#                                           guests and, where the kernel cannot run i386 ELF, the CPU differential test)
 #   bash scripts/setup-system.sh --e2e      also Chromium and code-server's build needs (end-to-end suite)
 # Run as root, or with sudo available. Without either it prints the command to run and exits 1.
 set -euo pipefail
@@ -25,6 +26,8 @@ if have gcc && ! echo 'int f(void){return 1;}' | gcc -m32 -ffreestanding -x c -c
   missing+=(gcc-multilib)
 fi
 if [ "$want_qemu" = 1 ] && ! have qemu-system-i386; then missing+=(qemu-system-x86); fi
+# qemu-i386 runs the CPU differential test's 32-bit batches where the kernel cannot execute i386 ELF.
+if [ "$want_qemu" = 1 ] && ! have qemu-i386; then missing+=(qemu-user); fi
 if [ "$want_e2e" = 1 ]; then
   have chromium || missing+=(chromium)
   have rg || missing+=(ripgrep)

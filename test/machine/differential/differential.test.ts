@@ -6,6 +6,7 @@ import assert from "node:assert/strict";
 import { writeFileSync } from "node:fs";
 import { type Case, generateCase, generateCases } from "./generator.js";
 import { EmulatorRunner } from "./emulator.js";
+import { oracle } from "./native.js";
 import { type CaseOutcome, type Emulate, formatOutcome, runCases, shrink, signature } from "./harness.js";
 
 const seed = Number(process.env.DIFF_SEED ?? 1) >>> 0;
@@ -37,7 +38,8 @@ function report(failed: CaseOutcome[], minimal: CaseOutcome[], total: number, co
   return [head, ...body].join("\n\n");
 }
 
-test(`emulator CPU matches the native CPU on random integer sequences (seed ${seed})`, async () => {
+test(`emulator CPU matches the native CPU on random integer sequences (seed ${seed})`, async (t) => {
+  t.diagnostic(`oracle: ${oracle().why}`);
   const cases: Case[] = single !== null ? [generateCase(seed, single)] : generateCases(seed, count);
   const runner = new EmulatorRunner();
   const emulate: Emulate = (c, code) => runner.run(c, code);

@@ -3,7 +3,8 @@
 // bytes GNU as produced for every case (so the emulator runs the very same code), then one
 // result record per case as soon as that case finishes (so a crash still names its case).
 
-import { spawn, execFile } from "node:child_process";
+import { spawn, execFile, spawnSync } from "node:child_process";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -189,9 +190,68 @@ export function encodeInputs(cases: readonly Case[]): Buffer {
   return buf;
 }
 
+/**
+ * What runs the 32-bit batch. This machine's CPU when its kernel executes i386 ELF binaries;
+ * some kernels cannot (no IA-32 emulation, or a hypervisor that offers no 32-bit user segment),
+ * and then QEMU's user-mode i386 translator (`qemu-i386`, Debian package qemu-user) stands in as
+ * the outside implementation. `DIFF_ORACLE=native|qemu` forces one.
+ */
+export interface Oracle {
+  kind: "native" | "qemu";
+  /** The command and leading arguments that run a batch executable. */
+  argv: string[];
+  /** One line for the test log: which oracle and why. */
+  why: string;
+}
+
+let oracleChoice: Oracle | undefined;
+
+/** Whether `argv + [exe]` runs a tiny i386 ELF that exits with 42. */
+function runsI386(argv: string[], dir: string): boolean {
+  const src = join(dir, "probe.s");
+  const obj = join(dir, "probe.o");
+  const exe = join(dir, "probe");
+  writeFileSync(src, ".globl _start\n_start: movl $1, %eax\n movl $42, %ebx\n int $0x80\n");
+  const as = spawnSync("as", ["--32", "-o", obj, src]);
+  const ld = spawnSync("ld", ["-m", "elf_i386", "-o", exe, obj]);
+  if (as.status !== 0 || ld.status !== 0) throw new Error(`GNU as/ld cannot build an i386 ELF: ${as.stderr}${ld.stderr}`);
+  const [cmd, ...rest] = [...argv, exe];
+  const r = spawnSync(cmd!, rest, { stdio: "ignore", timeout: 20_000 });
+  return r.status === 42;
+}
+
+/** Picks the oracle once per process; throws with the install command when there is none. */
+export function oracle(): Oracle {
+  if (oracleChoice) return oracleChoice;
+  const dir = mkdtempSync(join(tmpdir(), "afterburner-diff-probe-"));
+  try {
+    const forced = process.env.DIFF_ORACLE;
+    if (forced !== undefined && forced !== "native" && forced !== "qemu") throw new Error(`DIFF_ORACLE must be native or qemu, not ${forced}`);
+    if (forced !== "qemu" && runsI386([], dir)) {
+      oracleChoice = { kind: "native", argv: [], why: "this machine's CPU (the kernel runs i386 ELF binaries)" };
+    } else if (forced !== "native" && runsI386(["qemu-i386"], dir)) {
+      oracleChoice = {
+        kind: "qemu",
+        argv: ["qemu-i386"],
+        why: forced === "qemu" ? "qemu-i386 (DIFF_ORACLE=qemu)" : "qemu-i386: this kernel does not execute i386 ELF binaries, so QEMU's translator stands in for the native CPU",
+      };
+    } else {
+      throw new Error(
+        forced === "native"
+          ? "DIFF_ORACLE=native, but this kernel does not execute i386 ELF binaries"
+          : "no 32-bit oracle: this kernel does not execute i386 ELF binaries and qemu-i386 is missing; run: sudo bash scripts/setup-system.sh --qemu (installs qemu-user)",
+      );
+    }
+    return oracleChoice;
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
 function runProgram(path: string, input: Buffer): Promise<{ stdout: Buffer; code: number | null; signal: string | null; stderr: string }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(path, [], { stdio: ["pipe", "pipe", "pipe"] });
+    const [cmd, ...args] = [...oracle().argv, path];
+    const child = spawn(cmd!, args, { stdio: ["pipe", "pipe", "pipe"] });
     const out: Buffer[] = [];
     const err: Buffer[] = [];
     child.stdout.on("data", (d: Buffer) => out.push(d));
