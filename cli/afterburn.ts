@@ -39,6 +39,12 @@ exit status:
 
 export function main(argv: readonly string[]): number {
   const [command, ...rest] = argv;
+  // `afterburn run --help` is what people type first: answer it instead of calling it a usage error.
+  const dashes = rest.indexOf("--");
+  if ((dashes < 0 ? rest : rest.slice(0, dashes)).some((a) => a === "--help" || a === "-h")) {
+    process.stdout.write(HELP);
+    return 0;
+  }
   try {
     switch (command) {
       case "burn":

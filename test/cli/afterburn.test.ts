@@ -66,6 +66,11 @@ test("errors: usage is 2, unreadable input is 3 with the file named, and no part
   }
   assert.equal(afterburn(["frobnicate"]).status, 2);
   assert.equal(afterburn(["--help"]).status, 0);
+  const sub = afterburn(["run", "--help"]);
+  assert.equal(sub.status, 0);
+  assert.match(sub.stdout, /afterburn run PROGRAM/);
+  // After `--` it is a file name, not a request for help.
+  assert.equal(afterburn(["burn", "--", "--help"]).status, 3);
 });
 
 test("a bad .afterburn_memop is an error with file:line", () => {
