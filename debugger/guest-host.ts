@@ -1,12 +1,9 @@
-// The ONE place the debugger obtains a guest. Until the wedge (wedge/index.ts loadGuest) is in
-// this tree, the raw backend is served by a stand-in over machine/ directly: the ELF's segments
-// are loaded like `afterburn run` does, the .afterburn sites are listed (raw leaves them as they
-// are: padding NOPs execute), and the ledger records guest exceptions and a triple fault.
-// Other backends are refused with a clear message.
+// The ONE place the debugger obtains a guest. An ELF loads through the wedge (wedge/index.ts
+// loadGuest) on any backend, exactly as `afterburn run` does; a firmware image has no .afterburn
+// records and boots on a bare machine (raw only), with its exceptions in a ledger of the same shape.
 
 import { Machine, type RunResult, type ExceptionInfo } from "../machine/index.js";
-import { readAnnotationRecords, readElf, type ElfFile } from "../core/toolchain/index.js";
-import { entryForForm } from "../core/isa/index.js";
+import { loadGuest, WedgeLoadError } from "../wedge/index.js";
 import type { DebugGuest, HostOptions, LedgerEvent, LedgerEventKind, LedgerReport, RewrittenSite, SiteLocation } from "./guest-types.js";
 
 export class GuestLoadError extends Error {
@@ -30,54 +27,63 @@ export function exceptionName(vector: number, software: boolean): string {
   return EXCEPTION_NAMES[vector] ?? `vector ${vector}`;
 }
 
-/** Backends the host can serve in this build. */
-export function availableBackends(): string[] {
-  return ["raw"];
+/** Load an ELF kernel as a guest on `options.backend`. Throws GuestLoadError naming the file (and the site, for a bad record). */
+export function openElfGuest(bytes: Uint8Array, options: HostOptions): DebugGuest {
+  let guest;
+  try {
+    guest = loadGuest(bytes, {
+      backend: options.backend,
+      fileName: options.fileName,
+      memoryMiB: options.memoryMiB,
+      cmdline: options.cmdline,
+      vtx: options.vtx,
+      onSerial: options.onSerial,
+    });
+  } catch (e) {
+    if (e instanceof WedgeLoadError) throw new GuestLoadError(e.message + (/RAM|memory/.test(e.message) ? " (set \"memory\" in the launch configuration)" : ""), e.site);
+    throw e;
+  }
+  watchPostPorts(guest.machine, options);
+  reportGuestExceptions(guest.machine, options);
+  return guest;
 }
 
-/** Load an ELF kernel as a guest on `options.backend`. Throws GuestLoadError naming the file. */
-export function openElfGuest(bytes: Uint8Array, options: HostOptions): DebugGuest {
-  if (options.backend !== "raw") {
-    throw new GuestLoadError(`backend '${options.backend}' needs the wedge, which this build of the debugger does not include; available: ${availableBackends().join(", ")}`);
-  }
-  let elf: ElfFile;
-  try {
-    elf = readElf(bytes, options.fileName);
-  } catch (e) {
-    throw new GuestLoadError((e as Error).message);
-  }
-  if (elf.class !== 32 || elf.machine !== "EM_386") {
-    throw new GuestLoadError(`${options.fileName}: a ${elf.class}-bit ${elf.machine} ELF; the bundled PC runs IA-32 (ELF32, EM_386) kernels`);
-  }
-  if (elf.type !== "EXEC") throw new GuestLoadError(`${options.fileName}: an ELF of type ${elf.type}; link it into an executable first`);
-  const segments = elf.loadSegments();
-  if (segments.length === 0) throw new GuestLoadError(`${options.fileName}: no loadable segments`);
-  const guest = new RawGuest(options, elf);
-  try {
-    guest.machine.loadElfSegments(segments, elf.entry, { cmdline: options.cmdline ?? options.fileName });
-  } catch (e) {
-    throw new GuestLoadError(`${options.fileName}: ${(e as Error).message} (give the guest more memory)`);
-  }
-  return guest;
+/**
+ * Tell the debugger of every exception the guest's own IDT receives, on any backend: the wedge's
+ * hook sees it first and may handle it (a trap the VMM emulates is not the guest's), so only what
+ * it lets through counts. The ledger cannot serve here: backends price a software interrupt at
+ * its site (trap, wedge call) or not at all (raw).
+ */
+function reportGuestExceptions(machine: Machine, options: HostOptions): void {
+  const notify = options.onGuestException;
+  if (!notify) return;
+  const hooks = machine.cpu.hooks;
+  const inner = hooks.onException;
+  hooks.onException = (info) => {
+    const r = inner ? inner.call(hooks, info) : "continue";
+    if (r === "continue") notify(info, describeGuestException(info));
+    return r;
+  };
+}
+
+/** "int $0x30 (vector 48) at 0x00100123", "#PF (vector 14, error code 0x00000002, address 0x...) at ...". */
+export function describeGuestException(info: ExceptionInfo): string {
+  return `${exceptionName(info.vector, info.software)} (vector ${info.vector}${info.errorCode !== undefined ? `, error code ${hex(info.errorCode)}` : ""}${info.faultAddress !== undefined ? `, address ${hex(info.faultAddress)}` : ""}) at ${hex(info.eip)}`;
+}
+
+function watchPostPorts(machine: Machine, options: HostOptions): void {
+  const onPost = options.onPost;
+  if (!onPost) return;
+  for (const port of options.postPorts ?? []) machine.devices.io.watchWrites(port, (p, byte) => onPost(p, byte));
 }
 
 /** Boot a firmware image (reset vector F000:FFF0) on the raw machine. */
 export function openRomGuest(bytes: Uint8Array, options: HostOptions): DebugGuest {
   if (options.backend !== "raw") throw new GuestLoadError(`${options.fileName}: a ROM boots on the raw backend only`);
-  const guest = new RawGuest(options, undefined);
+  const guest = new RomGuest(options);
   guest.machine.loadRom(bytes);
+  reportGuestExceptions(guest.machine, options);
   return guest;
-}
-
-/** Decoded machine form of the instruction at the start of `bytes` (prefixes skipped). */
-function machineForm(bytes: Uint8Array): { opcode: number; reg: number; rm: number; mem: boolean } | undefined {
-  let i = 0;
-  while (i < bytes.length && [0x66, 0x67, 0xf0, 0xf2, 0xf3, 0x2e, 0x36, 0x3e, 0x26, 0x64, 0x65].includes(bytes[i])) i++;
-  if (i >= bytes.length) return undefined;
-  let opcode = bytes[i++];
-  if (opcode === 0x0f && i < bytes.length) opcode = 0x100 + bytes[i++];
-  const modrm = bytes[i] ?? 0;
-  return { opcode, reg: (modrm >> 3) & 7, rm: modrm & 7, mem: modrm >> 6 !== 3 };
 }
 
 interface RawSnapshot {
@@ -86,7 +92,7 @@ interface RawSnapshot {
   perSite: [number, [LedgerEventKind, number][]][];
 }
 
-class RawGuest implements DebugGuest {
+class RomGuest implements DebugGuest {
   readonly backend = "raw" as const;
   readonly machine: Machine;
   readonly sites: RewrittenSite[] = [];
@@ -94,7 +100,7 @@ class RawGuest implements DebugGuest {
   private counts = new Map<LedgerEventKind, number>();
   private perSite = new Map<number, Map<LedgerEventKind, number>>();
 
-  constructor(options: HostOptions, elf: ElfFile | undefined) {
+  constructor(options: HostOptions) {
     this.machine = new Machine({
       memoryMiB: options.memoryMiB,
       postPorts: options.postPorts,
@@ -106,14 +112,13 @@ class RawGuest implements DebugGuest {
         this.record({
           kind: "exception",
           site: info.eip >>> 0,
-          detail: `${exceptionName(info.vector, info.software)} (vector ${info.vector}${info.errorCode !== undefined ? `, error code ${hex(info.errorCode)}` : ""}${info.faultAddress !== undefined ? `, address ${hex(info.faultAddress)}` : ""}) at ${hex(info.eip)}`,
+          detail: describeGuestException(info),
           cycles: 0,
           instruction: this.machine.cpu.instructionCount,
         });
         return "continue";
       },
     };
-    if (elf) this.sites.push(...listSites(elf));
   }
 
   run(options: { maxInstructions?: number } = {}): RunResult {
@@ -146,7 +151,7 @@ class RawGuest implements DebugGuest {
   }
 
   backendState(): Record<string, string | number | boolean> {
-    return { backend: "raw", model: "bare metal: the guest runs at ring 0, unmodified; padding NOPs execute", sites: this.sites.length };
+    return { backend: "raw", model: "bare metal: a firmware image from the reset vector, nothing afterburned", sites: 0 };
   }
 
   wedgeFrame(): undefined {
@@ -189,42 +194,6 @@ class RawGuest implements DebugGuest {
       holes: [],
     };
   }
-}
-
-/** The .afterburn records as sites; on raw nothing is rewritten (rewritten = original). */
-function listSites(elf: ElfFile): RewrittenSite[] {
-  let records;
-  try {
-    records = readAnnotationRecords(elf);
-  } catch (e) {
-    throw new GuestLoadError((e as Error).message);
-  }
-  const out: RewrittenSite[] = [];
-  for (const r of records) {
-    const bytes = bytesAt(elf, r.start, r.end - r.start);
-    if (!bytes) continue;
-    const form = machineForm(bytes);
-    const entry = form ? entryForForm(form, 32) : undefined;
-    const sym = elf.symbolize(r.start);
-    out.push({
-      start: r.start,
-      end: r.end,
-      catalogueId: entry?.id ?? "unknown",
-      mnemonic: entry?.mnemonics[0] ?? "?",
-      original: bytes,
-      rewritten: bytes,
-      rewrite: "none",
-      location: { address: r.start, symbol: sym ? (sym.offset ? `${sym.name}+0x${sym.offset.toString(16)}` : sym.name) : undefined },
-    });
-  }
-  return out;
-}
-
-function bytesAt(elf: ElfFile, addr: number, length: number): Uint8Array | undefined {
-  for (const s of elf.segments) {
-    if (addr >= s.vaddr && addr + length <= s.vaddr + s.filesz) return s.data().slice(addr - s.vaddr, addr - s.vaddr + length);
-  }
-  return undefined;
 }
 
 /** Free a history snapshot's saved pages (RAM snapshots are copy-on-write handles of the machine). */

@@ -1,61 +1,11 @@
-// The guest as the debugger sees it: the shape of the wedge's contract A (wedge/index.ts).
-// Only guest-host.ts obtains a Guest; everything else in debugger/ codes against these types,
-// so switching from the raw stand-in to the wedge's loadGuest changes one file.
+// The guest as the debugger sees it: the wedge's Guest (wedge/types.ts), less what only the
+// command line needs. Only guest-host.ts obtains a guest; the rest of debugger/ codes against these.
 
-import type { Machine, RunResult } from "../machine/index.js";
+import type { ExceptionInfo } from "../machine/index.js";
+import { BACKENDS, type BackendName, type Guest } from "../wedge/index.js";
 
-export type BackendName = "raw" | "trap" | "vtx" | "xen" | "l4";
-export const BACKEND_NAMES: readonly BackendName[] = ["raw", "trap", "vtx", "xen", "l4"];
-
-export interface SiteLocation {
-  address: number;
-  symbol?: string;
-  file?: string;
-  line?: number;
-}
-
-export interface RewrittenSite {
-  start: number;
-  end: number;
-  catalogueId: string;
-  mnemonic: string;
-  original: Uint8Array;
-  rewritten: Uint8Array;
-  rewrite: "inline" | "call" | "none";
-  location: SiteLocation;
-}
-
-export type LedgerEventKind = "trap" | "vm-exit" | "hypercall" | "ipc" | "wedge-call" | "inline" | "hole" | "missed-site" | "exception" | "triple-fault";
-
-export interface LedgerEvent {
-  kind: LedgerEventKind;
-  site: number;
-  catalogueId?: string;
-  detail: string;
-  cycles: number;
-  instruction: number;
-}
-
-export interface LedgerReport {
-  schema: "afterburn-ledger";
-  version: 1;
-  backend: BackendName;
-  instructions: number;
-  cycles: number;
-  events: Partial<Record<LedgerEventKind, { count: number; cycles: number }>>;
-  sites: {
-    address: number;
-    symbol?: string;
-    file?: string;
-    line?: number;
-    catalogueId: string;
-    mnemonic: string;
-    events: Partial<Record<LedgerEventKind, number>>;
-    cycles: number;
-  }[];
-  missedSites: SiteLocation[];
-  holes: { address: number; symbol?: string; file?: string; line?: number; catalogueId: string; detail: string }[];
-}
+export type { BackendName, LedgerEvent, LedgerEventKind, LedgerReport, RewrittenSite, SiteLocation } from "../wedge/index.js";
+export const BACKEND_NAMES: readonly BackendName[] = BACKENDS;
 
 export interface WedgeFrame {
   handler: string;
@@ -63,21 +13,11 @@ export interface WedgeFrame {
   operation: string;
 }
 
-/** What the debugger needs of a loaded guest (contract A's Guest). */
-export interface DebugGuest {
-  readonly backend: BackendName;
-  readonly machine: Machine;
-  readonly sites: readonly RewrittenSite[];
-  run(options?: { maxInstructions?: number }): RunResult;
-  requestStop(): void;
-  onEvent(listener: (e: LedgerEvent) => void): () => void;
-  vcpu(): Record<string, number> | undefined;
-  backendState(): Record<string, string | number | boolean>;
-  wedgeFrame(): WedgeFrame | undefined;
+/** What the debugger needs of a loaded guest. */
+export type DebugGuest = Omit<Guest, "ledger" | "restore" | "snapshot"> & {
   snapshot(): unknown;
   restore(s: unknown): void;
-  report(): LedgerReport;
-}
+};
 
 export interface HostOptions {
   backend: BackendName;
@@ -85,6 +25,10 @@ export interface HostOptions {
   memoryMiB?: number;
   cmdline?: string;
   postPorts?: number[];
+  /** VT-x controls by name (wedge/backends/vtx.ts), vtx backend only. */
+  vtx?: Record<string, boolean>;
   onSerial(text: string): void;
   onPost?(port: number, byte: number): void;
+  /** An exception or software interrupt the guest's own IDT is about to receive, with a one-line description. */
+  onGuestException?(info: ExceptionInfo, detail: string): void;
 }

@@ -84,17 +84,6 @@ const FILTER_OF: Record<LedgerEventKind, ExceptionFilterId | undefined> = {
 
 const VECTOR_NAMES: Record<string, number> = { DE: 0, DB: 1, NMI: 2, BP: 3, OF: 4, BR: 5, UD: 6, NM: 7, DF: 8, TS: 10, NP: 11, SS: 12, GP: 13, PF: 14, MF: 16, AC: 17, MC: 18, XM: 19 };
 
-/** The vector named in an exception event's detail ("vector 13", "#GP", "int $0x80"). */
-export function eventVector(e: LedgerEvent): number | undefined {
-  const v = /vector (\d+)/.exec(e.detail);
-  if (v) return Number(v[1]);
-  const i = /int \$?(0x[0-9a-f]+|\d+)/i.exec(e.detail);
-  if (i) return Number(i[1]);
-  const n = /#([A-Z]{2,3})\b/.exec(e.detail);
-  if (n && VECTOR_NAMES[n[1]] !== undefined) return VECTOR_NAMES[n[1]];
-  return undefined;
-}
-
 export function parseVectorList(condition: string): Set<number> {
   const out = new Set<number>();
   for (const part of condition.split(",").map((s) => s.trim()).filter(Boolean)) {
@@ -210,15 +199,19 @@ export class GuestRuntime {
     }
     if (this.replaying) return;
     const filter = FILTER_OF[e.kind];
-    if (!filter || !this.filters.has(filter)) return;
-    if (filter === "exception") {
-      const vectors = this.filters.get(filter);
-      if (vectors) {
-        const v = eventVector(e);
-        if (v === undefined || !vectors.has(v)) return;
-      }
-    }
+    // Guest exceptions stop through guestException, which sees every delivery on every backend.
+    if (!filter || filter === "exception" || !this.filters.has(filter)) return;
     if (!this.pendingEvent) this.pendingEvent = { event: e, filter };
+    this.guest.requestStop();
+  }
+
+  /** The guest's IDT is about to receive an exception or software interrupt (guest-host reports it). */
+  guestException(vector: number, eip: number, detail: string): void {
+    if (this.replaying || !this.filters.has("exception")) return;
+    const vectors = this.filters.get("exception");
+    if (vectors && !vectors.has(vector)) return;
+    const event: LedgerEvent = { kind: "exception", site: eip >>> 0, detail, cycles: 0, instruction: this.guest.machine.cpu.instructionCount };
+    if (!this.pendingEvent) this.pendingEvent = { event, filter: "exception" };
     this.guest.requestStop();
   }
 

@@ -57,6 +57,8 @@ export interface AfterburnLaunchArguments extends DebugProtocol.LaunchRequestArg
   rom?: string;
   /** Ports whose writes are shown as POST codes. */
   postPort?: number | number[];
+  /** VT-x execution controls by name, for the vtx backend (e.g. { "hltExiting": false }). */
+  vtx?: Record<string, boolean>;
   cmdline?: string;
   /** Extra build arguments when `program` is sources. */
   args?: string[];
@@ -197,8 +199,10 @@ export class AfterburnSession extends LoggingDebugSession {
       memoryMiB: args.memory,
       cmdline: args.cmdline,
       postPorts,
+      vtx: args.vtx,
       onSerial: (text: string) => runtimeRef?.serial(text),
       onPost: (port: number, byte: number) => this.sendEvent(new OutputEvent(`post 0x${port.toString(16)}: 0x${byte.toString(16).padStart(2, "0")}\n`, "console")),
+      onGuestException: (info: { vector: number; eip: number }, detail: string) => runtimeRef?.guestException(info.vector, info.eip, detail),
     };
     let guest: DebugGuest;
     try {

@@ -6,7 +6,7 @@ import { readFileSync, writeFileSync, mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { DebugProtocol } from "@vscode/debugprotocol";
-import { readAnnotationRecords, readElf } from "../../core/toolchain/index.js";
+import { readAnnotationRecords, readElf, readLineTable } from "../../core/toolchain/index.js";
 import { loadGuest } from "../examples/guests.js";
 import { Client, guests, hexOf, source } from "./harness.js";
 
@@ -210,9 +210,9 @@ describe("debug adapter on the raw backend", () => {
     assert.notEqual(top.name, "kmain", "stopped at the handler, the int delivered");
     const report = await c.dc.customRequest("afterburnReport");
     assert.equal(report.body.report.schema, "afterburn-ledger");
-    assert.equal(report.body.report.events.exception.count, 1);
+    // raw prices a software interrupt at nothing: it is a stop, not a ledger event
+    assert.equal(report.body.report.events.exception, undefined);
     assert.ok(c.reports.length >= 1 && c.reports[c.reports.length - 1].body.backend === "raw");
-    assert.ok(c.ledger.some((e) => e.body.events.some((x: { kind: string }) => x.kind === "exception")), "afterburnLedger carried the event");
     const end = await c.continue();
     assert.equal(end.event, "exited");
   });
@@ -346,5 +346,92 @@ describe("debug adapter on the raw backend", () => {
     const s = await c.dc.customRequest("afterburnScreen");
     assert.equal(typeof s.body.text, "string");
     assert.equal(s.body.columns, 80);
+  });
+});
+
+describe("debug adapter on the hypervisor backends (the wedge)", () => {
+  const FILTER: Record<string, string> = { trap: "trap", vtx: "vm-exit", xen: "hypercall", l4: "hypercall" };
+  /** The ledger event kind that filter stops on (the hypercall filter covers L4's IPC). */
+  const KIND: Record<string, string> = { trap: "trap", vtx: "vm-exit", xen: "hypercall", l4: "ipc" };
+  for (const backend of ["trap", "vtx", "xen", "l4"] as const) {
+    it(`${backend}: breakpoint in a .S file, instruction step, scopes, disassembly of a site, break on ${FILTER[backend]}, run to exit`, async () => {
+      const c = client();
+      const line = lineOf(HELLO_S, "movl $msg_cpuid, %esi");
+      const { event, breakpoints } = await c.launch({ program: elfs.hello, backend }, { breakpoints: [{ path: HELLO_S, lines: [line] }] });
+      assert.equal(event.body.reason, "breakpoint", JSON.stringify(event.body));
+      assert.equal(breakpoints[0][0].verified, true);
+      assert.equal((await c.top()).line, line);
+      assert.equal(c.output, "Hello from an afterburned kernel\nmultiboot magic: ok\n");
+
+      const threads = await c.dc.threadsRequest();
+      assert.match(threads.body.threads[0].name, new RegExp(`\\(${backend}\\)`));
+      const scopes = (await c.dc.scopesRequest({ frameId: 0 })).body.scopes.map((s) => s.name);
+      assert.ok(scopes.includes(`Backend (${backend})`), scopes.join(", "));
+      if (backend === "xen" || backend === "l4") {
+        assert.ok(scopes.includes("Virtual CPU"), scopes.join(", "));
+        const vs = (await c.dc.scopesRequest({ frameId: 0 })).body.scopes.find((s) => s.name === "Virtual CPU")!;
+        const vars = (await c.dc.variablesRequest({ variablesReference: vs.variablesReference })).body.variables;
+        assert.ok(vars.length > 4 && vars.some((v) => /flags|if/i.test(v.name)), vars.map((v) => v.name).join(", "));
+      }
+      const before = parseInt((await c.registers()).eip.value, 16);
+      await c.act(() => c.dc.stepInRequest({ threadId: 1, granularity: "instruction" }));
+      assert.notEqual(parseInt((await c.registers()).eip.value, 16), before);
+
+      // the out in puts is a site: rewritten by the wedge on xen/l4, left padded elsewhere
+      const elf = readElf(readFileSync(elfs.hello), elfs.hello);
+      const outAt = lineOf(HELLO_S, "outb %al, %dx");
+      const lines = readLineTable(elf);
+      const site = readAnnotationRecords(elf).find((r) => lines.addressToLine(r.start)?.line === outAt);
+      assert.ok(site, `a record for hello.S:${outAt}`);
+      const dis = await c.dc.disassembleRequest({ memoryReference: hexOf(site.start), instructionCount: 3 });
+      const text = dis.body!.instructions[0].instruction;
+      if (backend === "xen" || backend === "l4") assert.match(text, /# afterburn site [a-z0-9-]+, rewritten \((inline|call)\) by the wedge; original: /);
+      else assert.match(text, new RegExp(`# afterburn site [a-z0-9-]+: .* \\(padded, not rewritten on ${backend}\\)`));
+
+      // break on the backend's own event kind: the stop names the site and what happened
+      await c.dc.setExceptionBreakpointsRequest({ filters: [FILTER[backend]] });
+      const stop = await c.continue();
+      assert.equal(stop.event, "stopped");
+      assert.equal(stop.body.reason, "exception");
+      const info = await c.dc.exceptionInfoRequest({ threadId: 1 });
+      assert.match(info.body.exceptionId, new RegExp(`^${KIND[backend]}:[a-z0-9-]+$`), "the filter and the site's catalogue id");
+      assert.ok(info.body.description && info.body.description.length > 0);
+      assert.ok(c.ledger.length > 0 && c.ledger.some((e) => e.body.backend === backend), "afterburnLedger events arrive");
+
+      await c.dc.setExceptionBreakpointsRequest({ filters: [] });
+      await c.dc.setBreakpointsRequest({ source: { path: HELLO_S }, breakpoints: [] });
+      const end = await c.continue();
+      assert.equal(end.event, "exited");
+      assert.equal(end.body.exitCode, loadGuest("hello").expectedExit);
+      assert.equal(c.output, loadGuest("hello").expectedOutput, "same console on every backend");
+      const report = await c.dc.customRequest("afterburnReport");
+      assert.equal(report.body.report.backend, backend);
+      assert.ok(report.body.report.cycles > report.body.report.instructions, "events priced");
+    });
+  }
+
+  it("xen: stepping an instruction into a call-out shows the wedge frame", async () => {
+    const c = client();
+    const outAt = lineOf(HELLO_S, "outb %al, %dx");
+    const { event } = await c.launch({ program: elfs.hello, backend: "xen" }, { breakpoints: [{ path: HELLO_S, lines: [outAt] }] });
+    assert.equal(event.body.reason, "breakpoint");
+    let wedge: DebugProtocol.StackFrame | undefined;
+    for (let i = 0; i < 4 && !wedge; i++) {
+      await c.act(() => c.dc.stepInRequest({ threadId: 1, granularity: "instruction" }));
+      wedge = (await c.frames()).find((f) => f.name.startsWith("wedge: "));
+    }
+    assert.ok(wedge, "a synthetic frame names the wedge handler");
+    assert.match(wedge.name, /wedge: .+ → xen /);
+  });
+
+  it("a launch on a bad backend or with an unknown VT-x control fails with a clear message", async () => {
+    const c = client();
+    await c.dc.start();
+    await c.dc.initializeRequest({ adapterID: "afterburn", linesStartAt1: true, columnsStartAt1: true, pathFormat: "path" });
+    await assert.rejects(c.dc.launchRequest({ program: elfs.hello, backend: "kvm" } as DebugProtocol.LaunchRequestArguments), /unknown backend 'kvm'/);
+    const d = client();
+    await d.dc.start();
+    await d.dc.initializeRequest({ adapterID: "afterburn", linesStartAt1: true, columnsStartAt1: true, pathFormat: "path" });
+    await assert.rejects(d.dc.launchRequest({ program: elfs.hello, backend: "vtx", vtx: { warpDrive: true } } as DebugProtocol.LaunchRequestArguments), /unknown VT-x control "warpDrive"/);
   });
 });
