@@ -104,7 +104,7 @@ describe("Afterburner Studio in VS Code", function () {
     );
   });
 
-  it("debug session on examples/hello: breakpoint, step, registers, end", async function () {
+  it("debug session on examples/hello under xen: breakpoint, step, registers and the vCPU, live trap view, end", async function () {
     const source = join(root, "hello", "hello.S");
     const lines = readFileSync(source, "utf8").split("\n");
     const bpLine = lines.findIndex((l) => /^\s*call puts/.test(l)); // first call after _start
@@ -131,7 +131,7 @@ describe("Afterburner Studio in VS Code", function () {
         request: "launch",
         name: "e2e hello",
         program: source,
-        backend: "raw",
+        backend: "xen",
         stopOnEntry: false,
       });
       assert.ok(ok, "startDebugging");
@@ -140,7 +140,7 @@ describe("Afterburner Studio in VS Code", function () {
       assert.equal(stopped.body.reason, "breakpoint");
       const threadId = stopped.body.threadId ?? 1;
       // The adapter's afterburnReport at the stop reaches the trap view's model as a live debug backend.
-      const live = await until("the debug session's ledger in the trap view", () => a.model.tree().find((b) => b.backend === "raw" && b.origin === "debug"), 15000);
+      const live = await until("the debug session's ledger in the trap view", () => a.model.tree().find((b) => b.backend === "xen" && b.origin === "debug"), 15000);
       assert.equal(live.live, true);
       const trace = await session.customRequest("stackTrace", { threadId, startFrame: 0, levels: 1 });
       const top = trace.stackFrames[0];
@@ -156,6 +156,7 @@ describe("Afterburner Studio in VS Code", function () {
       const scopes = (await session.customRequest("scopes", { frameId: after.id })).scopes as { name: string; variablesReference: number }[];
       const regs = scopes.find((s) => /regist/i.test(s.name));
       assert.ok(regs, `a registers scope among ${scopes.map((s) => s.name).join(", ")}`);
+      assert.ok(scopes.some((s) => s.name === "Virtual CPU"), `the wedge's vCPU among ${scopes.map((s) => s.name).join(", ")}`);
       const vars = (await session.customRequest("variables", { variablesReference: regs.variablesReference })).variables as { name: string; value: string }[];
       const eip = vars.find((v) => /^(eip|pc)$/i.test(v.name));
       const esi = vars.find((v) => /^esi$/i.test(v.name));
@@ -172,7 +173,7 @@ describe("Afterburner Studio in VS Code", function () {
       });
       await vscode.debug.stopDebugging(session);
       await ended;
-      assert.equal(a.model.tree().find((b) => b.backend === "raw")?.live, false, "the trap view marks the session ended");
+      assert.equal(a.model.tree().find((b) => b.backend === "xen" && b.origin === "debug")?.live, false, "the trap view marks the session ended");
     } finally {
       vscode.debug.removeBreakpoints([bp]);
       tracker.dispose();
