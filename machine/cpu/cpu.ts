@@ -990,7 +990,8 @@ export class Cpu implements CpuApi {
         }
       } catch (e) {
         if (!(e instanceof CpuFault)) throw e;
-        this.eip = this.curEip;
+        // a fault after a task switch committed is reported at the new task's EIP
+        if (!e.inNewTask) this.eip = this.curEip;
         this.dataBpHits = 0; // a faulting instruction reports its fault, not its data breakpoints
         this.raise(e);
         if (this.shutdown) return this.tripleStop();

@@ -25,6 +25,11 @@ export class CpuFault {
     readonly vector: number,
     readonly errorCode: number | undefined,
     readonly faultAddress?: number,
+    /**
+     * Raised after a task switch committed: the CPU already holds the new task, so its EIP (not
+     * the start of the instruction that switched) is where the fault is reported.
+     */
+    readonly inNewTask = false,
   ) {}
 }
 

@@ -1,5 +1,6 @@
 // Interrupt and exception delivery: the onException hook, real-mode IVT, protected-mode IDT
-// with interrupt/trap gates and the TSS stack switch, and the double/triple-fault rules.
+// with interrupt/trap gates and the TSS stack switch, task gates (a task switch, task.ts), and the
+// double/triple-fault rules.
 //
 // Triple fault: Cpu.shutdown records the chain of faults raised: [first, second (raised while
 // delivering the first, which made the #DF), third (raised while delivering the #DF)].
@@ -20,6 +21,7 @@ import {
   sysType,
   tssStack,
 } from "./segmentation.js";
+import { taskGateInterrupt } from "./task.js";
 
 /**
  * Deliver `vector` now. `software`: int n / int3 / into (gate DPL is checked; EIP already points
@@ -56,7 +58,8 @@ function deliverNested(cpu: Cpu, vector: number, errorCode: number | undefined, 
     cpu.breakBlock = true;
   } catch (e) {
     if (!(e instanceof CpuFault)) throw e;
-    if (software) cpu.eip = cpu.curEip; // the fault belongs to the int instruction
+    // the fault belongs to the int instruction, unless a task switch already committed to the new task
+    if (software && !e.inNewTask) cpu.eip = cpu.curEip;
     if (e.vector === Vec.PF && e.faultAddress !== undefined) cpu.cr[2] = e.faultAddress;
     const second = e.vector;
     const chain2 = [...chain, second];
@@ -106,7 +109,10 @@ function deliverThroughTable(cpu: Cpu, vector: number, errorCode: number | undef
   if (type !== 0x06 && type !== 0x07 && type !== 0x0e && type !== 0x0f && type !== 0x05) throw new CpuFault(Vec.GP, gateErr);
   if (software && descDpl(gate) < cpu.cpl) throw new CpuFault(Vec.GP, gateErr);
   if (!descPresent(gate)) throw new CpuFault(Vec.NP, gateErr);
-  if (type === 0x05) throw new CpuFault(Vec.GP, gateErr); // task gate: task switching not implemented
+  if (type === 0x05) {
+    taskGateInterrupt(cpu, gate, errorCode, ext);
+    return;
+  }
   const size = sysType(gate) & 8 ? 4 : 2;
   const trapGate = (type & 1) !== 0;
   const sel = lo >>> 16;

@@ -2,13 +2,14 @@
 // jmp/call/ret and iret across privilege levels (call gates included), LDT/TR loads, and the
 // protection-probing instructions lar/lsl/verr/verw/arpl.
 //
-// Hardware task switching (jmp/call/int/iret through a TSS or task gate) is not implemented:
-// those raise #GP(selector) in the guest.
+// Far jmp/call to a TSS or task gate and iret with NT = 1 hand over to the hardware task switch
+// in task.ts.
 
 import type { Cpu } from "./cpu.js";
 import type { Insn } from "./decoder.js";
 import { CpuFault, Vec } from "./fault.js";
 import { materialize, NT, VM, ZF, setFlagBits, IF, TF, RF } from "./flags.js";
+import { farTaskTransfer, taskReturn, TaskSource } from "./task.js";
 
 export interface Descriptor {
   lo: number;
@@ -71,7 +72,7 @@ export function loadDescriptorOrGp(cpu: Cpu, sel: number, ext = 0): Descriptor {
   return d;
 }
 
-function setAccessed(cpu: Cpu, d: Descriptor): void {
+export function setAccessed(cpu: Cpu, d: Descriptor): void {
   if (!(d.hi & 0x100)) {
     d.hi |= 0x100;
     cpu.sysWrite8(d.addr + 5, (d.hi >>> 8) & 0xff);
@@ -241,7 +242,11 @@ export function jmpFar(cpu: Cpu, sel: number, off: number, osize: number): void 
     loadCs(cpu, g.sel, g.d, cpu.cpl, g.offset);
     return;
   }
-  // TSS / task gate: hardware task switch not implemented
+  if (t === 1 || t === 5 || t === 9 || t === 3 || t === 0xb) {
+    // busy TSS types come through too: farTaskTransfer reports them as #GP(selector)
+    farTaskTransfer(cpu, sel, d, TaskSource.Jmp);
+    return;
+  }
   gpSel(sel);
 }
 
@@ -325,7 +330,11 @@ export function callFar(cpu: Cpu, sel: number, off: number, osize: number): void
     return;
   }
   const t = sysType(d);
-  if (t !== 4 && t !== 0xc) gpSel(sel); // TSS / task gate: task switch not implemented
+  if (t === 1 || t === 5 || t === 9 || t === 3 || t === 0xb) {
+    farTaskTransfer(cpu, sel, d, TaskSource.Call);
+    return;
+  }
+  if (t !== 4 && t !== 0xc) gpSel(sel);
   const g = readCallGate(cpu, sel, d);
   const dpl = descDpl(g.d);
   checkOffset(g.d, g.offset);
@@ -458,7 +467,11 @@ export function iret(cpu: Cpu, i: Insn): void {
   }
   if (cpu.vm86) gp0(); // virtual-8086 mode is not implemented
   materialize(cpu);
-  if (cpu.flags & NT) gpSel(cpu.tr.selector); // nested task return: task switching not implemented
+  if (cpu.flags & NT) {
+    // nested task: return to the task that called or was interrupted into this one
+    taskReturn(cpu);
+    return;
+  }
   const off = cpu.peek(s, 0);
   const sel = cpu.peek(s, s) & 0xffff;
   const fl = cpu.peek(s, 2 * s);
