@@ -70,13 +70,17 @@ interface Edit {
   text: string;
 }
 
-/** What one annotated instruction becomes, given its text and the labels to use. */
-function siteText(insn: string, padding: number, section: string, mode: CodeMode, begin: string, end: string, ref: (l: string) => string): string {
+interface LineEdit extends Edit {
+  line: number;
+}
+
+/** What one annotated instruction becomes, given its text and the labels to use (referenced with refSuffix: "b" for numeric labels). */
+function siteText(insn: string, padding: number, section: string, mode: CodeMode, begin: string, end: string, refSuffix: string): string {
   const wide = mode === 64;
   const pad = padding > 0 ? `; .fill ${padding},1,0x90` : "";
   return (
     `${begin}: ${insn}${pad}; ${end}:` +
-    `; .pushsection ${section},"",@progbits; .balign ${wide ? 8 : 4}; ${wide ? ".quad" : ".long"} ${ref(begin)}, ${ref(end)}; .popsection`
+    `; .pushsection ${section},"",@progbits; .balign ${wide ? 8 : 4}; ${wide ? ".quad" : ".long"} ${begin}${refSuffix}, ${end}${refSuffix}; .popsection`
   );
 }
 
@@ -122,7 +126,13 @@ export function afterburn(text: string, options: BurnOptions = {}): BurnResult {
   }
 
   const edits = new Map<number, Edit[]>();
+  // The fast path's statements come in text order, so its edits do too: a list, no per-line grouping.
+  const editList: LineEdit[] = [];
   const addEdit = (line: number, e: Edit) => {
+    if (scan) {
+      editList.push({ line, start: e.start, end: e.end, text: e.text });
+      return;
+    }
     const list = edits.get(line);
     if (list) list.push(e);
     else edits.set(line, [e]);
@@ -229,7 +239,7 @@ export function afterburn(text: string, options: BurnOptions = {}): BurnResult {
       const n = labelCounter++;
       const begin = `${labelPrefix}${n}`;
       const end = `${labelPrefix}${n}_end`;
-      const annotated = siteText(st.text, padding, site.annotationSection, es.mode, begin, end, (l) => l);
+      const annotated = siteText(st.text, padding, site.annotationSection, es.mode, begin, end, "");
       if (inline) inline.parts.push(annotated);
       else addEdit(es.line, { start: st.span.start, end: st.span.end, text: annotated });
       site.padding = padding;
@@ -257,7 +267,7 @@ export function afterburn(text: string, options: BurnOptions = {}): BurnResult {
       addEdit(inner.bodyLine, {
         start: raw.span.start,
         end: raw.span.end,
-        text: siteText(raw.text, padding, site.annotationSection, es.mode, "9997", "9998", (l) => `${l}b`),
+        text: siteText(raw.text, padding, site.annotationSection, es.mode, "9997", "9998", "b"),
       });
     }
     site.padding = padding;
@@ -270,7 +280,9 @@ export function afterburn(text: string, options: BurnOptions = {}): BurnResult {
     diagnostics.push({ file: fileName, line: pendingMemop.line + 1, column: 1, severity: "warning", message: `.afterburn_memop ${pendingMemop.kind.name}: no instruction followed it`, from: "afterburner" });
   }
 
-  const output = annotate && edits.size > 0 ? applyEdits(text, edits, scan?.lineStarts) : text;
+  let output = text;
+  if (annotate && scan && editList.length > 0) output = applyEditList(text, editList, scan.lineStarts);
+  else if (annotate && edits.size > 0) output = applyEdits(text, edits, undefined);
   return { output, sites, diagnostics, alreadyAfterburned: false };
 
   /**
@@ -374,6 +386,34 @@ function originKey(o: ExpansionOrigin | undefined): string {
   let k = "";
   for (let e = o; e; e = e.parent) k += `${e.kind}:${e.name ?? ""}@${e.site.line}.${e.site.start};`;
   return k;
+}
+
+/**
+ * applyEdits for edits listed in text order with their lines' start offsets known (the fast path):
+ * each one splices in place. Anything else (an edit before the end of the previous one, a line
+ * without a known start) goes the general way.
+ */
+function applyEditList(text: string, list: readonly LineEdit[], lineStarts: Map<number, number>): string {
+  const pieces: string[] = [];
+  let copied = 0;
+  for (const e of list) {
+    const start = lineStarts.get(e.line);
+    if (start === undefined || start + e.start < copied) return applyEdits(text, groupByLine(list), lineStarts);
+    pieces.push(text.slice(copied, start + e.start), e.text);
+    copied = start + e.end;
+  }
+  pieces.push(text.slice(copied));
+  return pieces.join("");
+}
+
+function groupByLine(list: readonly LineEdit[]): Map<number, Edit[]> {
+  const edits = new Map<number, Edit[]>();
+  for (const e of list) {
+    const group = edits.get(e.line);
+    if (group) group.push(e);
+    else edits.set(e.line, [e]);
+  }
+  return edits;
 }
 
 /**

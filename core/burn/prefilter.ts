@@ -4,7 +4,8 @@
 // whose word is a catalogue spelling or prefix, a mov/push/pop naming a segment, control or debug
 // register, a directive that changes context (sections, code size, .file, the afterburner's own),
 // a cpp line (markers, #APP), a line with ';' or '/*', and the lines inside a block comment or a
-// continued cpp line are parsed, with the same line parser the full path uses. The result is the
+// continued cpp line are parsed, with the same line parser the full path uses (each distinct line
+// text once: inline asm repeats the same few lines all over a kernel). The result is the
 // statement stream the full parser yields for those lines (burn's tests compare both paths on
 // random and corpus input); what this pass does not model (macros, .rept/.irp, gas or cpp
 // conditionals, lone CR line breaks) sends the whole file to the full parser instead.
@@ -12,7 +13,7 @@
 import * as lineModule from "../asm/line.js";
 import * as cppModule from "../asm/cpp.js";
 import { PREFIX_WORDS } from "../asm/registers.js";
-import type { CodeMode, ExpandedStatement, LexState, SourceOrigin } from "../asm/types.js";
+import type { CodeMode, ExpandedStatement, LexState, SourceOrigin, Statement } from "../asm/types.js";
 import { CATALOGUE } from "../isa/index.js";
 
 // Bound once: under tsx (CJS interop) every use of an imported binding is a getter call.
@@ -66,9 +67,16 @@ const FULL_PARSE_DIRECTIVES: ReadonlySet<string> = new Set([
 // #define alone changes nothing here: its values only feed conditionals, which do go to the full parser.
 const FULL_PARSE_CPP: ReadonlySet<string> = new Set(["if", "ifdef", "ifndef", "elif", "elifdef", "elifndef", "else", "endif"]);
 
-let tables: { words: WordTable; registers: ReadonlySet<string> } | undefined;
+interface Tables {
+  words: WordTable;
+  registers: ReadonlySet<string>;
+  /** registerStartPattern(registers); findRegister() sets its lastIndex before each use. */
+  registerStart: RegExp;
+}
 
-function buildTables(): { words: WordTable; registers: ReadonlySet<string> } {
+let tables: Tables | undefined;
+
+function buildTables(): Tables {
   if (tables) return tables;
   const words = new WordTable();
   const registerNames = new Set<string>();
@@ -82,7 +90,7 @@ function buildTables(): { words: WordTable; registers: ReadonlySet<string> } {
   for (const d of CONTEXT_DIRECTIVES) words.add(d, PARSE);
   for (const d of FULL_PARSE_DIRECTIVES) words.add(d, PARSE);
   words.add(".loc", LOC);
-  tables = { words, registers: registerNames };
+  tables = { words, registers: registerNames, registerStart: registerStartPattern(registerNames) };
   return tables;
 }
 
@@ -101,18 +109,23 @@ for (let c = 0; c < 128; c++) {
 
 /**
  * A regex for `%` plus the start of a listed register: the two-letter names whole, the others
- * (cr3, dr7, db0...) by their first two letters and a digit. Character classes rather than the i flag,
- * and few false hits (not %esp for %es): V8 scans for it several times faster, and each hit costs a check.
+ * (cr3, dr7, db0...) by their first two letters and a digit. Each shape is one pair of character
+ * classes (a superset: %cb0 too; findRegister() checks the whole name) rather than one alternative
+ * per name, and no i flag: V8 scans for it fastest that way, and a hit costs little.
  */
 function registerStartPattern(registers: ReadonlySet<string>): RegExp {
-  const either = (c: string) => (c.toLowerCase() === c.toUpperCase() ? c : `[${c.toLowerCase()}${c.toUpperCase()}]`);
-  const alternatives = new Set<string>();
+  const either = (c: string) => (c.toLowerCase() === c.toUpperCase() ? c : c.toLowerCase() + c.toUpperCase());
+  const escape = (c: string) => c.replace(/[\]\\^-]/g, "\\$&");
+  const shapes = new Map<string, [Set<string>, Set<string>]>(); // regex tail → the first and second characters
   for (const r of registers) {
-    const head = either(r[0]!) + either(r[1]!);
-    if (r.length === 2) alternatives.add(`${head}(?![A-Za-z0-9._])`);
-    else alternatives.add(/^\d+$/.test(r.slice(2)) ? `${head}\\d` : head);
+    const tail = r.length === 2 ? "(?![A-Za-z0-9._])" : /^\d+$/.test(r.slice(2)) ? "\\d" : `(?:${[...r.slice(2)].map((c) => `[${escape(either(c))}]`).join("")})`;
+    const shape = shapes.get(tail) ?? [new Set<string>(), new Set<string>()];
+    shape[0].add(either(r[0]!));
+    shape[1].add(either(r[1]!));
+    shapes.set(tail, shape);
   }
-  return new RegExp(`%(?:${[...alternatives].join("|")})`, "g");
+  const alternatives = [...shapes].map(([tail, [a, b]]) => `[${escape([...a].join(""))}][${escape([...b].join(""))}]${tail}`);
+  return new RegExp(`%(?:${alternatives.join("|")})`, "g");
 }
 
 /** Whether only a \r may follow p on the line ending at end. */
@@ -120,8 +133,21 @@ function lineEndsAt(text: string, p: number, end: number): boolean {
   return p === end || (p === end - 1 && text.charCodeAt(p) === 13);
 }
 
+/** What a line's text parses to from the initial lexer state. */
+interface ParsedText {
+  /** Set (null: not a marker the parser accepts) when the line is a plain gcc line marker, which is all it holds. */
+  marker: { line: number; file?: string } | null | undefined;
+  statements: readonly Statement[];
+  state: LexState;
+}
+
+const NO_STATEMENTS: readonly Statement[] = [];
+
 export interface ScanResult {
-  /** The statements of the lines that matter, with the mode, section and origin the full parser gives them. */
+  /**
+   * The statements of the lines that matter, with the mode, section and origin the full parser gives them.
+   * Lines of the same text share their statement objects, spans included: `line` here is the line.
+   */
   statements: ExpandedStatement[];
   /** Offset in the text where each line holding one of those statements starts. */
   lineStarts: Map<number, number>;
@@ -147,16 +173,20 @@ class LineFinder {
   private nextComment: number;
   private nextRegister = -1;
   private readonly n: number;
+  private readonly words: WordTable;
+  private readonly registers: ReadonlySet<string>;
   /** Finds `%` followed by the start of a listed register; findRegister() checks the whole name. */
   private readonly registerStart: RegExp;
 
-  constructor(private readonly text: string, private readonly words: WordTable, private readonly registers: ReadonlySet<string>) {
+  constructor(private readonly text: string, tables: Tables) {
+    this.words = tables.words;
+    this.registers = tables.registers;
+    this.registerStart = tables.registerStart;
     this.n = text.length;
     const semi = text.indexOf(";");
     this.nextSemi = semi < 0 ? this.n : semi;
     const comment = text.indexOf("/*");
     this.nextComment = comment < 0 ? this.n : comment;
-    this.registerStart = registerStartPattern(registers);
   }
 
   /** Offset of the next `%reg` at or after p naming a listed register (n when none). */
@@ -203,6 +233,8 @@ class LineFinder {
     let line = this.line;
     let start = this.following;
     let nextSemi = this.nextSemi;
+    let nextComment = this.nextComment;
+    let nextRegister = this.nextRegister;
     while (start <= n) {
       line++;
       let end = text.indexOf("\n", start);
@@ -211,23 +243,24 @@ class LineFinder {
         nextSemi = text.indexOf(";", start);
         if (nextSemi < 0) nextSemi = n;
       }
-      if (this.nextComment < start) {
-        const comment = text.indexOf("/*", start);
-        this.nextComment = comment < 0 ? n : comment;
+      if (nextComment < start) {
+        nextComment = text.indexOf("/*", start);
+        if (nextComment < 0) nextComment = n;
       }
       // A trailing \r is whitespace and never part of a word: `end` bounds the line well enough here.
-      let visit = nextSemi < end || this.nextComment < end;
+      let visit = nextSemi < end || nextComment < end;
       // The first word after any labels decides.
       let p = start;
       while (!visit) {
-        let c = 0;
-        while (p < end && (c = text.charCodeAt(p)) < 128 && SPACE[c] === 1) p++;
+        let c = text.charCodeAt(p);
+        while (p < end && c < 128 && SPACE[c] === 1) c = text.charCodeAt(++p);
         if (p >= end) break;
         if (c >= 128 || IDENT_START[c] === 0) {
           if (c >= 48 && c <= 57) {
             // Numeric label `1:`.
-            while (p < end && (c = text.charCodeAt(p)) >= 48 && c <= 57) p++;
-            if (p < end && c === 58) {
+            do c = text.charCodeAt(++p);
+            while (p < end && c >= 48 && c <= 57);
+            if (c === 58) {
               p++;
               continue;
             }
@@ -238,25 +271,23 @@ class LineFinder {
             this.inApp = false;
             break;
           }
-          visit = true; // '#', '%', '{', '/', ...: the parser decides
+          visit = true; // '#', '%', '{', '/', non-ASCII...: the parser decides
           break;
         }
         const wordStart = p;
         let h = 0;
-        let f = 0;
-        while (p < end && (c = text.charCodeAt(p)) < 128 && (f = FOLDED[c]) !== 0) {
+        let f = FOLDED[c];
+        do {
           h = (Math.imul(h, 31) + f) | 0;
-          p++;
+          c = text.charCodeAt(++p);
+        } while (p < end && c < 128 && (f = FOLDED[c]) !== 0);
+        if (p < end && c === 58) {
+          p++; // a label; the statement after it decides
+          continue;
         }
-        if (p < end) {
-          if (c === 58) {
-            p++; // a label; the statement after it decides
-            continue;
-          }
-          if (c >= 128 || c === 92 || c === 64) {
-            visit = true; // non-ASCII, macro-template `\` or `@`
-            break;
-          }
+        if (p < end && (c >= 128 || c === 92 || c === 64)) {
+          visit = true; // non-ASCII, macro-template `\` or `@`
+          break;
         }
         let i = slot(h);
         let kind = 0;
@@ -268,14 +299,16 @@ class LineFinder {
           } else visit = kind === PARSE || isAfterburnDirective(text, wordStart, p);
         } else if (kind === PARSE) visit = true;
         else if (kind === REG) {
-          if (this.nextRegister < p) this.nextRegister = this.findRegister(p);
-          visit = this.nextRegister < end;
+          if (nextRegister < p) nextRegister = this.findRegister(p);
+          visit = nextRegister < end;
         }
         break;
       }
       if (visit) {
         this.line = line;
         this.nextSemi = nextSemi;
+        this.nextComment = nextComment;
+        this.nextRegister = nextRegister;
         this.start = start;
         this.contentEnd = end > start && text.charCodeAt(end - 1) === 13 ? end - 1 : end;
         this.following = end + 1;
@@ -285,6 +318,8 @@ class LineFinder {
     }
     this.line = line;
     this.nextSemi = nextSemi;
+    this.nextComment = nextComment;
+    this.nextRegister = nextRegister;
     this.following = n + 1;
     return false;
   }
@@ -295,11 +330,11 @@ class LineFinder {
 export function scanSites(text: string, defaultMode: CodeMode): ScanResult | undefined {
   if (text.indexOf("\r") >= 0 && /\r(?!\n)/.test(text)) return undefined; // the full parser's line breaks differ
 
-  const { words, registers } = buildTables();
+  const tables = buildTables();
   const out: ExpandedStatement[] = [];
   const lineStarts = new Map<number, number>();
   const n = text.length;
-  const lines = new LineFinder(text, words, registers);
+  const lines = new LineFinder(text, tables);
 
   let mode: CodeMode = defaultMode;
   let section = ".text";
@@ -307,6 +342,9 @@ export function scanSites(text: string, defaultMode: CodeMode): ScanResult | und
   const stack: { section: string; previous: string }[] = [];
   let marker: { file: string; line: number; at: number } | undefined;
   let lexState: LexState = LEX_INITIAL;
+  // Line text → its parse from the initial lexer state. The parse depends on nothing else but the
+  // line number, which only shows in the spans: repeated lines share the first one's statements.
+  const parsed = new Map<string, ParsedText>();
   // Instructions an .afterburn_memop directive claims: they are parsed whatever they look like.
   let claimed = 0;
   let bail = false;
@@ -327,16 +365,34 @@ export function scanSites(text: string, defaultMode: CodeMode): ScanResult | und
   return { statements: out, lineStarts };
 
   function visit(start: number, end: number, at: number): void {
-    if (lexState === LEX_INITIAL && isPlainLineMarker(text, start, end)) {
-      // gcc's `# 12 "file.c" 1`: what the parser would make of it, without parsing.
-      markerFrom(parseLineMarker(text.slice(start + 2, end), false), at);
-      return;
+    const lineText = text.slice(start, end);
+    let statements: readonly Statement[];
+    if (lexState === LEX_INITIAL) {
+      let hit = parsed.get(lineText);
+      if (hit === undefined) {
+        if (isPlainLineMarker(lineText)) {
+          // gcc's `# 12 "file.c" 1`: what the parser would make of it, without parsing.
+          hit = { marker: parseLineMarker(lineText.slice(2), false) ?? null, statements: NO_STATEMENTS, state: LEX_INITIAL };
+        } else {
+          const r = parseLine(lineText, at, LEX_INITIAL);
+          hit = { marker: undefined, statements: r.parsed.statements, state: r.state };
+        }
+        parsed.set(lineText, hit);
+      }
+      if (hit.marker !== undefined) {
+        markerFrom(hit.marker ?? undefined, at);
+        return;
+      }
+      statements = hit.statements;
+      lexState = hit.state;
+    } else {
+      const r = parseLine(lineText, at, lexState);
+      statements = r.parsed.statements;
+      lexState = r.state;
     }
-    const r = parseLine(text.slice(start, end), at, lexState);
-    lexState = r.state;
     const origin: SourceOrigin | undefined = marker ? { file: marker.file, line: marker.line + (at - marker.at - 1) } : undefined;
     let recorded = false;
-    for (const st of r.parsed.statements) {
+    for (const st of statements) {
       if (st.kind === "preprocessor") {
         if (FULL_PARSE_CPP.has(st.directive)) {
           bail = true;
@@ -421,24 +477,30 @@ export function scanSites(text: string, defaultMode: CodeMode): ScanResult | und
 }
 
 /** Exactly `# digits "name"` plus ` digits` flags: no escapes, comments or continuation for the parser to resolve. */
-function isPlainLineMarker(text: string, start: number, end: number): boolean {
-  if (end - start < 5 || text.charCodeAt(start) !== 35 || text.charCodeAt(start + 1) !== 32) return false;
-  let p = start + 2;
-  const digits = () => {
-    const from = p;
-    for (let c = text.charCodeAt(p); p < end && c >= 48 && c <= 57; c = text.charCodeAt(++p));
-    return p > from;
-  };
-  if (!digits() || text.charCodeAt(p) !== 32 || text.charCodeAt(p + 1) !== 34) return false;
-  for (p += 2; p < end && text.charCodeAt(p) !== 34; p++) if (text.charCodeAt(p) === 92) return false;
+function isPlainLineMarker(line: string): boolean {
+  const end = line.length;
+  if (end < 5 || line.charCodeAt(0) !== 35 || line.charCodeAt(1) !== 32) return false;
+  let p = skipDigits(line, 2, end);
+  if (p === 2 || line.charCodeAt(p) !== 32 || line.charCodeAt(p + 1) !== 34) return false;
+  for (p += 2; p < end && line.charCodeAt(p) !== 34; p++) if (line.charCodeAt(p) === 92) return false;
   if (p >= end) return false;
   p++;
   while (p < end) {
-    if (text.charCodeAt(p) !== 32) return false;
-    p++;
-    if (!digits()) return false;
+    if (line.charCodeAt(p) !== 32) return false;
+    const q = skipDigits(line, p + 1, end);
+    if (q === p + 1) return false;
+    p = q;
   }
   return true;
+}
+
+function skipDigits(s: string, p: number, end: number): number {
+  while (p < end) {
+    const c = s.charCodeAt(p);
+    if (c < 48 || c > 57) break;
+    p++;
+  }
+  return p;
 }
 
 /** `.afterburn_*` (any case): the afterburner's own directives. */

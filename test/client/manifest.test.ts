@@ -33,7 +33,7 @@ test("languages, grammars and the language configuration point at files that exi
 test("the debugger offers contract B's launch attributes", () => {
   const d = c.debuggers.find((x: { type: string }) => x.type === "afterburn");
   const props = Object.keys(d.configurationAttributes.launch.properties).sort();
-  assert.deepEqual(props, ["args", "backend", "breakOnTrap", "cmdline", "maxInstructions", "memory", "postPort", "program", "rom", "stopOnEntry"]);
+  assert.deepEqual(props, ["args", "backend", "breakOnTrap", "cmdline", "maxInstructions", "memory", "postPort", "program", "rom", "stopOnEntry", "vtx"]);
   assert.deepEqual(d.configurationAttributes.launch.properties.backend.enum, ["raw", "trap", "vtx", "xen", "l4"]);
   assert.deepEqual(c.breakpoints.map((b: { language: string }) => b.language), ["gas-x86", "c", "cpp"]);
 });

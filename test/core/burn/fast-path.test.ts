@@ -141,6 +141,23 @@ test("edge cases: quoted section names, repeated sections, cpp continuation line
   assert.equal(r.sites[0]!.section, ".fixup", "quotes stripped as the full parser does");
 });
 
+test("repeated lines, parsed once, keep their own line, origin, mode, section and lexer state", () => {
+  const cases = [
+    '# 5 "a.c" 1\n\tcli\n# 0 "" 2\n\tcli\n# 5 "a.c" 1\n\n\tcli\n',
+    "\tcli; sti\n.code64\n\tcli; sti\n.section .x\n\tcli; sti\n.previous\n\tcli; sti\n",
+    "\tmovl %eax, %ebx /* open\n\tcli */ sti\n\tmovl %eax, %ebx /* open\n\tcli */ sti\n",
+    "#define X \\\n\tcli\n#define X \\\n\tcli\n\tcli\n",
+    ".afterburn_memop pte_set\n\tmovl %edx, (%eax)\n\tmovl %edx, (%eax)\n.afterburn_memop pte_set\n\tmovl %edx, (%eax)\n",
+    "\tmovl %eax, %cr3\n".repeat(5) + ".afterburn_noannotate\n" + "\tmovl %eax, %cr3\n".repeat(2) + ".afterburn_annotate\n\tmovl %eax, %cr3\n",
+  ];
+  for (const text of cases) {
+    assert.ok(same(text, JSON.stringify(text)), `fast path expected for ${JSON.stringify(text)}`);
+    assert.ok(same(text.replace(/\n/g, "\r\n"), JSON.stringify(text) + " with CRLF"));
+  }
+  const r = afterburn('# 5 "a.c" 1\n\tcli\n\tcli\n');
+  assert.deepEqual(r.sites.map((x) => [x.input.line, x.source?.line]), [[2, 5], [3, 6]]);
+});
+
 test("gcc -S output of the burn corpus and the example guests: fast path and full parser agree", () => {
   const inputs: { name: string; text: string; mode: 32 | 64 }[] = [];
   const cc = (file: string, args: string[]) => execFileSync("gcc", [...args, "-ffreestanding", "-fno-pic", "-I", corpus, "-I", join(root, "include"), "-I", join(root, "examples", "lib"), "-S", "-o", "-", file], { encoding: "utf8" });
