@@ -4,11 +4,25 @@
 // Two workloads of gcc -S–like 32-bit code: "dense", where one function in four holds inline-asm
 // sensitive instructions (a site every ~32 lines, a worst case: the per-site work dominates), and
 // "sparse", one function in 128 (closer to ordinary kernel C, where the per-line scan dominates).
-import { execFileSync } from "node:child_process";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+//
+// What is measured, per workload (best and median of interleaved rounds: each round runs every
+// variant once, in rotating order, so load spikes on this shared machine hit them alike):
+//   as --32            a whole process: reads the input file, writes the object file.
+//   build step, now    what afterburn-cc does between gcc -S and gcc -c: read the .s file as bytes,
+//                      prepareAfterburn, write the output file with writeTo (the output is never
+//                      one string). Each run writes a new file, as afterburn-cc does in its fresh
+//                      temporary directory.
+//   build step, before what afterburn-cc did until now: readFileSync utf8, afterburn(), writeFileSync.
+//   from memory        the same with the input already in memory (as gcc -S output would be if piped).
+//   string API         afterburn(text) alone, no I/O: the language server's preview and the tests.
+//   cold               the build step as the first and only burn in a fresh process (afterburn-cc
+//                      burns one file per process: JIT and buffers cold), timed inside that process.
+//   whole process      `afterburn burn IN -o OUT` from the bundled CLI, start-up included, for scale.
+import { execFileSync, spawnSync } from "node:child_process";
+import { closeSync, existsSync, mkdtempSync, openSync, readFileSync, rmSync, unlinkSync, writeFileSync } from "node:fs";
 import { loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
-import { afterburn } from "../core/burn/afterburn.js";
+import { afterburn, prepareAfterburn } from "../core/burn/afterburn.js";
 
 /** A gcc -S–like kernel file: functions of ordinary code; one in `every` holds inline-asm sensitive instructions. */
 function generate(lines: number, every: number): string {
@@ -33,56 +47,152 @@ function generate(lines: number, every: number): string {
   return out.join("\n");
 }
 
-function best(runs: number, fn: () => void): number {
-  return bestWithCpu(runs, fn).wall;
-}
-
-/** Best wall time and best CPU time (user + system of this process, GC threads included) over the runs, in ms. */
-function bestWithCpu(runs: number, fn: () => void): { wall: number; cpu: number } {
-  let wall = Infinity;
-  let cpu = Infinity;
-  for (let i = 0; i < runs; i++) {
-    const u = process.cpuUsage();
-    const s = process.hrtime.bigint();
-    fn();
-    wall = Math.min(wall, Number(process.hrtime.bigint() - s) / 1e6);
-    const d = process.cpuUsage(u);
-    cpu = Math.min(cpu, (d.user + d.system) / 1000);
+/** The build step as afterburn-cc now runs it (cli/afterburn-cc.ts). */
+function buildStepNow(input: string | Buffer, out: string, fileName: string): void {
+  const burn = prepareAfterburn(typeof input === "string" ? readFileSync(input) : input, { mode: 32, fileName });
+  const fd = openSync(out, "w");
+  try {
+    burn.writeTo(fd);
+  } finally {
+    closeSync(fd);
   }
-  return { wall, cpu };
 }
 
-console.log(`load average ${loadavg().map((x) => x.toFixed(2)).join(" ")} (figures are best-of-n wall times; a loaded machine inflates both sides)`);
+/** The build step as afterburn-cc ran it before the file output existed. */
+function buildStepBefore(input: string | { text: string }, out: string, fileName: string): void {
+  const text = typeof input === "string" ? readFileSync(input, "utf8") : input.text;
+  writeFileSync(out, afterburn(text, { mode: 32, fileName }).output);
+}
+
+// Child mode: one build step in this fresh process, timed inside it; prints the milliseconds.
+if (process.argv[2] === "--cold") {
+  const [, , , variant, file, out] = process.argv;
+  const s = process.hrtime.bigint();
+  if (variant === "now") buildStepNow(file!, out!, file!);
+  else buildStepBefore(file!, out!, file!);
+  process.stdout.write(String(Number(process.hrtime.bigint() - s) / 1e6));
+  process.exit(0);
+}
+
+interface Stats {
+  best: number;
+  median: number;
+}
+
+function stats(xs: readonly number[]): Stats {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return { best: s[0]!, median: s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2 };
+}
+
+/** Runs every variant once per round, in rotating order; returns each one's wall times in ms. */
+function interleaved(rounds: number, variants: Record<string, () => void>, afterRound: () => void = () => {}): Record<string, Stats> {
+  const names = Object.keys(variants);
+  const times: Record<string, number[]> = Object.fromEntries(names.map((n) => [n, []]));
+  for (let r = 0; r < rounds; r++) {
+    for (let i = 0; i < names.length; i++) {
+      const name = names[(r + i) % names.length]!;
+      const s = process.hrtime.bigint();
+      variants[name]!();
+      times[name]!.push(Number(process.hrtime.bigint() - s) / 1e6);
+    }
+    afterRound();
+  }
+  return Object.fromEntries(names.map((n) => [n, stats(times[n]!)]));
+}
+
+const ms = (x: number) => `${x.toFixed(1)} ms`;
+const pct = (x: number, of: number) => `${((100 * x) / of).toFixed(1)}%`;
+/** "best X (P% of as) · median Y (Q%)": each figure against as's figure of the same kind. */
+function vsAs(s: Stats, as: Stats): string {
+  return `best ${ms(s.best).padStart(8)} (${pct(s.best, as.best).padStart(5)} of as)  median ${ms(s.median).padStart(8)} (${pct(s.median, as.median).padStart(5)})`;
+}
+
+const root = join(__dirname, "..");
+const cli = join(root, "dist", "afterburn.js");
+console.log(
+  `load average ${loadavg().map((x) => x.toFixed(2)).join(" ")}; best and median of interleaved rounds; ` +
+    "a loaded machine inflates both sides. Percentages: against as's best resp. median.",
+);
 const dir = mkdtempSync(join(tmpdir(), "ab-bench-"));
+const summary: string[] = [];
 try {
   for (const [workload, every] of [["dense", 4], ["sparse", 128]] as const) {
     for (const lines of [20_000, 100_000]) {
       const text = generate(lines, every);
+      const bytes = Buffer.from(text);
       const file = join(dir, "big.s");
       writeFileSync(file, text);
-      for (let i = 0; i < 3; i++) afterburn(text); // warm up the JIT
-      let sites = 0;
-      const burn = bestWithCpu(10, () => {
-        sites = afterburn(text, { fileName: "big.s" }).sites.length;
-      });
-      const asMs = best(5, () => execFileSync("as", ["--32", file, "-o", join(dir, "big.o")]));
       const burnt = afterburn(text).output;
+      const sites = afterburn(text, { fileName: "big.s" }).sites.length;
+
+      // Every run writes a file of its own (overwriting one whose last version may still be being
+      // written back makes truncation wait for the disk); they are removed between rounds, untimed.
+      let serial = 0;
+      const fresh = () => join(dir, `out${serial++}.s`);
+      const sweep = () => {
+        for (let i = 0; i < serial; i++) rmSync(join(dir, `out${i}.s`), { force: true });
+      };
+      const variants: Record<string, () => void> = {
+        as: () => execFileSync("as", ["--32", file, "-o", join(dir, "big.o")]),
+        now: () => buildStepNow(file, fresh(), "big.s"),
+        before: () => buildStepBefore(file, fresh(), "big.s"),
+        memNow: () => buildStepNow(bytes, fresh(), "big.s"),
+        memBefore: () => buildStepBefore({ text }, fresh(), "big.s"),
+        string: () => afterburn(text, { fileName: "big.s" }),
+      };
+      for (let i = 0; i < 3; i++) for (const [name, run] of Object.entries(variants)) if (name !== "as") run(); // warm up the JIT
+      sweep();
+      const t = interleaved(lines > 50_000 ? 15 : 25, variants, sweep);
       // What any transform returning the output as one string pays at least: a fresh string that size
-      // (over V8's regular object size it takes freshly mapped pages, a large part of the figure here).
+      // (over V8's regular object size it takes freshly mapped pages).
       const half = burnt.length >> 1;
-      const freshMs = best(10, () => [burnt.slice(0, half), burnt.slice(half)].join(""));
-      writeFileSync(join(dir, "burnt.s"), burnt);
-      const asBurntMs = best(3, () => execFileSync("as", ["--32", join(dir, "burnt.s"), "-o", join(dir, "burnt.o")]));
-      const mb = Buffer.byteLength(text) / 1e6;
+      const freshString = stats(Array.from({ length: 10 }, () => {
+        const s = process.hrtime.bigint();
+        void [burnt.slice(0, half), burnt.slice(half)].join("").length;
+        return Number(process.hrtime.bigint() - s) / 1e6;
+      }));
+
+      const cold: Record<string, number[]> = { now: [], before: [] };
+      for (let r = 0; r < 5; r++) {
+        for (const v of r % 2 ? ["before", "now"] : ["now", "before"]) {
+          const c = spawnSync(process.execPath, [...process.execArgv, __filename, "--cold", v, file, fresh()], { encoding: "utf8" });
+          const x = Number(c.stdout);
+          if (c.status === 0 && Number.isFinite(x)) cold[v]!.push(x);
+        }
+      }
+      sweep();
+      let whole: Stats | undefined;
+      if (existsSync(cli)) {
+        whole = stats(Array.from({ length: 3 }, () => {
+          const s = process.hrtime.bigint();
+          execFileSync(process.execPath, [cli, "burn", "-q", file, "-o", join(dir, "whole.s")]);
+          return Number(process.hrtime.bigint() - s) / 1e6;
+        }));
+        unlinkSync(join(dir, "whole.s"));
+      }
+
+      const as = t.as!;
+      const mb = bytes.length / 1e6;
       console.log(
-        `${workload} ${lines.toLocaleString("en")} lines (${mb.toFixed(1)} MB, ${sites} sites): afterburn ${burn.wall.toFixed(1)} ms ` +
-          `(cpu ${burn.cpu.toFixed(1)} ms; ${Math.round(lines / (burn.wall / 1000)).toLocaleString("en")} lines/s, ${(mb / (burn.wall / 1000)).toFixed(1)} MB/s); ` +
-          `as --32 ${asMs.toFixed(1)} ms on the input, ${asBurntMs.toFixed(1)} ms on the afterburned output; ` +
-          `afterburn / as = ${((100 * burn.wall) / asMs).toFixed(1)}% ` +
-          `(of which at least ${freshMs.toFixed(1)} ms = ${((100 * freshMs) / asMs).toFixed(1)}% is making a fresh string the output's size)`,
+        `\n${workload} ${lines.toLocaleString("en")} lines (${mb.toFixed(1)} MB in, ${(Buffer.byteLength(burnt) / 1e6).toFixed(1)} MB out, ${sites} sites)\n` +
+          `  as --32, whole process             best ${ms(as.best).padStart(8)}               median ${ms(as.median).padStart(8)}\n` +
+          `  build step, now (file → file)      ${vsAs(t.now!, as)}   ${Math.round(lines / (t.now!.best / 1000)).toLocaleString("en")} lines/s\n` +
+          `  build step, before (string output) ${vsAs(t.before!, as)}\n` +
+          `  from memory, now (bytes → file)    ${vsAs(t.memNow!, as)}\n` +
+          `  from memory, before (text → file)  ${vsAs(t.memBefore!, as)}\n` +
+          `  string API afterburn(text), no I/O ${vsAs(t.string!, as)}   (a fresh string the output's size alone: ${ms(freshString.best)})\n` +
+          (cold.now!.length && cold.before!.length
+            ? `  cold (one burn in a fresh process) now best ${ms(stats(cold.now!).best)} median ${ms(stats(cold.now!).median)}; before best ${ms(stats(cold.before!).best)} median ${ms(stats(cold.before!).median)}\n`
+            : "  cold: child runs failed\n") +
+          (whole ? `  whole process \`afterburn burn -o\` (node start-up included) best ${ms(whole.best)} median ${ms(whole.median)}` : "  whole process: dist/afterburn.js not built"),
       );
+      const share = (x: Stats) => `${pct(x.best, as.best)} / ${pct(x.median, as.median)}`;
+      summary.push(`  ${`${workload} ${lines / 1000}k`.padEnd(12)} before ${share(t.before!).padEnd(14)} now ${share(t.now!).padEnd(14)} string API ${share(t.string!)}`);
     }
   }
+  console.log("\nafterburn-cc's build step (read .s, afterburn, write .s) as a share of as --32, best / median:");
+  for (const line of summary) console.log(line);
 } finally {
   rmSync(dir, { recursive: true, force: true });
 }

@@ -10,10 +10,10 @@
 //   AFTERBURN_VERBOSE=1 print each step
 
 import { spawnSync } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { closeSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { basename, dirname, extname, join } from "node:path";
-import { afterburn, hasAfterburnerErrors } from "../core/burn/afterburn.js";
+import { hasAfterburnerErrors, prepareAfterburn } from "../core/burn/afterburn.js";
 import { printDiagnostics, sitesJson } from "./burn-commands.js";
 import { realCompilerCommand } from "../core/toolchain/tools.js";
 import { assembleFlags, defaultObjectName, frontFlags, readCompileCommand, type SourceInput } from "./cc/gcc-args.js";
@@ -68,22 +68,27 @@ function afterburnOne(cc: readonly string[], input: SourceInput, object: string,
       source = preburn;
     }
 
-    // 2. Afterburn.
-    let text: string;
+    // 2. Afterburn. The input stays bytes: the output is written from them and the edits, never made into one string.
+    let bytes: Buffer;
     try {
-      text = readFileSync(source, "utf8");
+      bytes = readFileSync(source);
     } catch (e) {
       process.stderr.write(`afterburn-cc: ${source}: cannot read: ${(e as Error).message}\n`);
       return EXIT_AFTERBURN;
     }
-    const result = afterburn(text, { mode: mode === 64 ? 64 : 32, fileName: input.path });
+    const result = prepareAfterburn(bytes, { mode: mode === 64 ? 64 : 32, fileName: input.path });
     // Diagnostics name the input as the user wrote it; lines are those of the preprocessed text.
     printDiagnostics(
       result.diagnostics.filter((d) => d.severity === "error" || verbose),
       false,
     );
     if (hasAfterburnerErrors(result)) return EXIT_AFTERBURN;
-    writeFileSync(burnt, result.output);
+    const fd = openSync(burnt, "w");
+    try {
+      result.writeTo(fd);
+    } finally {
+      closeSync(fd);
+    }
     if (process.env.AFTERBURN_SITES === "1") writeFileSync(`${object}.sites.json`, sitesJson(result, input.path, mode === 64 ? 64 : 32));
 
     // 3. Assemble.

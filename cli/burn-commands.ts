@@ -1,7 +1,8 @@
 // `afterburn burn` and `afterburn sites`: thin wrappers over core/burn.
 
-import { readFileSync } from "node:fs";
-import { afterburn, hasAfterburnerErrors, type BurnDiagnostic, type BurnResult } from "../core/burn/afterburn.js";
+import { closeSync, openSync, readFileSync, renameSync, rmSync } from "node:fs";
+import { basename, dirname, join } from "node:path";
+import { hasAfterburnerErrors, prepareAfterburn, type BurnDiagnostic, type BurnReport, type PreparedBurn } from "../core/burn/afterburn.js";
 import { formatPosition, type Site } from "../core/burn/site.js";
 import { flag, parseArgs, UsageError, value, type ParsedArgs } from "./args.js";
 import { writeFileAtomic } from "./files.js";
@@ -28,12 +29,13 @@ function modeOf(a: ParsedArgs): 32 | 64 {
   return flag(a, "-m64") ? 64 : 32;
 }
 
-function readInput(a: ParsedArgs): { text: string; name: string } {
+/** The input's bytes: prepareAfterburn() decodes them as UTF-8, and copies unchanged ranges of ASCII input from them as they are. */
+function readInput(a: ParsedArgs): { bytes: Buffer; name: string } {
   if (a.positionals.length > 1) throw new UsageError(`one input file expected, got ${a.positionals.length}`);
   const file = a.positionals[0];
-  if (file === undefined || file === "-") return { text: readFileSync(0, "utf8"), name: "<stdin>" };
+  if (file === undefined || file === "-") return { bytes: readFileSync(0), name: "<stdin>" };
   try {
-    return { text: readFileSync(file, "utf8"), name: file };
+    return { bytes: readFileSync(file), name: file };
   } catch (e) {
     throw new InputError(`${file}: cannot read: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
   }
@@ -49,7 +51,7 @@ export function printDiagnostics(diags: readonly BurnDiagnostic[], quiet: boolea
   }
 }
 
-export function sitesJson(result: BurnResult, file: string, mode: 32 | 64): string {
+export function sitesJson(result: BurnReport, file: string, mode: 32 | 64): string {
   return JSON.stringify({ schema: "afterburn-sites", version: SITES_SCHEMA_VERSION, file, mode, sites: result.sites }, null, 2) + "\n";
 }
 
@@ -57,12 +59,12 @@ export function sitesJson(result: BurnResult, file: string, mode: 32 | 64): stri
 export function burnCommand(argv: readonly string[]): number {
   const a = parseArgs(argv, burnSpec);
   const mode = modeOf(a);
-  const { text, name } = readInput(a);
-  const result = afterburn(text, { mode, fileName: name, annotate: !flag(a, "--no-annotate") });
+  const { bytes, name } = readInput(a);
+  const result = prepareAfterburn(bytes, { mode, fileName: name, annotate: !flag(a, "--no-annotate") });
   printDiagnostics(result.diagnostics, flag(a, "--quiet"));
   const out = value(a, "--output");
-  if (out && out !== "-") writeFileAtomic(out, result.output);
-  else process.stdout.write(result.output);
+  if (out && out !== "-") writeOutputAtomic(out, result);
+  else process.stdout.write(result.outputString()); // stdout may be a non-blocking pipe: left to the stream
   const sitesFile = value(a, "--sites");
   if (sitesFile) writeFileAtomic(sitesFile, sitesJson(result, name, mode));
   return hasAfterburnerErrors(result) ? 1 : 0;
@@ -71,8 +73,8 @@ export function burnCommand(argv: readonly string[]): number {
 export function sitesCommand(argv: readonly string[]): number {
   const a = parseArgs(argv, sitesSpec);
   const mode = modeOf(a);
-  const { text, name } = readInput(a);
-  const result = afterburn(text, { mode, fileName: name, annotate: false });
+  const { bytes, name } = readInput(a);
+  const result = prepareAfterburn(bytes, { mode, fileName: name, annotate: false });
   if (flag(a, "--json")) {
     process.stdout.write(sitesJson(result, name, mode));
     return 0;
@@ -80,6 +82,23 @@ export function sitesCommand(argv: readonly string[]): number {
   printDiagnostics(result.diagnostics, true);
   process.stdout.write(formatSiteTable(result.sites));
   return 0;
+}
+
+/** writeFileAtomic() for the afterburned output, written straight from the input and the edits (never one string). */
+function writeOutputAtomic(path: string, burn: PreparedBurn): void {
+  const tmp = join(dirname(path), `.${basename(path)}.${process.pid}.tmp`);
+  let fd: number | undefined;
+  try {
+    fd = openSync(tmp, "w");
+    burn.writeTo(fd);
+    closeSync(fd);
+    fd = undefined;
+    renameSync(tmp, path);
+  } catch (e) {
+    if (fd !== undefined) closeSync(fd);
+    rmSync(tmp, { force: true });
+    throw e;
+  }
 }
 
 export function formatSiteTable(sites: readonly Site[]): string {

@@ -6,6 +6,8 @@
 // therefore has exactly the input's lines: `as -g` line info, cpp line markers and the editor's
 // preview all stay aligned with the source without any mapping.
 
+import { isAscii } from "node:buffer";
+import { closeSync, openSync } from "node:fs";
 import { parseAsm } from "../asm/index.js";
 import type {
   CodeMode,
@@ -21,6 +23,7 @@ import type {
 import { classify, paddingFor } from "../isa/index.js";
 import type { CatalogueEntry } from "../isa/types.js";
 import { memopKind, type MemopKind } from "./memop.js";
+import { FileSplice, StringSplice, type Splice } from "./output.js";
 import { scanSites } from "./prefilter.js";
 import type { Site, SourcePosition } from "./site.js";
 
@@ -48,17 +51,21 @@ export interface BurnDiagnostic {
 }
 
 /** Errors in the afterburner's own directives: the output would not be what the source asked for. */
-export function hasAfterburnerErrors(r: BurnResult): boolean {
+export function hasAfterburnerErrors(r: BurnReport): boolean {
   return r.diagnostics.some((d) => d.severity === "error" && d.from === "afterburner");
 }
 
-export interface BurnResult {
-  /** The afterburned source (identical to the input when annotate is false). */
-  output: string;
+/** What afterburning found, without the output. */
+export interface BurnReport {
   sites: Site[];
   diagnostics: BurnDiagnostic[];
   /** The input already carried afterburner annotations; it was passed through unchanged. */
   alreadyAfterburned: boolean;
+}
+
+export interface BurnResult extends BurnReport {
+  /** The afterburned source (identical to the input when annotate is false). */
+  output: string;
 }
 
 /** Every record the transform writes opens its section this way; finding it means the input is already afterburned. */
@@ -104,7 +111,98 @@ function isParametric(insn: InstructionStatement): boolean {
   return insn.text.includes("\\");
 }
 
+/** How the output is made from the input: the input with these edits spliced in (none: the input itself). */
+type OutputPlan =
+  | { kind: "same" }
+  | { kind: "list"; list: readonly LineEdit[]; lineStarts: Map<number, number> }
+  | { kind: "lines"; edits: Map<number, Edit[]> };
+
+interface Burnt extends BurnReport {
+  plan: OutputPlan;
+}
+
+/** Afterburns text; the output is one string. */
 export function afterburn(text: string, options: BurnOptions = {}): BurnResult {
+  const b = burn(text, options);
+  return { output: outputString(text, b.plan), sites: b.sites, diagnostics: b.diagnostics, alreadyAfterburned: b.alreadyAfterburned };
+}
+
+/** An afterburn whose output is not made yet: sites and diagnostics first, then the output where it is needed. */
+export interface PreparedBurn extends BurnReport {
+  /** The output as one string: what afterburn() returns. */
+  outputString(): string;
+  /**
+   * Writes the output at fd's current position: the bytes writeFileSync(fd, outputString()) writes,
+   * without ever making that string. Returns the number of bytes written.
+   */
+  writeTo(fd: number): number;
+}
+
+/**
+ * Afterburns an input given as text or as the bytes of a UTF-8 file (decoded as
+ * readFileSync(path, "utf8") decodes them). Pure ASCII bytes are kept: the output copies its
+ * unchanged ranges from them, so they must stay unmodified until the output is written.
+ */
+export function prepareAfterburn(input: string | Uint8Array, options: BurnOptions = {}): PreparedBurn {
+  let text: string;
+  let bytes: Uint8Array | undefined;
+  if (typeof input === "string") text = input;
+  else {
+    const buf = Buffer.isBuffer(input) ? input : Buffer.from(input.buffer, input.byteOffset, input.byteLength);
+    // For ASCII, latin1 decodes to the same text as UTF-8, with byte offset = text offset (checked with SIMD: a fraction of a millisecond per MB).
+    if (isAscii(buf)) {
+      text = buf.toString("latin1");
+      bytes = buf;
+    } else text = buf.toString("utf8");
+  }
+  const b = burn(text, options);
+  return {
+    sites: b.sites,
+    diagnostics: b.diagnostics,
+    alreadyAfterburned: b.alreadyAfterburned,
+    outputString: () => outputString(text, b.plan),
+    writeTo(fd: number): number {
+      const out = new FileSplice(fd, text, bytes, bytes !== undefined || Buffer.byteLength(text, "utf8") === text.length);
+      emit(text, b.plan, out);
+      return out.finish();
+    },
+  };
+}
+
+/**
+ * Afterburns an input (see prepareAfterburn) and writes the output to a file descriptor (at its
+ * current position) or to a file path (created or truncated), whatever the diagnostics say.
+ */
+export function afterburnToFile(input: string | Uint8Array, target: number | string, options: BurnOptions = {}): BurnReport & { bytes: number } {
+  const p = prepareAfterburn(input, options);
+  let bytes: number;
+  if (typeof target === "number") bytes = p.writeTo(target);
+  else {
+    const fd = openSync(target, "w");
+    try {
+      bytes = p.writeTo(fd);
+    } finally {
+      closeSync(fd);
+    }
+  }
+  return { sites: p.sites, diagnostics: p.diagnostics, alreadyAfterburned: p.alreadyAfterburned, bytes };
+}
+
+function outputString(text: string, plan: OutputPlan): string {
+  if (plan.kind === "same") return text;
+  const out = new StringSplice(text);
+  emit(text, plan, out);
+  return out.result();
+}
+
+function emit(text: string, plan: OutputPlan, out: Splice): void {
+  if (plan.kind === "same") out.copy(0, text.length);
+  else if (plan.kind === "lines") spliceEdits(text, plan.edits, undefined, out);
+  else if (inTextOrder(plan.list, plan.lineStarts)) spliceEditList(text.length, plan.list, plan.lineStarts, out);
+  else spliceEdits(text, groupByLine(plan.list), plan.lineStarts, out);
+}
+
+function burn(text: string, options: BurnOptions): Burnt {
   const fileName = options.fileName ?? "<stdin>";
   const annotate = options.annotate ?? true;
   const defaultMode = options.mode ?? 32;
@@ -113,7 +211,7 @@ export function afterburn(text: string, options: BurnOptions = {}): BurnResult {
 
   if (text.includes(RECORD_SECTION_OPEN)) {
     diagnostics.push({ file: fileName, line: 1, column: 1, severity: "warning", message: "input is already afterburned; passed through unchanged", from: "afterburner" });
-    return { output: text, sites, diagnostics, alreadyAfterburned: true };
+    return { plan: { kind: "same" }, sites, diagnostics, alreadyAfterburned: true };
   }
 
   // Files without macros, conditionals or cpp leftovers (compiler output, preprocessed .S) take the fast path.
@@ -280,10 +378,10 @@ export function afterburn(text: string, options: BurnOptions = {}): BurnResult {
     diagnostics.push({ file: fileName, line: pendingMemop.line + 1, column: 1, severity: "warning", message: `.afterburn_memop ${pendingMemop.kind.name}: no instruction followed it`, from: "afterburner" });
   }
 
-  let output = text;
-  if (annotate && scan && editList.length > 0) output = applyEditList(text, editList, scan.lineStarts);
-  else if (annotate && edits.size > 0) output = applyEdits(text, edits, undefined);
-  return { output, sites, diagnostics, alreadyAfterburned: false };
+  let plan: OutputPlan = { kind: "same" };
+  if (annotate && scan && editList.length > 0) plan = { kind: "list", list: editList, lineStarts: scan.lineStarts };
+  else if (annotate && edits.size > 0) plan = { kind: "lines", edits };
+  return { plan, sites, diagnostics, alreadyAfterburned: false };
 
   /**
    * Index of an expanded instruction among the instructions of its body line. Expansions of one
@@ -389,21 +487,31 @@ function originKey(o: ExpansionOrigin | undefined): string {
 }
 
 /**
- * applyEdits for edits listed in text order with their lines' start offsets known (the fast path):
- * each one splices in place. Anything else (an edit before the end of the previous one, a line
- * without a known start) goes the general way.
+ * Whether the edits, listed in text order with their lines' start offsets known (the fast path),
+ * can each splice in place. Anything else (an edit before the end of the previous one, a line
+ * without a known start) goes the general way. Checked before any output is made: a file writer
+ * cannot take back what it wrote.
  */
-function applyEditList(text: string, list: readonly LineEdit[], lineStarts: Map<number, number>): string {
-  const pieces: string[] = [];
+function inTextOrder(list: readonly LineEdit[], lineStarts: Map<number, number>): boolean {
   let copied = 0;
   for (const e of list) {
     const start = lineStarts.get(e.line);
-    if (start === undefined || start + e.start < copied) return applyEdits(text, groupByLine(list), lineStarts);
-    pieces.push(text.slice(copied, start + e.start), e.text);
+    if (start === undefined || start + e.start < copied) return false;
     copied = start + e.end;
   }
-  pieces.push(text.slice(copied));
-  return pieces.join("");
+  return true;
+}
+
+/** The output of edits that passed inTextOrder(). */
+function spliceEditList(textLength: number, list: readonly LineEdit[], lineStarts: Map<number, number>, out: Splice): void {
+  let copied = 0;
+  for (const e of list) {
+    const start = lineStarts.get(e.line)!;
+    out.copy(copied, start + e.start);
+    out.insert(e.text);
+    copied = start + e.end;
+  }
+  out.copy(copied, textLength);
 }
 
 function groupByLine(list: readonly LineEdit[]): Map<number, Edit[]> {
@@ -417,14 +525,13 @@ function groupByLine(list: readonly LineEdit[]): Map<number, Edit[]> {
 }
 
 /**
- * The text with each line's edits applied (right to left within a line), built from slices of the
- * input joined once. Lines are numbered as the parser splits them (\n, \r\n or a lone \r).
+ * The text with each line's edits applied (right to left within a line), made of ranges of the
+ * input and the edited lines. Lines are numbered as the parser splits them (\n, \r\n or a lone \r).
  */
-function applyEdits(text: string, edits: Map<number, Edit[]>, knownStarts: Map<number, number> | undefined): string {
+function spliceEdits(text: string, edits: Map<number, Edit[]>, knownStarts: Map<number, number> | undefined, out: Splice): void {
   const order = [...edits.keys()].sort((a, b) => a - b);
-  const pieces: string[] = [];
   const hasCr = text.indexOf("\r") >= 0;
-  let copied = 0; // text before this offset is in pieces
+  let copied = 0; // text before this offset is out
   let walkLine = 0; // the line starting at walkAt
   let walkAt = 0;
   for (const line of order) {
@@ -442,7 +549,8 @@ function applyEdits(text: string, edits: Map<number, Edit[]>, knownStarts: Map<n
     if (list.length === 1) {
       // The common case: one instruction replaced in place.
       const e = list[0]!;
-      pieces.push(text.slice(copied, start + e.start), e.text);
+      out.copy(copied, start + e.start);
+      out.insert(e.text);
       copied = start + e.end;
       continue;
     }
@@ -450,11 +558,11 @@ function applyEdits(text: string, edits: Map<number, Edit[]>, knownStarts: Map<n
     let s = text.slice(start, end);
     list.sort((a, b) => b.start - a.start);
     for (const e of list) s = s.slice(0, e.start) + e.text + s.slice(e.end);
-    pieces.push(text.slice(copied, start), s);
+    out.copy(copied, start);
+    out.insert(s);
     copied = end;
   }
-  pieces.push(text.slice(copied));
-  return pieces.join("");
+  out.copy(copied, text.length);
 }
 
 /** Offset of the line break ending the line that starts at `start` (text.length for the last line). */

@@ -5,6 +5,7 @@ import { execFileSync, spawnSync } from "node:child_process";
 import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { afterburn } from "../../core/burn/afterburn.js";
 import { readAnnotationRecords, readElf, readLineTable } from "../../core/toolchain/index.js";
 
 const bin = join(__dirname, "..", "..", "bin", "afterburn-cc.js");
@@ -141,5 +142,26 @@ test("AFTERBURN_KEEP keeps the intermediate files; -m64 objects get 8-byte recor
     const elf = readElf(readFileSync(join(dir, "x.o")), "x.o");
     assert.equal(elf.class, 64);
     assert.equal(readAnnotationRecords(elf).length, 1);
+  });
+});
+
+test("the afterburned .s it assembles is byte for byte the string transform's output (C, .S, .s; ASCII or not)", () => {
+  withDir((dir) => {
+    writeFileSync(join(dir, "irq.c"), C_SRC + 'const char *greeting = "h\u00e9llo \u{1f600}";\n/* caf\u00e9 */ int f\u00e9(void) { __asm__ __volatile__("cli # \u00e9t\u00e9"); return 0; }\n');
+    writeFileSync(join(dir, "io.h"), IO_H);
+    writeFileSync(join(dir, "entry.S"), S_SRC + "\t/* r\u00e9sum\u00e9 */ sti\n");
+    writeFileSync(join(dir, "macro.s"), ".macro m r\n\tmovl %eax, \\r\n.endm\n\t.text\n\tm %cr3\n\tm %ebx\n\tpushfl # \u00fc\n");
+    writeFileSync(join(dir, "crlf.s"), "\t.text\r\nf:\r\n\tcli\r\n\tmovl %eax, %ebx\r\n\tpopf\r\n\tret\r\n");
+    const big = Array.from({ length: 3000 }, (_, i) => `void f${i}(void) { __asm__ __volatile__("${i % 3 ? "nop" : "cli"}"); }`).join("\n");
+    writeFileSync(join(dir, "big.c"), big + "\n");
+    for (const [src, mode] of [["irq.c", 32], ["irq.c", 64], ["entry.S", 32], ["macro.s", 32], ["crlf.s", 64], ["big.c", 32]] as const) {
+      const stem = src.replace(/\.\w+$/, "");
+      const r = cc([`-m${mode}`, "-O2", "-ffreestanding", "-c", src], { cwd: dir, env: { AFTERBURN_KEEP: "1" } });
+      assert.equal(r.status, 0, r.stderr);
+      const input = src.endsWith(".s") ? join(dir, src) : join(dir, `.preburn_${stem}.s`);
+      const want = Buffer.from(afterburn(readFileSync(input, "utf8"), { mode, fileName: src }).output);
+      assert.ok(readFileSync(join(dir, `.afterburn_${stem}.s`)).equals(want), `${src} -m${mode}`);
+      assert.ok(readAnnotationRecords(readElf(readFileSync(join(dir, `${stem}.o`)), `${stem}.o`)).length > 0, `${src}: records`);
+    }
   });
 });

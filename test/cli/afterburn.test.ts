@@ -2,9 +2,10 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { spawn, spawnSync } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync, existsSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync, existsSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { afterburn as burnText } from "../../core/burn/afterburn.js";
 
 const bin = join(__dirname, "..", "..", "bin", "afterburn.js");
 
@@ -34,6 +35,37 @@ test("burn -o and --sites write files; the sites file has the documented schema"
     assert.equal(sites.version, 1);
     assert.equal(sites.mode, 32);
     assert.deepEqual(sites.sites.map((s: { input: { line: number } }) => s.input.line), [3, 4]);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test("burn -o writes the bytes the string transform gives, for every kind of input; stdout too", () => {
+  const dir = mkdtempSync(join(tmpdir(), "ab-cli-"));
+  try {
+    const kernel = Array.from({ length: 4000 }, (_, i) => (i % 7 === 0 ? "\tcli" : i % 11 === 0 ? "\tmovl %eax, %cr3" : `\tmovl ${i}(%ebp), %eax`)).join("\n") + "\n";
+    const inputs: [string, Buffer, string[]][] = [
+      ["ascii", Buffer.from(".text\n" + kernel), []],
+      ["crlf", Buffer.from((".text\n" + kernel).replace(/\n/g, "\r\n")), []],
+      ["non-ASCII", Buffer.from(`.text\nfé:\n${kernel.replace(/cli/g, "cli # 😀 é")}`), []],
+      ["macro (full parser)", Buffer.from(".macro m r\n\tmovl %eax, \\r\n.endm\n\tm %cr3\n\tm %ebx\n" + kernel), []],
+      ["invalid UTF-8", Buffer.concat([Buffer.from(".text\n\tcli # "), Buffer.from([0xff, 0x80]), Buffer.from("\n\tsti\n")]), []],
+      ["64-bit, no annotation", Buffer.from(".text\n\tswapgs\n" + kernel), ["-m64", "--no-annotate"]],
+      ["bad memop", Buffer.from(".text\n.afterburn_memop bogus\nmovl %eax,(%ebx)\ncli\n"), ["-q"]],
+    ];
+    inputs.push(["already afterburned", Buffer.from(burnText(inputs[0]![1].toString()).output), []]);
+    for (const [label, bytes, flags] of inputs) {
+      const input = join(dir, "in.s");
+      writeFileSync(input, bytes);
+      const text = readFileSync(input, "utf8");
+      const want = Buffer.from(burnText(text, { mode: flags.includes("-m64") ? 64 : 32, fileName: input, annotate: !flags.includes("--no-annotate") }).output);
+      const r = afterburn(["burn", input, "-o", join(dir, "out.s"), ...flags]);
+      assert.equal(r.status, label === "bad memop" ? 1 : 0, `${label}: ${r.stderr}`);
+      assert.ok(readFileSync(join(dir, "out.s")).equals(want), `${label}: burn -o output differs`);
+      const stdout = spawnSync(process.execPath, [bin, "burn", input, ...flags]).stdout;
+      assert.ok(stdout.equals(want), `${label}: burn to stdout differs`);
+    }
+    assert.deepEqual(readdirSync(dir).sort(), ["in.s", "out.s"], "no temporary file left");
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
