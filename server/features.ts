@@ -30,6 +30,7 @@ import { completions, documentSymbols, foldingRanges, hoverAt, labelBlocks, site
 import type { MappedSite } from "../core/asm/analysis.js";
 import type { OpenDocument } from "./documents.js";
 import type { SeveritySetting, Settings } from "./settings.js";
+import { movedDiagnostic } from "./wire.js";
 
 /** What every site source (text mode, accurate mode, C inline asm) provides. */
 export type EditorSite = AsmSite & { range: Span; cppMacro?: string };
@@ -44,8 +45,15 @@ export function toRange(s: Span): Range {
   return { start: { line: s.line, character: s.start }, end: { line: s.line, character: Math.max(s.start, s.end) } };
 }
 
+const fileUris = new Map<string, string>();
 export function fileUri(path: string): string {
-  return pathToFileURL(path).href;
+  let uri = fileUris.get(path);
+  if (uri === undefined) {
+    uri = pathToFileURL(path).href;
+    if (fileUris.size > 10_000) fileUris.clear();
+    fileUris.set(path, uri);
+  }
+  return uri;
 }
 
 /** Sites of a document: accurate mode when it is current, else text mode, or the C analysis. */
@@ -55,6 +63,33 @@ export function sitesOf(doc: OpenDocument): EditorSite[] {
     return doc.asm.sites();
   }
   return doc.cAnalysisNow()?.sites ?? [];
+}
+
+/** The diagnostic last published for a site object, with what it depends on. */
+const cachedDiagnostics = new WeakMap<EditorSite, { doc: OpenDocument; line: number; start: number; end: number; severity: DiagnosticSeverity; layout: number; related: boolean; diagnostic: Diagnostic }>();
+
+function sameRelated(a: readonly DiagnosticRelatedInformation[], b: readonly DiagnosticRelatedInformation[] | undefined): boolean {
+  const bl = b ?? [];
+  if (a.length !== bl.length) return false;
+  for (let i = 0; i < a.length; i++) {
+    const x = a[i];
+    const y = bl[i];
+    const rx = x.location.range;
+    const ry = y.location.range;
+    if (x.message !== y.message || x.location.uri !== y.location.uri || rx.start.line !== ry.start.line || rx.start.character !== ry.start.character || rx.end.line !== ry.end.line || rx.end.character !== ry.end.character) return false;
+  }
+  return true;
+}
+
+/** Site messages, computed once per site object (sites are kept across edits that do not touch them). */
+const messages = new WeakMap<EditorSite, string>();
+function messageOf(site: EditorSite): string {
+  let m = messages.get(site);
+  if (m === undefined) {
+    m = siteMessage(site);
+    messages.set(site, m);
+  }
+  return m;
 }
 
 function severity(setting: SeveritySetting): DiagnosticSeverity | undefined {
@@ -86,21 +121,42 @@ export function diagnosticsFor(doc: OpenDocument, settings: Settings): Diagnosti
   if (doc.accurateError !== undefined) {
     out.push({ range: { start: { line: 0, character: 0 }, end: { line: 0, character: 0 } }, severity: DiagnosticSeverity.Information, source: "afterburn", code: "accurate-mode", message: `afterburn: accurate mode unavailable, analysing from text: ${doc.accurateError}` });
   }
+  const layout = doc.asm?.layoutVersion ?? -1;
   for (const site of sitesOf(doc)) {
     const setting = classSetting(site, settings);
     let sev = severity(setting);
     if (sev === undefined) continue;
     if (!site.annotated) sev = DiagnosticSeverity.Hint;
+    // A site that neither moved nor changed keeps its diagnostic from the last publish (most sites, on most edits).
+    const r = site.range;
+    const hit = cachedDiagnostics.get(site);
+    if (hit !== undefined && hit.doc === doc && hit.severity === sev) {
+      const same = hit.line === r.line && hit.start === r.start && hit.end === r.end;
+      if (same && (hit.layout === layout || !hit.related)) {
+        out.push(hit.diagnostic);
+        continue;
+      }
+      // The site only moved (lines inserted or deleted above it): the same diagnostic at its new place.
+      const related = hit.related ? relatedFor(doc, site) : [];
+      if (sameRelated(related, hit.diagnostic.relatedInformation)) {
+        const d = same ? hit.diagnostic : movedDiagnostic(hit.diagnostic, toRange(r));
+        cachedDiagnostics.set(site, { ...hit, line: r.line, start: r.start, end: r.end, layout, diagnostic: d });
+        out.push(d);
+        continue;
+      }
+    }
     const d: Diagnostic = {
-      range: toRange(site.range),
+      range: toRange(r),
       severity: sev,
       code: site.entry.id,
       source: "afterburn",
-      message: siteMessage(site),
+      message: messageOf(site),
       data: { id: site.entry.id, padding: site.padding, annotated: site.annotated },
     };
     const related = relatedFor(doc, site);
     if (related.length > 0) d.relatedInformation = related;
+    // Related locations in the document move with its lines: checked again when a line moved.
+    cachedDiagnostics.set(site, { doc, line: r.line, start: r.start, end: r.end, severity: sev, layout, related: related.length > 0 || site.cppMacro !== undefined || site.expansion !== undefined, diagnostic: d });
     out.push(d);
   }
   if (doc.asm !== undefined) {
@@ -125,12 +181,10 @@ export function diagnosticsFor(doc: OpenDocument, settings: Settings): Diagnosti
 function noannotateRegions(doc: OpenDocument): Diagnostic[] {
   const an = doc.asm!;
   const out: Diagnostic[] = [];
+  const directives = an.noannotateDirectives();
+  if (directives.length === 0) return out;
   const sites = an.sites();
-  for (const es of an.file.statements) {
-    const st = es.statement;
-    if (st.kind !== "directive" || st.name !== ".afterburn_noannotate" || es.expansion !== undefined) continue;
-    const r = an.toSource(st.nameSpan);
-    if (r === undefined) continue;
+  for (const r of directives) {
     let count = 0;
     for (const s of sites) if (!s.annotated && s.reason === ".afterburn_noannotate region" && s.range.line >= r.line) count++;
     out.push({ range: toRange(r), severity: DiagnosticSeverity.Hint, source: "afterburn", code: "noannotate-region", message: `.afterburn_noannotate: sensitive instructions from here to .afterburn_annotate are not padded or annotated (${count} site${count === 1 ? "" : "s"} in such regions below)` });
@@ -149,7 +203,7 @@ function relatedFor(doc: OpenDocument, site: EditorSite): DiagnosticRelatedInfor
   const out: DiagnosticRelatedInformation[] = [];
   for (let e = site.expansion; e !== undefined; e = e.parent) {
     if (e.kind === "macro" && e.name !== undefined) {
-      const def = an.file.macros.get(e.name.toLowerCase());
+      const def = an.macroDefinition(e.name.toLowerCase());
       if (def !== undefined) {
         const src = an.toSource(def.span);
         const loc = src !== undefined ? { uri: doc.uri, range: toRange(src) } : headerLoc(an.headerLocation(def.span.line));

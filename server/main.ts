@@ -38,6 +38,7 @@ import { includeDirsOf, loadCompileDatabase, modeOf, preprocessAccurately, type 
 import { splitCommandLine } from "../core/toolchain/commandLine.js";
 import { pathOf } from "./documents.js";
 import { readHeader } from "../core/asm/includes.js";
+import { createStdioConnection } from "./wire.js";
 
 export const PREVIEW_REQUEST = "afterburn/preview";
 
@@ -388,5 +389,5 @@ if (process.argv.includes("--version")) {
   process.stderr.write("usage: afterburn-lsp --stdio   (the Afterburner Studio language server; also --node-ipc, --socket=PORT)\n");
   process.exitCode = 64;
 } else {
-  startServer(createConnection());
+  startServer(process.argv.includes("--stdio") ? createStdioConnection() : createConnection());
 }

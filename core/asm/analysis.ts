@@ -3,12 +3,12 @@
 // that sites hidden behind macros are found from the text alone. Everything it reports is mapped back
 // to document lines and columns, or to the header a definition came from.
 
-import { AsmDocument } from "./document.js";
+import { AsmDocument, spliceInPlace } from "./document.js";
 import { collectDefines, expandLine, mapToSource, type DefineTable, type ExpandedLine } from "./defines.js";
 import { gatherIncludes, type HeaderMacroLine, type IncludeSet } from "./includes.js";
 import { splitLines } from "./parse.js";
-import { findSites, type AsmSite } from "./sites.js";
-import type { AsmFile, CodeMode, ParseDiagnostic, Span } from "./types.js";
+import { findSitesIn, isAnnotationSwitch, siteOf, type AsmSite } from "./sites.js";
+import type { AsmFile, CodeMode, ExpandedStatement, MacroDefinition, ParseDiagnostic, Span } from "./types.js";
 import type { Range } from "./document.js";
 
 export interface AnalysisOptions {
@@ -45,7 +45,13 @@ export class AsmAnalysis {
   private defines: DefineTable = new Map();
   private expanded: (ExpandedLine | undefined)[] = [];
   private cppAware: boolean;
-  private sitesCache: { version: number; sites: MappedSite[] } | undefined;
+  /**
+   * Sites of an analysis version, with the statement index of each and of each annotation switch, kept
+   * across the document's patch steps so an edit of a few lines re-classifies only those lines.
+   */
+  private sitesCache: { version: number; sites: MappedSite[]; indices: number[]; switches: number[] } | undefined;
+  /** Parse diagnostics of an analysis version (`from`: the analysis's own objects), kept like the sites. */
+  private diagnosticsCache: { version: number; list: (ParseDiagnostic & { range: Span })[]; from: ParseDiagnostic[] } | undefined;
   includeSet: IncludeSet = { includes: [], defines: new Map(), macroLines: [], files: [] };
   readonly options: AnalysisOptions;
   readonly maxLines: number;
@@ -109,7 +115,7 @@ export class AsmAnalysis {
     const ec = b.character;
     const inserted = splitLines(first.slice(0, sc) + text + last.slice(ec));
     const old = this.source.slice(sl, el + 1);
-    this.source.splice(sl, el - sl + 1, ...inserted);
+    spliceInPlace(this.source, sl, el - sl + 1, inserted);
     const structural =
       (this.cppAware && (old.some((t) => STRUCTURAL_TEXT.test(t)) || inserted.some((t) => STRUCTURAL_TEXT.test(t)) || (sl > 0 && this.source[sl - 1].endsWith("\\")) || old.some((t) => t.endsWith("\\")) || inserted.some((t) => t.endsWith("\\")))) ||
       this.source.length > this.maxLines || n > this.maxLines;
@@ -117,11 +123,29 @@ export class AsmAnalysis {
       this.rebuild();
       return;
     }
-    const fresh = inserted.map((t) => (this.cppAware ? expandLine(t, this.defines) : undefined));
-    this.expanded.splice(sl, el - sl + 1, ...fresh);
+    const delta = inserted.length - old.length;
+    if (delta !== 0) {
+      // Lines moved: what the last rebuild recorded by line number moves with them.
+      this.layoutVersion++;
+      const end = el + 1;
+      for (const d of this.defines.values()) if (d.file === "" && d.line >= end) d.line += delta;
+      for (const inc of this.includeSet.includes) if (inc.line >= end) inc.line += delta;
+    }
+    // Lines the edit left as they were (typing a line break keeps the line before it) are not handed on.
+    let p = 0;
+    while (p < old.length && p < inserted.length && old[p] === inserted[p]) p++;
+    let q = 0;
+    while (q < old.length - p && q < inserted.length - p && old[old.length - 1 - q] === inserted[inserted.length - 1 - q]) q++;
+    if (p === old.length && p === inserted.length) return;
+    const changed = inserted.slice(p, inserted.length - q);
+    const fresh = changed.map((t) => (this.cppAware ? expandLine(t, this.defines) : undefined));
+    spliceInPlace(this.expanded, sl + p, old.length - p - q, fresh);
     const off = this.prologue.length;
-    this.doc.applyChange(off + sl, off + el + 1, inserted.map((t, k) => fresh[k]?.text ?? t));
+    this.doc.applyChange(off + sl + p, off + el + 1 - q, changed.map((t, k) => fresh[k]?.text ?? t));
   }
+
+  /** Incremented whenever lines move (an edit changes the line count) or the analysis is rebuilt. */
+  layoutVersion = 0;
 
   private clampPosition(p: { line: number; character: number }): { line: number; character: number } {
     const n = this.source.length;
@@ -138,6 +162,7 @@ export class AsmAnalysis {
 
   /** Recomputes defines, headers and expansions, then hands the document only the lines that differ. */
   private rebuild(): void {
+    this.layoutVersion++;
     const analysed = this.source.length > this.maxLines ? this.source.slice(0, this.maxLines) : this.source;
     if (this.cppAware) {
       this.includeSet = gatherIncludes(analysed, this.options.fileName, this.options.includeDirs ?? []);
@@ -202,31 +227,171 @@ export class AsmAnalysis {
 
   /** Every sensitive site with document ranges (sites inside headers' macros are shown at their invocation). */
   sites(): MappedSite[] {
-    const file = this.doc.file;
-    if (this.sitesCache !== undefined && this.sitesCache.version === this.doc.version) return this.sitesCache.sites;
-    const out: MappedSite[] = [];
-    for (const s of findSites(file)) {
-      const range = this.toSource(s.span);
-      if (range === undefined) continue;
-      const m = s as MappedSite;
-      m.range = range;
-      const macro = this.cppMacroAt(s.span);
-      if (macro !== undefined) m.cppMacro = macro;
-      out.push(m);
+    const version = this.doc.version;
+    const cache = this.sitesCache;
+    if (cache !== undefined && cache.version === version) return cache.sites;
+    // A patch step is followed without renumbering the lines that moved (the sites' ranges are moved instead).
+    const current = this.doc.currentAnalysis();
+    const step = this.doc.lastStep;
+    if (cache !== undefined && step.kind === "patch" && step.base === cache.version && step.version === version) {
+      const next = this.patchSites(cache, current.statements, step.lo, step.hi, step.added, step.removed, step.delta);
+      if (next !== undefined) {
+        this.sitesCache = { version, ...next };
+        return next.sites;
+      }
     }
-    this.sitesCache = { version: this.doc.version, sites: out };
+    const file = this.doc.file;
+    const r = findSitesIn(file.statements, 0, file.statements.length, true);
+    const sites: MappedSite[] = [];
+    const indices: number[] = [];
+    for (let k = 0; k < r.sites.length; k++) {
+      const m = this.mapSite(r.sites[k]);
+      if (m === undefined) continue;
+      sites.push(m);
+      indices.push(r.indices[k]);
+    }
+    this.sitesCache = { version, sites, indices, switches: r.switches };
+    return sites;
+  }
+
+  /** Maps a site to document coordinates; undefined when it lies in a header. */
+  private mapSite(s: AsmSite): MappedSite | undefined {
+    const range = this.toSource(s.span);
+    if (range === undefined) return undefined;
+    const m = s as MappedSite;
+    m.range = range;
+    const macro = this.cppMacroAt(s.span);
+    if (macro !== undefined) m.cppMacro = macro;
+    return m;
+  }
+
+  /**
+   * Sites after the document patched statements [lo, hi) into `added` new ones: only those are classified;
+   * later sites are renumbered. Undefined when an annotation switch was edited (a full pass is needed).
+   */
+  private patchSites(
+    cache: { sites: MappedSite[]; indices: number[]; switches: number[] }, statements: readonly ExpandedStatement[],
+    lo: number, hi: number, added: number, removed: readonly ExpandedStatement[], delta: number,
+  ): { sites: MappedSite[]; indices: number[]; switches: number[] } | undefined {
+    if (removed.some(isAnnotationSwitch)) return undefined;
+    for (let k = lo; k < lo + added; k++) if (isAnnotationSwitch(statements[k])) return undefined;
+    const shift = added - (hi - lo);
+    const sw = cache.switches;
+    const before = lowerBound(sw, lo);
+    let annotating = true;
+    if (before > 0) {
+      const st = statements[sw[before - 1]].statement;
+      annotating = st.kind === "directive" && st.name === ".afterburn_annotate";
+    }
+    const a = lowerBound(cache.indices, lo);
+    const b = lowerBound(cache.indices, hi);
+    const sites = cache.sites.slice(0, a);
+    const indices = cache.indices.slice(0, a);
+    for (let k = lo; k < lo + added; k++) {
+      const site = siteOf(statements[k], annotating);
+      if (site === undefined) continue;
+      const m = this.mapSite(site);
+      if (m === undefined) continue;
+      sites.push(m);
+      indices.push(k);
+    }
+    for (let k = b; k < cache.sites.length; k++) {
+      // Later sites keep their classification; their lines moved when lines were inserted or deleted.
+      const m = cache.sites[k];
+      if (delta !== 0) m.range = { line: m.range.line + delta, start: m.range.start, end: m.range.end };
+      sites.push(m);
+      indices.push(cache.indices[k] + shift);
+    }
+    const switches = shift === 0 ? sw : sw.map((i) => (i >= hi ? i + shift : i));
+    return { sites, indices, switches };
+  }
+
+  /** The `.afterburn_noannotate` directives written in the document (not from expansions), in document coordinates. */
+  noannotateDirectives(): Span[] {
+    this.sites();
+    const cache = this.sitesCache!;
+    const statements = this.doc.currentAnalysis().statements;
+    const out: Span[] = [];
+    for (const i of cache.switches) {
+      const es = statements[i];
+      const st = es.statement;
+      if (st.kind !== "directive" || st.name !== ".afterburn_noannotate" || es.expansion !== undefined) continue;
+      // By the statement's line, which is current even while the spans of moved lines wait to be renumbered.
+      const r = this.toSource({ line: es.line, start: st.nameSpan.start, end: st.nameSpan.end });
+      if (r !== undefined) out.push(r);
+    }
     return out;
+  }
+
+  /** A `.macro` definition by (lower-case) name, its span current (see AsmDocument.currentAnalysis). */
+  macroDefinition(name: string): MacroDefinition | undefined {
+    return this.doc.currentAnalysis().macros.get(name);
   }
 
   /** Parse diagnostics in document coordinates (those on header lines are dropped: the header has its own). */
   parseDiagnostics(): (ParseDiagnostic & { range: Span })[] {
-    const out: (ParseDiagnostic & { range: Span })[] = [];
-    for (const d of this.doc.file.diagnostics) {
-      const range = this.toSource(d.span);
-      if (range !== undefined && range.line < this.source.length) out.push({ ...d, range });
+    const version = this.doc.version;
+    const cache = this.diagnosticsCache;
+    if (cache !== undefined && cache.version === version) return cache.list;
+    this.doc.currentAnalysis();
+    const step = this.doc.lastStep;
+    let list: (ParseDiagnostic & { range: Span })[];
+    let from: ParseDiagnostic[];
+    if (cache !== undefined && step.kind === "patch" && step.base === cache.version && step.version === version) {
+      // Those of the replaced lines go, those of the new lines come, those after move with their lines.
+      list = [];
+      from = [];
+      const { delta, oldEnd } = step;
+      for (let k = 0; k < cache.list.length; k++) {
+        const d = cache.from[k];
+        if (step.dropped.has(d)) continue;
+        let m = cache.list[k];
+        if (delta !== 0 && m.span.line >= oldEnd) {
+          m = { ...m, span: { line: m.span.line + delta, start: m.span.start, end: m.span.end }, range: { line: m.range.line + delta, start: m.range.start, end: m.range.end } };
+        }
+        list.push(m);
+        from.push(d);
+      }
+      for (const d of step.addedDiagnostics) {
+        const m = this.mapDiagnostic(d);
+        if (m === undefined) continue;
+        list.push(m);
+        from.push(d);
+      }
+      const order = list.map((_, k) => k).sort((a, b) => list[a].span.line - list[b].span.line || list[a].span.start - list[b].span.start || a - b);
+      list = order.map((k) => list[k]);
+      from = order.map((k) => from[k]);
+    } else {
+      list = [];
+      from = [];
+      for (const d of this.doc.file.diagnostics) {
+        const m = this.mapDiagnostic(d);
+        if (m === undefined) continue;
+        list.push(m);
+        from.push(d);
+      }
     }
-    return out;
+    this.diagnosticsCache = { version, list, from };
+    return list;
   }
+
+  private mapDiagnostic(d: ParseDiagnostic): (ParseDiagnostic & { range: Span }) | undefined {
+    const range = this.toSource(d.span);
+    if (range === undefined || range.line >= this.source.length) return undefined;
+    return { ...d, span: { line: d.span.line, start: d.span.start, end: d.span.end }, range };
+  }
+}
+
+/** First index of a sorted array whose value is >= v. */
+function lowerBound(a: readonly number[], v: number): number {
+  let lo = 0;
+  let hi = a.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (a[mid] < v) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
 }
 
 function clamp(v: number, lo: number, hi: number): number {

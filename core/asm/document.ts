@@ -2,7 +2,7 @@
 // following lines while the carried lexer state differs); the file-level passes are re-run lazily
 // on the next read.
 
-import type { AsmFile, ExpandedStatement, LexState, ParseDiagnostic, ParsedLine, ParseOptions, Span, Statement } from "./types.js";
+import type { AsmFile, ExpandedStatement, LabelDefinition, LexState, ParseDiagnostic, ParsedLine, ParseOptions, Span, Statement } from "./types.js";
 import { LEX_INITIAL, parseLine } from "./line.js";
 import { analyseLinesDetailed, lexLines, splitLines } from "./parse.js";
 import { STRUCTURAL_DIRECTIVES } from "./expand.js";
@@ -54,6 +54,26 @@ function isQuiet(pl: ParsedLine, macros: ReadonlySet<string>): boolean {
   return true;
 }
 
+/**
+ * A line next to which lines can be inserted without them landing in a macro or loop body or a
+ * conditional: a quiet line, a label, or #APP / #NO_APP (whose state the following line records).
+ */
+function isPlainNeighbour(pl: ParsedLine, macros: ReadonlySet<string>): boolean {
+  for (const s of pl.statements) {
+    if (s.kind === "label") continue;
+    if (s.kind === "preprocessor") {
+      if (s.directive === "app" || s.directive === "no_app") continue;
+      return false;
+    }
+    if (s.kind === "instruction") {
+      if (macros.has(s.mnemonic)) return false;
+    } else if (s.kind === "directive") {
+      if (STRUCTURAL_DIRECTIVES.has(s.name) || macros.has(s.name)) return false;
+    } else return false;
+  }
+  return true;
+}
+
 function firstStatementAtOrAfter(statements: readonly ExpandedStatement[], line: number): number {
   let lo = 0;
   let hi = statements.length;
@@ -69,6 +89,28 @@ function compareDiagnostics(a: ParseDiagnostic, b: ParseDiagnostic): number {
   return a.span.line - b.span.line || a.span.start - b.span.start;
 }
 
+/** See AsmDocument.lastStep. */
+export type AnalysisStep =
+  | { kind: "full"; version: number }
+  | {
+      kind: "patch";
+      /** Version of the analysis patched. */
+      base: number;
+      version: number;
+      /** Statements [lo, hi) of the old analysis (`removed`) became `added` statements from lo. */
+      lo: number;
+      hi: number;
+      added: number;
+      removed: ExpandedStatement[];
+      /** Lines [line, oldEnd) (old numbering) were replaced; lines from oldEnd moved by delta. */
+      line: number;
+      oldEnd: number;
+      delta: number;
+      /** Diagnostics of the replaced lines, and of the new ones. */
+      dropped: ReadonlySet<ParseDiagnostic>;
+      addedDiagnostics: readonly ParseDiagnostic[];
+    };
+
 export class AsmDocument {
   private texts: string[];
   private parsed: ParsedLine[];
@@ -77,9 +119,22 @@ export class AsmDocument {
   private lineModes: Uint8Array | undefined;
   private lineSections: string[] | undefined;
   private macroNames: ReadonlySet<string> = new Set();
-  /** A same-size edit of a few lines since the last analysis, which may be patched in without a full pass. */
-  private patch: { start: number; old: ParsedLine[] } | undefined;
+  /** Body lines the last full pass parsed for expansions (their spans follow line moves too). */
+  private bodyParses: { line: number; parsed: ParsedLine }[] = [];
+  private lineNumbersInMessages = false;
+  private labelList: LabelDefinition[] = [];
+  private unterminatedComment = false;
+  /** An edit of a few lines since the last analysis, which may be patched in without a full pass. */
+  private patch: { start: number; old: ParsedLine[]; count: number } | undefined;
   private stale = true;
+  /** Document version the current analysis is for. */
+  private analysedVersion = -1;
+  /**
+   * Parsed lines from here on may still carry the line numbers they had before lines were inserted or
+   * deleted above them: they are renumbered (and the diagnostics re-sorted) on the next read of `file`.
+   */
+  private renumberFrom = Infinity;
+  private diagnosticsUnsorted = false;
   private readonly options: ParseOptions;
   /** Incremented by every change. */
   version = 0;
@@ -108,67 +163,169 @@ export class AsmDocument {
 
   /** The full analysis (computed on first read after a change). */
   get file(): AsmFile {
-    if (this.stale && !(this.patch !== undefined && this.applyPatch(this.patch))) this.analyseAll();
+    const file = this.currentAnalysis();
+    this.renumber();
+    return file;
+  }
+
+  /**
+   * The analysis of the current text, without first renumbering the spans of lines that moved when lines
+   * were inserted or deleted above them. Current in it: the statement list and each statement's `line`,
+   * expansion body lines, label, symbol and macro lines (and macro definition spans), the diagnostic
+   * list's members; spans inside parsed lines may lag. For incremental consumers that go by those
+   * (AsmAnalysis's sites); everything else reads `file`.
+   */
+  currentAnalysis(): AsmFile {
+    if (this.stale) {
+      const base = this.analysedVersion;
+      if (!(this.patch !== undefined && this.applyPatch(this.patch, base))) {
+        this.renumber();
+        this.analyseAll();
+        this.lastStep = { kind: "full", version: this.version };
+      }
+      this.analysedVersion = this.version;
+    }
     this.stale = false;
     this.patch = undefined;
     return this.analysed!;
   }
 
-  /** Whether the last read of the analysis was served by the one-line fast path (for tests). */
+  /** Renumbers the parsed lines that moved since they were lexed or last renumbered. */
+  private renumber(): void {
+    if (this.renumberFrom !== Infinity) {
+      const parsed = this.parsed;
+      for (let k = this.renumberFrom; k < parsed.length; k++) relocate(parsed[k], k);
+      this.renumberFrom = Infinity;
+    }
+    if (this.diagnosticsUnsorted) {
+      this.analysed?.diagnostics.sort(compareDiagnostics);
+      this.diagnosticsUnsorted = false;
+    }
+  }
+
+  /** Whether the last read of the analysis was served by the few-line fast path (for tests). */
   lastAnalysisWasPatch = false;
 
+  /**
+   * How the analysis last changed, for callers that keep results derived from it (AsmAnalysis's sites):
+   * either recomputed, or patched from the analysis of version `base`.
+   */
+  lastStep: AnalysisStep = { kind: "full", version: -1 };
+
   private analyseAll(): void {
+    this.diagnosticsUnsorted = false;
     const r = analyseLinesDetailed(this.texts, this.parsed, this.endStates, this.options);
     this.analysed = r.file;
     this.lineModes = r.lineModes;
     this.lineSections = r.lineSections;
     this.macroNames = r.macroNames;
+    this.bodyParses = r.bodyParses;
+    this.lineNumbersInMessages = r.lineNumbersInMessages;
+    this.labelList = r.labelList;
+    this.unterminatedComment = r.unterminatedComment;
     this.lastAnalysisWasPatch = false;
   }
 
-  /** Replaces the analysis of a few quiet lines in place of a full pass. */
-  private applyPatch(patch: { start: number; old: ParsedLine[] }): boolean {
+  /**
+   * Replaces the analysis of a few quiet lines in place of a full pass. Lines may have been inserted or
+   * deleted: everything the analysis records after them is renumbered in place (the parsed lines
+   * themselves were renumbered by applyChange).
+   */
+  private applyPatch(patch: { start: number; old: ParsedLine[]; count: number }, base: number): boolean {
     const file = this.analysed;
-    if (file === undefined || this.lineModes === undefined || this.lineSections === undefined) return false;
-    const { start, old } = patch;
-    const count = old.length;
-    for (let k = 0; k < count; k++) {
+    const lineModes = this.lineModes;
+    const lineSections = this.lineSections;
+    if (file === undefined || lineModes === undefined || lineSections === undefined) return false;
+    const { start, old, count } = patch;
+    const oldCount = old.length;
+    const delta = count - oldCount;
+    for (let k = 0; k < oldCount; k++) {
       const before = old[k];
-      const after = this.parsed[start + k];
-      if (before.template || before.skipped || !isQuiet(before, this.macroNames) || !isQuiet(after, this.macroNames)) return false;
+      if (before.template || before.skipped || !isQuiet(before, this.macroNames)) return false;
     }
-    const lo = firstStatementAtOrAfter(file.statements, start);
-    const hi = firstStatementAtOrAfter(file.statements, start + count);
-    for (let k = lo; k < hi; k++) if (file.statements[k].expansion !== undefined) return false;
+    for (let k = 0; k < count; k++) if (!isQuiet(this.parsed[start + k], this.macroNames)) return false;
+    // The lines' file-level facts (origin, #APP, mode, section) are those in force where they are: of the
+    // first replaced line, or for a pure insertion of the line now after them.
+    const ref = oldCount > 0 ? old[0] : this.parsed[start + count];
+    if (ref === undefined || start >= lineModes.length) return false;
+    if (oldCount === 0) {
+      // A pure insertion must land in plain code: between lines that are neither macro/loop bodies nor skipped.
+      const prev = start > 0 ? this.parsed[start - 1] : undefined;
+      for (const n of prev === undefined ? [ref] : [prev, ref]) if (n.template || n.skipped || !isPlainNeighbour(n, this.macroNames)) return false;
+    }
+    // Renumbering is exact only when no line-marker origin counts lines here and no message quotes a line number.
+    if (delta !== 0 && (ref.origin !== undefined || this.lineNumbersInMessages || this.unterminatedComment)) return false;
+    const statements = file.statements;
+    const lo = firstStatementAtOrAfter(statements, start);
+    const hi = firstStatementAtOrAfter(statements, start + oldCount);
+    for (let k = lo; k < hi; k++) if (statements[k].expansion !== undefined) return false;
     const fresh: ExpandedStatement[] = [];
     const dropped = new Set<ParseDiagnostic>();
     const added: ParseDiagnostic[] = [];
+    const mode = lineModes[start] as 16 | 32 | 64;
+    const section = lineSections[start];
+    for (let k = 0; k < oldCount; k++) for (const d of old[k].diagnostics) dropped.add(d);
     for (let k = 0; k < count; k++) {
       const line = start + k;
-      const before = old[k];
+      // Nothing structural changed, so the file-level facts of these lines are those of the lines they replace.
+      const like = delta === 0 ? old[k] : ref;
       const after = this.parsed[line];
-      // Nothing structural changed, so the file-level facts of this line are what they were.
-      after.origin = before.origin;
-      after.inApp = before.inApp;
+      after.origin = delta === 0 ? like.origin : undefined;
+      after.inApp = like.inApp;
       after.skipped = undefined;
       after.template = undefined;
-      for (const d of before.diagnostics) dropped.add(d);
       for (const d of after.diagnostics) added.push(d);
       for (const st of after.statements) {
-        const es: ExpandedStatement = { statement: st, line, mode: this.lineModes[line] as 16 | 32 | 64, section: this.lineSections[line] };
+        const es: ExpandedStatement = { statement: st, line, mode, section };
         if (after.origin !== undefined) es.origin = after.origin;
         if (after.inApp) es.inApp = true;
         fresh.push(es);
       }
     }
-    const statements = file.statements.slice(0, lo).concat(fresh, file.statements.slice(hi));
+    const removed = statements.slice(lo, hi);
+    // In place: the statement list is the document's own (a fresh copy of a long list costs more than the edit).
+    statements.splice(lo, hi - lo, ...fresh);
+    if (delta !== 0) {
+      const end = start + oldCount; // first line after the edit, old numbering
+      for (let k = lo + fresh.length; k < statements.length; k++) {
+        const es = statements[k];
+        if (es.line >= end) es.line += delta;
+        // Each expanded statement has its own origin record (bodyLine), shared only with its label and site.
+        const x = es.expansion;
+        if (x !== undefined && x.bodyLine >= end) x.bodyLine += delta;
+      }
+      for (const m of file.macros.values()) {
+        // The definition's span is kept current here (renumbering, and the
+        // body-parse renumbering below for a macro defined by a macro, set the same value later).
+        if (m.span.line >= end) m.span.line += delta;
+        if (m.endLine >= end) m.endLine += delta;
+        for (const b of m.body) if (b.line >= end) b.line += delta;
+      }
+      for (const b of this.bodyParses) {
+        if (b.line >= end) {
+          b.line += delta;
+          relocate(b.parsed, b.line);
+        }
+      }
+      // Label definitions were made in assembly order: only those from the edit on can move.
+      const labels = this.labelList;
+      let a = labels.length;
+      while (a > 0 && labels[a - 1].line >= start) a--;
+      for (let k = a; k < labels.length; k++) if (labels[k].line >= end) labels[k].line += delta;
+      for (const d of file.symbols.values()) if (d.line >= end) d.line += delta;
+      this.lineModes = spliceBytes(lineModes, start, oldCount, count, mode);
+      spliceInPlace(lineSections, start, oldCount, new Array<string>(count).fill(section));
+    }
     let diagnostics = file.diagnostics;
     if (dropped.size > 0 || added.length > 0) {
       diagnostics = diagnostics.filter((d) => !dropped.has(d)).concat(added);
-      diagnostics.sort(compareDiagnostics);
+      // Sorting goes by span lines, which may lag until renumbered: then it waits for that.
+      if (this.renumberFrom === Infinity) diagnostics.sort(compareDiagnostics);
+      else this.diagnosticsUnsorted = true;
     }
     this.analysed = { ...file, statements, diagnostics };
     this.lastAnalysisWasPatch = true;
+    this.lastStep = { kind: "patch", base, version: this.version, lo, hi, added: fresh.length, removed, line: start, oldEnd: start + oldCount, delta, dropped, addedDiagnostics: added };
     return true;
   }
 
@@ -193,13 +350,26 @@ export class AsmDocument {
     startLine = clamp(Math.trunc(startLine), 0, n);
     endLine = clamp(Math.trunc(endLine), startLine, n);
     const insert = newLines.map(String);
+    if (startLine === 0 && endLine === n && insert.length > 16) {
+      // The whole text replaced (opening a document): lex it in one pass into fresh arrays.
+      const r = lexLines(insert);
+      this.texts = insert;
+      this.parsed = r.lines;
+      this.endStates = r.endStates;
+      this.renumberFrom = Infinity;
+      this.version++;
+      this.patch = undefined;
+      this.stale = true;
+      this.lastRelexed = insert.length;
+      return insert.length;
+    }
     // Old lexer state at the start of the first line after the replaced range.
     let oldBoundary: LexState = endLine > 0 ? this.endStates[endLine - 1] : LEX_INITIAL;
     const delta = insert.length - (endLine - startLine);
     const replaced = this.parsed.slice(startLine, endLine);
-    this.texts.splice(startLine, endLine - startLine, ...insert);
-    this.parsed.splice(startLine, endLine - startLine, ...new Array<ParsedLine>(insert.length));
-    this.endStates.splice(startLine, endLine - startLine, ...new Array<LexState>(insert.length));
+    spliceInPlace(this.texts, startLine, endLine - startLine, insert);
+    spliceInPlace(this.parsed, startLine, endLine - startLine, new Array<ParsedLine>(insert.length));
+    spliceInPlace(this.endStates, startLine, endLine - startLine, new Array<LexState>(insert.length));
 
     let state: LexState = startLine > 0 ? this.endStates[startLine - 1] : LEX_INITIAL;
     let relexed = 0;
@@ -220,7 +390,8 @@ export class AsmDocument {
       relexed++;
       j++;
     }
-    if (delta !== 0) for (let k = j; k < total; k++) relocate(this.parsed[k], k);
+    // Lines after the edit moved: renumbered when next read (see renumber()).
+    if (delta !== 0 && j < total) this.renumberFrom = Math.min(this.renumberFrom, j);
     if (this.texts.length === 0) {
       // A document always has at least one (possibly empty) line, like an editor buffer.
       this.texts.push("");
@@ -229,9 +400,9 @@ export class AsmDocument {
       this.endStates.push(r.state);
     }
     this.version++;
-    // A same-size edit that did not disturb the lexer state of later lines may be patched in.
-    const patchable = !this.stale && this.analysed !== undefined && delta === 0 && insert.length > 0 && insert.length <= 16 && relexed === insert.length;
-    this.patch = patchable ? { start: startLine, old: replaced } : undefined;
+    // An edit of a few lines that did not disturb the lexer state of later lines may be patched in.
+    const patchable = !this.stale && this.analysed !== undefined && insert.length + replaced.length > 0 && insert.length <= 16 && replaced.length <= 16 && relexed === insert.length && state === oldBoundary && this.texts.length === total;
+    this.patch = patchable ? { start: startLine, old: replaced, count: insert.length } : undefined;
     this.stale = true;
     this.lastRelexed = relexed;
     return relexed;
@@ -254,6 +425,33 @@ export class AsmDocument {
   setText(text: string): void {
     this.applyChange(0, this.texts.length, splitLines(text));
   }
+}
+
+/** Replaces `removed` bytes at `start` with `count` copies of `value`, reusing the buffer when it has room. */
+function spliceBytes(bytes: Uint8Array, start: number, removed: number, count: number, value: number): Uint8Array {
+  const oldLen = bytes.length;
+  const len = oldLen - removed + count;
+  let full: Uint8Array;
+  if (bytes.byteOffset + Math.max(len, oldLen) <= bytes.buffer.byteLength) full = new Uint8Array(bytes.buffer, bytes.byteOffset, Math.max(len, oldLen));
+  else {
+    full = new Uint8Array(len + 4096);
+    full.set(bytes);
+  }
+  full.copyWithin(start + count, start + removed, oldLen);
+  full.fill(value, start, start + count);
+  return full.subarray(0, len);
+}
+
+/** `arr.splice(start, deleteCount, ...items)` without spreading a long list into arguments (which overflows the stack). */
+export function spliceInPlace<T>(arr: T[], start: number, deleteCount: number, items: readonly T[]): void {
+  if (items.length <= 4096) {
+    arr.splice(start, deleteCount, ...items);
+    return;
+  }
+  const tail = arr.slice(start + deleteCount);
+  arr.length = start;
+  for (let i = 0; i < items.length; i++) arr.push(items[i]);
+  for (let i = 0; i < tail.length; i++) arr.push(tail[i]);
 }
 
 function clamp(v: number, lo: number, hi: number): number {

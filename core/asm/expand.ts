@@ -84,6 +84,15 @@ export interface DeriveResult {
   lineSections: string[];
   /** Every macro name defined at some point (including ones later purged). */
   macroNames: Set<string>;
+  /**
+   * Body lines parsed afresh for an expansion (substituted text), each once, with the file line it was
+   * parsed as: their spans belong to no line of `lines` (for callers that renumber lines in place).
+   */
+  bodyParses: { line: number; parsed: ParsedLine }[];
+  /** Some diagnostic message names a line number ("already defined (line N)", "body line N"). */
+  lineNumbersInMessages: boolean;
+  /** Every label definition of `labels`, in the order made (assembly order, so by line). */
+  labelList: LabelDefinition[];
 }
 
 /** Directives that change the state later lines are analysed in. */
@@ -226,6 +235,7 @@ class Expander {
   sectionStack: { section: string; previous: string }[] = [];
   macros = new Map<string, MacroDefinition>();
   labels = new Map<string, LabelDefinition[]>();
+  labelList: LabelDefinition[] = [];
   symbols = new Map<string, SymbolDefinition>();
   symbolValues: Map<string, number>;
   statements: ExpandedStatement[] = [];
@@ -235,6 +245,8 @@ class Expander {
   expandedLines = 0;
   limitReported = false;
   parseCache = new Map<string, { parsed: ParsedLine; state: LexState }>();
+  bodyParses: { line: number; parsed: ParsedLine }[] = [];
+  lineNumbersInMessages = false;
 
   lineModes: Uint8Array;
   lineSections: string[];
@@ -258,6 +270,7 @@ class Expander {
     const what = frame.expansion!.kind === "macro" ? `macro '${frame.expansion!.name}'` : `.${frame.expansion!.kind}`;
     // Spans of expanded lines carry the body line they came from.
     const message = `in expansion of ${what} (body line ${d.span.line + 1}): ${d.message}`;
+    this.lineNumbersInMessages = true;
     const key = `${site.site.line}:${site.site.start}:${message}`;
     if (this.reported.has(key)) return;
     this.reported.add(key);
@@ -448,11 +461,13 @@ class Expander {
   defineLabel(name: string, numeric: boolean, span: Span, es: ExpandedStatement): void {
     const def: LabelDefinition = { name, numeric, span, line: es.line, section: es.section };
     if (es.expansion !== undefined) def.expansion = es.expansion;
+    this.labelList.push(def);
     const list = this.labels.get(name);
     if (list === undefined) this.labels.set(name, [def]);
     else {
       if (!numeric) {
         const msg = `symbol '${name}' is already defined (line ${list[0].line + 1})`;
+        this.lineNumbersInMessages = true;
         if (es.expansion === undefined) this.report(span, msg);
         else this.reportInExpansion({ top: false, reportLine: es.line, expansion: es.expansion, depth: 0, isMacro: false, exited: false }, { span, message: msg, severity: "error" });
       }
@@ -726,6 +741,7 @@ class Expander {
       if (r === undefined) {
         r = parseLine(t, b.line, state);
         this.parseCache.set(key, r);
+        this.bodyParses.push({ line: b.line, parsed: r.parsed });
       }
       parsed.push(r.parsed);
       state = r.state;
@@ -762,5 +778,6 @@ export function derive(input: DeriveInput): DeriveResult {
   return {
     statements: x.statements, diagnostics: x.diagnostics, macros: x.macros, labels: x.labels, symbols: x.symbols,
     lineModes: x.lineModes, lineSections: x.lineSections, macroNames: x.macroNames,
+    bodyParses: x.bodyParses, lineNumbersInMessages: x.lineNumbersInMessages, labelList: x.labelList,
   };
 }

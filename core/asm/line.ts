@@ -336,7 +336,8 @@ function parseInstruction(
   code: string, text: string, line: number, p: number, e: number,
   statements: Statement[], diagnostics: ParseDiagnostic[], pending: Prefix[] | undefined, lastSegment: boolean,
 ): Prefix[] | undefined {
-  const prefixes: Prefix[] = pending ?? [];
+  // Allocated only when a prefix is seen (most instructions have none).
+  let prefixes: Prefix[] = pending ?? NO_PREFIXES;
   for (;;) {
     const c = code.charCodeAt(p);
     if (c === CH_PERCENT) {
@@ -346,6 +347,7 @@ function parseInstruction(
       const name = lower(code.slice(p + 1, q));
       if (q < e && code.charCodeAt(q) === CH_COLON && isSegmentRegister(name)) {
         diag(diagnostics, line, p, q + 1, `GNU as rejects a segment override written before the mnemonic; write '${name}' or put '%${name}:' on the memory operand`, "warning");
+        if (prefixes === NO_PREFIXES) prefixes = [];
         prefixes.push({ name, span: { line, start: p, end: q + 1 } });
         p = skipSpaces(code, q + 1, e);
         if (p >= e) break;
@@ -361,6 +363,7 @@ function parseInstruction(
         diag(diagnostics, line, p, e, "missing '}' in pseudo prefix");
         return undefined;
       }
+      if (prefixes === NO_PREFIXES) prefixes = [];
       prefixes.push({ name: lower(code.slice(p, q + 1)), span: { line, start: p, end: q + 1 } });
       p = skipSpaces(code, q + 1, e);
       if (p >= e) break;
@@ -379,11 +382,13 @@ function parseInstruction(
       const prefix: Prefix = { name: word, span: { line, start: p, end: q } };
       if (r >= e) {
         if (!lastSegment) {
+          if (prefixes === NO_PREFIXES) prefixes = [];
           prefixes.push(prefix);
           return prefixes;
         }
       } else if (isIdentStart(next) || next === CH_PERCENT || next === CH_LBRACE) {
         if (next !== CH_PERCENT || /^%[a-z]s:/i.test(code.slice(r, r + 4))) {
+          if (prefixes === NO_PREFIXES) prefixes = [];
           prefixes.push(prefix);
           p = r;
           continue;

@@ -30,12 +30,17 @@ export function analyseLines(texts: readonly string[], lines: ParsedLine[], endS
 /** analyseLines plus the per-line state AsmDocument needs for its fast path. */
 export function analyseLinesDetailed(
   texts: readonly string[], lines: ParsedLine[], endStates: readonly LexState[], options: ParseOptions = {},
-): { file: AsmFile; lineModes: Uint8Array; lineSections: string[]; macroNames: ReadonlySet<string> } {
+): {
+  file: AsmFile; lineModes: Uint8Array; lineSections: string[]; macroNames: ReadonlySet<string>;
+  bodyParses: { line: number; parsed: ParsedLine }[]; lineNumbersInMessages: boolean; unterminatedComment: boolean;
+  labelList: LabelDefinition[];
+} {
   const cpp = applyPreprocessor(lines, honoursPreprocessor(options.fileName));
   const d = derive({ texts, lines, mode: options.mode ?? 32, defines: cpp.defines });
   const diagnostics = cpp.diagnostics.concat(d.diagnostics);
   const n = lines.length;
-  if (n > 0 && endStates[n - 1].inBlockComment) {
+  const unterminatedComment = n > 0 && endStates[n - 1].inBlockComment;
+  if (unterminatedComment) {
     // Report where the comment that never ends began.
     let i = n - 1;
     while (i > 0 && endStates[i - 1].inBlockComment) i--;
@@ -49,6 +54,10 @@ export function analyseLinesDetailed(
     lineModes: d.lineModes,
     lineSections: d.lineSections,
     macroNames: d.macroNames,
+    bodyParses: d.bodyParses,
+    lineNumbersInMessages: d.lineNumbersInMessages,
+    unterminatedComment,
+    labelList: d.labelList,
   };
 }
 

@@ -56,19 +56,46 @@ export function siteOf(es: ExpandedStatement, annotating: boolean): AsmSite | un
 
 /** Every sensitive site of the file in assembly order. */
 export function findSites(file: AsmFile): AsmSite[] {
-  const out: AsmSite[] = [];
-  let annotating = true;
-  for (const es of file.statements) {
+  return findSitesIn(file.statements, 0, file.statements.length, true).sites;
+}
+
+/** Whether a statement is `.afterburn_noannotate` / `.afterburn_annotate` (which switch annotation off and on). */
+export function isAnnotationSwitch(es: ExpandedStatement): boolean {
+  const st = es.statement;
+  return st.kind === "directive" && (st.name === ".afterburn_noannotate" || st.name === ".afterburn_annotate");
+}
+
+/**
+ * The sites of statements [from, to), annotation starting on or off, with the index of each site's
+ * statement and of each annotation switch (for callers that update sites incrementally).
+ */
+export function findSitesIn(
+  statements: readonly ExpandedStatement[], from: number, to: number, annotating: boolean,
+): { sites: AsmSite[]; indices: number[]; switches: number[] } {
+  const sites: AsmSite[] = [];
+  const indices: number[] = [];
+  const switches: number[] = [];
+  for (let i = from; i < to; i++) {
+    const es = statements[i];
     const st = es.statement;
     if (st.kind === "directive") {
-      if (st.name === ".afterburn_noannotate") annotating = false;
-      else if (st.name === ".afterburn_annotate") annotating = true;
+      if (st.name === ".afterburn_noannotate") {
+        annotating = false;
+        switches.push(i);
+      } else if (st.name === ".afterburn_annotate") {
+        annotating = true;
+        switches.push(i);
+      }
       continue;
     }
+    if (st.kind !== "instruction") continue;
     const site = siteOf(es, annotating);
-    if (site !== undefined) out.push(site);
+    if (site !== undefined) {
+      sites.push(site);
+      indices.push(i);
+    }
   }
-  return out;
+  return { sites, indices, switches };
 }
 
 /** One-line message for a site: what it is, why it matters, and what the afterburner does with it. */

@@ -7,7 +7,8 @@ import { join } from "node:path";
 import { createMessageConnection, StreamMessageReader, StreamMessageWriter, type MessageConnection } from "vscode-jsonrpc/node";
 
 export const ROOT = join(__dirname, "..", "..");
-export const SERVER = join(ROOT, "dist", "server.js");
+/** The bundle to run: dist/server.js, or AFTERBURN_LSP_SERVER (another build, e.g. to compare figures). */
+export const SERVER = process.env.AFTERBURN_LSP_SERVER || join(ROOT, "dist", "server.js");
 
 function newestSource(dir: string): number {
   let newest = 0;
@@ -21,6 +22,7 @@ function newestSource(dir: string): number {
 
 /** Builds dist/server.js when it is missing or older than the sources it bundles. */
 export function ensureServerBuilt(): void {
+  if (process.env.AFTERBURN_LSP_SERVER) return;
   const built = existsSync(SERVER) ? statSync(SERVER).mtimeMs : 0;
   const newest = Math.max(newestSource(join(ROOT, "server")), newestSource(join(ROOT, "core")));
   if (built >= newest) return;
@@ -56,6 +58,8 @@ export interface ClientOptions {
   /** What the client answers to workspace/configuration for "afterburn". */
   settings?: Record<string, unknown>;
   rootPath?: string;
+  /** Extra node options for the server process (e.g. ["--cpu-prof"]); also from AFTERBURN_LSP_NODE_ARGS (space-separated). */
+  nodeArgs?: string[];
 }
 
 export class LspClient {
@@ -72,7 +76,8 @@ export class LspClient {
 
   private constructor(options: ClientOptions) {
     this.settings = options.settings ?? {};
-    this.process = spawn(process.execPath, [SERVER, "--stdio"], { stdio: ["pipe", "pipe", "pipe"] });
+    const nodeArgs = options.nodeArgs ?? (process.env.AFTERBURN_LSP_NODE_ARGS ?? "").split(" ").filter((a) => a.length > 0);
+    this.process = spawn(process.execPath, [...nodeArgs, SERVER, "--stdio"], { stdio: ["pipe", "pipe", "pipe"] });
     this.process.stderr!.on("data", (b: Buffer) => (this.stderr += b.toString()));
     this.process.on("exit", (code, signal) => (this.exited = { code, signal }));
     this.connection = createMessageConnection(new StreamMessageReader(this.process.stdout!), new StreamMessageWriter(this.process.stdin!));

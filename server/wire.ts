@@ -1,0 +1,130 @@
+// The stdio transport with a faster JSON encoder for publishDiagnostics. A large document publishes
+// hundreds of diagnostics on every edit, nearly all of them the very objects published the edit before
+// (features.ts keeps a site's Diagnostic while the site neither moves nor changes). Their encoded JSON
+// is kept per object (non-ASCII characters written as \u escapes, so the bytes are plain ASCII) and a
+// message is the concatenation of those bytes: the same JSON value JSON.stringify would give, without
+// stringifying and UTF-8-encoding the whole list again on every keystroke.
+
+import {
+  createConnection,
+  StreamMessageReader,
+  StreamMessageWriter,
+  type Connection,
+  type ContentTypeEncoder,
+  type Message,
+} from "vscode-languageserver/node";
+import { inspect } from "node:util";
+
+/** A diagnostic's encoded JSON, and the length of its leading `{"range":…,` when range is its first key (else 0). */
+const kept = new WeakMap<object, { bytes: Buffer; head: number }>();
+const COMMA = Buffer.from(",");
+
+/** JSON with every character above U+007E escaped (still valid JSON for the same value). */
+function asciiJson(value: unknown): string {
+  const s = JSON.stringify(value) ?? "null";
+  // eslint-disable-next-line no-control-regex
+  return /[^\x00-\x7e]/.test(s) ? s.replace(/[^\x00-\x7e]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`) : s;
+}
+
+/** Diagnostics made by movedDiagnostic: the earlier diagnostic each equals but for its range. */
+const movedFrom = new WeakMap<object, object>();
+
+/**
+ * A copy of a diagnostic with another range (its lines moved), whose JSON is then made from the
+ * earlier one's kept bytes with only the range written anew.
+ */
+export function movedDiagnostic<T extends { range: unknown }>(earlier: T, range: T["range"]): T {
+  const d = { ...earlier, range };
+  movedFrom.set(d, movedFrom.get(earlier) ?? earlier);
+  return d;
+}
+
+function encodeDiagnostic(d: object): { bytes: Buffer; head: number } {
+  let k = kept.get(d);
+  if (k !== undefined) return k;
+  const range = (d as { range?: unknown }).range;
+  const from = movedFrom.get(d);
+  if (from !== undefined) {
+    // `{"range":…,` then the rest exactly as the earlier diagnostic had it (range is the first key of both).
+    const earlier = encodeDiagnostic(from);
+    if (earlier.head > 0) {
+      const head = `{"range":${asciiJson(range)},`;
+      const tail = earlier.bytes.length - earlier.head;
+      const bytes = Buffer.allocUnsafe(head.length + tail);
+      bytes.write(head, 0, "latin1");
+      earlier.bytes.copy(bytes, head.length, earlier.head);
+      k = { bytes, head: head.length };
+    }
+  }
+  if (k === undefined) {
+    const text = asciiJson(d);
+    const head = range !== undefined ? `{"range":${asciiJson(range)},` : "";
+    k = { bytes: Buffer.from(text, "latin1"), head: head.length > 0 && text.startsWith(head) ? head.length : 0 };
+  }
+  kept.set(d, k);
+  return k;
+}
+
+/** The UTF-8 (here: ASCII) bytes of a diagnostic's JSON, kept per object. */
+function diagnosticBytes(d: unknown): Buffer {
+  if (d === null || typeof d !== "object") return Buffer.from(asciiJson(d), "latin1");
+  return encodeDiagnostic(d).bytes;
+}
+
+/** The JSON bytes of a message; publishDiagnostics is assembled from each diagnostic's kept bytes. */
+export function encodeMessage(msg: Message): Buffer {
+  const m = msg as { method?: unknown; params?: { diagnostics?: unknown } };
+  const diagnostics = m.params?.diagnostics;
+  if (m.method === "textDocument/publishDiagnostics" && Array.isArray(diagnostics) && diagnostics.length > 0) {
+    const shell = asciiJson({ ...m, params: { ...m.params, diagnostics: [] } });
+    const at = shell.lastIndexOf('"diagnostics":[]');
+    if (at >= 0) {
+      const cut = at + '"diagnostics":['.length;
+      const parts: Buffer[] = [Buffer.from(shell.slice(0, cut), "latin1")];
+      for (let i = 0; i < diagnostics.length; i++) {
+        if (i > 0) parts.push(COMMA);
+        parts.push(diagnosticBytes(diagnostics[i]));
+      }
+      parts.push(Buffer.from(shell.slice(cut), "latin1"));
+      return Buffer.concat(parts);
+    }
+  }
+  return Buffer.from(JSON.stringify(msg), "utf8");
+}
+
+const encoder: ContentTypeEncoder = {
+  name: "application/json",
+  encode: (msg) => {
+    try {
+      return Promise.resolve(encodeMessage(msg));
+    } catch (e) {
+      return Promise.reject(e);
+    }
+  },
+};
+
+/**
+ * The connection over stdin/stdout, as createConnection() makes it for --stdio (exit when stdin ends,
+ * console output to the client's log instead of stdout), with the encoder above.
+ */
+export function createStdioConnection(): Connection {
+  const connection = createConnection(new StreamMessageReader(process.stdin), new StreamMessageWriter(process.stdout, { contentTypeEncoder: encoder, charset: "utf-8" }));
+  let shutdown = false;
+  // (startServer registers no shutdown handler of its own; one registered later would replace this one.)
+  connection.onShutdown(() => {
+    shutdown = true;
+  });
+  const exit = () => process.exit(shutdown ? 0 : 1);
+  process.stdin.on("end", exit);
+  process.stdin.on("close", exit);
+  // stdout carries the protocol: anything printed through console goes to the client's log.
+  const text = (args: unknown[]) => args.map((a) => (typeof a === "string" ? a : inspect(a))).join(" ");
+  console.log = (...args: unknown[]) => connection.console.log(text(args));
+  console.info = (...args: unknown[]) => connection.console.info(text(args));
+  console.debug = (...args: unknown[]) => connection.console.log(text(args));
+  console.warn = (...args: unknown[]) => connection.console.warn(text(args));
+  console.error = (...args: unknown[]) => connection.console.error(text(args));
+  console.trace = (...args: unknown[]) => connection.console.log(`Trace${args.length > 0 ? `: ${text(args)}` : ""}\n${new Error().stack?.replace(/(.+\n){2}/, "") ?? ""}`);
+  console.dir = (arg: unknown) => connection.console.log(inspect(arg));
+  return connection;
+}

@@ -1,0 +1,189 @@
+// The incremental paths (AsmDocument's patch of a few quiet lines, with lines inserted or deleted, and
+// AsmAnalysis's sites kept across such patches) against a full parse of the same text.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { AsmDocument, parseAsm } from "../../../core/asm/index.js";
+import { AsmAnalysis } from "../../../core/asm/analysis.js";
+import type { ParsedLine } from "../../../core/asm/index.js";
+
+function rng(seed: number): () => number {
+  let s = seed >>> 0;
+  return () => {
+    s = (s + 0x6d2b79f5) >>> 0;
+    let t = s;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+// Mostly quiet lines (the patch path), some structure around them (macros, loops, labels, symbols, sections).
+const QUIET = [
+  "\tmovl %eax, %ebx", "\tcli", "\tsti", "\tpushfl", "\tpopfl", "\tmovl %eax, %cr3", "\t.long 1, 2", "\t.globl foo", "\tnop # c",
+  "\tmovl %exx, %eax", "\tinb %dx, %al", "\tlgdt gdt", "\t.cfi_def_cfa_offset 8", "\tmovl 8(%esp), %eax", "\taddl $4, %esp", "",
+  "/* c */ hlt", "\tcpuid", "\t.afterburn_noannotate", "\t.afterburn_annotate", "\t.loc 1 2 3",
+];
+const STRUCTURE = [
+  ".macro M a=%eax", "\tmovl \\a, %cr3", "\tpushfl", ".endm", "\tM %ebx", "\tM", ".rept 2", "\tcli", ".endr", "foo:", "1:", "x = 3",
+  ".set y, x+1", "\t.data", "\t.text", ".code16", ".code32", "#APP", "#NO_APP", '# 7 "k.c" 1', '# 0 "" 2', "foo:", "\t.irp r, eax, ebx",
+  "\tpushl %\\r", "\t.endr", "#define CLI cli", "\tCLI", '#include "none.h"', "#if 0", "#endif", ".if x", ".endif",
+];
+
+function randomDocument(r: () => number): string[] {
+  const lines: string[] = [];
+  const n = 5 + Math.floor(r() * 60);
+  for (let i = 0; i < n; i++) lines.push(r() < 0.75 ? QUIET[Math.floor(r() * QUIET.length)] : STRUCTURE[Math.floor(r() * STRUCTURE.length)]);
+  return lines;
+}
+
+function normalise(lines: ParsedLine[]): unknown {
+  return lines.map((l) => ({ statements: l.statements, diagnostics: l.diagnostics, origin: l.origin, inApp: l.inApp, skipped: l.skipped, template: l.template }));
+}
+
+/** A random single-line-ish edit: insert, delete or replace a line (mostly quiet lines), or type in one. */
+function randomEdit(r: () => number, lines: readonly string[]): { start: number; end: number; insert: string[] } {
+  const n = lines.length;
+  const at = Math.floor(r() * n);
+  const k = r();
+  const line = () => (r() < 0.85 ? QUIET[Math.floor(r() * QUIET.length)] : STRUCTURE[Math.floor(r() * STRUCTURE.length)]);
+  if (k < 0.3) return { start: at, end: at, insert: [line()] };
+  if (k < 0.5) return { start: at, end: Math.min(n, at + 1 + Math.floor(r() * 2)), insert: [] };
+  if (k < 0.7) return { start: at, end: at + 1, insert: [line(), line()] };
+  if (k < 0.85) return { start: at, end: at + 1, insert: [line()] };
+  const t = lines[at];
+  const c = Math.floor(r() * (t.length + 1));
+  return { start: at, end: at + 1, insert: [t.slice(0, c) + "x%$, "[Math.floor(r() * 5)] + t.slice(c)] };
+}
+
+test("AsmDocument: quiet lines inserted and deleted are patched in and agree with a full parse", () => {
+  const r = rng(2024);
+  let patched = 0;
+  for (let round = 0; round < 60; round++) {
+    const lines = randomDocument(r);
+    const fileName = round % 2 === 0 ? "d.S" : "d.s";
+    const doc = new AsmDocument(lines.join("\n"), { fileName });
+    void doc.statements;
+    for (let e = 0; e < 25; e++) {
+      const { start, end, insert } = randomEdit(r, lines);
+      doc.applyChange(start, end, insert);
+      lines.splice(start, end - start, ...insert);
+      if (lines.length === 0) lines.push("");
+      // Often only the incremental view is read, so renumbering moved lines waits over several edits.
+      if (r() < 0.5) {
+        void doc.currentAnalysis();
+        if (doc.lastAnalysisWasPatch && insert.length !== end - start) patched++;
+        continue;
+      }
+      const file = doc.file;
+      if (doc.lastAnalysisWasPatch && insert.length !== end - start) patched++;
+      const full = parseAsm(lines.join("\n"), { fileName });
+      const where = `round ${round} edit ${e}`;
+      assert.deepEqual(normalise(file.lines), normalise(full.lines), where);
+      assert.deepEqual(file.statements, full.statements, where);
+      assert.deepEqual(file.diagnostics, full.diagnostics, where);
+      assert.deepEqual(file.labels, full.labels, where);
+      assert.deepEqual(file.symbols, full.symbols, where);
+      assert.deepEqual(file.macros, full.macros, where);
+    }
+  }
+  assert.ok(patched > 60, `only ${patched} line insertions/deletions were patched`);
+});
+
+function siteView(an: AsmAnalysis): unknown {
+  return an.sites().map((s) => ({ id: s.entry.id, range: s.range, text: s.text, annotated: s.annotated, reason: s.reason, padding: s.padding, mode: s.mode, section: s.section, cppMacro: s.cppMacro, defineLine: s.cppMacro === undefined ? undefined : an.cppDefine(s.cppMacro)?.line }));
+}
+
+test("AsmAnalysis: sites kept across edits agree with a fresh analysis", () => {
+  const r = rng(77);
+  for (let round = 0; round < 40; round++) {
+    const lines = randomDocument(r);
+    const fileName = round % 2 === 0 ? "/tmp/afterburn-incremental/d.S" : "/tmp/afterburn-incremental/d.s";
+    const an = new AsmAnalysis(lines.join("\n"), { fileName });
+    void an.sites();
+    for (let e = 0; e < 25; e++) {
+      const { start, end, insert } = randomEdit(r, lines);
+      // As an editor sends it: a range over the document's text.
+      const n = lines.length;
+      if (end < n) an.applyEdit({ start: { line: start, character: 0 }, end: { line: end, character: 0 } }, insert.map((t) => `${t}\n`).join(""));
+      else if (start > 0) an.applyEdit({ start: { line: start - 1, character: lines[start - 1].length }, end: { line: n - 1, character: lines[n - 1].length } }, insert.map((t) => `\n${t}`).join(""));
+      else an.applyEdit({ start: { line: 0, character: 0 }, end: { line: n - 1, character: lines[n - 1].length } }, insert.join("\n"));
+      if (r() < 0.2) void an.file; // sometimes a full read in between (renumbers the moved lines)
+      const expected = new AsmAnalysis(an.text, { fileName });
+      const where = `round ${round} edit ${e}`;
+      assert.deepEqual(siteView(an), siteView(expected), where);
+      assert.deepEqual(an.parseDiagnostics(), expected.parseDiagnostics(), where);
+      assert.deepEqual(an.noannotateDirectives(), expected.noannotateDirectives(), where);
+      assert.deepEqual(an.includeSet.includes.map((i) => i.line), expected.includeSet.includes.map((i) => i.line), where);
+      lines.length = 0;
+      lines.push(...an.text.split("\n"));
+    }
+  }
+});
+
+test("AsmDocument: a long text replaces the document without overflowing the stack", () => {
+  const doc = new AsmDocument("");
+  const big = Array.from({ length: 300_000 }, (_, i) => (i % 1000 === 0 ? "\tcli" : "\tnop")).join("\n");
+  doc.setText(big);
+  assert.equal(doc.lineCount, 300_000);
+  assert.equal(doc.statements.length, 300_000);
+  const an = new AsmAnalysis(big, { fileName: "big.s", maxLines: 400_000 });
+  assert.equal(an.sites().length, 300);
+  an.applyEdit({ start: { line: 5, character: 0 }, end: { line: 5, character: 0 } }, big.slice(0, 400_000));
+  assert.equal(an.lineCount, 380_000);
+  assert.equal(an.sites().length, 380);
+});
+
+test("AsmDocument: macros defined by macros and labels made by expansions move with inserted lines", () => {
+  const lines = [
+    "\tnop",
+    ".macro DEF name, insn",
+    ".macro \\name",
+    "\t\\insn",
+    "\tpushfl",
+    ".endm",
+    ".endm",
+    "\tnop",
+    "\tnop",
+    "\tDEF irqoff, cli",
+    "\tDEF irqon, sti",
+    "\tnop",
+    ".macro LBL n",
+    "lbl_\\n:",
+    "\tmovl %eax, %cr3",
+    ".endm",
+    "\tnop",
+    "\tirqoff",
+    "\tLBL 1",
+    "\tnop",
+    "\tirqon",
+    "\tLBL 2",
+    "\tnop",
+  ];
+  const doc = new AsmDocument(lines.join("\n"), { fileName: "m.S" });
+  void doc.file;
+  let patched = 0;
+  // Edits at plain lines ("\tnop"), before the definitions, between them and the invocations, and after.
+  const nops = () => lines.flatMap((t, i) => (t === "\tnop" ? [i] : []));
+  const script: (() => [number, string[], number])[] = [
+    () => [nops()[0], ["\tcli"], 0],
+    () => [nops()[0], [], 1],
+    () => [nops()[2], ["\tsti", "\thlt"], 0],
+    () => [nops()[1], [], 1],
+    () => [nops()[3], ["\tnop"], 1],
+    () => [nops()[nops().length - 1], ["\tint $3"], 0],
+  ];
+  for (const next of script) {
+    const [at, insert, removeCount] = next();
+    doc.applyChange(at, at + removeCount, insert);
+    lines.splice(at, removeCount, ...insert);
+    void doc.currentAnalysis();
+    if (doc.lastAnalysisWasPatch) patched++;
+    const full = parseAsm(lines.join("\n"), { fileName: "m.S" });
+    const file = doc.file;
+    assert.deepEqual(file.statements, full.statements, `edit at ${at}`);
+    assert.deepEqual(file.diagnostics, full.diagnostics, `edit at ${at}`);
+    assert.deepEqual(file.macros, full.macros, `edit at ${at}`);
+    assert.deepEqual(file.labels, full.labels, `edit at ${at}`);
+  }
+  assert.ok(patched >= 3, `${patched} edits patched`);
+});

@@ -1,0 +1,41 @@
+// The stdio encoder: publishDiagnostics assembled from kept per-diagnostic JSON is the same JSON value.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { encodeMessage, movedDiagnostic } from "../../server/wire.js";
+import type { Message } from "vscode-languageserver/node";
+
+function publish(diagnostics: unknown[]): Message {
+  return { jsonrpc: "2.0", method: "textDocument/publishDiagnostics", params: { uri: "file:///tmp/a%20b.S", version: 3, diagnostics } } as Message;
+}
+
+test("publishDiagnostics encodes to the same value, ASCII only", () => {
+  const d1 = { range: { start: { line: 1, character: 2 }, end: { line: 1, character: 5 } }, severity: 2, code: "cli", source: "afterburn", message: "cli: privileged — \"quoted\" \\ 𝄞 é\u2028", data: { id: "cli", padding: 6, annotated: true } };
+  const d2 = { range: { start: { line: 9, character: 0 }, end: { line: 9, character: 1 } }, message: "plain", relatedInformation: [{ location: { uri: "file:///ü", range: d1.range }, message: "ß" }] };
+  const msg = publish([d1, d2]);
+  const bytes = encodeMessage(msg);
+  assert.ok(bytes.every((b) => b < 0x7f));
+  const text = bytes.toString("utf8");
+  assert.deepEqual(JSON.parse(text), JSON.parse(JSON.stringify(msg)));
+  // The same objects again (kept JSON), in another order and with a new one.
+  const d3 = { ...d1, message: "new" };
+  const again = publish([d2, d3, d1]);
+  assert.deepEqual(JSON.parse(encodeMessage(again).toString("utf8")), JSON.parse(JSON.stringify(again)));
+});
+
+test("other messages and empty diagnostics are plain JSON.stringify", () => {
+  const empty = publish([]);
+  assert.equal(encodeMessage(empty).toString("utf8"), JSON.stringify(empty));
+  const response = { jsonrpc: "2.0", id: 4, result: { contents: "é" } } as Message;
+  assert.equal(encodeMessage(response).toString("utf8"), JSON.stringify(response));
+});
+
+test("a moved diagnostic encodes with its new range and everything else as before", () => {
+  const d = { range: { start: { line: 4, character: 1 }, end: { line: 4, character: 4 } }, severity: 2, code: "sti", source: "afterburn", message: "sti — x", data: { id: "sti" } };
+  const first = publish([d]);
+  encodeMessage(first);
+  const moved = movedDiagnostic(d, { start: { line: 5, character: 1 }, end: { line: 5, character: 4 } });
+  const twice = movedDiagnostic(moved, { start: { line: 7, character: 1 }, end: { line: 7, character: 4 } });
+  const msg = publish([moved, twice, d]);
+  assert.deepEqual(JSON.parse(encodeMessage(msg).toString("utf8")), JSON.parse(JSON.stringify(msg)));
+  assert.deepEqual(Object.keys(twice), Object.keys(d));
+});
