@@ -13,6 +13,7 @@ import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import { LspClient, type PublishedDiagnostics, type Range } from "../test/server/lsp-client.js";
+import { prng } from "../test/prng.js";
 
 const ROOT = resolve(__dirname, "..");
 const KERNEL_LINES = 20_000;
@@ -20,18 +21,6 @@ const GCC_LINES = 100_000;
 const EDITS = 300; // per file: 100 typed characters, 100 mnemonic changes, 100 line inserts/deletes (as pairs)
 
 // ---------------------------------------------------------------------------------------------
-// A deterministic PRNG, so every run replays the same edits.
-export function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 // ---------------------------------------------------------------------------------------------
 // (a) kernel-style GNU as source (.S: cpp #define/#include, .macro, .rept, sections, comments).
 
@@ -207,7 +196,7 @@ export function generateC(functions: number, rnd: () => number): string {
 
 function compileC(dir: string, functions: number): string | undefined {
   const src = join(dir, "gen.c");
-  writeFileSync(src, generateC(functions, mulberry32(7)));
+  writeFileSync(src, generateC(functions, prng(7)));
   const r = spawnSync("gcc", ["-S", "-m32", "-O2", "-g1", "-o", "-", src], { cwd: dir, encoding: "utf8", maxBuffer: 1 << 30 });
   return r.status === 0 ? r.stdout : undefined;
 }
@@ -377,7 +366,7 @@ async function benchFile(client: LspClient, name: string, uri: string, text: str
   client.published.length = 0;
 
   const buf = new TextBuffer(lines.slice());
-  const rnd = mulberry32(seed);
+  const rnd = prng(seed);
   let version = 1;
   const all: number[] = [];
   const byKind = new Map<string, number[]>();
@@ -434,11 +423,11 @@ async function main(): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), "afterburn-lsp-bench-"));
   try {
     writeFileSync(join(dir, "bench-kernel.h"), KERNEL_HEADER);
-    const kernel = generateKernel(KERNEL_LINES, mulberry32(1));
+    const kernel = generateKernel(KERNEL_LINES, prng(1));
     writeFileSync(join(dir, "entry_gen.S"), kernel);
     let gcc = gccOutput(dir, GCC_LINES);
     const gccKind = gcc !== undefined ? "gcc -S -m32 -O2 -g1 output (.file/.loc/.cfi_*, #APP/#NO_APP with line markers) of generated C with inline asm" : "synthetic gcc -S style output (gcc cannot target i386 here)";
-    gcc ??= syntheticGcc(GCC_LINES, mulberry32(2));
+    gcc ??= syntheticGcc(GCC_LINES, prng(2));
     writeFileSync(join(dir, "gen.s"), gcc);
 
     const client = await LspClient.start({ settings: {} });
@@ -448,7 +437,7 @@ async function main(): Promise<void> {
     const results: FileResult[] = [];
     try {
       // Warm-up: the JIT compiles the analysis on a small file first, as in any editor session after the first file.
-      const warm = generateKernel(3000, mulberry32(9));
+      const warm = generateKernel(3000, prng(9));
       await client.openAndWait(pathToFileURL(join(dir, "warm.S")).href, warm, "gas-x86", 1);
       for (let v = 2; v < 40; v++) await client.changeAndWait(pathToFileURL(join(dir, "warm.S")).href, v, [{ range: rangeOf(30 + v, 0, 30 + v, 0), text: v % 2 ? "\tcli\n" : "" }]);
       client.notify("textDocument/didClose", { textDocument: { uri: pathToFileURL(join(dir, "warm.S")).href } });

@@ -4,6 +4,7 @@
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import { LspClient, type Diagnostic } from "./lsp-client.js";
+import { prng as rng } from "../prng.js";
 
 let client: LspClient;
 before(async () => {
@@ -12,17 +13,6 @@ before(async () => {
 after(async () => {
   await client.stop();
 });
-
-function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const ASM_SAMPLE = [
   "#include \"missing.h\"", "#define F(x) movl x, %cr3", ".macro M a, b=1", "\tpushl \\a", "\tcli", ".endm",

@@ -5,17 +5,7 @@ import assert from "node:assert/strict";
 import { AsmDocument, parseAsm } from "../../../core/asm/index.js";
 import { AsmAnalysis } from "../../../core/asm/analysis.js";
 import type { ParsedLine } from "../../../core/asm/index.js";
-
-function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { prng as rng } from "../../prng.js";
 
 // Mostly quiet lines (the patch path), some structure around them (macros, loops, labels, symbols, sections).
 const QUIET = [

@@ -2,18 +2,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { AsmDocument, parseAsm, splitLines } from "../../../core/asm/index.js";
 import type { AsmFile, ParsedLine, Span } from "../../../core/asm/index.js";
-
-// Deterministic PRNG so a failure can be replayed.
-function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { prng as rng } from "../../prng.js";
 
 const CORPUS = [
   "\tmovl\t8(%ebp), %eax", "1: cli # c", "cli; sti", "rep; movsl", "lock incl (%eax)", '.ascii "a;b#c"',

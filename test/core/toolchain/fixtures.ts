@@ -4,6 +4,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { runToolChecked, type ToolName } from "../../../core/toolchain/index.js";
+export { prng } from "../../prng.js";
 
 export class Workdir {
   readonly dir = mkdtempSync(join(tmpdir(), "afterburn-toolchain-test-"));
@@ -175,14 +176,3 @@ export function parseDecodedLines(text: string): DecodedLine[] {
   return out;
 }
 
-/** A small deterministic PRNG, so fuzz-style tests are reproducible. */
-export function prng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
