@@ -386,7 +386,7 @@ async function benchFile(client: LspClient, name: string, uri: string, text: str
 
   const serverCpu = (cpuOf(client.process.pid) - cpu0) / all.length;
 
-  // A burst: 20 characters typed with no pause (the server handles each change in turn).
+  // A burst: 20 characters typed with no pause (the server analyses each change, publishes only the last it has read).
   const target = instructionLines(buf.lines)[100];
   const word = " # typed fast, twenty";
   const col = buf.lines[target].length;
@@ -450,7 +450,8 @@ async function main(): Promise<void> {
 
     console.log("afterburn-lsp over JSON-RPC stdio (dist/server.js --stdio; figures from this host, possibly under load)");
     console.log("  debounce: none. The server analyses and publishes synchronously on every didOpen/didChange (no delay, no");
-    console.log("  setting for one), so each figure below is the whole way: didChange sent → analysis → publish → parsed here.");
+    console.log("  setting for one; a change already superseded by one read off the wire is analysed but not published), so each");
+    console.log("  figure below is the whole way: didChange sent → analysis → publish → parsed here.");
     console.log(`  gcc file: ${gccKind}`);
     console.log(`  edits per file: ${EDITS} incremental didChange, one at a time, each awaited (type a character and delete it,`);
     console.log("  instruction → a sensitive one → back, insert a line and delete it / delete a line and undo); a 3,000-line warm-up first");

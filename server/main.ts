@@ -38,7 +38,7 @@ import { includeDirsOf, loadCompileDatabase, modeOf, preprocessAccurately, type 
 import { splitCommandLine } from "../core/toolchain/commandLine.js";
 import { pathOf } from "./documents.js";
 import { readHeader } from "../core/asm/includes.js";
-import { createStdioConnection } from "./wire.js";
+import { changeSuperseded, createStdioConnection } from "./wire.js";
 
 export const PREVIEW_REQUEST = "afterburn/preview";
 
@@ -223,10 +223,15 @@ export function startServer(connection: Connection): void {
 
   connection.onDidChangeTextDocument((params) => {
     safe("change", undefined, () => {
+      // Counted first, so that every handled change is accounted for whatever happens below.
+      const superseded = changeSuperseded(params.textDocument.uri);
       const doc = docs.get(params.textDocument.uri);
       if (doc === undefined) return;
       doc.applyChanges(params.contentChanges, params.textDocument.version ?? doc.version + 1);
-      analyseAndPublish(doc);
+      // A newer version is already waiting: its publish covers this one (typing faster than analysis).
+      // Assembly is still analysed edit by edit, which keeps each step on the incremental path.
+      if (!superseded) analyseAndPublish(doc);
+      else if (doc.asm !== undefined) safe("analysis", undefined, () => void doc.asm!.sites());
     });
   });
 

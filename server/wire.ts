@@ -8,6 +8,8 @@
 import {
   createConnection,
   StreamMessageReader,
+  type DataCallback,
+  type Disposable,
   StreamMessageWriter,
   type Connection,
   type ContentTypeEncoder,
@@ -104,11 +106,37 @@ const encoder: ContentTypeEncoder = {
 };
 
 /**
+ * didChange notifications read off the wire and not yet handled, per document URI. The reader
+ * parses a whole chunk of input at once, while the connection hands the messages to their handlers
+ * one per event-loop turn; so when keystrokes arrive faster than they are analysed, a handler can
+ * tell that a newer version of its document is already waiting and leave the publish to it.
+ */
+const changesWaiting = new Map<string, number>();
+
+class ChangeCountingReader extends StreamMessageReader {
+  override listen(callback: DataCallback): Disposable {
+    return super.listen((msg) => {
+      const uri = (msg as { method?: unknown; params?: { textDocument?: { uri?: unknown } } }).params?.textDocument?.uri;
+      if ((msg as { method?: unknown }).method === "textDocument/didChange" && typeof uri === "string") changesWaiting.set(uri, (changesWaiting.get(uri) ?? 0) + 1);
+      callback(msg);
+    });
+  }
+}
+
+/** Called as a didChange for `uri` is handled: whether a later didChange for it is already read and waiting. */
+export function changeSuperseded(uri: string): boolean {
+  const n = (changesWaiting.get(uri) ?? 1) - 1;
+  if (n <= 0) changesWaiting.delete(uri);
+  else changesWaiting.set(uri, n);
+  return n > 0;
+}
+
+/**
  * The connection over stdin/stdout, as createConnection() makes it for --stdio (exit when stdin ends,
  * console output to the client's log instead of stdout), with the encoder above.
  */
 export function createStdioConnection(): Connection {
-  const connection = createConnection(new StreamMessageReader(process.stdin), new StreamMessageWriter(process.stdout, { contentTypeEncoder: encoder, charset: "utf-8" }));
+  const connection = createConnection(new ChangeCountingReader(process.stdin), new StreamMessageWriter(process.stdout, { contentTypeEncoder: encoder, charset: "utf-8" }));
   let shutdown = false;
   // (startServer registers no shutdown handler of its own; one registered later would replace this one.)
   connection.onShutdown(() => {

@@ -117,3 +117,27 @@ test("afterburn.maxAnalysisLines caps the analysis with a message", async () => 
     await c.stop();
   }
 });
+
+test("keystrokes sent back to back: the last version is published, equal to a fresh open of the same text", async () => {
+  const uri = "file:///tmp/afterburn-test/burst.S";
+  const lines = ["\t.text", "f:", ...Array.from({ length: 400 }, (_, i) => (i % 7 === 0 ? "\tcli" : `\tmovl ${i}(%esp), %eax`)), "\tret"];
+  await client.openAndWait(uri, lines.join("\n"));
+  const first = client.published.length;
+  // Type "sti" over a quiet line, then turn another line into a popf: 1 + 40 changes with no pause.
+  const typed = "\tsti # typed with no pause between keys".split("");
+  let version = 1;
+  const last = client.waitForDiagnostics(uri, (d) => d.version === 1 + typed.length + 1);
+  client.change(uri, ++version, [{ range: range(5, 0, 5, lines[5].length), text: "" }]);
+  for (let k = 0; k < typed.length; k++) client.change(uri, ++version, [{ range: range(5, k, 5, k), text: typed[k] }]);
+  const final = await last;
+  const text = lines.slice();
+  text[5] = typed.join("");
+  const fresh = await client.openAndWait("file:///tmp/afterburn-test/burst-fresh.S", text.join("\n"));
+  const strip = (d: typeof final) => d.diagnostics.map((x) => [x.code, x.range.start.line, x.range.start.character, x.range.end.character, x.message]);
+  assert.deepEqual(strip(final), strip(fresh));
+  assert.ok(final.diagnostics.some((x) => x.code === "sti" && x.range.start.line === 5));
+  // Every publish is of a version that was current when it was made, in order; superseded ones may be skipped.
+  const versions = client.published.slice(first).filter((p) => p.params.uri === uri).map((p) => p.params.version ?? 0);
+  assert.deepEqual(versions, [...versions].sort((a, b) => a - b));
+  assert.ok(versions.length >= 1 && versions.length <= typed.length + 1, `${versions.length} publishes`);
+});
