@@ -10,7 +10,7 @@
 //   AFTERBURN_VERBOSE=1 print each step
 
 import { spawnSync } from "node:child_process";
-import { closeSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { basename, dirname, extname, join } from "node:path";
 import { hasAfterburnerErrors, prepareAfterburn } from "../core/burn/afterburn.js";
@@ -83,12 +83,7 @@ function afterburnOne(cc: readonly string[], input: SourceInput, object: string,
       false,
     );
     if (hasAfterburnerErrors(result)) return EXIT_AFTERBURN;
-    const fd = openSync(burnt, "w");
-    try {
-      result.writeTo(fd);
-    } finally {
-      closeSync(fd);
-    }
+    result.writeTo(burnt);
     if (process.env.AFTERBURN_SITES === "1") writeFileSync(`${object}.sites.json`, sitesJson(result, input.path, mode === 64 ? 64 : 32));
 
     // 3. Assemble.

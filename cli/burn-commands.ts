@@ -1,8 +1,7 @@
 // `afterburn burn` and `afterburn sites`: thin wrappers over core/burn.
 
-import { closeSync, openSync, readFileSync, renameSync, rmSync } from "node:fs";
-import { basename, dirname, join } from "node:path";
-import { hasAfterburnerErrors, prepareAfterburn, type BurnDiagnostic, type BurnReport, type PreparedBurn } from "../core/burn/afterburn.js";
+import { readFileSync } from "node:fs";
+import { hasAfterburnerErrors, prepareAfterburn, type BurnDiagnostic, type BurnReport } from "../core/burn/afterburn.js";
 import { formatPosition, type Site } from "../core/burn/site.js";
 import { flag, parseArgs, UsageError, value, type ParsedArgs } from "./args.js";
 import { writeFileAtomic } from "./files.js";
@@ -63,7 +62,7 @@ export function burnCommand(argv: readonly string[]): number {
   const result = prepareAfterburn(bytes, { mode, fileName: name, annotate: !flag(a, "--no-annotate") });
   printDiagnostics(result.diagnostics, flag(a, "--quiet"));
   const out = value(a, "--output");
-  if (out && out !== "-") writeOutputAtomic(out, result);
+  if (out && out !== "-") writeFileAtomic(out, (tmp) => result.writeTo(tmp)); // written from the input and the edits, never one string
   else process.stdout.write(result.outputString()); // stdout may be a non-blocking pipe: left to the stream
   const sitesFile = value(a, "--sites");
   if (sitesFile) writeFileAtomic(sitesFile, sitesJson(result, name, mode));
@@ -82,23 +81,6 @@ export function sitesCommand(argv: readonly string[]): number {
   printDiagnostics(result.diagnostics, true);
   process.stdout.write(formatSiteTable(result.sites));
   return 0;
-}
-
-/** writeFileAtomic() for the afterburned output, written straight from the input and the edits (never one string). */
-function writeOutputAtomic(path: string, burn: PreparedBurn): void {
-  const tmp = join(dirname(path), `.${basename(path)}.${process.pid}.tmp`);
-  let fd: number | undefined;
-  try {
-    fd = openSync(tmp, "w");
-    burn.writeTo(fd);
-    closeSync(fd);
-    fd = undefined;
-    renameSync(tmp, path);
-  } catch (e) {
-    if (fd !== undefined) closeSync(fd);
-    rmSync(tmp, { force: true });
-    throw e;
-  }
 }
 
 export function formatSiteTable(sites: readonly Site[]): string {

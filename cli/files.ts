@@ -3,10 +3,12 @@
 import { renameSync, rmSync, writeFileSync } from "node:fs";
 import { basename, dirname, join } from "node:path";
 
-export function writeFileAtomic(path: string, data: string | Uint8Array): void {
+/** `data` may be a writer that fills the sibling file at a path it is given (output that is never one string). */
+export function writeFileAtomic(path: string, data: string | Uint8Array | ((path: string) => void)): void {
   const tmp = join(dirname(path), `.${basename(path)}.${process.pid}.tmp`);
   try {
-    writeFileSync(tmp, data);
+    if (typeof data === "function") data(tmp);
+    else writeFileSync(tmp, data);
     renameSync(tmp, path);
   } catch (e) {
     rmSync(tmp, { force: true });

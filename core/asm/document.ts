@@ -39,19 +39,16 @@ function relocate(pl: ParsedLine, line: number): void {
   for (const d of pl.diagnostics) moveSpan(d.span, line);
 }
 
-/**
- * A line whose change cannot affect how any other line is analysed: only ordinary instructions
- * (not macro invocations) and directives that change no state (data, .globl, .cfi_*...).
- */
+/** An ordinary instruction (not a macro invocation) or a directive that changes no state (data, .globl, .cfi_*...). */
+function isQuietStatement(s: ParsedLine["statements"][number], macros: ReadonlySet<string>): boolean {
+  if (s.kind === "instruction") return !macros.has(s.mnemonic);
+  if (s.kind === "directive") return !STRUCTURAL_DIRECTIVES.has(s.name) && !macros.has(s.name);
+  return false;
+}
+
+/** A line whose change cannot affect how any other line is analysed: quiet statements only. */
 function isQuiet(pl: ParsedLine, macros: ReadonlySet<string>): boolean {
-  for (const s of pl.statements) {
-    if (s.kind === "instruction") {
-      if (macros.has(s.mnemonic)) return false;
-    } else if (s.kind === "directive") {
-      if (STRUCTURAL_DIRECTIVES.has(s.name) || macros.has(s.name)) return false;
-    } else return false;
-  }
-  return true;
+  return pl.statements.every((s) => isQuietStatement(s, macros));
 }
 
 /**
@@ -59,19 +56,9 @@ function isQuiet(pl: ParsedLine, macros: ReadonlySet<string>): boolean {
  * conditional: a quiet line, a label, or #APP / #NO_APP (whose state the following line records).
  */
 function isPlainNeighbour(pl: ParsedLine, macros: ReadonlySet<string>): boolean {
-  for (const s of pl.statements) {
-    if (s.kind === "label") continue;
-    if (s.kind === "preprocessor") {
-      if (s.directive === "app" || s.directive === "no_app") continue;
-      return false;
-    }
-    if (s.kind === "instruction") {
-      if (macros.has(s.mnemonic)) return false;
-    } else if (s.kind === "directive") {
-      if (STRUCTURAL_DIRECTIVES.has(s.name) || macros.has(s.name)) return false;
-    } else return false;
-  }
-  return true;
+  return pl.statements.every(
+    (s) => s.kind === "label" || (s.kind === "preprocessor" && (s.directive === "app" || s.directive === "no_app")) || isQuietStatement(s, macros),
+  );
 }
 
 function firstStatementAtOrAfter(statements: readonly ExpandedStatement[], line: number): number {

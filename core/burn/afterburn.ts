@@ -132,10 +132,11 @@ export interface PreparedBurn extends BurnReport {
   /** The output as one string: what afterburn() returns. */
   outputString(): string;
   /**
-   * Writes the output at fd's current position: the bytes writeFileSync(fd, outputString()) writes,
-   * without ever making that string. Returns the number of bytes written.
+   * Writes the output at a descriptor's current position, or to a path (created or truncated): the
+   * bytes writeFileSync(target, outputString()) writes, without ever making that string. Returns
+   * the number of bytes written.
    */
-  writeTo(fd: number): number;
+  writeTo(target: number | string): number;
 }
 
 /**
@@ -161,31 +162,20 @@ export function prepareAfterburn(input: string | Uint8Array, options: BurnOption
     diagnostics: b.diagnostics,
     alreadyAfterburned: b.alreadyAfterburned,
     outputString: () => outputString(text, b.plan),
-    writeTo(fd: number): number {
-      const out = new FileSplice(fd, text, bytes, bytes !== undefined || Buffer.byteLength(text, "utf8") === text.length);
+    writeTo(target: number | string): number {
+      if (typeof target === "string") {
+        const fd = openSync(target, "w");
+        try {
+          return this.writeTo(fd);
+        } finally {
+          closeSync(fd);
+        }
+      }
+      const out = new FileSplice(target, text, bytes, bytes !== undefined || Buffer.byteLength(text, "utf8") === text.length);
       emit(text, b.plan, out);
       return out.finish();
     },
   };
-}
-
-/**
- * Afterburns an input (see prepareAfterburn) and writes the output to a file descriptor (at its
- * current position) or to a file path (created or truncated), whatever the diagnostics say.
- */
-export function afterburnToFile(input: string | Uint8Array, target: number | string, options: BurnOptions = {}): BurnReport & { bytes: number } {
-  const p = prepareAfterburn(input, options);
-  let bytes: number;
-  if (typeof target === "number") bytes = p.writeTo(target);
-  else {
-    const fd = openSync(target, "w");
-    try {
-      bytes = p.writeTo(fd);
-    } finally {
-      closeSync(fd);
-    }
-  }
-  return { sites: p.sites, diagnostics: p.diagnostics, alreadyAfterburned: p.alreadyAfterburned, bytes };
 }
 
 function outputString(text: string, plan: OutputPlan): string {

@@ -1,4 +1,4 @@
-// The afterburner's file output (prepareAfterburn().writeTo, afterburnToFile) must write exactly the
+// The afterburner's file output (prepareAfterburn().writeTo) must write exactly the
 // bytes of afterburn(text).output as writeFileSync writes them, for every input: the fast-path test
 // corpora (random compiler-style input, token soup, edge cases, gcc -S output), input only the full
 // parser handles, CRLF, non-ASCII and invalid UTF-8, lone surrogates, and inputs large enough that
@@ -9,7 +9,7 @@ import assert from "node:assert/strict";
 import { closeSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync, writeSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { afterburn, afterburnToFile, prepareAfterburn, type BurnOptions } from "../../../core/burn/afterburn.js";
+import { afterburn, prepareAfterburn, type BurnOptions } from "../../../core/burn/afterburn.js";
 import { FileSplice, StringSplice, type Splice } from "../../../core/burn/output.js";
 import { compilerStyleInputs, EDGE_CASES, FULL_PARSE_CASES, gccInputs, random, REPEATED_CASES, SOUP_TOKENS, tokenSoupInputs, type Input } from "./corpora.js";
 
@@ -134,18 +134,18 @@ test("unpaired surrogates in text, and invalid UTF-8 in bytes, are encoded as wr
   assert.ok(written(view, {}).equals(Buffer.from(afterburn(kernel(3000, 2)).output)));
 });
 
-test("afterburnToFile writes to a path (truncating it) or at a descriptor's current position", () => {
+test("writeTo writes to a path (truncating it) or at a descriptor's current position", () => {
   const text = kernel(3000, 2);
   const want = Buffer.from(afterburn(text, { fileName: "k.s" }).output);
   writeFileSync(file, "x".repeat(want.length * 2));
-  const r = afterburnToFile(Buffer.from(text), file, { fileName: "k.s" });
-  assert.equal(r.bytes, want.length);
+  const r = prepareAfterburn(Buffer.from(text), { fileName: "k.s" });
+  assert.equal(r.writeTo(file), want.length);
   assert.deepEqual(r.sites, afterburn(text, { fileName: "k.s" }).sites);
   assert.ok(readFileSync(file).equals(want));
   const fd = openSync(file, "w");
   try {
     writeSync(fd, "# prefix\n");
-    afterburnToFile(text, fd, { fileName: "k.s" });
+    prepareAfterburn(text, { fileName: "k.s" }).writeTo(fd);
     writeSync(fd, "# suffix\n");
   } finally {
     closeSync(fd);

@@ -474,10 +474,14 @@ test("#GP(selector) for a busy TSS target (jmp, call, task gate), DPL violations
   assert.equal(r.rd(V.err), A);
 });
 
-test("a fault while loading the new task's segments is delivered in the new task", () => {
-  const g = run(`main:
+/**
+ * jmp to task A, whose TSS (entry task_a, stack 0xa000, plus `extra`) is set up first; task_a's
+ * address lands in V.out and its first instruction writes 1 to V.out + 4 (so 0 there: it never ran).
+ */
+function jumpToTaskA(extra: Partial<Task32>): GuestRun {
+  return run(`main:
 ${gdtWith({ [A]: tss32(TSS_A) })}
-${tss32Init(TSS_A, { eip: "task_a", esp: 0xa000, gs: SEL.np })}
+${tss32Init(TSS_A, { eip: "task_a", esp: 0xa000, ...extra })}
   movl $task_a, ${V.out}
   ljmp $${A}, $0
   hlt
@@ -485,6 +489,10 @@ task_a:
   movl $1, ${V.out + 4}
   hlt
 `);
+}
+
+test("a fault while loading the new task's segments is delivered in the new task", () => {
+  const g = jumpToTaskA({ gs: SEL.np });
   assert.equal(g.rd(V.vec), 11, "#NP for the not-present GS");
   assert.equal(g.rd(V.err), SEL.np);
   assert.equal(g.rd(V.eip), g.rd(V.out), "at the new task's first instruction");
@@ -507,16 +515,7 @@ task_a:
 });
 
 test("the TSS T bit raises #DB before the new task's first instruction", () => {
-  const g = run(`main:
-${gdtWith({ [A]: tss32(TSS_A) })}
-${tss32Init(TSS_A, { eip: "task_a", esp: 0xa000, trap: true })}
-  movl $task_a, ${V.out}
-  ljmp $${A}, $0
-  hlt
-task_a:
-  movl $1, ${V.out + 4}
-  hlt
-`);
+  const g = jumpToTaskA({ trap: true });
   assert.equal(g.rd(V.vec), 1);
   assert.equal(g.rd(V.eip), g.rd(V.out), "trap reported at the new task's entry");
   assert.equal(g.rd(V.out + 4), 0, "first instruction not executed yet");

@@ -206,8 +206,8 @@ export interface Oracle {
 
 let oracleChoice: Oracle | undefined;
 
-/** Whether `argv + [exe]` runs a tiny i386 ELF that exits with 42. */
-function runsI386(argv: string[], dir: string): boolean {
+/** A tiny i386 ELF that exits with 42, built in dir. */
+function buildProbe(dir: string): string {
   const src = join(dir, "probe.s");
   const obj = join(dir, "probe.o");
   const exe = join(dir, "probe");
@@ -215,7 +215,12 @@ function runsI386(argv: string[], dir: string): boolean {
   const as = spawnSync("as", ["--32", "-o", obj, src]);
   const ld = spawnSync("ld", ["-m", "elf_i386", "-o", exe, obj]);
   if (as.status !== 0 || ld.status !== 0) throw new Error(`GNU as/ld cannot build an i386 ELF: ${as.stderr}${ld.stderr}`);
-  const [cmd, ...rest] = [...argv, exe];
+  return exe;
+}
+
+/** Whether `argv + [probe]` runs the probe to its exit status. */
+function runsI386(argv: string[], probe: string): boolean {
+  const [cmd, ...rest] = [...argv, probe];
   const r = spawnSync(cmd!, rest, { stdio: "ignore", timeout: 20_000 });
   return r.status === 42;
 }
@@ -227,9 +232,10 @@ export function oracle(): Oracle {
   try {
     const forced = process.env.DIFF_ORACLE;
     if (forced !== undefined && forced !== "native" && forced !== "qemu") throw new Error(`DIFF_ORACLE must be native or qemu, not ${forced}`);
-    if (forced !== "qemu" && runsI386([], dir)) {
+    const probe = buildProbe(dir);
+    if (forced !== "qemu" && runsI386([], probe)) {
       oracleChoice = { kind: "native", argv: [], why: "this machine's CPU (the kernel runs i386 ELF binaries)" };
-    } else if (forced !== "native" && runsI386(["qemu-i386"], dir)) {
+    } else if (forced !== "native" && runsI386(["qemu-i386"], probe)) {
       oracleChoice = {
         kind: "qemu",
         argv: ["qemu-i386"],
