@@ -2,8 +2,21 @@
 // NOPs) and for the trap backend (operands of a sensitive-unprivileged instruction). iced-x86 decodes; the opcode
 // key the catalogue uses (core/isa DecodedForm) is read from the bytes with the same rules as the emulator's decoder.
 
-import { Code, Decoder, DecoderOptions, Formatter, FormatterSyntax, Mnemonic, OpKind, Register } from "iced-x86";
+import type * as Iced from "iced-x86";
 import type { DecodedForm } from "../core/isa/index.js";
+
+type Register = Iced.Register;
+
+let iced: typeof Iced | undefined;
+
+/**
+ * iced-x86, loaded on first use: loading it compiles megabytes of JavaScript and instantiates its
+ * wasm (about 100 ms), which every `afterburn burn` and `sites` paid for nothing.
+ */
+function icedX86(): typeof Iced {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  return (iced ??= require("iced-x86") as typeof Iced);
+}
 
 export type RegRef =
   | { kind: "gpr"; index: number; size: 1 | 2 | 4; high: boolean }
@@ -68,7 +81,7 @@ const GPR8 = ["AL", "CL", "DL", "BL", "AH", "CH", "DH", "BH"];
 const SREGS = ["ES", "CS", "SS", "DS", "FS", "GS"];
 
 export function regRef(r: Register): RegRef {
-  const name = Register[r] ?? "None";
+  const name = icedX86().Register[r] ?? "None";
   let k = GPR32.indexOf(name);
   if (k >= 0) return { kind: "gpr", index: k, size: 4, high: false };
   k = GPR16.indexOf(name);
@@ -87,10 +100,11 @@ function gprIndex(r: Register): number {
   return ref.kind === "gpr" && ref.size === 4 ? ref.index : -1;
 }
 
-let formatter: Formatter | undefined;
+let formatter: Iced.Formatter | undefined;
 
 /** Decode one 32-bit instruction at `ip`; undefined when the bytes are not a valid instruction. */
 export function decode32(bytes: Uint8Array, ip: number): DecodedInsn | undefined {
+  const { Code, Decoder, DecoderOptions, Formatter, FormatterSyntax, Mnemonic, OpKind, Register } = icedX86();
   const d = new Decoder(32, bytes, DecoderOptions.None);
   d.ip = BigInt(ip >>> 0);
   const ins = d.decode();
