@@ -66,7 +66,22 @@ export function sitesOf(doc: OpenDocument): EditorSite[] {
 }
 
 /** The diagnostic last published for a site object, with what it depends on. */
-const cachedDiagnostics = new WeakMap<EditorSite, { doc: OpenDocument; line: number; start: number; end: number; severity: DiagnosticSeverity; layout: number; related: boolean; diagnostic: Diagnostic }>();
+interface CachedDiagnostic {
+  doc: OpenDocument;
+  line: number;
+  start: number;
+  end: number;
+  severity: DiagnosticSeverity;
+  layout: number;
+  /** The analysis's rebuildVersion when the related information was made. */
+  rebuild: number;
+  /** The diagnostic has (or could have) related information. */
+  related: boolean;
+  /** Some related location is (or may come to be) in this document, so it moves with the document's lines. */
+  localRelated: boolean;
+  diagnostic: Diagnostic;
+}
+const cachedDiagnostics = new WeakMap<EditorSite, CachedDiagnostic>();
 
 function sameRelated(a: readonly DiagnosticRelatedInformation[], b: readonly DiagnosticRelatedInformation[] | undefined): boolean {
   const bl = b ?? [];
@@ -122,6 +137,7 @@ export function diagnosticsFor(doc: OpenDocument, settings: Settings): Diagnosti
     out.push({ range: { start: { line: 0, character: 0 }, end: { line: 0, character: 0 } }, severity: DiagnosticSeverity.Information, source: "afterburn", code: "accurate-mode", message: `afterburn: accurate mode unavailable, analysing from text: ${doc.accurateError}` });
   }
   const layout = doc.asm?.layoutVersion ?? -1;
+  const rebuild = doc.asm?.rebuildVersion ?? -1;
   for (const site of sitesOf(doc)) {
     const setting = classSetting(site, settings);
     let sev = severity(setting);
@@ -137,11 +153,15 @@ export function diagnosticsFor(doc: OpenDocument, settings: Settings): Diagnosti
         continue;
       }
       // The site only moved (lines inserted or deleted above it): the same diagnostic at its new place.
-      const related = hit.related ? relatedFor(doc, site) : [];
-      if (sameRelated(related, hit.diagnostic.relatedInformation)) {
-        const d = same ? hit.diagnostic : movedDiagnostic(hit.diagnostic, toRange(r));
-        cachedDiagnostics.set(site, { ...hit, line: r.line, start: r.start, end: r.end, layout, diagnostic: d });
-        out.push(d);
+      // Related locations only in other files (a macro from a header) stay put until a rebuild.
+      const keep = !hit.related || (!hit.localRelated && hit.rebuild === rebuild) || sameRelated(relatedFor(doc, site), hit.diagnostic.relatedInformation);
+      if (keep) {
+        if (!same) hit.diagnostic = movedDiagnostic(hit.diagnostic, toRange(r));
+        hit.line = r.line;
+        hit.start = r.start;
+        hit.end = r.end;
+        hit.layout = layout;
+        out.push(hit.diagnostic);
         continue;
       }
     }
@@ -156,7 +176,12 @@ export function diagnosticsFor(doc: OpenDocument, settings: Settings): Diagnosti
     const related = relatedFor(doc, site);
     if (related.length > 0) d.relatedInformation = related;
     // Related locations in the document move with its lines: checked again when a line moved.
-    cachedDiagnostics.set(site, { doc, line: r.line, start: r.start, end: r.end, severity: sev, layout, related: related.length > 0 || site.cppMacro !== undefined || site.expansion !== undefined, diagnostic: d });
+    cachedDiagnostics.set(site, {
+      doc, line: r.line, start: r.start, end: r.end, severity: sev, layout, rebuild,
+      related: related.length > 0 || site.cppMacro !== undefined || site.expansion !== undefined,
+      localRelated: site.cppMacro !== undefined || related.length === 0 || related.some((x) => x.location.uri === doc.uri),
+      diagnostic: d,
+    });
     out.push(d);
   }
   if (doc.asm !== undefined) {

@@ -147,6 +147,9 @@ export class AsmAnalysis {
   /** Incremented whenever lines move (an edit changes the line count) or the analysis is rebuilt. */
   layoutVersion = 0;
 
+  /** Incremented on every rebuild (defines, headers and expansions gathered again); not when lines only move. */
+  rebuildVersion = 0;
+
   private clampPosition(p: { line: number; character: number }): { line: number; character: number } {
     const n = this.source.length;
     if (!(p.line >= 0)) return { line: 0, character: 0 };
@@ -163,6 +166,7 @@ export class AsmAnalysis {
   /** Recomputes defines, headers and expansions, then hands the document only the lines that differ. */
   private rebuild(): void {
     this.layoutVersion++;
+    this.rebuildVersion++;
     const analysed = this.source.length > this.maxLines ? this.source.slice(0, this.maxLines) : this.source;
     if (this.cppAware) {
       this.includeSet = gatherIncludes(analysed, this.options.fileName, this.options.includeDirs ?? []);

@@ -2,6 +2,10 @@
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import { LspClient, range } from "./lsp-client.js";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { pathToFileURL } from "node:url";
 import { afterburn } from "../../core/burn/afterburn.js";
 
 let client: LspClient;
@@ -140,4 +144,45 @@ test("keystrokes sent back to back: the last version is published, equal to a fr
   const versions = client.published.slice(first).filter((p) => p.params.uri === uri).map((p) => p.params.version ?? 0);
   assert.deepEqual(versions, [...versions].sort((a, b) => a - b));
   assert.ok(versions.length >= 1 && versions.length <= typed.length + 1, `${versions.length} publishes`);
+});
+
+test("lines inserted and deleted around macros from the file and from a header: related information stays exact", async () => {
+  const dir = mkdtempSync(join(tmpdir(), "afterburn-related-"));
+  try {
+    writeFileSync(join(dir, "irq.h"), ["/* irq.h */", ".macro IRQ_SAVE", "\tpushfl", "\tcli", ".endm", ""].join("\n"));
+    const lines = [
+      '#include "irq.h"',
+      "\t.text",
+      ".macro LOCAL_OFF",
+      "\tcli",
+      ".endm",
+      "f:",
+      ...Array.from({ length: 30 }, (_, i) => (i % 5 === 0 ? "\tIRQ_SAVE" : i % 5 === 2 ? "\tLOCAL_OFF" : `\tmovl ${i}, %eax`)),
+      "\tret",
+    ];
+    const uri = pathToFileURL(join(dir, "entry.S")).href;
+    await client.openAndWait(uri, lines.join("\n"));
+    const full = (d: { diagnostics: { code?: unknown; range: unknown; message: string; relatedInformation?: unknown }[] }) =>
+      d.diagnostics.map((x) => JSON.stringify([x.code, x.range, x.message, x.relatedInformation ?? []])).sort();
+    // Above the local macro, between it and the sites, among the sites; insertions and deletions.
+    // (Only the inserted nops are deleted again.)
+    const edits: [number, boolean][] = [[1, true], [5, true], [12, true], [12, false], [0, true], [2, false], [5, false], [2, true]];
+    let version = 1;
+    for (const [at, insert] of edits) {
+      const text = insert ? "\tnop\n" : "";
+      const r = insert ? range(at, 0, at, 0) : range(at, 0, at + 1, 0);
+      if (insert) lines.splice(at, 0, "\tnop");
+      else assert.deepEqual(lines.splice(at, 1), ["\tnop"]);
+      const got = await client.changeAndWait(uri, ++version, [{ range: r, text }]);
+      const freshUri = pathToFileURL(join(dir, `fresh${version}.S`)).href;
+      const fresh = await client.openAndWait(freshUri, lines.join("\n"));
+      client.notify("textDocument/didClose", { textDocument: { uri: freshUri } });
+      const norm = (xs: string[]) => xs.map((x) => x.split(freshUri).join(uri));
+      assert.deepEqual(full(got), norm(full(fresh)), `after ${insert ? "inserting" : "deleting"} line ${at}`);
+      assert.ok(got.diagnostics.some((x) => (x.relatedInformation ?? []).some((ri) => ri.location.uri.endsWith("/irq.h"))), "header macro related information");
+      assert.ok(got.diagnostics.some((x) => (x.relatedInformation ?? []).some((ri) => ri.location.uri === uri)), "local macro related information");
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });

@@ -39,3 +39,19 @@ test("a moved diagnostic encodes with its new range and everything else as befor
   assert.deepEqual(JSON.parse(encodeMessage(msg).toString("utf8")), JSON.parse(JSON.stringify(msg)));
   assert.deepEqual(Object.keys(twice), Object.keys(d));
 });
+
+test("a moved diagnostic whose range is not four integers is encoded the generic way", () => {
+  const d = { range: { start: { line: 1, character: 0 }, end: { line: 1, character: 3 } }, message: "m" };
+  encodeMessage(publish([d]));
+  const odd = [
+    { start: { line: 2, character: 0 }, end: { line: 2, character: 3 }, extra: "é" },
+    { start: { line: 2.5, character: 0 }, end: { line: 2, character: 3 } },
+    { start: { line: 2, character: 0, note: 1 }, end: { line: 2, character: 3 } },
+  ];
+  for (const range of odd) {
+    const msg = publish([movedDiagnostic(d, range as typeof d.range)]);
+    const bytes = encodeMessage(msg);
+    assert.ok(bytes.every((b) => b < 0x7f));
+    assert.deepEqual(JSON.parse(bytes.toString("utf8")), JSON.parse(JSON.stringify(msg)));
+  }
+});
