@@ -14,6 +14,11 @@ import { join, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import { LspClient, type PublishedDiagnostics, type Range } from "../test/server/lsp-client.js";
 import { prng } from "../test/prng.js";
+import { OpenDocument } from "../server/documents.js";
+import { diagnosticsFor } from "../server/features.js";
+import { DEFAULT_SETTINGS } from "../server/settings.js";
+import { encodeMessage } from "../server/wire.js";
+import type { Message } from "vscode-languageserver/node";
 
 const ROOT = resolve(__dirname, "..");
 const KERNEL_LINES = 20_000;
@@ -355,6 +360,40 @@ interface FileResult {
   serverCpu: number;
   /** Bytes of the last publishDiagnostics params (JSON). */
   payload: number;
+  /** The same edits replayed in this process: per edit kind, p50 ms of each server step. */
+  steps: Map<string, { analyse: number; diagnostics: number; encode: number }>;
+}
+
+/**
+ * The server's own share of an edit: the same edit script replayed on the server's modules in this
+ * process (no stdio, no client), timing the analysis, the diagnostic list and its JSON encoding apart.
+ */
+function serverSteps(uri: string, text: string, seed: number): Map<string, { analyse: number; diagnostics: number; encode: number }> {
+  const doc = new OpenDocument(uri, "asm", "gas-x86", 1, text, { maxLines: DEFAULT_SETTINGS.maxAnalysisLines, includeDirs: [], mode: 32 });
+  diagnosticsFor(doc, DEFAULT_SETTINGS);
+  const buf = new TextBuffer(text.split("\n"));
+  const times = new Map<string, { analyse: number[]; diagnostics: number[]; encode: number[] }>();
+  let version = 1;
+  for (const e of editScript(buf, EDITS, prng(seed))) {
+    buf.apply(e);
+    version++;
+    const t0 = performance.now();
+    doc.applyChanges([{ range: e.range, text: e.text }], version);
+    doc.asm!.sites();
+    const t1 = performance.now();
+    const diagnostics = diagnosticsFor(doc, DEFAULT_SETTINGS);
+    const t2 = performance.now();
+    encodeMessage({ jsonrpc: "2.0", method: "textDocument/publishDiagnostics", params: { uri, version, diagnostics } } as Message);
+    const t3 = performance.now();
+    const k = times.get(e.kind) ?? { analyse: [], diagnostics: [], encode: [] };
+    k.analyse.push(t1 - t0);
+    k.diagnostics.push(t2 - t1);
+    k.encode.push(t3 - t2);
+    times.set(e.kind, k);
+  }
+  const out = new Map<string, { analyse: number; diagnostics: number; encode: number }>();
+  for (const [k, t] of times) out.set(k, { analyse: quantiles(t.analyse).p50, diagnostics: quantiles(t.diagnostics).p50, encode: quantiles(t.encode).p50 });
+  return out;
 }
 
 async function benchFile(client: LspClient, name: string, uri: string, text: string, seed: number): Promise<FileResult> {
@@ -415,7 +454,7 @@ async function benchFile(client: LspClient, name: string, uri: string, text: str
   }
   client.notify("textDocument/didClose", { textDocument: { uri } });
   client.published.length = 0;
-  return { name, lines: lines.length, open, diagnostics: opened.diagnostics.length, all, byKind, burst, memory, serverCpu, payload: Buffer.byteLength(JSON.stringify(final)) };
+  return { name, lines: lines.length, open, diagnostics: opened.diagnostics.length, all, byKind, burst, memory, serverCpu, payload: Buffer.byteLength(JSON.stringify(final)), steps: serverSteps(uri, text, seed) };
 }
 
 async function main(): Promise<void> {
@@ -467,6 +506,11 @@ async function main(): Promise<void> {
         console.log(`      ${label.padEnd(25)} ${String(ms.length).padStart(3)}:     p50 ${fmt(s.p50)} ms  p95 ${fmt(s.p95)} ms  max ${fmt(s.max)} ms`);
       }
       console.log(`    server CPU per edit (from /proc, all threads incl. GC): ${r.serverCpu.toFixed(2)} ms`);
+      console.log("    the server's own steps, the same edits replayed in this process (p50 ms; the rest is stdio and the client's JSON parse):");
+      for (const [k, t] of r.steps) {
+        const label = k === "type" ? "type/delete a character" : k === "mnemonic" ? "instruction ↔ sensitive" : "insert/delete a line";
+        console.log(`      ${label.padEnd(25)} analysis ${t.analyse.toFixed(2)}  diagnostics ${t.diagnostics.toFixed(2)}  JSON encoding ${t.encode.toFixed(2)}`);
+      }
       console.log(`    burst of 20 keystrokes sent back to back → diagnostics of the last: ${r.burst.toFixed(1)} ms`);
       console.log(`    server memory with this file open: VmRSS ${r.memory.rss.toFixed(0)} MiB, peak VmHWM ${r.memory.hwm.toFixed(0)} MiB`);
     }

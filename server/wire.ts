@@ -19,7 +19,6 @@ import { inspect } from "node:util";
 
 /** A diagnostic's encoded JSON, and the length of its leading `{"range":…,` when range is its first key (else 0). */
 const kept = new WeakMap<object, { bytes: Buffer; head: number }>();
-const COMMA = Buffer.from(",");
 
 /** JSON with every character above U+007E escaped (still valid JSON for the same value). */
 function asciiJson(value: unknown): string {
@@ -83,25 +82,80 @@ function diagnosticBytes(d: unknown): Buffer {
   return encodeDiagnostic(d).bytes;
 }
 
+/**
+ * The last publishDiagnostics encoded per URI: its diagnostics in order, where each one's bytes
+ * start in it, and the bytes. Between two keystrokes nearly the whole list is the same objects in
+ * the same order, and a run of them is copied from there in one piece rather than one by one.
+ */
+interface Published {
+  diagnostics: readonly unknown[];
+  index: Map<unknown, number>;
+  starts: Int32Array;
+  bytes: Buffer;
+}
+const published = new Map<string, Published>();
+
 /** The JSON bytes of a message; publishDiagnostics is assembled from each diagnostic's kept bytes. */
 export function encodeMessage(msg: Message): Buffer {
-  const m = msg as { method?: unknown; params?: { diagnostics?: unknown } };
+  const m = msg as { method?: unknown; params?: { uri?: unknown; diagnostics?: unknown } };
   const diagnostics = m.params?.diagnostics;
-  if (m.method === "textDocument/publishDiagnostics" && Array.isArray(diagnostics) && diagnostics.length > 0) {
-    const shell = asciiJson({ ...m, params: { ...m.params, diagnostics: [] } });
-    const at = shell.lastIndexOf('"diagnostics":[]');
-    if (at >= 0) {
-      const cut = at + '"diagnostics":['.length;
-      const parts: Buffer[] = [Buffer.from(shell.slice(0, cut), "latin1")];
-      for (let i = 0; i < diagnostics.length; i++) {
-        if (i > 0) parts.push(COMMA);
-        parts.push(diagnosticBytes(diagnostics[i]));
-      }
-      parts.push(Buffer.from(shell.slice(cut), "latin1"));
-      return Buffer.concat(parts);
+  if (m.method === "textDocument/publishDiagnostics" && Array.isArray(diagnostics)) {
+    const uri = typeof m.params?.uri === "string" ? m.params.uri : undefined;
+    if (diagnostics.length === 0) {
+      if (uri !== undefined) published.delete(uri); // the server publishes nothing for a closed document
+    } else {
+      const shell = asciiJson({ ...m, params: { ...m.params, diagnostics: [] } });
+      const at = shell.lastIndexOf('"diagnostics":[]');
+      if (at >= 0) return assemble(uri, shell, at + '"diagnostics":['.length, diagnostics);
     }
   }
   return Buffer.from(JSON.stringify(msg), "utf8");
+}
+
+function assemble(uri: string | undefined, shell: string, cut: number, diagnostics: readonly unknown[]): Buffer {
+  const n = diagnostics.length;
+  const parts: Buffer[] = new Array(n);
+  let total = shell.length + n - 1;
+  for (let i = 0; i < n; i++) {
+    const b = diagnosticBytes(diagnostics[i]);
+    parts[i] = b;
+    total += b.length;
+  }
+  const out = Buffer.allocUnsafe(total);
+  let p = out.write(shell.slice(0, cut), 0, "latin1");
+  const prev = uri !== undefined ? published.get(uri) : undefined;
+  const starts = new Int32Array(n);
+  const index = new Map<unknown, number>();
+  for (let i = 0; i < n; ) {
+    const d = diagnostics[i];
+    const j = prev?.index.get(d);
+    if (prev !== undefined && j !== undefined) {
+      // The longest run that follows the previous publish object for object: one copy, commas included.
+      let k = 1;
+      while (i + k < n && j + k < prev.diagnostics.length && diagnostics[i + k] === prev.diagnostics[j + k]) k++;
+      if (k > 1) {
+        if (i > 0) out[p++] = 0x2c;
+        const from = prev.starts[j];
+        const to = prev.starts[j + k - 1] + parts[i + k - 1].length;
+        prev.bytes.copy(out, p, from, to);
+        for (let q = 0; q < k; q++) {
+          starts[i + q] = p + prev.starts[j + q] - from;
+          index.set(diagnostics[i + q], i + q);
+        }
+        p += to - from;
+        i += k;
+        continue;
+      }
+    }
+    if (i > 0) out[p++] = 0x2c;
+    starts[i] = p;
+    index.set(d, i);
+    p += parts[i].copy(out, p);
+    i++;
+  }
+  p += out.write(shell.slice(cut), p, "latin1");
+  if (uri !== undefined) published.set(uri, { diagnostics: diagnostics.slice(), index, starts, bytes: out });
+  return p === total ? out : out.subarray(0, p);
 }
 
 const encoder: ContentTypeEncoder = {

@@ -3,9 +3,10 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { encodeMessage, movedDiagnostic } from "../../server/wire.js";
 import type { Message } from "vscode-languageserver/node";
+import { prng } from "../prng.js";
 
-function publish(diagnostics: unknown[]): Message {
-  return { jsonrpc: "2.0", method: "textDocument/publishDiagnostics", params: { uri: "file:///tmp/a%20b.S", version: 3, diagnostics } } as Message;
+function publish(diagnostics: unknown[], uri = "file:///tmp/a%20b.S"): Message {
+  return { jsonrpc: "2.0", method: "textDocument/publishDiagnostics", params: { uri, version: 3, diagnostics } } as Message;
 }
 
 test("publishDiagnostics encodes to the same value, ASCII only", () => {
@@ -53,5 +54,35 @@ test("a moved diagnostic whose range is not four integers is encoded the generic
     const bytes = encodeMessage(msg);
     assert.ok(bytes.every((b) => b < 0x7f));
     assert.deepEqual(JSON.parse(bytes.toString("utf8")), JSON.parse(JSON.stringify(msg)));
+  }
+});
+
+test("publishes that reuse the last one's runs (same objects, same order) are the same JSON as a fresh stringify", () => {
+  const rnd = prng(7);
+  const pool = Array.from({ length: 60 }, (_, i) => ({
+    range: { start: { line: i, character: 1 }, end: { line: i, character: 4 + (i % 3) } },
+    severity: 1 + (i % 4),
+    code: `c${i}`,
+    source: "afterburn",
+    message: i % 9 === 0 ? `m${i} — é 𝄞` : `m${i}`,
+  }));
+  const lists = new Map<string, unknown[]>([["file:///a.S", pool.slice(0, 30)], ["file:///b.S", pool.slice(20, 50)]]);
+  for (let round = 0; round < 300; round++) {
+    const uri = rnd() < 0.5 ? "file:///a.S" : "file:///b.S";
+    let list = lists.get(uri)!.slice();
+    const r = rnd();
+    // Edits of the kinds a keystroke makes: one replaced, one moved, some inserted or removed, a duplicate, a clear.
+    if (r < 0.3) list[Math.floor(rnd() * list.length)] = movedDiagnostic(pool[Math.floor(rnd() * pool.length)], { start: { line: round, character: 0 }, end: { line: round, character: 2 } });
+    else if (r < 0.5) list.splice(Math.floor(rnd() * (list.length + 1)), 0, pool[Math.floor(rnd() * pool.length)]);
+    else if (r < 0.7) list.splice(Math.floor(rnd() * list.length), 1 + Math.floor(rnd() * 3));
+    else if (r < 0.8) list.push(list[0]);
+    else if (r < 0.85) list = [];
+    else if (r < 0.9) list = pool.slice(Math.floor(rnd() * 40)).reverse();
+    if (list.length === 0 && rnd() < 0.5) list = pool.slice(0, 5);
+    lists.set(uri, list);
+    const msg = publish(list, uri);
+    const bytes = encodeMessage(msg);
+    assert.ok(bytes.every((b) => b < 0x7f), `round ${round}`);
+    assert.deepEqual(JSON.parse(bytes.toString("utf8")), JSON.parse(JSON.stringify(msg)), `round ${round}`);
   }
 });
