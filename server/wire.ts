@@ -23,7 +23,6 @@ const kept = new WeakMap<object, { bytes: Buffer; head: number }>();
 /** JSON with every character above U+007E escaped (still valid JSON for the same value). */
 function asciiJson(value: unknown): string {
   const s = JSON.stringify(value) ?? "null";
-  // eslint-disable-next-line no-control-regex
   return /[^\x00-\x7e]/.test(s) ? s.replace(/[^\x00-\x7e]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`) : s;
 }
 

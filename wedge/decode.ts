@@ -14,7 +14,6 @@ let iced: typeof Iced | undefined;
  * wasm (about 100 ms), which every `afterburn burn` and `sites` paid for nothing.
  */
 function icedX86(): typeof Iced {
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
   return (iced ??= require("iced-x86") as typeof Iced);
 }
 
