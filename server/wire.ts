@@ -91,27 +91,45 @@ interface Published {
   index: Map<unknown, number>;
   starts: Int32Array;
   bytes: Buffer;
+  /** Which of the URI's two output buffers holds bytes. */
+  slot: number;
 }
 const published = new Map<string, Published>();
 
-/** The JSON bytes of a message; publishDiagnostics is assembled from each diagnostic's kept bytes. */
-export function encodeMessage(msg: Message): Buffer {
+/**
+ * Two output buffers per URI, used in turn: one holds the last publish (copied from), the other
+ * takes the next. A fresh half-megabyte buffer on every keystroke is external memory V8 answers
+ * with full garbage collections of the whole (large) heap; these pause the server for tens of ms.
+ */
+const outputs = new Map<string, [Buffer | undefined, Buffer | undefined]>();
+
+/**
+ * The JSON bytes of a message; publishDiagnostics is assembled from each diagnostic's kept bytes.
+ * With `reuse`, the caller promises that every buffer returned before has been written out: a
+ * publish may then be made in a buffer of an earlier publish of the same URI (the one before the
+ * last), so a returned buffer is only valid until the second-next publish for its URI.
+ */
+export function encodeMessage(msg: Message, reuse = false): Buffer {
   const m = msg as { method?: unknown; params?: { uri?: unknown; diagnostics?: unknown } };
   const diagnostics = m.params?.diagnostics;
   if (m.method === "textDocument/publishDiagnostics" && Array.isArray(diagnostics)) {
     const uri = typeof m.params?.uri === "string" ? m.params.uri : undefined;
     if (diagnostics.length === 0) {
-      if (uri !== undefined) published.delete(uri); // the server publishes nothing for a closed document
+      if (uri !== undefined) {
+        // A closed document publishes nothing more: its bytes and buffers go.
+        published.delete(uri);
+        outputs.delete(uri);
+      }
     } else {
       const shell = asciiJson({ ...m, params: { ...m.params, diagnostics: [] } });
       const at = shell.lastIndexOf('"diagnostics":[]');
-      if (at >= 0) return assemble(uri, shell, at + '"diagnostics":['.length, diagnostics);
+      if (at >= 0) return assemble(uri, shell, at + '"diagnostics":['.length, diagnostics, reuse);
     }
   }
   return Buffer.from(JSON.stringify(msg), "utf8");
 }
 
-function assemble(uri: string | undefined, shell: string, cut: number, diagnostics: readonly unknown[]): Buffer {
+function assemble(uri: string | undefined, shell: string, cut: number, diagnostics: readonly unknown[], reuse: boolean): Buffer {
   const n = diagnostics.length;
   const parts: Buffer[] = new Array(n);
   let total = shell.length + n - 1;
@@ -120,9 +138,22 @@ function assemble(uri: string | undefined, shell: string, cut: number, diagnosti
     parts[i] = b;
     total += b.length;
   }
-  const out = Buffer.allocUnsafe(total);
-  let p = out.write(shell.slice(0, cut), 0, "latin1");
   const prev = uri !== undefined ? published.get(uri) : undefined;
+  const slot = prev === undefined ? 0 : prev.slot ^ 1;
+  let out: Buffer;
+  if (uri === undefined) out = Buffer.allocUnsafe(total);
+  else {
+    let pair = outputs.get(uri);
+    if (pair === undefined) outputs.set(uri, (pair = [undefined, undefined]));
+    const spare = pair[slot];
+    if (reuse && spare !== undefined && spare.length >= total) out = spare;
+    else {
+      // Room to grow: the next publishes of this document are about as long.
+      out = Buffer.allocUnsafeSlow(total + (total >> 3));
+      pair[slot] = out;
+    }
+  }
+  let p = out.write(shell.slice(0, cut), 0, "latin1");
   const starts = new Int32Array(n);
   const index = new Map<unknown, number>();
   for (let i = 0; i < n; ) {
@@ -153,15 +184,18 @@ function assemble(uri: string | undefined, shell: string, cut: number, diagnosti
     i++;
   }
   p += out.write(shell.slice(cut), p, "latin1");
-  if (uri !== undefined) published.set(uri, { diagnostics: diagnostics.slice(), index, starts, bytes: out });
-  return p === total ? out : out.subarray(0, p);
+  const bytes = out.length === p ? out : out.subarray(0, p);
+  if (uri !== undefined) published.set(uri, { diagnostics: diagnostics.slice(), index, starts, bytes, slot });
+  return bytes;
 }
 
 const encoder: ContentTypeEncoder = {
   name: "application/json",
   encode: (msg) => {
     try {
-      return Promise.resolve(encodeMessage(msg));
+      // The writer encodes a message only once the one before it is written (its write callback has
+      // run); the check says so for any writer, so an earlier buffer can take this message.
+      return Promise.resolve(encodeMessage(msg, process.stdout.writableLength === 0));
     } catch (e) {
       return Promise.reject(e);
     }

@@ -72,6 +72,8 @@ export class LspClient {
   /** Every publishDiagnostics in arrival order with its arrival time (performance.now()). */
   readonly published: { at: number; params: PublishedDiagnostics }[] = [];
   stderr = "";
+  /** performance.now() of every chunk read from the server's stdout (the caller empties it when it likes). */
+  readonly chunkTimes: number[] = [];
   exited: { code: number | null; signal: NodeJS.Signals | null } | undefined;
 
   private constructor(options: ClientOptions) {
@@ -79,6 +81,7 @@ export class LspClient {
     const nodeArgs = options.nodeArgs ?? (process.env.AFTERBURN_LSP_NODE_ARGS ?? "").split(" ").filter((a) => a.length > 0);
     this.process = spawn(process.execPath, [...nodeArgs, SERVER, "--stdio"], { stdio: ["pipe", "pipe", "pipe"] });
     this.process.stderr!.on("data", (b: Buffer) => (this.stderr += b.toString()));
+    this.process.stdout!.on("data", () => this.chunkTimes.push(performance.now()));
     this.process.on("exit", (code, signal) => (this.exited = { code, signal }));
     this.connection = createMessageConnection(new StreamMessageReader(this.process.stdout!), new StreamMessageWriter(this.process.stdin!));
     this.connection.onNotification("textDocument/publishDiagnostics", (p: PublishedDiagnostics) => {

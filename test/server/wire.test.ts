@@ -57,8 +57,10 @@ test("a moved diagnostic whose range is not four integers is encoded the generic
   }
 });
 
-test("publishes that reuse the last one's runs (same objects, same order) are the same JSON as a fresh stringify", () => {
-  const rnd = prng(7);
+for (const reuse of [false, true]) test(`publishes that reuse the last one's runs (same objects, same order) are the same JSON as a fresh stringify${reuse ? ", made in reused buffers" : ""}`, () => {
+  const rnd = prng(reuse ? 8 : 7);
+  const buffers = new Set<ArrayBufferLike>();
+  let publishes = 0;
   const pool = Array.from({ length: 60 }, (_, i) => ({
     range: { start: { line: i, character: 1 }, end: { line: i, character: 4 + (i % 3) } },
     severity: 1 + (i % 4),
@@ -81,8 +83,15 @@ test("publishes that reuse the last one's runs (same objects, same order) are th
     if (list.length === 0 && rnd() < 0.5) list = pool.slice(0, 5);
     lists.set(uri, list);
     const msg = publish(list, uri);
-    const bytes = encodeMessage(msg);
+    const bytes = encodeMessage(msg, reuse);
+    if (list.length > 0) {
+      buffers.add(bytes.buffer);
+      publishes++;
+    }
     assert.ok(bytes.every((b) => b < 0x7f), `round ${round}`);
     assert.deepEqual(JSON.parse(bytes.toString("utf8")), JSON.parse(JSON.stringify(msg)), `round ${round}`);
   }
+  // Reused: a few buffers per document (they grow now and then); otherwise one per publish.
+  if (reuse) assert.ok(buffers.size < publishes / 4, `${buffers.size} buffers for ${publishes} publishes`);
+  else assert.equal(buffers.size, publishes);
 });
