@@ -38,8 +38,33 @@ export const DEFAULT_MAX_LINES = 200_000;
 
 const STRUCTURAL_TEXT = /^\s*(#\s*(define|undef|include)|\.include\b)/;
 
+/** The line break after a line: LF, CRLF, a lone CR, or none (the last line). */
+const LF = 0;
+const CRLF = 1;
+const CR = 2;
+const END = 3;
+const BREAK_TEXT = ["\n", "\r\n", "\r", ""];
+
+/** Lines as splitLines() gives them, with the break after each. */
+function splitWithBreaks(text: string): { lines: string[]; breaks: number[] } {
+  const lines = splitLines(text);
+  const breaks = new Array<number>(lines.length).fill(LF);
+  breaks[lines.length - 1] = END;
+  if (text.indexOf("\r") >= 0) {
+    const re = /\r\n|\r|\n/g;
+    let i = 0;
+    for (let m = re.exec(text); m !== null; m = re.exec(text)) breaks[i++] = m[0] === "\n" ? LF : m[0] === "\r\n" ? CRLF : CR;
+  }
+  return { lines, breaks };
+}
+
 export class AsmAnalysis {
   private source: string[];
+  /**
+   * The break after each source line. The analysis sees lines only, but an edit can join breaks:
+   * a CR typed before an LF, or an LF after a lone CR, makes one CRLF break, not two.
+   */
+  private breaks: number[];
   private doc: AsmDocument;
   private prologue: HeaderMacroLine[] = [];
   private defines: DefineTable = new Map();
@@ -60,7 +85,7 @@ export class AsmAnalysis {
     this.options = { ...options };
     this.maxLines = Math.max(1, options.maxLines ?? DEFAULT_MAX_LINES);
     this.cppAware = options.fileName === undefined || !options.fileName.endsWith(".s");
-    this.source = splitLines(text);
+    ({ lines: this.source, breaks: this.breaks } = splitWithBreaks(text));
     this.doc = new AsmDocument("", { fileName: options.fileName, mode: options.mode ?? 32 });
     this.rebuild();
   }
@@ -113,9 +138,22 @@ export class AsmAnalysis {
     const last = this.source[el];
     const sc = a.character;
     const ec = b.character;
-    const inserted = splitLines(first.slice(0, sc) + text + last.slice(ec));
+    // The new text between the break before line sl and the break after line el, split with those
+    // two breaks around it: where the edit joins a CR and an LF into one break, a line goes.
+    const before = sl > 0 ? BREAK_TEXT[this.breaks[sl - 1]] : "";
+    const after = BREAK_TEXT[this.breaks[el]];
+    const split = splitWithBreaks(before + first.slice(0, sc) + text + last.slice(ec) + after);
+    let from = 0;
+    let to = split.lines.length;
+    if (before !== "") {
+      this.breaks[sl - 1] = split.breaks[0]; // its first "line" is the end of line sl - 1, whose text stays
+      from = 1;
+    }
+    if (after !== "") to--; // its last "line" is the start of line el + 1, whose text stays
+    const inserted = split.lines.slice(from, to);
     const old = this.source.slice(sl, el + 1);
     spliceInPlace(this.source, sl, el - sl + 1, inserted);
+    spliceInPlace(this.breaks, sl, el - sl + 1, split.breaks.slice(from, to));
     const structural =
       (this.cppAware && (old.some((t) => STRUCTURAL_TEXT.test(t)) || inserted.some((t) => STRUCTURAL_TEXT.test(t)) || (sl > 0 && this.source[sl - 1].endsWith("\\")) || old.some((t) => t.endsWith("\\")) || inserted.some((t) => t.endsWith("\\")))) ||
       this.source.length > this.maxLines || n > this.maxLines;
@@ -159,7 +197,7 @@ export class AsmAnalysis {
   }
 
   setText(text: string): void {
-    this.source = splitLines(text);
+    ({ lines: this.source, breaks: this.breaks } = splitWithBreaks(text));
     this.rebuild();
   }
 

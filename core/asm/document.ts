@@ -242,6 +242,12 @@ export class AsmDocument {
     }
     // Renumbering is exact only when no line-marker origin counts lines here and no message quotes a line number.
     if (delta !== 0 && (ref.origin !== undefined || this.lineNumbersInMessages || this.unterminatedComment)) return false;
+    // The unterminated-comment error points at the `/*` that opens the last comment: made again when that line changed.
+    if (this.unterminatedComment) {
+      let open = this.endStates.length - 1;
+      while (open > 0 && this.endStates[open - 1].inBlockComment) open--;
+      if (open >= start && open < start + count) return false;
+    }
     const statements = file.statements;
     const lo = firstStatementAtOrAfter(statements, start);
     const hi = firstStatementAtOrAfter(statements, start + oldCount);

@@ -177,3 +177,48 @@ test("AsmDocument: macros defined by macros and labels made by expansions move w
   }
   assert.ok(patched >= 3, `${patched} edits patched`);
 });
+
+/** An analysis after edits against a fresh one of the same text (as the client holds it, line breaks and all). */
+function assertSameAsFresh(an: AsmAnalysis, text: string, where: string): void {
+  const fresh = new AsmAnalysis(text, { fileName: an.options.fileName });
+  assert.equal(an.lineCount, fresh.lineCount, `${where}: line count`);
+  for (let i = 0; i < fresh.lineCount; i++) assert.equal(an.lineText(i), fresh.lineText(i), `${where}: line ${i}`);
+  assert.deepEqual(siteView(an), siteView(fresh), where);
+  assert.deepEqual(an.parseDiagnostics(), fresh.parseDiagnostics(), where);
+}
+
+test("AsmAnalysis: an edit that joins a CR and an LF makes one line break, as in the client's text", () => {
+  const cases: { text: string; range: [number, number, number, number]; insert: string; after: string }[] = [
+    // A CR typed at the end of a line that ends in LF: CRLF, one break.
+    { text: "\tcli\n\tsti\n\thlt", range: [0, 4, 0, 4], insert: "\r", after: "\tcli\r\n\tsti\n\thlt" },
+    // A line ending in CR inserted before an LF.
+    { text: "\tnop\n\thlt", range: [0, 4, 0, 4], insert: "\n\tcli\r", after: "\tnop\n\tcli\r\n\thlt" },
+    // An LF typed at the start of the line after a lone CR.
+    { text: "\tcli\r\tsti\n\thlt", range: [1, 0, 1, 0], insert: "\n", after: "\tcli\r\n\tsti\n\thlt" },
+    // Deleting the only text between a lone CR and an LF.
+    { text: "\tcli\rx\n\thlt", range: [1, 0, 1, 1], insert: "", after: "\tcli\r\n\thlt" },
+    // A CR before a CRLF stays two breaks.
+    { text: "\tcli\r\n\thlt", range: [0, 4, 0, 4], insert: "\r", after: "\tcli\r\r\n\thlt" },
+  ];
+  for (const c of cases) {
+    const an = new AsmAnalysis(c.text, { fileName: "/tmp/afterburn-incremental/breaks.S" });
+    void an.sites();
+    const [sl, sc, el, ec] = c.range;
+    an.applyEdit({ start: { line: sl, character: sc }, end: { line: el, character: ec } }, c.insert);
+    assertSameAsFresh(an, c.after, JSON.stringify(c));
+    // And the next edit lands on the lines the client sees.
+    const last = an.lineCount - 1;
+    an.applyEdit({ start: { line: last, character: 0 }, end: { line: last, character: 0 } }, "\tpopfl\n");
+    assertSameAsFresh(an, c.after.replace(/\thlt$/, "\tpopfl\n\thlt"), `${JSON.stringify(c)} then popfl`);
+  }
+});
+
+test("AsmAnalysis: editing the line where an unterminated comment opens moves its error", () => {
+  const lines = ["\t.text", "\tcli; sti /* never closed", "\thlt", "\tnop"];
+  const an = new AsmAnalysis(lines.join("\n"), { fileName: "/tmp/afterburn-incremental/comment.S" });
+  assert.equal(an.parseDiagnostics().find((d) => /unterminated comment/.test(d.message))?.range.start, 10);
+  an.applyEdit({ start: { line: 1, character: 0 }, end: { line: 1, character: 6 } }, "");
+  lines[1] = lines[1].slice(6);
+  assertSameAsFresh(an, lines.join("\n"), "after deleting before the /*");
+  assert.equal(an.parseDiagnostics().find((d) => /unterminated comment/.test(d.message))?.range.start, 4);
+});
