@@ -96,7 +96,15 @@ export class OpenDocument {
         else this.asm.setText(c.text);
       }
     } else {
-      this.textDocument = TextDocument.update(this.textDocument!, changes as TextDocumentContentChangeEvent[], version);
+      let td = this.textDocument!;
+      for (const c of changes) {
+        // TextDocument.update clamps a position past the end when it edits the text, but not when it
+        // updates its line table: a range past the last line left the table wrong, and every later
+        // edit landed somewhere else. Each range is clamped against the text it applies to first.
+        const change = "range" in c && c.range !== undefined ? { range: { start: td.positionAt(td.offsetAt(c.range.start)), end: td.positionAt(td.offsetAt(c.range.end)) }, text: c.text } : c;
+        td = TextDocument.update(td, [change], version);
+      }
+      this.textDocument = td;
     }
   }
 

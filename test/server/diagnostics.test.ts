@@ -186,3 +186,17 @@ test("lines inserted and deleted around macros from the file and from a header: 
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test("a C edit whose range starts past the last line is clamped, and later edits land where the client put them", async () => {
+  const uri = "file:///tmp/afterburn-test/clamp.c";
+  await client.openAndWait(uri, 'void f(void) {\n  asm volatile("cli");\n}', "c");
+  // An insertion at "line 4" of a 3-line document: it goes at the end.
+  await client.changeAndWait(uri, 2, [{ range: range(4, 0, 5, 0), text: '\nvoid g(void) { asm("sti"); }' }]);
+  // Then an edit on that new line, which lands there only if the document's line table is still right.
+  const got = await client.changeAndWait(uri, 3, [{ range: range(3, 20, 3, 23), text: "hlt" }]);
+  const text = 'void f(void) {\n  asm volatile("cli");\n}\nvoid g(void) { asm("hlt"); }';
+  const fresh = await client.openAndWait("file:///tmp/afterburn-test/clamp-fresh.c", text, "c");
+  const view = (d: typeof got) => d.diagnostics.map((x) => [x.code, x.range]);
+  assert.deepEqual(view(got), view(fresh));
+  assert.deepEqual(got.diagnostics.map((x) => x.code), ["cli", "hlt"]);
+});
