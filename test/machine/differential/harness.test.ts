@@ -43,3 +43,17 @@ test("harness: a wrong CF is reported only where CF is defined", async () => {
   assert.deepEqual(s.failed.map((o) => o.case.id), cfDefined.map((o) => o.case.id));
   assert.match(s.failed[0]!.diffs.join("\n"), /^flags CF: native/m);
 });
+
+/** The native result itself. */
+const exact: Emulate = (_c, _code, native) => ({ state: { regs: native.regs.slice(), eflags: native.eflags, mem: native.mem.slice() }, problem: null });
+
+test("harness: a case the native program dies on is reported, and the cases after it run in a new program", async () => {
+  const cases = generateCases(7, 60);
+  const k = 20;
+  cases[k] = { ...cases[k]!, items: [{ lines: ["int3"], stackNet: 0 }] };
+  const s = await runCases(cases, exact, 1);
+  assert.deepEqual(s.nativeCrashes.map((o) => o.case.id), [cases[k]!.id]);
+  assert.match(s.nativeCrashes[0]!.nativeCrash!, /SIGTRAP/);
+  for (const o of s.outcomes.slice(k + 1)) assert.ok(o.native !== undefined, `case ${o.case.id} was not run`);
+  assert.equal(s.failed.length, 0);
+});

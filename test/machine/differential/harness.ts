@@ -3,7 +3,7 @@
 import { type CaseAnalysis, analyzeCase, flagNames } from "./analysis.js";
 import type { EmulatorResult } from "./emulator.js";
 import { type Case, BASE_EFLAGS, COMPARED_FLAGS, ESP_INDEX, MEM_BASE, R32, caseText } from "./generator.js";
-import { type MachineState, type NativeCaseCode, runNative } from "./native.js";
+import { type MachineState, type NativeCaseCode, oracle, runNative } from "./native.js";
 
 export interface CaseOutcome {
   case: Case;
@@ -30,12 +30,41 @@ export interface Summary {
 /** Runs one case on the machine under test (the emulator; the harness's own tests pass a stand-in). */
 export type Emulate = (c: Case, code: NativeCaseCode, native: MachineState) => EmulatorResult;
 
+/** A batch run natively case by case: after a case the program died on, the rest run in a new program. */
+interface ResumedBatch {
+  code: NativeCaseCode[];
+  results: (MachineState | undefined)[];
+  /** Per case the program died on: how. */
+  deaths: Map<number, string>;
+}
+
+async function runNativeResuming(cases: readonly Case[]): Promise<ResumedBatch> {
+  const out: ResumedBatch = { code: [], results: [], deaths: new Map() };
+  let from = 0;
+  while (from < cases.length) {
+    const batch = await runNative(cases.slice(from));
+    const n = batch.results.length;
+    // A program that died after its last case (at exit) still gave every result.
+    const died = batch.crash !== undefined && batch.crash.caseIndex < n ? batch.crash.caseIndex : n;
+    for (let i = 0; i < died; i++) {
+      out.code.push(batch.code[i]!);
+      out.results.push(batch.results[i]);
+    }
+    if (died === n) break;
+    out.code.push(batch.code[died]!);
+    out.results.push(undefined);
+    out.deaths.set(from + died, `native program died (signal ${batch.crash!.signal}, exit ${batch.crash!.exitCode}) on this case`);
+    from += died + 1;
+  }
+  return out;
+}
+
 /** Run cases natively (in `parallel` processes) and on the emulator; compare each one. */
 export async function runCases(cases: readonly Case[], emulate: Emulate, parallel = 2): Promise<Summary> {
   const chunk = Math.ceil(cases.length / parallel);
   const parts: Case[][] = [];
   for (let i = 0; i < cases.length; i += chunk) parts.push(cases.slice(i, i + chunk));
-  const batches = await Promise.all(parts.map((p) => runNative(p)));
+  const batches = await Promise.all(parts.map((p) => runNativeResuming(p)));
   const outcomes: CaseOutcome[] = [];
   parts.forEach((p, bi) => {
     const batch = batches[bi]!;
@@ -45,10 +74,14 @@ export async function runCases(cases: readonly Case[], emulate: Emulate, paralle
       const o: CaseOutcome = { case: c, code, analysis, diffs: [] };
       const native = batch.results[i];
       if (native === undefined) {
-        const cr = batch.crash;
-        o.nativeCrash =
-          cr && cr.caseIndex === i ? `native program died (signal ${cr.signal}, exit ${cr.exitCode}) on this case` : "not run natively (an earlier case crashed)";
-        o.skipped = o.nativeCrash;
+        const death = batch.deaths.get(i) ?? "not run natively";
+        if (oracle().kind === "qemu" && analysis.incomparable !== null) {
+          // QEMU's garbage in flags the architecture leaves alone can include TF: a later popf then traps.
+          o.skipped = `${analysis.incomparable}; ${death} (QEMU's undefined flags can set TF)`;
+        } else {
+          o.nativeCrash = death;
+          o.skipped = death;
+        }
       } else if (analysis.incomparable !== null) {
         o.native = native;
         o.skipped = analysis.incomparable;
