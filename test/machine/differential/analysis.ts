@@ -17,6 +17,10 @@ const ORACLE_QUIRKS: Record<string, ReadonlyMap<number, number>> = {
   qemu: new Map([[Mnemonic.Cmpxchg8b, 0x1 | 0x4 | 0x10 | 0x80 | 0x400 | 0x800]]),
 };
 
+const DF = 0x400;
+/** CF PF AF ZF SF OF. */
+const ARITHMETIC_FLAGS = 0x1 | 0x4 | 0x10 | 0x40 | 0x80 | 0x800;
+
 /** iced RflagsBits → EFLAGS bits. */
 const ICED_TO_EFLAGS: readonly [number, number][] = [
   [1, 0x800], // OF
@@ -72,6 +76,8 @@ export function analyzeCase(address: number, bytes: Uint8Array): CaseAnalysis {
   let incomparable: string | null = null;
   let skipEnd = 0;
   const quirks = ORACLE_QUIRKS[oracle().kind]!;
+  /** An oracle quirk's garbage may still show in the flags (see ORACLE_QUIRKS). */
+  let quirkGarbage = false;
   try {
     while (dec.canDecode) {
       dec.decodeOut(insn);
@@ -83,12 +89,19 @@ export function analyzeCase(address: number, bytes: Uint8Array): CaseAnalysis {
       if (read & undefinedFlags && incomparable === null) {
         incomparable = `${text} reads undefined ${flagNames(read & undefinedFlags)}`;
       }
-      const undef = toEflags(insn.rflagsUndefined) | (quirks.get(insn.mnemonic) ?? 0) | multiBitOverflow(insn);
-      const defined = toEflags(insn.rflagsModified) & ~undef;
+      const quirk = quirks.get(insn.mnemonic) ?? 0;
+      let undef = toEflags(insn.rflagsUndefined) | quirk | multiBitOverflow(insn);
+      const modified = toEflags(insn.rflagsModified);
       // A count in CL may be 0 (no flag changes); an 8/16-bit rcl/rcr count may reduce to 0 mod 9/17;
       // a rep-prefixed cmps/scas with ECX = 0 runs no iteration and leaves the flags alone.
       const repeated = insn.isStringInstruction && (insn.hasRepPrefix || insn.hasRepePrefix || insn.hasRepnePrefix);
       const mayKeep = conditional || repeated || (SHIFTS.has(insn.mnemonic) && isVariableCount(insn));
+      if (quirk !== 0) quirkGarbage = true;
+      else if (quirkGarbage && modified & ~undef & ARITHMETIC_FLAGS) quirkGarbage = mayKeep;
+      // QEMU ORs its flag computation into EFLAGS, DF included: cld/std cannot clear the garbage, only
+      // an instruction that computes the arithmetic flags afresh.
+      else if (quirkGarbage) undef |= modified & DF;
+      const defined = modified & ~undef;
       if (mayKeep) undefinedFlags |= undef;
       else undefinedFlags = (undefinedFlags & ~defined) | undef;
       if (insn.flowControl === FlowControl.ConditionalBranch && insn.nearBranch32 > insn.nextIP32) {
