@@ -283,7 +283,7 @@ export class AsmAnalysis {
       }
     }
     const file = this.doc.file;
-    const r = findSitesIn(file.statements, 0, file.statements.length, true);
+    const r = findSitesIn(file.statements);
     const sites: MappedSite[] = [];
     const indices: number[] = [];
     for (let k = 0; k < r.sites.length; k++) {

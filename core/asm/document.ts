@@ -4,7 +4,7 @@
 
 import type { AsmFile, ExpandedStatement, LabelDefinition, LexState, ParseDiagnostic, ParsedLine, ParseOptions, Span, Statement } from "./types.js";
 import { LEX_INITIAL, parseLine } from "./line.js";
-import { analyseLinesDetailed, lexLines, splitLines } from "./parse.js";
+import { analyseLinesDetailed, commentOpenLine, lexLines, splitLines } from "./parse.js";
 import { STRUCTURAL_DIRECTIVES } from "./expand.js";
 
 export interface Position {
@@ -244,8 +244,7 @@ export class AsmDocument {
     if (delta !== 0 && (ref.origin !== undefined || this.lineNumbersInMessages || this.unterminatedComment)) return false;
     // The unterminated-comment error points at the `/*` that opens the last comment: made again when that line changed.
     if (this.unterminatedComment) {
-      let open = this.endStates.length - 1;
-      while (open > 0 && this.endStates[open - 1].inBlockComment) open--;
+      const open = commentOpenLine(this.endStates);
       if (open >= start && open < start + count) return false;
     }
     const statements = file.statements;

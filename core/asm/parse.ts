@@ -42,8 +42,7 @@ export function analyseLinesDetailed(
   const unterminatedComment = n > 0 && endStates[n - 1].inBlockComment;
   if (unterminatedComment) {
     // Report where the comment that never ends began.
-    let i = n - 1;
-    while (i > 0 && endStates[i - 1].inBlockComment) i--;
+    const i = commentOpenLine(endStates);
     const at = texts[i].lastIndexOf("/*");
     const start = at < 0 ? 0 : at;
     diagnostics.push({ span: { line: i, start, end: start + 2 }, message: "unterminated comment: missing '*/'", severity: "error" });
@@ -59,6 +58,13 @@ export function analyseLinesDetailed(
     unterminatedComment,
     labelList: d.labelList,
   };
+}
+
+/** The line where the comment still open after the last line began (the text ends inside a comment). */
+export function commentOpenLine(endStates: readonly LexState[]): number {
+  let i = endStates.length - 1;
+  while (i > 0 && endStates[i - 1].inBlockComment) i--;
+  return i;
 }
 
 /** Lexes every line; returns the parsed lines and the lexer state after each. */

@@ -56,7 +56,7 @@ export function siteOf(es: ExpandedStatement, annotating: boolean): AsmSite | un
 
 /** Every sensitive site of the file in assembly order. */
 export function findSites(file: AsmFile): AsmSite[] {
-  return findSitesIn(file.statements, 0, file.statements.length, true).sites;
+  return findSitesIn(file.statements).sites;
 }
 
 /** Whether a statement is `.afterburn_noannotate` / `.afterburn_annotate` (which switch annotation off and on). */
@@ -66,16 +66,15 @@ export function isAnnotationSwitch(es: ExpandedStatement): boolean {
 }
 
 /**
- * The sites of statements [from, to), annotation starting on or off, with the index of each site's
- * statement and of each annotation switch (for callers that update sites incrementally).
+ * The sites of a statement list, with the index of each site's statement and of each annotation
+ * switch (for callers that update sites incrementally).
  */
-export function findSitesIn(
-  statements: readonly ExpandedStatement[], from: number, to: number, annotating: boolean,
-): { sites: AsmSite[]; indices: number[]; switches: number[] } {
+export function findSitesIn(statements: readonly ExpandedStatement[]): { sites: AsmSite[]; indices: number[]; switches: number[] } {
   const sites: AsmSite[] = [];
   const indices: number[] = [];
   const switches: number[] = [];
-  for (let i = from; i < to; i++) {
+  let annotating = true;
+  for (let i = 0; i < statements.length; i++) {
     const es = statements[i];
     const st = es.statement;
     if (st.kind === "directive") {
