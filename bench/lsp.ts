@@ -17,7 +17,7 @@ import { prng } from "../test/prng.js";
 import { OpenDocument } from "../server/documents.js";
 import { diagnosticsFor } from "../server/features.js";
 import { DEFAULT_SETTINGS } from "../server/settings.js";
-import { encodeMessage } from "../server/wire.js";
+import { encodeMessage } from "../server/diagnosticJson.js";
 import type { Message } from "vscode-languageserver/node";
 
 const ROOT = resolve(__dirname, "..");

@@ -30,7 +30,7 @@ import { completions, documentSymbols, foldingRanges, hoverAt, labelBlocks, site
 import type { MappedSite } from "../core/asm/analysis.js";
 import type { OpenDocument } from "./documents.js";
 import type { SeveritySetting, Settings } from "./settings.js";
-import { movedDiagnostic } from "./wire.js";
+import { movedDiagnostic } from "./diagnosticJson.js";
 
 /** What every site source (text mode, accurate mode, C inline asm) provides. */
 export type EditorSite = AsmSite & { range: Span; cppMacro?: string };

@@ -1,7 +1,7 @@
-// The stdio encoder: publishDiagnostics assembled from kept per-diagnostic JSON is the same JSON value.
+// The publishDiagnostics encoder: assembled from kept per-diagnostic JSON, it is the same JSON value.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { encodeMessage, movedDiagnostic } from "../../server/wire.js";
+import { encodeMessage, movedDiagnostic } from "../../server/diagnosticJson.js";
 import type { Message } from "vscode-languageserver/node";
 import { prng } from "../prng.js";
 

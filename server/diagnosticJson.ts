@@ -1,0 +1,180 @@
+// The JSON of publishDiagnostics, made fast. A large document publishes hundreds of diagnostics on
+// every edit, nearly all of them the very objects published the edit before (features.ts keeps a
+// site's Diagnostic while the site neither moves nor changes). Their encoded JSON is kept per object
+// (non-ASCII characters written as \u escapes, so the bytes are plain ASCII) and a message is the
+// concatenation of those bytes: the same JSON value JSON.stringify would give, without stringifying
+// and UTF-8-encoding the whole list again on every keystroke.
+
+import type { Message } from "vscode-languageserver/node";
+
+/** A diagnostic's encoded JSON, and the length of its leading `{"range":…,` when range is its first key (else 0). */
+const kept = new WeakMap<object, { bytes: Buffer; head: number }>();
+
+/** JSON with every character above U+007E escaped (still valid JSON for the same value). */
+function asciiJson(value: unknown): string {
+  const s = JSON.stringify(value) ?? "null";
+  return /[^\x00-\x7e]/.test(s) ? s.replace(/[^\x00-\x7e]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`) : s;
+}
+
+/** An LSP range's JSON as JSON.stringify writes it, without the generic walk (every moved diagnostic needs one). */
+function rangeJson(range: unknown): string {
+  const r = range as { start?: { line?: unknown; character?: unknown }; end?: { line?: unknown; character?: unknown } } | undefined;
+  const a = r?.start?.line, b = r?.start?.character, c = r?.end?.line, d = r?.end?.character;
+  if (Number.isInteger(a) && Number.isInteger(b) && Number.isInteger(c) && Number.isInteger(d) && Object.keys(r!).length === 2 && Object.keys(r!.start!).length === 2 && Object.keys(r!.end!).length === 2) {
+    return `{"start":{"line":${a as number},"character":${b as number}},"end":{"line":${c as number},"character":${d as number}}}`;
+  }
+  return asciiJson(range);
+}
+
+/** Diagnostics made by movedDiagnostic: the earlier diagnostic each equals but for its range. */
+const movedFrom = new WeakMap<object, object>();
+
+/**
+ * A copy of a diagnostic with another range (its lines moved), whose JSON is then made from the
+ * earlier one's kept bytes with only the range written anew.
+ */
+export function movedDiagnostic<T extends { range: unknown }>(earlier: T, range: T["range"]): T {
+  const d = { ...earlier, range };
+  movedFrom.set(d, movedFrom.get(earlier) ?? earlier);
+  return d;
+}
+
+function encodeDiagnostic(d: object): { bytes: Buffer; head: number } {
+  let k = kept.get(d);
+  if (k !== undefined) return k;
+  const range = (d as { range?: unknown }).range;
+  const from = movedFrom.get(d);
+  if (from !== undefined) {
+    // `{"range":…,` then the rest exactly as the earlier diagnostic had it (range is the first key of both).
+    const earlier = encodeDiagnostic(from);
+    if (earlier.head > 0) {
+      const head = `{"range":${rangeJson(range)},`;
+      const tail = earlier.bytes.length - earlier.head;
+      const bytes = Buffer.allocUnsafe(head.length + tail);
+      bytes.write(head, 0, "latin1");
+      earlier.bytes.copy(bytes, head.length, earlier.head);
+      k = { bytes, head: head.length };
+    }
+  }
+  if (k === undefined) {
+    const text = asciiJson(d);
+    const head = range !== undefined ? `{"range":${asciiJson(range)},` : "";
+    k = { bytes: Buffer.from(text, "latin1"), head: head.length > 0 && text.startsWith(head) ? head.length : 0 };
+  }
+  kept.set(d, k);
+  return k;
+}
+
+/** The UTF-8 (here: ASCII) bytes of a diagnostic's JSON, kept per object. */
+function diagnosticBytes(d: unknown): Buffer {
+  if (d === null || typeof d !== "object") return Buffer.from(asciiJson(d), "latin1");
+  return encodeDiagnostic(d).bytes;
+}
+
+/**
+ * The last publishDiagnostics encoded per URI: its diagnostics in order, where each one's bytes
+ * start in it, and the bytes. Between two keystrokes nearly the whole list is the same objects in
+ * the same order, and a run of them is copied from there in one piece rather than one by one.
+ */
+interface Published {
+  diagnostics: readonly unknown[];
+  index: Map<unknown, number>;
+  starts: Int32Array;
+  bytes: Buffer;
+  /** Which of the URI's two output buffers holds bytes. */
+  slot: number;
+}
+const published = new Map<string, Published>();
+
+/**
+ * Two output buffers per URI, used in turn: one holds the last publish (copied from), the other
+ * takes the next. A fresh half-megabyte buffer on every keystroke is external memory V8 answers
+ * with full garbage collections of the whole (large) heap; these pause the server for tens of ms.
+ */
+const outputs = new Map<string, [Buffer | undefined, Buffer | undefined]>();
+
+/**
+ * The JSON bytes of a message; publishDiagnostics is assembled from each diagnostic's kept bytes.
+ * With `reuse`, the caller promises that every buffer returned before has been written out: a
+ * publish may then be made in a buffer of an earlier publish of the same URI (the one before the
+ * last), so a returned buffer is only valid until the second-next publish for its URI.
+ */
+export function encodeMessage(msg: Message, reuse = false): Buffer {
+  const m = msg as { method?: unknown; params?: { uri?: unknown; diagnostics?: unknown } };
+  const diagnostics = m.params?.diagnostics;
+  if (m.method === "textDocument/publishDiagnostics" && Array.isArray(diagnostics)) {
+    const uri = typeof m.params?.uri === "string" ? m.params.uri : undefined;
+    if (diagnostics.length === 0) {
+      if (uri !== undefined) {
+        // A closed document publishes nothing more: its bytes and buffers go.
+        published.delete(uri);
+        outputs.delete(uri);
+      }
+    } else {
+      const shell = asciiJson({ ...m, params: { ...m.params, diagnostics: [] } });
+      const at = shell.lastIndexOf('"diagnostics":[]');
+      if (at >= 0) return assemble(uri, shell, at + '"diagnostics":['.length, diagnostics, reuse);
+    }
+  }
+  return Buffer.from(JSON.stringify(msg), "utf8");
+}
+
+function assemble(uri: string | undefined, shell: string, cut: number, diagnostics: readonly unknown[], reuse: boolean): Buffer {
+  const n = diagnostics.length;
+  const parts: Buffer[] = new Array(n);
+  let total = shell.length + n - 1;
+  for (let i = 0; i < n; i++) {
+    const b = diagnosticBytes(diagnostics[i]);
+    parts[i] = b;
+    total += b.length;
+  }
+  const prev = uri !== undefined ? published.get(uri) : undefined;
+  const slot = prev === undefined ? 0 : prev.slot ^ 1;
+  let out: Buffer;
+  if (uri === undefined) out = Buffer.allocUnsafe(total);
+  else {
+    let pair = outputs.get(uri);
+    if (pair === undefined) outputs.set(uri, (pair = [undefined, undefined]));
+    const spare = pair[slot];
+    if (reuse && spare !== undefined && spare.length >= total) out = spare;
+    else {
+      // Room to grow: the next publishes of this document are about as long.
+      out = Buffer.allocUnsafeSlow(total + (total >> 3));
+      pair[slot] = out;
+    }
+  }
+  let p = out.write(shell.slice(0, cut), 0, "latin1");
+  const starts = new Int32Array(n);
+  const index = new Map<unknown, number>();
+  for (let i = 0; i < n; ) {
+    const d = diagnostics[i];
+    const j = prev?.index.get(d);
+    if (prev !== undefined && j !== undefined) {
+      // The longest run that follows the previous publish object for object: one copy, commas included.
+      let k = 1;
+      while (i + k < n && j + k < prev.diagnostics.length && diagnostics[i + k] === prev.diagnostics[j + k]) k++;
+      if (k > 1) {
+        if (i > 0) out[p++] = 0x2c;
+        const from = prev.starts[j];
+        const to = prev.starts[j + k - 1] + parts[i + k - 1].length;
+        prev.bytes.copy(out, p, from, to);
+        for (let q = 0; q < k; q++) {
+          starts[i + q] = p + prev.starts[j + q] - from;
+          index.set(diagnostics[i + q], i + q);
+        }
+        p += to - from;
+        i += k;
+        continue;
+      }
+    }
+    if (i > 0) out[p++] = 0x2c;
+    starts[i] = p;
+    index.set(d, i);
+    p += parts[i].copy(out, p);
+    i++;
+  }
+  p += out.write(shell.slice(cut), p, "latin1");
+  const bytes = out.length === p ? out : out.subarray(0, p);
+  if (uri !== undefined) published.set(uri, { diagnostics: diagnostics.slice(), index, starts, bytes, slot });
+  return bytes;
+}
