@@ -245,6 +245,9 @@ interface Edit {
   text: string;
 }
 
+/** How each kind of edit is named in the figures. */
+const EDIT_LABEL: Record<string, string> = { type: "type/delete a character", mnemonic: "instruction ↔ sensitive", line: "insert/delete a line" };
+
 const SENSITIVE = ["cli", "sti", "pushfl", "popfl", "hlt", "movl %eax, %cr3", "inb %dx, %al", "outb %al, %dx", "lgdt gdt_descr", "rdtsc", "cpuid", "invlpg (%eax)"];
 const INSERTED = ["\tsti", "\taddl $4, %esp", "\tpushfl", "\tmovl %eax, %ebx", "\tcli", "\tnop"];
 
@@ -510,13 +513,13 @@ async function main(): Promise<void> {
       console.log(`      of which the server's part, didChange sent → the publish's first byte read here: p50 ${fmt(fb.p50)} ms  p95 ${fmt(fb.p95)} ms  (the rest: reading and JSON-parsing ${(r.payload / 1024).toFixed(0)} KiB)`);
       for (const [k, ms] of r.byKind) {
         const s = quantiles(ms);
-        const label = k === "type" ? "type/delete a character" : k === "mnemonic" ? "instruction ↔ sensitive" : "insert/delete a line";
+        const label = EDIT_LABEL[k] ?? k;
         console.log(`      ${label.padEnd(25)} ${String(ms.length).padStart(3)}:     p50 ${fmt(s.p50)} ms  p95 ${fmt(s.p95)} ms  max ${fmt(s.max)} ms`);
       }
       console.log(`    server CPU per edit (from /proc, all threads incl. GC): ${r.serverCpu.toFixed(2)} ms`);
       console.log("    the server's own steps, the same edits replayed in this process (p50 ms; the rest is stdio and the client's JSON parse):");
       for (const [k, t] of r.steps) {
-        const label = k === "type" ? "type/delete a character" : k === "mnemonic" ? "instruction ↔ sensitive" : "insert/delete a line";
+        const label = EDIT_LABEL[k] ?? k;
         console.log(`      ${label.padEnd(25)} analysis ${t.analyse.toFixed(2)}  diagnostics ${t.diagnostics.toFixed(2)}  JSON encoding ${t.encode.toFixed(2)}`);
       }
       console.log(`    burst of 20 keystrokes sent back to back → diagnostics of the last: ${r.burst.toFixed(1)} ms`);
