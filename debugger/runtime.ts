@@ -675,9 +675,15 @@ export class GuestRuntime {
       this.armBreakpoints(temp);
       return;
     }
+    const start = this.cpu.eip >>> 0;
     this.start(() => {
       const o = this.watches.length > 0 ? this.stepWatched(undefined, 1) : this.stepOne();
-      return this.outcomeToResult(o) ?? this.stepStop();
+      const r = this.outcomeToResult(o);
+      if (r !== undefined) return r;
+      // A long rep string instruction runs in slices with EIP kept on it: step on to its end
+      // (each slice is a job round, so a pause still reaches a rep with ECX = 0xffffffff).
+      if (insn.isPlain && this.cpu.eip >>> 0 === start) return undefined;
+      return this.stepStop();
     });
   }
 

@@ -1,12 +1,16 @@
 // The runtime layer without DAP: a guest from guest-host, GuestRuntime driven directly.
 import { before, describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { readFileSync } from "node:fs";
+import { execFileSync } from "node:child_process";
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { readElf } from "../../core/toolchain/index.js";
 import { DebugInfo } from "../../debugger/debug-info.js";
 import { openElfGuest } from "../../debugger/guest-host.js";
 import { GuestRuntime, type EndInfo, type StopInfo } from "../../debugger/runtime.js";
 import { loadGuest } from "../examples/guests.js";
+import { REP_SLICE } from "../../machine/cpu/string-ops.js";
 import { exampleGuests, source } from "./harness.js";
 
 let elfs: Awaited<ReturnType<typeof exampleGuests>>["elfs"];
@@ -105,5 +109,56 @@ describe("debugger runtime", () => {
     assert.equal(s.reason, "pause");
     assert.ok(guest.machine.cpu.instructionCount > 0);
     assert.equal(rt.running, false);
+  });
+});
+
+describe("debugger runtime: long rep string instructions", () => {
+  // A multiboot ELF whose fourth instruction is a rep stosl longer than the CPU's slice, run
+  // backwards so it goes element by element (a forward fill of flat RAM is a bulk page-span path).
+  function repGuest(): string {
+    const dir = mkdtempSync(join(tmpdir(), "ab-rep-"));
+    writeFileSync(
+      join(dir, "rep.s"),
+      `.section .multiboot, "a"
+.align 4
+.long 0x1badb002, 0, -0x1badb002
+.text
+.globl _start
+_start:
+  mov $${DWORDS}, %ecx
+  mov $${0x300000 + 4 * (DWORDS - 1)}, %edi
+  std
+  rep stosl
+  cld
+  mov $0xf4, %dx
+  out %al, %dx
+`,
+    );
+    execFileSync("as", ["--32", "-o", join(dir, "rep.o"), join(dir, "rep.s")]);
+    execFileSync("ld", ["-m", "elf_i386", "-Ttext", "0x100000", "-e", "_start", "-o", join(dir, "rep.elf"), join(dir, "rep.o")]);
+    return join(dir, "rep.elf");
+  }
+  const DWORDS = 3 * REP_SLICE + 17;
+
+  it("a step of one instruction over rep stosl runs it to its end, across its slices", async () => {
+    const { rt, guest, next } = start(repGuest());
+    const cpu = guest.machine.cpu;
+    cpu.regs[0] = 0x5a5a5a5a;
+    for (let k = 0; k < 3; k++) {
+      const p = next();
+      rt.stepInstruction(false);
+      assert.equal((await p).reason, "step");
+    }
+    const at = cpu.eip >>> 0; const c0 = cpu.instructionCount;
+    assert.equal(cpu.regs[1], DWORDS, "on the rep, ECX loaded");
+    const p = next();
+    rt.stepInstruction(false);
+    assert.equal((await p).reason, "step");
+    console.log("DBG", c0, cpu.instructionCount, cpu.regs[1], (cpu.eip>>>0).toString(16), at.toString(16));
+    assert.equal(cpu.eip >>> 0, at + 2, "past the rep stosl");
+    assert.equal(cpu.regs[1], 0);
+    assert.equal(guest.machine.memory.read32(0x300000) >>> 0, 0x5a5a5a5a);
+    assert.equal(guest.machine.memory.read32(0x300000 + 4 * (DWORDS - 1)) >>> 0, 0x5a5a5a5a);
+    assert.equal(guest.machine.memory.read32(0x300000 - 4), 0);
   });
 });
