@@ -120,37 +120,41 @@ function prng(seed: number): () => number {
   };
 }
 
-test("random code at CPL 0 and CPL 3: guest faults stay guest events, runs end within budget", () => {
-  const seed = Number(process.env.CPU_FUZZ_SEED ?? Date.now() % 100000);
-  console.log(`cpu random-execution seed ${seed} (CPU_FUZZ_SEED reproduces)`);
-  const rnd = prng(seed);
-  const base = prologue() + `\nsys80:\nsys81:\ngate_target:\n  hlt\n`;
-  const ring0 = assemble(base + `main:\n  movl $0x40000, ${V.resume}\n  jmp 0x40000\n`);
-  const ring3 = assemble(base + `main:\n  movl $0x40000, ${V.resume}\n${toUser("0x40000")}\n`);
-  const mem = new PhysicalMemory(4 << 20);
-  const cpu = new Cpu(mem);
-  let faults = 0;
-  for (let n = 0; n < 300; n++) {
-    const img = n & 1 ? ring3 : ring0;
-    mem.ram.fill(0);
-    cpu.flushCodeCache();
-    mem.writeBytes(CODE_BASE, img);
-    const junk = new Uint8Array(4096);
-    for (let k = 0; k < junk.length; k++) junk[k] = rnd() & 0xff;
-    mem.writeBytes(0x40000, junk);
-    cpu.reset();
-    cpu.enterFlatProtectedMode(CODE_BASE);
-    cpu.io = { read: () => 0xff, write: () => {} };
-    const before = cpu.instructionCount;
-    let stop;
-    try {
-      stop = cpu.run(3000);
-    } catch (e) {
-      assert.fail(`seed ${seed} case ${n}: host exception ${(e as Error).stack}`);
+// Fixed seeds, so no run fails by chance; CPU_FUZZ_SEED runs another. Seed 8 holds a
+// `repnz scasl` with ECX = 0xffffffff that kept run(3000) busy for hours; 69619 hung a CI run the same way.
+const FUZZ_SEEDS = process.env.CPU_FUZZ_SEED ? [Number(process.env.CPU_FUZZ_SEED)] : [8, 69619];
+
+for (const seed of FUZZ_SEEDS) {
+  test(`random code at CPL 0 and CPL 3 (seed ${seed}): guest faults stay guest events, runs end within budget`, () => {
+    const rnd = prng(seed);
+    const base = prologue() + `\nsys80:\nsys81:\ngate_target:\n  hlt\n`;
+    const ring0 = assemble(base + `main:\n  movl $0x40000, ${V.resume}\n  jmp 0x40000\n`);
+    const ring3 = assemble(base + `main:\n  movl $0x40000, ${V.resume}\n${toUser("0x40000")}\n`);
+    const mem = new PhysicalMemory(4 << 20);
+    const cpu = new Cpu(mem);
+    let faults = 0;
+    for (let n = 0; n < 300; n++) {
+      const img = n & 1 ? ring3 : ring0;
+      mem.ram.fill(0);
+      cpu.flushCodeCache();
+      mem.writeBytes(CODE_BASE, img);
+      const junk = new Uint8Array(4096);
+      for (let k = 0; k < junk.length; k++) junk[k] = rnd() & 0xff;
+      mem.writeBytes(0x40000, junk);
+      cpu.reset();
+      cpu.enterFlatProtectedMode(CODE_BASE);
+      cpu.io = { read: () => 0xff, write: () => {} };
+      const before = cpu.instructionCount;
+      let stop;
+      try {
+        stop = cpu.run(3000);
+      } catch (e) {
+        assert.fail(`seed ${seed} case ${n}: host exception ${(e as Error).stack}`);
+      }
+      assert.ok(cpu.instructionCount - before <= 3000, `seed ${seed} case ${n}: budget overrun`);
+      assert.ok(["budget", "halt", "triple-fault"].includes(stop.kind), `seed ${seed} case ${n}: ${stop.kind}`);
+      faults += mem.read32(V.count);
     }
-    assert.ok(cpu.instructionCount - before <= 3000, `seed ${seed} case ${n}: budget overrun`);
-    assert.ok(["budget", "halt", "triple-fault"].includes(stop.kind), `seed ${seed} case ${n}: ${stop.kind}`);
-    faults += mem.read32(V.count);
-  }
-  assert.ok(faults > 0, "random code raised guest exceptions");
-});
+    assert.ok(faults > 0, "random code raised guest exceptions");
+  });
+}
