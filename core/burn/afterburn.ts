@@ -232,6 +232,15 @@ function burn(text: string, options: BurnOptions): Burnt {
   let loc: SourcePosition | undefined;
 
   let annotating = true;
+  // Padding written per section since its last `.org` (a .org places code at a fixed offset).
+  const paddedSinceOrg = new Map<string, { sites: number; bytes: number }>();
+  const padded = (section: string, bytes: number) => {
+    const p = paddedSinceOrg.get(section);
+    if (p) {
+      p.sites++;
+      p.bytes += bytes;
+    } else if (bytes > 0) paddedSinceOrg.set(section, { sites: 1, bytes });
+  };
   let pendingMemop: { kind: MemopKind; remaining: number; line: number } | undefined;
   let labelCounter = 0;
   const labelPrefix = uniqueLabelPrefix(text);
@@ -333,6 +342,7 @@ function burn(text: string, options: BurnOptions): Burnt {
       site.padding = padding;
       site.annotated = true;
       site.label = begin;
+      padded(es.section, padding);
       return;
     }
 
@@ -360,6 +370,7 @@ function burn(text: string, options: BurnOptions): Burnt {
     }
     site.padding = padding;
     site.annotated = true;
+    padded(es.section, padding);
   });
 
   for (const { site, parts } of inlined.values()) addEdit(site.line, { start: site.start, end: site.end, text: parts.join("; ") });
@@ -437,6 +448,24 @@ function burn(text: string, options: BurnOptions): Burnt {
         }
         removeConsumed(d, es);
         return true;
+      }
+      case ".org": {
+        const p = paddedSinceOrg.get(es.section);
+        if (p) {
+          diagnostics.push({
+            file: fileName,
+            line: es.line + 1,
+            column: d.span.start + 1,
+            severity: "warning",
+            message:
+              `.org after ${p.sites} padded site${p.sites === 1 ? "" : "s"} in ${es.section} (${p.bytes} bytes of NOP padding since the section began or its last .org): ` +
+              'the code after them moves, so GNU as fails with "attempt to move .org backwards" where it now runs past this .org, ' +
+              "and elsewhere the .org leaves less room; put fixed-layout code in .afterburn_noannotate or give the .org that much more room",
+            from: "afterburner",
+          });
+        }
+        paddedSinceOrg.delete(es.section);
+        return false;
       }
       case ".file": {
         // `.file 1 "foo.c"` (DWARF file table) — a plain `.file "foo.c"` names the unit only.

@@ -56,8 +56,11 @@ function foldCase(c: number): number {
   return c >= 65 && c <= 90 ? c + 32 : c;
 }
 
-/** Directives after which statements have another mode or section; mirrored from the full parser's derive pass. */
-const CONTEXT_DIRECTIVES = [".text", ".data", ".bss", ".section", ".pushsection", ".popsection", ".previous", ".code16", ".code16gcc", ".code32", ".code64", ".file"];
+/**
+ * Directives after which statements have another mode or section (mirrored from the full parser's
+ * derive pass), and `.org`, which the afterburner checks against the padding before it.
+ */
+const CONTEXT_DIRECTIVES = [".text", ".data", ".bss", ".section", ".pushsection", ".popsection", ".previous", ".code16", ".code16gcc", ".code32", ".code64", ".file", ".org"];
 /** Directives the fast path does not model: the whole file goes to the full parser. */
 const FULL_PARSE_DIRECTIVES: ReadonlySet<string> = new Set([
   ".macro", ".endm", ".endmacro", ".rept", ".irp", ".irpc", ".endr", ".exitm", ".purgem",

@@ -193,3 +193,32 @@ test("the fast path and the full parser give the same output and sites on compil
     assert.equal(fast.output, full.output);
   }
 });
+
+test(".org after padded sites in its section is warned of at the .org line, on the fast path and the full parser", async () => {
+  const src = "\t.text\nstart:\n\tcli\n\tsti\n\t.org start+4\n\tret\n";
+  for (const fullParse of [false, true]) {
+    const r = afterburn(src, { fileName: "t.s", fullParse });
+    const w = r.diagnostics.filter((d) => d.from === "afterburner");
+    assert.equal(w.length, 1, `fullParse=${fullParse}`);
+    assert.equal(w[0].severity, "warning");
+    assert.deepEqual([w[0].line, w[0].column], [5, 2]);
+    const bytes = r.sites.reduce((n, s) => n + s.padding, 0);
+    assert.match(w[0].message, new RegExp(`^\\.org after 2 padded sites in \\.text \\(${bytes} bytes of NOP padding`));
+    // what the warning foretells: as refuses the afterburned file, and takes the plain one
+    await assert.rejects(assemble(r.output, { mode: 32, fileName: "t.s" }), /attempt to move \.org backwards/);
+    await assemble(src, { mode: 32, fileName: "t.s" });
+  }
+});
+
+test(".org is not warned of without padding before it in its own section", () => {
+  const quiet = [
+    "\t.text\n\tcli\n\t.data\nd:\n\t.org d+16\n", // the site is in another section
+    "\t.text\n\t.afterburn_noannotate\n\tcli\n\t.afterburn_annotate\n\t.org 0x20\n", // not annotated
+    "\t.text\n\t.org 0x20\n\tcli\n", // the site comes after
+    "\t.text\n\tcli\n\t.org 0x40\n\tnop\n\t.org 0x60\n", // the second .org: no site since the first
+  ];
+  for (const src of quiet) {
+    const r = afterburn(src, { fileName: "t.s" });
+    assert.deepEqual(r.diagnostics.filter((d) => /^\.org/.test(d.message)).map((d) => d.line), src.includes("0x40") ? [3] : [], JSON.stringify(src));
+  }
+});
