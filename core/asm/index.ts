@@ -7,5 +7,5 @@ export type { Position, Range } from "./document.js";
 export { evaluateExpression, analyseExpression, parseIntegerToken } from "./expression.js";
 export type { ExpressionResult, SymbolValues } from "./expression.js";
 export { renderInstruction, renderOperand } from "./render.js";
-export { isRegister, isSegmentRegister, isPrefixWord, registerNames } from "./registers.js";
+export { isRegister, isSegmentRegister, isPrefixOnly, isPrefixWord, registerNames } from "./registers.js";
 export { MAX_EXPANSION_DEPTH, MAX_EXPANDED_LINES, parseMacroHeader, splitMacroArguments, substitute } from "./expand.js";

@@ -1,4 +1,5 @@
 // Register names GNU as knows for x86 (AT&T, without '%'), lower case.
+import type { InstructionStatement, Statement } from "./types.js";
 
 function range(prefix: string, from: number, to: number, suffix = ""): string[] {
   const out: string[] = [];
@@ -52,4 +53,12 @@ export const PREFIX_WORDS: ReadonlySet<string> = new Set([
 
 export function isPrefixWord(word: string): boolean {
   return PREFIX_WORDS.has(word);
+}
+
+/**
+ * A statement that is only prefixes (`rep` or `lock` on a line of its own): GNU as emits their bytes
+ * right before the next instruction, wherever that is written.
+ */
+export function isPrefixOnly(st: Statement): st is InstructionStatement {
+  return st.kind === "instruction" && st.operands.length === 0 && PREFIX_WORDS.has(st.mnemonic) && st.prefixes.every((p) => PREFIX_WORDS.has(p.name));
 }

@@ -8,7 +8,7 @@
 
 import { isAscii } from "node:buffer";
 import { closeSync, openSync } from "node:fs";
-import { parseAsm } from "../asm/index.js";
+import { isPrefixOnly, parseAsm } from "../asm/index.js";
 import type {
   CodeMode,
   DirectiveStatement,
@@ -81,12 +81,16 @@ interface LineEdit extends Edit {
   line: number;
 }
 
-/** What one annotated instruction becomes, given its text and the labels to use (referenced with refSuffix: "b" for numeric labels). */
-function siteText(insn: string, padding: number, section: string, mode: CodeMode, begin: string, end: string, refSuffix: string): string {
+/**
+ * What one annotated instruction becomes, given its text and the labels to use (referenced with
+ * refSuffix: "b" for numeric labels). beginHere false: the begin label is defined before, at the
+ * instruction's prefix on an earlier line.
+ */
+function siteText(insn: string, padding: number, section: string, mode: CodeMode, begin: string, end: string, refSuffix: string, beginHere = true): string {
   const wide = mode === 64;
   const pad = padding > 0 ? `; .fill ${padding},1,0x90` : "";
   return (
-    `${begin}: ${insn}${pad}; ${end}:` +
+    `${beginHere ? `${begin}: ` : ""}${insn}${pad}; ${end}:` +
     `; .pushsection ${section},"",@progbits; .balign ${wide ? 8 : 4}; ${wide ? ".quad" : ".long"} ${begin}${refSuffix}, ${end}${refSuffix}; .popsection`
   );
 }
@@ -280,8 +284,13 @@ function burn(text: string, options: BurnOptions): Burnt {
     if (outer.kind === "macro" && chainIsExact(es.expansion)) inlined.set(originKey(outer), { site: outer.site, parts: [] });
   });
 
+  // The prefix-only statements right before the current one (indices into parsed.statements).
+  let prefixRun: number[] = [];
   parsed.statements.forEach((es, i) => {
     const st = es.statement;
+    const prefixes = prefixRun;
+    // Labels between a prefix and its instruction do not part them (the fast path does not list labels).
+    if (st.kind !== "label") prefixRun = isPrefixOnly(st) ? [...prefixes, i] : [];
     const inline = es.expansion ? inlined.get(originKey(outermost(es.expansion))) : undefined;
     if (st.kind === "directive") {
       const consumed = handleDirective(st, es);
@@ -336,9 +345,16 @@ function burn(text: string, options: BurnOptions): Burnt {
       const n = labelCounter++;
       const begin = `${labelPrefix}${n}`;
       const end = `${labelPrefix}${n}_end`;
-      const annotated = siteText(st.text, padding, site.annotationSection, es.mode, begin, end, "");
-      if (inline) inline.parts.push(annotated);
-      else addEdit(es.line, { start: st.span.start, end: st.span.end, text: annotated });
+      if (inline) {
+        // prefixes written out just before: they join the instruction, inside the record
+        const joined = inline.parts.splice(inline.parts.length - prefixes.length, prefixes.length);
+        inline.parts.push(siteText([...joined, st.text].join(" "), padding, site.annotationSection, es.mode, begin, end, ""));
+      } else if (prefixes.length > 0) {
+        // the record begins at the first prefix, on its own line
+        const first = parsed.statements[prefixes[0]];
+        addEdit(first.line, { start: first.statement.span.start, end: first.statement.span.start, text: `${begin}: ` });
+        addEdit(es.line, { start: st.span.start, end: st.span.end, text: siteText(st.text, padding, site.annotationSection, es.mode, begin, end, "", false) });
+      } else addEdit(es.line, { start: st.span.start, end: st.span.end, text: siteText(st.text, padding, site.annotationSection, es.mode, begin, end, "") });
       site.padding = padding;
       site.annotated = true;
       site.label = begin;
@@ -358,14 +374,27 @@ function burn(text: string, options: BurnOptions): Burnt {
       diagnostics.push({ file: fileName, line: inner.bodyLine + 1, column: (raw?.span.start ?? 0) + 1, severity: "warning", message: `${st.mnemonic}: not annotated: ${site.reason}`, from: "afterburner" });
       return;
     }
+    // Prefixes alone before it: in the same body, the record begins at the first; from outside the
+    // body (a `rep` line before a macro call), the body cannot say where its record begins.
+    const prefixRaws = prefixes.map((j) => {
+      const pe = parsed.statements[j];
+      return pe.expansion && originKey(pe.expansion) === originKey(inner) ? { line: pe.expansion.bodyLine, raw: instructionsOf(parsed.lines[pe.expansion.bodyLine])[runIdx[j]] } : undefined;
+    });
+    if (prefixRaws.some((p) => !p?.raw)) {
+      site.reason = `${expansionName(inner)}: a prefix written outside the ${inner.kind === "macro" ? "macro" : "loop"} body precedes this instruction; write it on the instruction's line to have it annotated`;
+      diagnostics.push({ file: fileName, line: es.line + 1, column: position.column, severity: "warning", message: `${st.mnemonic}: not annotated: ${site.reason}`, from: "afterburner" });
+      return;
+    }
     const key = `${inner.bodyLine}:${raw.span.start}`;
     if (!bodyEdited.has(key)) {
       bodyEdited.add(key);
+      const first = prefixRaws[0];
+      if (first) addEdit(first.line, { start: first.raw!.span.start, end: first.raw!.span.start, text: "9997: " });
       // Numeric local labels: unique per expansion, as the original did inside macros.
       addEdit(inner.bodyLine, {
         start: raw.span.start,
         end: raw.span.end,
-        text: siteText(raw.text, padding, site.annotationSection, es.mode, "9997", "9998", "b"),
+        text: siteText(raw.text, padding, site.annotationSection, es.mode, "9997", "9998", "b", first === undefined),
       });
     }
     site.padding = padding;

@@ -12,7 +12,7 @@
 
 import * as lineModule from "../asm/line.js";
 import * as cppModule from "../asm/cpp.js";
-import { PREFIX_WORDS } from "../asm/registers.js";
+import { isPrefixOnly, PREFIX_WORDS } from "../asm/registers.js";
 import type { CodeMode, ExpandedStatement, LexState, SourceOrigin, Statement } from "../asm/types.js";
 import { CATALOGUE } from "../isa/index.js";
 
@@ -418,6 +418,8 @@ export function scanSites(text: string, defaultMode: CodeMode): ScanResult | und
       }
       if (st.kind === "instruction") {
         if (claimed > 0) claimed--;
+        // the instruction a lone prefix belongs to is parsed wherever it is written
+        if (isPrefixOnly(st)) claimed = Math.max(claimed, 1);
         continue;
       }
       // The directive's own statement carries the state before it, as in the full parser.

@@ -222,3 +222,38 @@ test(".org is not warned of without padding before it in its own section", () =>
     assert.deepEqual(r.diagnostics.filter((d) => /^\.org/.test(d.message)).map((d) => d.line), src.includes("0x40") ? [3] : [], JSON.stringify(src));
   }
 });
+
+test("a prefix on a line of its own is inside the record of the instruction it belongs to", async () => {
+  const cases: [string, string, number][] = [
+    ["own line", "\t.text\n\trep\n\tinsb\n\tret\n", 1],
+    ["two prefix lines and a label between", "\t.text\n\tcs\n\trep\n1:\tinsb\n\tjmp 1b\n", 1],
+    ["in a macro body, two expansions", "\t.text\n.macro m\n\trep\n\tinsl\n.endm\n\tm\n\tm\n", 2],
+    ["in a .rept body", "\t.text\n.rept 3\n\tlock\n\tincl (%eax)\n\trep\n\toutsb\n.endr\n", 3],
+  ];
+  for (const [what, src, count] of cases) {
+    for (const fullParse of [false, true]) {
+      const r = afterburn(src, { fileName: "t.s", fullParse });
+      assert.equal(r.sites.filter((s) => s.annotated).length, count, what);
+      const { records: recs, elf } = await records(r.output);
+      assert.equal(recs.length, count, what);
+      const text = elf.section(".text")!.data();
+      for (const rec of recs) {
+        // the record opens on the prefix bytes (cs 2e, rep f3), then the string instruction
+        let a = rec.start;
+        while (text[a] === 0x2e || text[a] === 0xf3) a++;
+        assert.ok(a > rec.start, `${what}: record at ${rec.start} does not begin with the prefix (${text[rec.start].toString(16)})`);
+        assert.ok([0x6c, 0x6d, 0x6e, 0x6f].includes(text[a]), `${what}: ins/outs after the prefixes`);
+      }
+    }
+  }
+});
+
+test("a prefix outside a macro body before its sensitive first instruction: not annotated, with a warning", () => {
+  const src = "\t.text\n.macro m\n\tinsb\n.endm\n\trep\n\tm\n";
+  const r = afterburn(src, { fileName: "t.s" });
+  assert.equal(r.sites.length, 1);
+  assert.equal(r.sites[0].annotated, false);
+  assert.match(r.sites[0].reason ?? "", /prefix written outside the macro body/);
+  assert.ok(r.diagnostics.some((d) => d.severity === "warning" && d.line === 6 && /not annotated/.test(d.message)));
+  assert.ok(!r.output.includes(".afterburn"), "no record that would begin after the prefix");
+});

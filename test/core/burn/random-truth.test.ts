@@ -1,7 +1,8 @@
 // Random GNU as programs against the ground truth: sensitive instructions in every spelling the
 // catalogue gives, placed in the contexts kernels put them (labels on the line, `;` separators,
-// comments of both kinds, macros with and without arguments, .rept/.irp, .if, sections pushed and
-// popped, .afterburn_noannotate regions, symbolic immediates). Each program that GNU as accepts must
+// comments of both kinds, prefixes on their own line, macros with and without arguments, nested,
+// with \@ labels and defaults, .rept/.irp/.irpc, .if/.ifdef/.ifc, sections pushed, popped and
+// .previous, .afterburn_noannotate regions, symbolic immediates, alignment, CRLF). Each program that GNU as accepts must
 // be accepted afterburned too, and the two objects must pass the ground-truth check (truth.ts).
 // Fixed seeds: every run sees the same programs; TRUTH_SEED runs another batch.
 
@@ -50,7 +51,7 @@ function program(seed: number, mode: 32 | 64): string {
   let n = 0;
   for (let k = 0; k < 40; k++) {
     n++;
-    switch (Math.floor(rnd() * 16)) {
+    switch (Math.floor(rnd() * 30)) {
       case 0: out.push(`L${n}: ${insn()}`); break;
       case 1: out.push(`\t${insn()} ; ${insn()}`); break;
       case 2: out.push(`\t${insn()}\t# ${pick(["cli", "a comment", "mov %eax,%cr3"])}`); break;
@@ -66,10 +67,25 @@ function program(seed: number, mode: 32 | 64): string {
       case 12: out.push(`.section .text.s${n},"ax",@progbits`, `\t${insn()}`, ".data", "\t.long 0", ".text"); break;
       case 13: out.push(".afterburn_noannotate", `\t${insn()}`, ".afterburn_annotate"); break;
       case 14: out.push(`.L${n}:`, "\t.balign 8", `\t${insn()}`); break;
+      case 15: out.push(...pick([["rep", "insb"], ["rep", "outsl"], ["rep", "movsb"], ["lock", `incl (%${mode === 32 ? "e" : "r"}ax)`], ["repnz", "scasb"], ["cs", "cli"], ["data16", "pushf"], ["rep", "data16\n\toutsl"]]).map((x) => `\t${x}`)); break;
+      case 16: out.push(`\t${insn()}; ${n}:`, `\tjmp ${n}b`); break;
+      case 17: out.push(`a${n}: b${n}: ${insn()}`); break;
+      case 18: out.push(`.macro in${n}`, `\t${insn()}`, ".endm", `.macro out${n}`, `\tin${n}`, `\t${insn()}`, ".endm", `\tout${n}`); break;
+      case 19: out.push(`.macro u${n}`, `.Lu${n}_\\@: ${insn()}`, `\tjmp .Lu${n}_\\@`, ".endm", `\tu${n}`, `\tu${n}`); break;
+      case 20: out.push(`.macro d${n} a=cli`, "\t\\a", ".endm", `\td${n}`, `\td${n} "${pick(hot)}"`); break;
+      case 21: out.push(pick([".ifdef X_VEC", ".ifndef X_VEC", ".ifc a,a", ".ifnc a,b"]), `\t${insn()}`, ".endif"); break;
+      case 22: out.push(".irpc c,12", "\tint $0x\\c", ".endr"); break;
+      case 23: out.push(`\t${pick(["cli", "sti", "hlt", "clts"])}#x`, `\t${pick(["cli", "rdtsc"])}/*x*/;${pick(["sti", "cpuid"])}`); break;
+      case 24: out.push(`.section .text.q${n}, "ax"`, `\t${insn()}`, ".previous"); break;
+      case 25: out.push(".data", '\t.string "cli; sti # not code"', "\t.byte 0xfa", ".text"); break;
+      case 26: out.push("\t.p2align 4,,10", "\t.p2align 3", `\t${insn()}`); break;
+      case 28: out.push(`.macro pr${n}`, "\trep", `\t${pick(["insb", "outsl"])}`, ".endm", `\tpr${n}`, ".rept 2", "\trep", "\tinsl", ".endr"); break;
+      case 27: out.push(`\t${insn()}   \t`, "", "   ", `${insn()}`); break;
       default: out.push(`\t${insn()}`);
     }
   }
-  return out.join("\n") + "\n";
+  // every fifth program with CRLF line breaks
+  return seed % 5 === 0 ? out.join("\r\n") + "\r\n" : out.join("\n") + "\n";
 }
 
 function as(mode: 32 | 64, src: string, obj: string): { ok: boolean; stderr: string } {
