@@ -16,7 +16,7 @@ import { basename, dirname, extname, join } from "node:path";
 import { hasAfterburnerErrors, prepareAfterburn } from "../core/burn/afterburn.js";
 import { printDiagnostics, sitesJson } from "./burn-commands.js";
 import { realCompilerCommand } from "../core/toolchain/tools.js";
-import { assembleFlags, defaultObjectName, frontFlags, readCompileCommand, type SourceInput } from "./cc/gcc-args.js";
+import { assembleFlags, defaultObjectName, expandResponseFiles, frontFlags, readCompileCommand, type SourceInput } from "./cc/gcc-args.js";
 
 /** <afterburn.h> on the include path (after the user's own), and the macro that switches it on. */
 const ANNOTATION_FLAGS = ["-D__AFTERBURN__=1", "-idirafter", join(__dirname, "..", "include")];
@@ -77,9 +77,11 @@ function afterburnOne(cc: readonly string[], input: SourceInput, object: string,
       return EXIT_AFTERBURN;
     }
     const result = prepareAfterburn(bytes, { mode: mode === 64 ? 64 : 32, fileName: input.path });
-    // Diagnostics name the input as the user wrote it; lines are those of the preprocessed text.
+    // Diagnostics name the input as the user wrote it; lines are those of the preprocessed text. The
+    // afterburner's own warnings (a site left unannotated, a .org behind padding) always show; the
+    // parser's questions about syntax only when verbose, as GNU as has the last word on those.
     printDiagnostics(
-      result.diagnostics.filter((d) => d.severity === "error" || verbose),
+      result.diagnostics.filter((d) => d.severity === "error" || d.from === "afterburner" || verbose),
       false,
     );
     if (hasAfterburnerErrors(result)) return EXIT_AFTERBURN;
@@ -102,7 +104,9 @@ export function main(argv: readonly string[]): number {
     process.stderr.write(`afterburn-cc: AFTERBURN_REAL_CC / AFTERBURN_GCC: ${(e as Error).message}\n`);
     return 2;
   }
-  const cmd = readCompileCommand(argv);
+  // Build systems hand long command lines over in @files: the compile inside is ours all the same.
+  const args = expandResponseFiles(argv, (path) => readFileSync(path, "utf8"));
+  const cmd = readCompileCommand(args);
   const supported = cmd.inputs.length > 0 && cmd.inputs.every((i) => i.language !== "other");
   if (!cmd.compileOnly || !supported || cmd.output === "-" || (cmd.output && cmd.inputs.length > 1)) {
     // Not a compile we can split (link, -E, -S, -M, version queries, odd inputs, gcc's own usage errors):

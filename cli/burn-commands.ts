@@ -46,7 +46,9 @@ export class InputError extends Error {}
 export function printDiagnostics(diags: readonly BurnDiagnostic[], quiet: boolean): void {
   for (const d of diags) {
     if (quiet && d.severity !== "error") continue;
-    process.stderr.write(`${d.file}:${d.line}:${d.column}: ${d.severity}: ${d.message}\n`);
+    // Where the line came from (a .S line through cpp, a C line) is what the user can open.
+    const at = d.source && d.source.line > 0 ? `${d.source.file}:${d.source.line}:${d.source.column || d.column}` : `${d.file}:${d.line}:${d.column}`;
+    process.stderr.write(`${at}: ${d.severity}: ${d.message}\n`);
   }
 }
 

@@ -71,6 +71,59 @@ function languageOf(path: string, forced: string | undefined): Language {
   }
 }
 
+/**
+ * gcc's `@file` arguments replaced by the file's arguments, as gcc reads them (libiberty's
+ * buildargv: whitespace separates, single and double quotes group, a backslash escapes the next
+ * character; files may name further @files). An @file that cannot be read stays as it is, as in gcc.
+ */
+export function expandResponseFiles(argv: readonly string[], read: (path: string) => string, depth = 0): string[] {
+  const out: string[] = [];
+  for (const a of argv) {
+    if (!a.startsWith("@") || a.length === 1 || depth > 32) {
+      out.push(a);
+      continue;
+    }
+    let text: string;
+    try {
+      text = read(a.slice(1));
+    } catch {
+      out.push(a);
+      continue;
+    }
+    out.push(...expandResponseFiles(splitResponseText(text), read, depth + 1));
+  }
+  return out;
+}
+
+function splitResponseText(text: string): string[] {
+  const args: string[] = [];
+  let cur = "";
+  let inArg = false;
+  let quote = "";
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i];
+    if (c === "\\" && i + 1 < text.length) {
+      cur += text[++i];
+      inArg = true;
+    } else if (quote) {
+      if (c === quote) quote = "";
+      else cur += c;
+    } else if (c === "'" || c === '"') {
+      quote = c;
+      inArg = true;
+    } else if (/\s/.test(c)) {
+      if (inArg) args.push(cur);
+      cur = "";
+      inArg = false;
+    } else {
+      cur += c;
+      inArg = true;
+    }
+  }
+  if (inArg) args.push(cur);
+  return args;
+}
+
 export function readCompileCommand(argv: readonly string[]): CompileCommand {
   let compile = false;
   let stopsEarly = false;

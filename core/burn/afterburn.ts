@@ -48,6 +48,8 @@ export interface BurnDiagnostic {
   message: string;
   /** "parser": GNU as syntax the parser questions (as has the last word); "afterburner": the afterburner's own directives. */
   from: "parser" | "afterburner";
+  /** The C or .S line the input line came from (cpp and gcc line markers, .loc), when known. */
+  source?: SourcePosition;
 }
 
 /** Errors in the afterburner's own directives: the output would not be what the source asked for. */
@@ -382,7 +384,7 @@ function burn(text: string, options: BurnOptions): Burnt {
     });
     if (prefixRaws.some((p) => !p?.raw)) {
       site.reason = `${expansionName(inner)}: a prefix written outside the ${inner.kind === "macro" ? "macro" : "loop"} body precedes this instruction; write it on the instruction's line to have it annotated`;
-      diagnostics.push({ file: fileName, line: es.line + 1, column: position.column, severity: "warning", message: `${st.mnemonic}: not annotated: ${site.reason}`, from: "afterburner" });
+      diagnostics.push({ file: fileName, line: es.line + 1, column: position.column, severity: "warning", message: `${st.mnemonic}: not annotated: ${site.reason}`, from: "afterburner", source });
       return;
     }
     const key = `${inner.bodyLine}:${raw.span.start}`;
@@ -471,6 +473,7 @@ function burn(text: string, options: BurnOptions): Burnt {
             severity: "error",
             message: kind ? `.afterburn_memop ${name}: count must be 1–8` : `.afterburn_memop: unknown kind '${name ?? ""}'`,
             from: "afterburner",
+            source: sourceOf(es),
           });
         } else {
           pendingMemop = { kind, remaining: count, line: es.line };
@@ -491,6 +494,7 @@ function burn(text: string, options: BurnOptions): Burnt {
               'the code after them moves, so GNU as fails with "attempt to move .org backwards" where it now runs past this .org, ' +
               "and elsewhere the .org leaves less room; put fixed-layout code in .afterburn_noannotate or give the .org that much more room",
             from: "afterburner",
+            source: sourceOf(es),
           });
         }
         paddedSinceOrg.delete(es.section);

@@ -165,3 +165,30 @@ test("the afterburned .s it assembles is byte for byte the string transform's ou
     }
   });
 });
+
+test("@file response files (quoted, nested) are read as gcc reads them; the compile inside is afterburned", () => {
+  withDir((dir) => {
+    writeFileSync(join(dir, "irq.c"), C_SRC);
+    writeFileSync(join(dir, "io.h"), IO_H);
+    writeFileSync(join(dir, "flags.rsp"), "-O2\n-ffreestanding -DNAME=\\\"x\\\"\n");
+    writeFileSync(join(dir, "cc.rsp"), `-m32 -c 'irq.c' -o "irq out.o" @flags.rsp\n`);
+    const r = cc(["@cc.rsp"], { cwd: dir });
+    assert.equal(r.status, 0, r.stderr);
+    const elf = readElf(readFileSync(join(dir, "irq out.o")), "irq out.o");
+    assert.equal(readAnnotationRecords(elf).length, 2, "cli and outb");
+    // an @file that cannot be read is gcc's to report, as without afterburn-cc
+    const missing = cc(["-m32", "-c", "@nosuch.rsp"], { cwd: dir });
+    const plain = spawnSync("gcc", ["-m32", "-c", "@nosuch.rsp"], { cwd: dir, encoding: "utf8" });
+    assert.equal(missing.status, plain.status);
+    assert.notEqual(missing.status, 0);
+  });
+});
+
+test("the afterburner's warnings show without AFTERBURN_VERBOSE, at the .S line cpp came from", () => {
+  withDir((dir) => {
+    writeFileSync(join(dir, "fixed.S"), "#define BASE 0\n/* two\n   lines */\n\t.text\nstart:\n\tcli\n\t.org start+BASE+4\n\tret\n");
+    const r = cc(["-m32", "-c", "fixed.S"], { cwd: dir });
+    assert.notEqual(r.status, 0, "GNU as refuses the .org, as the warning says");
+    assert.match(r.stderr, /^fixed\.S:7:2: warning: \.org after 1 padded site in \.text/m);
+  });
+});

@@ -28,7 +28,8 @@ function sensitive(mode: 32 | 64): string[] {
     `movl %cr0,%eax`.replace("%eax", mode === 32 ? "%eax" : "%rax").replace("movl", mode === 32 ? "movl" : "movq"),
     `mov %${r}dx,%cr3`, "movw %ds,%ax", "mov %es,(%" + r + "bx)", "movw %ax,%ss", "mov %fs,%ecx", "str %ax", "sldt (%" + r + "ax)",
     "smsw %ax", "lmsw (%" + r + "ax)", "CLI", "Sti", "HLT", "int $X_VEC", "lret $X_VEC", "iretw", "lretw",
-    ...(mode === 32 ? ["movl %eax,%db0", "mov %dr6,%ecx", "pushw %ss", "popw %es", "iretl", "lretl", "ljmp *4(%esp)", "lcall $0x8,$target"] : ["movq %rax,%db0", "mov %dr6,%rcx", "pushw %fs", "popw %gs", "iretq", "lretq $4"]),
+    mode === 32 ? "lgdt gdt_ptr" : "lgdt gdt_ptr(%rip)", mode === 32 ? "mov gdt_ptr,%ds" : "mov gdt_ptr(%rip),%fs", "ljmp *gdt_ptr",
+    ...(mode === 32 ? ["movl %eax,%db0", "ljmp $0x10,$target", "lcall *gdt_ptr+2", "mov %dr6,%ecx", "pushw %ss", "popw %es", "iretl", "lretl", "ljmp *4(%esp)", "lcall $0x8,$target"] : ["movq %rax,%db0", "mov %dr6,%rcx", "pushw %fs", "popw %gs", "iretq", "lretq $4"]),
   ];
   return [...own, ...more];
 }
@@ -47,7 +48,7 @@ function program(seed: number, mode: 32 | 64): string {
   const hot = sensitive(mode);
   const cold = plainInsns(mode);
   const insn = () => (rnd() < 0.55 ? pick(hot) : pick(cold));
-  const out: string[] = [mode === 32 ? ".code32" : ".code64", ".equ X_VEC, 0x80", ".text", "target:"];
+  const out: string[] = [mode === 32 ? ".code32" : ".code64", ".equ X_VEC, 0x80", ".data", "gdt_ptr: .word 0, 0, 0, 0, 0", ".text", "target:"];
   let n = 0;
   for (let k = 0; k < 40; k++) {
     n++;
