@@ -348,9 +348,25 @@ function burn(text: string, options: BurnOptions): Burnt {
       const begin = `${labelPrefix}${n}`;
       const end = `${labelPrefix}${n}_end`;
       if (inline) {
-        // prefixes written out just before: they join the instruction, inside the record
-        const joined = inline.parts.splice(inline.parts.length - prefixes.length, prefixes.length);
-        inline.parts.push(siteText([...joined, st.text].join(" "), padding, site.annotationSection, es.mode, begin, end, ""));
+        // Prefixes written out just before in the same expansion join the instruction; one on a line
+        // before the macro call gets the begin label there.
+        const inside = prefixes.filter((j) => {
+          const pe = parsed.statements[j].expansion;
+          return pe !== undefined && inlined.get(originKey(outermost(pe))) === inline;
+        });
+        const outside = prefixes.slice(0, prefixes.length - inside.length);
+        if (outside.some((j) => parsed.statements[j].expansion !== undefined)) {
+          site.reason = `${expansionName(outermost(es.expansion!))}: a prefix from another expansion precedes this instruction; write it on the instruction's line to have it annotated`;
+          diagnostics.push({ file: fileName, line: es.line + 1, column: position.column, severity: "warning", message: `${st.mnemonic}: not annotated: ${site.reason}`, from: "afterburner", source });
+          inline.parts.push(st.text);
+          return;
+        }
+        const joined = inline.parts.splice(inline.parts.length - inside.length, inside.length);
+        if (outside.length > 0) {
+          const first = parsed.statements[outside[0]];
+          addEdit(first.line, { start: first.statement.span.start, end: first.statement.span.start, text: `${begin}: ` });
+        }
+        inline.parts.push(siteText([...joined, st.text].join(" "), padding, site.annotationSection, es.mode, begin, end, "", outside.length === 0));
       } else if (prefixes.length > 0) {
         // the record begins at the first prefix, on its own line
         const first = parsed.statements[prefixes[0]];

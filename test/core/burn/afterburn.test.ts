@@ -229,6 +229,8 @@ test("a prefix on a line of its own is inside the record of the instruction it b
     ["two prefix lines and a label between", "\t.text\n\tcs\n\trep\n1:\tinsb\n\tjmp 1b\n", 1],
     ["in a macro body, two expansions", "\t.text\n.macro m\n\trep\n\tinsl\n.endm\n\tm\n\tm\n", 2],
     ["in a .rept body", "\t.text\n.rept 3\n\tlock\n\tincl (%eax)\n\trep\n\toutsb\n.endr\n", 3],
+    // calls of a macro sensitive for some arguments only are written out inline
+    ["inlined macro calls", '\t.text\n.macro io op\n\t\\op\n.endm\n\tio nop\n\trep\n\tio insb\n\tio "rep insl"\n.macro two\n\trep\n\tio outsb\n.endm\n\ttwo\n', 3],
   ];
   for (const [what, src, count] of cases) {
     for (const fullParse of [false, true]) {
