@@ -287,12 +287,13 @@ function burn(text: string, options: BurnOptions): Burnt {
   });
 
   // The prefix-only statements right before the current one (indices into parsed.statements).
-  let prefixRun: number[] = [];
+  const noPrefixes: readonly number[] = [];
+  let prefixRun = noPrefixes;
   parsed.statements.forEach((es, i) => {
     const st = es.statement;
     const prefixes = prefixRun;
     // Labels between a prefix and its instruction do not part them (the fast path does not list labels).
-    if (st.kind !== "label") prefixRun = isPrefixOnly(st) ? [...prefixes, i] : [];
+    if (st.kind !== "label") prefixRun = isPrefixOnly(st) ? [...prefixes, i] : noPrefixes;
     const inline = es.expansion ? inlined.get(originKey(outermost(es.expansion))) : undefined;
     if (st.kind === "directive") {
       const consumed = handleDirective(st, es);
