@@ -42,6 +42,7 @@ import {
   type Bit,
 } from "./cpu-view.js";
 import { decodeAt, disassembleBytes, hexBytes } from "./disasm.js";
+import { argumentProblem } from "./request-shape.js";
 
 /** Launch configuration of type "afterburn" (contract B). */
 export interface AfterburnLaunchArguments extends DebugProtocol.LaunchRequestArguments {
@@ -71,6 +72,8 @@ export interface AfterburnLaunchArguments extends DebugProtocol.LaunchRequestArg
 
 const THREAD_ID = 1;
 const LEDGER_EVENT_INTERVAL_MS = 100;
+/** Instructions one disassemble request may ask for, and how far from its address it may start. */
+const MAX_DISASSEMBLY = 10_000;
 
 type VarProvider = { list(): DebugProtocol.Variable[]; set?(name: string, value: string): string };
 
@@ -121,6 +124,12 @@ export class AfterburnSession extends LoggingDebugSession {
 
   /** A request that fails unexpectedly answers with an error; it never takes the adapter down. */
   protected override dispatchRequest(request: DebugProtocol.Request): void {
+    const problem = argumentProblem(request.command, request.arguments);
+    if (problem) {
+      const response = { seq: 0, type: "response", request_seq: request.seq, command: request.command, success: false } as DebugProtocol.Response;
+      this.sendErrorResponse(response, { id: 1101, format: `afterburn-dap: ${request.command}: ${problem}`.replace(/[{}]/g, ""), showUser: false });
+      return;
+    }
     try {
       super.dispatchRequest(request);
     } catch (e) {
@@ -929,6 +938,9 @@ export class AfterburnSession extends LoggingDebugSession {
     const info = this.info;
     try {
       if (!guest || !info) throw new Error("the program is not loaded");
+      // A disassembly view asks for a screenful around an address; far larger requests would decode for minutes.
+      if (args.instructionCount < 0 || args.instructionCount > MAX_DISASSEMBLY) throw new Error(`instructionCount must be 0–${MAX_DISASSEMBLY}`);
+      if (Math.abs(args.instructionOffset ?? 0) > MAX_DISASSEMBLY) throw new Error(`instructionOffset must be within ±${MAX_DISASSEMBLY}`);
       const base = (parseAddress(args.memoryReference) + (args.offset ?? 0)) >>> 0;
       response.body = { instructions: disassemble(guest, info, base, args.instructionOffset ?? 0, args.instructionCount, (file, line) => this.sourceAndLine(file, line)) };
       this.sendResponse(response);

@@ -1,0 +1,113 @@
+// The shape of each request's arguments as the Debug Adapter Protocol gives it, checked before the
+// request is handled: a client that sends `breakpoints: null` or a number where a name goes gets
+// "setFunctionBreakpoints: breakpoints[0].name must be a string", not a JavaScript TypeError.
+// Only what the handlers rely on is checked; unknown fields pass.
+
+type Kind = "string" | "integer" | "boolean" | "object";
+
+interface Field {
+  kind: Kind | "array";
+  required?: boolean;
+  /** Array elements (kind "array"): a scalar kind or an object's fields. */
+  items?: Kind | Fields;
+  /** Object fields (kind "object"). */
+  fields?: Fields;
+}
+type Fields = Record<string, Field>;
+
+const opt = (kind: Kind): Field => ({ kind });
+const req = (kind: Kind): Field => ({ kind, required: true });
+const list = (items: Kind | Fields, required = false): Field => ({ kind: "array", items, required });
+
+const thread: Fields = { threadId: opt("integer") };
+const stepping: Fields = { threadId: opt("integer"), granularity: opt("string") };
+const conditions = { condition: opt("string"), hitCondition: opt("string") };
+
+const SHAPES: Record<string, Fields> = {
+  setBreakpoints: {
+    source: { kind: "object", required: true, fields: { path: opt("string"), sourceReference: opt("integer") } },
+    breakpoints: list({ line: req("integer"), column: opt("integer"), ...conditions, logMessage: opt("string") }),
+    lines: list("integer"),
+  },
+  setFunctionBreakpoints: { breakpoints: list({ name: req("string"), ...conditions }, true) },
+  setInstructionBreakpoints: { breakpoints: list({ instructionReference: req("string"), offset: opt("integer"), ...conditions }, true) },
+  setDataBreakpoints: { breakpoints: list({ dataId: req("string"), accessType: opt("string"), ...conditions }, true) },
+  dataBreakpointInfo: { name: req("string"), variablesReference: opt("integer"), frameId: opt("integer") },
+  setExceptionBreakpoints: { filters: list("string", true), filterOptions: list({ filterId: req("string"), condition: opt("string") }) },
+  exceptionInfo: thread,
+  continue: thread,
+  pause: thread,
+  reverseContinue: thread,
+  next: stepping,
+  stepIn: stepping,
+  stepOut: stepping,
+  stepBack: stepping,
+  stackTrace: { threadId: opt("integer"), startFrame: opt("integer"), levels: opt("integer") },
+  scopes: { frameId: req("integer") },
+  variables: { variablesReference: req("integer"), filter: opt("string"), start: opt("integer"), count: opt("integer") },
+  setVariable: { variablesReference: req("integer"), name: req("string"), value: req("string") },
+  evaluate: { expression: req("string"), frameId: opt("integer"), context: opt("string") },
+  readMemory: { memoryReference: req("string"), offset: opt("integer"), count: req("integer") },
+  writeMemory: { memoryReference: req("string"), offset: opt("integer"), data: req("string") },
+  disassemble: { memoryReference: req("string"), offset: opt("integer"), instructionOffset: opt("integer"), instructionCount: req("integer"), resolveSymbols: opt("boolean") },
+};
+
+function kindOf(v: unknown): string {
+  if (v === null) return "null";
+  if (Array.isArray(v)) return "an array";
+  if (typeof v === "number") return Number.isSafeInteger(v) ? "an integer" : "a number";
+  return `a ${typeof v}`;
+}
+
+function fits(v: unknown, kind: Kind): boolean {
+  switch (kind) {
+    case "integer":
+      return Number.isSafeInteger(v);
+    case "object":
+      return typeof v === "object" && v !== null && !Array.isArray(v);
+    default:
+      return typeof v === kind;
+  }
+}
+
+const NAME: Record<Kind | "array", string> = { string: "a string", integer: "an integer", boolean: "true or false", object: "an object", array: "an array" };
+
+function checkFields(value: Record<string, unknown>, fields: Fields, path: string): string | undefined {
+  for (const [name, f] of Object.entries(fields)) {
+    const v = value[name];
+    const at = path ? `${path}.${name}` : name;
+    if (v === undefined) {
+      if (f.required) return `${at} is missing`;
+      continue;
+    }
+    if (f.kind === "array") {
+      if (!Array.isArray(v)) return `${at} must be an array (got ${kindOf(v)})`;
+      for (let i = 0; i < v.length; i++) {
+        const item = v[i];
+        if (typeof f.items === "string") {
+          if (!fits(item, f.items)) return `${at}[${i}] must be ${NAME[f.items]} (got ${kindOf(item)})`;
+        } else if (f.items) {
+          if (!fits(item, "object")) return `${at}[${i}] must be an object (got ${kindOf(item)})`;
+          const problem = checkFields(item as Record<string, unknown>, f.items, `${at}[${i}]`);
+          if (problem) return problem;
+        }
+      }
+      continue;
+    }
+    if (!fits(v, f.kind)) return `${at} must be ${NAME[f.kind]} (got ${kindOf(v)})`;
+    if (f.fields) {
+      const problem = checkFields(v as Record<string, unknown>, f.fields, at);
+      if (problem) return problem;
+    }
+  }
+  return undefined;
+}
+
+/** What is wrong with a request's arguments, or undefined when the handler can take them. */
+export function argumentProblem(command: string, args: unknown): string | undefined {
+  const fields = SHAPES[command];
+  if (!fields) return undefined;
+  if (args === undefined || args === null) return checkFields({}, fields, "");
+  if (!fits(args, "object")) return `the arguments must be an object (got ${kindOf(args)})`;
+  return checkFields(args as Record<string, unknown>, fields, "");
+}
