@@ -39,6 +39,7 @@ import { splitCommandLine } from "../core/toolchain/commandLine.js";
 import { pathOf } from "./documents.js";
 import { readHeader } from "../core/asm/includes.js";
 import { changeSuperseded, createStdioConnection } from "./wire.js";
+import { malformedParams } from "./params.js";
 
 export const PREVIEW_REQUEST = "afterburn/preview";
 
@@ -58,7 +59,16 @@ export function startServer(connection: Connection): void {
   };
 
   /** Runs a handler; a failure is logged and answered with the fallback, never thrown into the connection. */
-  function safe<T>(what: string, fallback: T, fn: () => T): T {
+  /**
+   * Answers a request with `fn`, or with `fallback` when it throws or its params are malformed (a
+   * position or range that is not non-negative integers: a client bug, but no reason to fail).
+   */
+  function safe<T>(what: string, fallback: T, fn: () => T, params?: unknown): T {
+    const problem = params === undefined ? undefined : malformedParams(params);
+    if (problem) {
+      log(`${what}: ${problem}`);
+      return fallback;
+    }
     try {
       return fn();
     } catch (e) {
@@ -254,26 +264,31 @@ export function startServer(connection: Connection): void {
   connection.onHover((p) => safe("hover", null, () => {
     const doc = docs.get(p.textDocument.uri);
     return doc ? hoverFor(doc, p.position) : null;
-  }));
+  }, p));
 
   connection.languages.inlayHint.on((p) => safe("inlay hints", [], () => {
     const doc = docs.get(p.textDocument.uri);
     return doc ? inlayHintsFor(doc, p.range, settings) : [];
-  }));
+  }, p));
 
   connection.onCodeAction((p) => safe("code actions", [], () => {
     const doc = docs.get(p.textDocument.uri);
     return doc ? codeActionsFor(doc, p.range, p.context.diagnostics) : [];
-  }));
+  }, p));
 
   connection.onCodeLens((p) => safe("code lens", [], () => {
     const doc = docs.get(p.textDocument.uri);
     return doc ? codeLensesFor(doc) : [];
-  }));
+  }, p));
 
   connection.onRequest(PREVIEW_REQUEST, async (p: { uri?: unknown; range?: Range }): Promise<PreviewResult | null> => {
     try {
       if (typeof p?.uri !== "string") return null;
+      const problem = malformedParams({ range: p.range });
+      if (problem) {
+        log(`preview: ${problem}`);
+        return null;
+      }
       const doc = docs.get(p.uri);
       if (doc === undefined) return null;
       if (doc.kind === "c") await doc.cAnalysis();
@@ -287,17 +302,17 @@ export function startServer(connection: Connection): void {
   connection.onDocumentSymbol((p) => safe("document symbols", [], () => {
     const doc = docs.get(p.textDocument.uri);
     return doc ? documentSymbolsFor(doc) : [];
-  }));
+  }, p));
 
   connection.onFoldingRanges((p) => safe("folding", [], () => {
     const doc = docs.get(p.textDocument.uri);
     return doc ? foldingFor(doc) : [];
-  }));
+  }, p));
 
   connection.onCompletion((p) => safe("completion", [], () => {
     const doc = docs.get(p.textDocument.uri);
     return doc ? completionsFor(doc, p.position) : [];
-  }));
+  }, p));
 
   connection.onDefinition((p) => safe("definition", null, (): Location[] | null => {
     const doc = docs.get(p.textDocument.uri);
@@ -327,7 +342,7 @@ export function startServer(connection: Connection): void {
     const included = new Set(an.includeSet.files);
     found.sort((a, b) => Number(included.has(b.file)) - Number(included.has(a.file)));
     return found.length > 0 ? found.map((s) => ({ uri: fileUri(s.file), range: toRange({ line: s.line, start: s.start, end: s.end }) })) : null;
-  }));
+  }, p));
 
   connection.onReferences((p) => safe("references", [], (): Location[] => {
     const doc = docs.get(p.textDocument.uri);
@@ -347,12 +362,12 @@ export function startServer(connection: Connection): void {
       if (out.length > 5000) break;
     }
     return out;
-  }));
+  }, p));
 
   connection.onWorkspaceSymbol((p) => safe("workspace symbols", [], (): SymbolInformation[] => {
     const kinds = { label: SymbolKind.Function, macro: SymbolKind.Method, define: SymbolKind.Constant } as const;
     return index.search(p.query).map((s) => ({ name: s.name, kind: kinds[s.kind], location: { uri: fileUri(s.file), range: toRange({ line: s.line, start: s.start, end: s.end }) }, containerName: s.file.split(/[\\/]/).pop() }));
-  }));
+  }, p));
 
   const tokens = (uri: string, range?: Range) => {
     const doc = docs.get(uri);
@@ -378,8 +393,8 @@ export function startServer(connection: Connection): void {
     }
     return b.build();
   };
-  connection.languages.semanticTokens.on((p) => safe("semantic tokens", { data: [] }, () => tokens(p.textDocument.uri)));
-  connection.languages.semanticTokens.onRange((p) => safe("semantic tokens", { data: [] }, () => tokens(p.textDocument.uri, p.range)));
+  connection.languages.semanticTokens.on((p) => safe("semantic tokens", { data: [] }, () => tokens(p.textDocument.uri), p));
+  connection.languages.semanticTokens.onRange((p) => safe("semantic tokens", { data: [] }, () => tokens(p.textDocument.uri, p.range), p));
 
   connection.listen();
 }

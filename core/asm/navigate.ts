@@ -22,6 +22,7 @@ const WORD_CHAR = /[A-Za-z0-9_.$%@]/;
 
 /** The word (identifier, directive, %register) at a position. */
 export function wordAt(text: string, line: number, character: number): Span | undefined {
+  if (!Number.isSafeInteger(character) || character < 0) return undefined;
   let a = Math.min(character, text.length);
   let b = a;
   while (a > 0 && WORD_CHAR.test(text[a - 1])) a--;
@@ -376,6 +377,7 @@ const IDENT_BOUNDARY = /[A-Za-z0-9_.$]/;
 /** Every occurrence of a name as a whole word (comments are not told apart: a name in a comment counts too). */
 export function occurrences(lines: readonly string[] | ((i: number) => string), count: number, name: string): Span[] {
   const out: Span[] = [];
+  if (name.length === 0) return out; // indexOf("") finds it everywhere, forever
   const get = typeof lines === "function" ? lines : (i: number) => lines[i];
   for (let i = 0; i < count; i++) {
     const t = get(i);
