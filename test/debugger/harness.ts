@@ -1,7 +1,7 @@
 // Test harness for the debug adapter: the bundled adapter (dist/debugger.js) driven over stdio by
 // @vscode/debugadapter-testsupport's DebugClient, and the example guests built with the
 // afterburner into a temporary directory (once per test process).
-import { execFileSync } from "node:child_process";
+import { execFileSync, type ChildProcess } from "node:child_process";
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
@@ -115,8 +115,17 @@ export class Client {
     return parseInt(r.body.result, 16);
   }
 
+  /**
+   * Disconnects, and kills the adapter if it has not gone within a few seconds: an adapter stuck in
+   * a failing test must not outlive the test process (one once spun for an hour, slowing every
+   * later run on the machine).
+   */
   async stop(): Promise<void> {
-    await this.dc.stop();
+    const adapter = (this.dc as unknown as { _adapterProcess?: ChildProcess | null })._adapterProcess;
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([this.dc.stop(), new Promise((r) => (timer = setTimeout(r, 5000)))]);
+    clearTimeout(timer);
+    if (adapter && adapter.exitCode === null && adapter.signalCode === null) adapter.kill("SIGKILL");
   }
 }
 
