@@ -127,6 +127,12 @@ export class Cpu implements CpuApi {
   /** An NMI handler is running: further NMIs wait until the next iret. */
   nmiBlocked = false;
   private skipBreakpoint = -1;
+  /**
+   * Linear address of a rep string instruction that ran out of its slice and will resume there
+   * (string-ops.ts), or -1. Resuming is not arriving: like the RF flag hardware sets for an
+   * interrupted rep, it neither stops at a breakpoint nor fires an entry hook a second time.
+   */
+  repResumeLin = -1;
   /** Slow per-instruction checks are needed (breakpoints or entry ranges are set). */
   private slowChecks = false;
   /** Nesting of exception delivery (for #DF / triple fault). */
@@ -921,12 +927,14 @@ export class Cpu implements CpuApi {
         const debug = (this.flags & TF) !== 0 || this.debugRegsActive;
         if (this.slowChecks || debug) {
           lin = (this.segBase[1] + this.eip) >>> 0;
-          if (this.slowChecks) {
+          const resuming = lin === this.repResumeLin;
+          this.repResumeLin = -1;
+          if (this.slowChecks && !resuming) {
             const st = this.checkBeforeInstruction(lin);
             if (st) return st;
             if (this.breakBlock) continue;
           }
-          if (this.debugRegsActive && !(this.flags & RF)) {
+          if (this.debugRegsActive && !(this.flags & RF) && !resuming) {
             const hit = this.instructionBreakpoints(lin);
             if (hit) {
               // instruction breakpoint: a fault before the instruction (the handler sets RF to go on)

@@ -112,6 +112,7 @@ function bulkMovs(cpu: Cpu, i: Insn, size: number, slice: number): number {
 /** The slice ran out with iterations left: execute this instruction again next (hardware's interrupt window). */
 function again(cpu: Cpu): void {
   cpu.eip = cpu.curEip;
+  cpu.repResumeLin = (cpu.segBase[1] + cpu.curEip) >>> 0;
 }
 
 export function movs(cpu: Cpu, i: Insn): void {

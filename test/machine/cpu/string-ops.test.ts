@@ -112,3 +112,23 @@ test("rep movsl and rep stosl longer than a slice copy and fill exactly: backwar
     assert.equal(g.rd(0x600000 + 4 * dwords), 0, "nothing past the fill");
   }
 });
+
+test("a breakpoint on a long rep stops once before it, not again at each slice; the next arrival stops again", () => {
+  const count = 3 * REP_SLICE + 5;
+  const g = runGuest(`main:\n  mov $2, %ebx\n1:\n  mov $${count}, %ecx\n  mov $${0x200000 + 4 * (count - 1)}, %edi\n  std\n  rep stosl\n  cld\n  dec %ebx\n  jnz 1b\n  hlt\n`, 0);
+  const { cpu } = g;
+  // find the rep stosl (f3 ab) in the image and break on it
+  const image = cpu.readLinear(0x10000, 0x2000);
+  let at = -1;
+  for (let k = 0; k + 1 < image.length; k++) if (image[k] === 0xf3 && image[k + 1] === 0xab) at = 0x10000 + k;
+  assert.ok(at > 0);
+  cpu.breakpoints.add(at);
+  for (let pass = 0; pass < 2; pass++) {
+    const s = cpu.run(1_000_000);
+    assert.equal(s.kind, "breakpoint", `pass ${pass}`);
+    assert.equal(cpu.eip >>> 0, at);
+    assert.equal(cpu.regs[1], count, "stopped before the first iteration");
+  }
+  assert.equal(cpu.run(1_000_000).kind, "halt", "the second pass's rep ran to its end without stopping again");
+  assert.equal(cpu.regs[1], 0);
+});
