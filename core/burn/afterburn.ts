@@ -333,6 +333,11 @@ function burn(text: string, options: BurnOptions): Burnt {
       expandedFrom: es.expansion ? expansionName(outermost(es.expansion)) : undefined,
     };
     sites.push(site);
+    /** The site stays unannotated, with a warning at its line saying why. */
+    const leaveUnannotated = (reason: string) => {
+      site.reason = reason;
+      diagnostics.push({ file: fileName, line: es.line + 1, column: position.column, severity: "warning", message: `${st.mnemonic}: not annotated: ${reason}`, from: "afterburner", source });
+    };
 
     let reason: string | undefined;
     if (!annotate) reason = "annotation disabled (--no-annotate)";
@@ -345,35 +350,31 @@ function burn(text: string, options: BurnOptions): Burnt {
     }
 
     if (!es.expansion || inline) {
+      // Prefix-only statements right before it: those of the same inlined expansion join its text;
+      // the others must be plain source lines, and the begin label goes on the first of them.
+      const inside = inline
+        ? prefixes.filter((j) => {
+            const pe = parsed.statements[j].expansion;
+            return pe !== undefined && inlined.get(originKey(outermost(pe))) === inline;
+          })
+        : [];
+      const outside = prefixes.slice(0, prefixes.length - inside.length);
+      if (outside.some((j) => parsed.statements[j].expansion !== undefined)) {
+        leaveUnannotated("a prefix from a macro or loop expansion precedes this instruction; write it on the instruction's line to have it annotated");
+        inline?.parts.push(st.text);
+        return;
+      }
       const n = labelCounter++;
       const begin = `${labelPrefix}${n}`;
       const end = `${labelPrefix}${n}_end`;
-      if (inline) {
-        // Prefixes written out just before in the same expansion join the instruction; one on a line
-        // before the macro call gets the begin label there.
-        const inside = prefixes.filter((j) => {
-          const pe = parsed.statements[j].expansion;
-          return pe !== undefined && inlined.get(originKey(outermost(pe))) === inline;
-        });
-        const outside = prefixes.slice(0, prefixes.length - inside.length);
-        if (outside.some((j) => parsed.statements[j].expansion !== undefined)) {
-          site.reason = `${expansionName(outermost(es.expansion!))}: a prefix from another expansion precedes this instruction; write it on the instruction's line to have it annotated`;
-          diagnostics.push({ file: fileName, line: es.line + 1, column: position.column, severity: "warning", message: `${st.mnemonic}: not annotated: ${site.reason}`, from: "afterburner", source });
-          inline.parts.push(st.text);
-          return;
-        }
-        const joined = inline.parts.splice(inline.parts.length - inside.length, inside.length);
-        if (outside.length > 0) {
-          const first = parsed.statements[outside[0]];
-          addEdit(first.line, { start: first.statement.span.start, end: first.statement.span.start, text: `${begin}: ` });
-        }
-        inline.parts.push(siteText([...joined, st.text].join(" "), padding, site.annotationSection, es.mode, begin, end, "", outside.length === 0));
-      } else if (prefixes.length > 0) {
-        // the record begins at the first prefix, on its own line
-        const first = parsed.statements[prefixes[0]];
+      const joined = inline ? inline.parts.splice(inline.parts.length - inside.length, inside.length) : [];
+      if (outside.length > 0) {
+        const first = parsed.statements[outside[0]];
         addEdit(first.line, { start: first.statement.span.start, end: first.statement.span.start, text: `${begin}: ` });
-        addEdit(es.line, { start: st.span.start, end: st.span.end, text: siteText(st.text, padding, site.annotationSection, es.mode, begin, end, "", false) });
-      } else addEdit(es.line, { start: st.span.start, end: st.span.end, text: siteText(st.text, padding, site.annotationSection, es.mode, begin, end, "") });
+      }
+      const annotated = siteText([...joined, st.text].join(" "), padding, site.annotationSection, es.mode, begin, end, "", outside.length === 0);
+      if (inline) inline.parts.push(annotated);
+      else addEdit(es.line, { start: st.span.start, end: st.span.end, text: annotated });
       site.padding = padding;
       site.annotated = true;
       site.label = begin;
@@ -400,8 +401,7 @@ function burn(text: string, options: BurnOptions): Burnt {
       return pe.expansion && originKey(pe.expansion) === originKey(inner) ? { line: pe.expansion.bodyLine, raw: instructionsOf(parsed.lines[pe.expansion.bodyLine])[runIdx[j]] } : undefined;
     });
     if (prefixRaws.some((p) => !p?.raw)) {
-      site.reason = `${expansionName(inner)}: a prefix written outside the ${inner.kind === "macro" ? "macro" : "loop"} body precedes this instruction; write it on the instruction's line to have it annotated`;
-      diagnostics.push({ file: fileName, line: es.line + 1, column: position.column, severity: "warning", message: `${st.mnemonic}: not annotated: ${site.reason}`, from: "afterburner", source });
+      leaveUnannotated(`${expansionName(inner)}: a prefix written outside the ${inner.kind === "macro" ? "macro" : "loop"} body precedes this instruction; write it on the instruction's line to have it annotated`);
       return;
     }
     const key = `${inner.bodyLine}:${raw.span.start}`;

@@ -250,12 +250,19 @@ test("a prefix on a line of its own is inside the record of the instruction it b
   }
 });
 
-test("a prefix outside a macro body before its sensitive first instruction: not annotated, with a warning", () => {
-  const src = "\t.text\n.macro m\n\tinsb\n.endm\n\trep\n\tm\n";
-  const r = afterburn(src, { fileName: "t.s" });
-  assert.equal(r.sites.length, 1);
-  assert.equal(r.sites[0].annotated, false);
-  assert.match(r.sites[0].reason ?? "", /prefix written outside the macro body/);
-  assert.ok(r.diagnostics.some((d) => d.severity === "warning" && d.line === 6 && /not annotated/.test(d.message)));
-  assert.ok(!r.output.includes(".afterburn"), "no record that would begin after the prefix");
+test("a prefix and its instruction on either side of a macro call: not annotated, with a warning", () => {
+  const cases: [string, RegExp, number][] = [
+    // the prefix before the call, the sensitive instruction first in the body
+    ["\t.text\n.macro m\n\tinsb\n.endm\n\trep\n\tm\n", /prefix written outside the macro body/, 6],
+    // the prefix last in the body (after other code), the sensitive instruction after the call
+    ["\t.text\n.macro r\n\tnop\n\trep\n.endm\n\tr\n\tinsb\n", /prefix from a macro or loop expansion/, 7],
+  ];
+  for (const [src, reason, line] of cases) {
+    const r = afterburn(src, { fileName: "t.s" });
+    assert.equal(r.sites.length, 1);
+    assert.equal(r.sites[0].annotated, false);
+    assert.match(r.sites[0].reason ?? "", reason);
+    assert.ok(r.diagnostics.some((d) => d.severity === "warning" && d.line === line && /not annotated/.test(d.message)), JSON.stringify(r.diagnostics));
+    assert.ok(!r.output.includes(".afterburn"), "no record that would begin anywhere but at the prefix");
+  }
 });
