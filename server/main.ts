@@ -58,10 +58,10 @@ export function startServer(connection: Connection): void {
     }
   };
 
-  /** Runs a handler; a failure is logged and answered with the fallback, never thrown into the connection. */
   /**
-   * Answers a request with `fn`, or with `fallback` when it throws or its params are malformed (a
-   * position or range that is not non-negative integers: a client bug, but no reason to fail).
+   * Answers a request with `fn`, or with `fallback` when its params are malformed (a position or
+   * range that is not non-negative integers: a client bug, but no reason to fail) or it throws; a
+   * failure is logged, never thrown into the connection.
    */
   function safe<T>(what: string, fallback: T, fn: () => T, params?: unknown): T {
     const problem = params === undefined ? undefined : malformedParams(params);
