@@ -18,11 +18,35 @@
 //   cold               the build step as the first and only burn in a fresh process (afterburn-cc
 //                      burns one file per process: JIT and buffers cold), timed inside that process.
 //   whole process      `afterburn burn IN -o OUT` from the bundled CLI, start-up included, for scale.
+// Every variant runs the afterburner as esbuild bundles it into dist/ (what afterburn-cc runs), not
+// the modules as tsx loads them: tsx keeps function names with a wrapper around every closure it
+// makes, which alone costs a quarter of the fast path. The last line prints the tsx figure for scale.
 import { execFileSync, spawnSync } from "node:child_process";
 import { closeSync, existsSync, mkdtempSync, openSync, readFileSync, rmSync, unlinkSync, writeFileSync } from "node:fs";
 import { loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
-import { afterburn, prepareAfterburn } from "../core/burn/afterburn.js";
+import { buildSync } from "esbuild";
+import * as asLoaded from "../core/burn/afterburn.js";
+
+type Afterburner = Pick<typeof asLoaded, "afterburn" | "prepareAfterburn">;
+
+/** Bundles core/burn/afterburn.ts with dist/'s esbuild settings (scripts/build.mjs) into `out`. */
+function bundleAfterburner(out: string): void {
+  buildSync({
+    absWorkingDir: join(__dirname, ".."),
+    entryPoints: ["core/burn/afterburn.ts"],
+    outfile: out,
+    bundle: true,
+    platform: "node",
+    format: "cjs",
+    target: "node20",
+    logLevel: "warning",
+  });
+}
+
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const loadBundle = (file: string): Afterburner => require(file) as Afterburner;
+let { afterburn, prepareAfterburn } = asLoaded as Afterburner;
 
 /** A gcc -S–like kernel file: functions of ordinary code; one in `every` holds inline-asm sensitive instructions. */
 function generate(lines: number, every: number): string {
@@ -48,8 +72,8 @@ function generate(lines: number, every: number): string {
 }
 
 /** The build step as afterburn-cc now runs it (cli/afterburn-cc.ts). */
-function buildStepNow(input: string | Buffer, out: string, fileName: string): void {
-  const burn = prepareAfterburn(typeof input === "string" ? readFileSync(input) : input, { mode: 32, fileName });
+function buildStepNow(input: string | Buffer, out: string, fileName: string, prepare = prepareAfterburn): void {
+  const burn = prepare(typeof input === "string" ? readFileSync(input) : input, { mode: 32, fileName });
   const fd = openSync(out, "w");
   try {
     burn.writeTo(fd);
@@ -66,7 +90,8 @@ function buildStepBefore(input: string | { text: string }, out: string, fileName
 
 // Child mode: one build step in this fresh process, timed inside it; prints the milliseconds.
 if (process.argv[2] === "--cold") {
-  const [, , , variant, file, out] = process.argv;
+  const [, , , variant, file, out, bundle] = process.argv;
+  ({ afterburn, prepareAfterburn } = loadBundle(bundle!));
   const s = process.hrtime.bigint();
   if (variant === "now") buildStepNow(file!, out!, file!);
   else buildStepBefore(file!, out!, file!);
@@ -116,7 +141,10 @@ console.log(
 );
 const dir = mkdtempSync(join(tmpdir(), "ab-bench-"));
 const summary: string[] = [];
+const bundle = join(dir, "afterburn.bundle.js");
 try {
+  bundleAfterburner(bundle);
+  ({ afterburn, prepareAfterburn } = loadBundle(bundle));
   for (const [workload, every] of [["dense", 4], ["sparse", 128]] as const) {
     for (const lines of [20_000, 100_000]) {
       const text = generate(lines, every);
@@ -140,6 +168,7 @@ try {
         memNow: () => buildStepNow(bytes, fresh(), "big.s"),
         memBefore: () => buildStepBefore({ text }, fresh(), "big.s"),
         string: () => afterburn(text, { fileName: "big.s" }),
+        memTsx: () => buildStepNow(bytes, fresh(), "big.s", asLoaded.prepareAfterburn),
       };
       for (let i = 0; i < 3; i++) for (const [name, run] of Object.entries(variants)) if (name !== "as") run(); // warm up the JIT
       sweep();
@@ -156,7 +185,7 @@ try {
       const cold: Record<string, number[]> = { now: [], before: [] };
       for (let r = 0; r < 5; r++) {
         for (const v of r % 2 ? ["before", "now"] : ["now", "before"]) {
-          const c = spawnSync(process.execPath, [...process.execArgv, __filename, "--cold", v, file, fresh()], { encoding: "utf8" });
+          const c = spawnSync(process.execPath, [...process.execArgv, __filename, "--cold", v, file, fresh(), bundle], { encoding: "utf8" });
           const x = Number(c.stdout);
           if (c.status === 0 && Number.isFinite(x)) cold[v]!.push(x);
         }
@@ -182,6 +211,7 @@ try {
           `  from memory, now (bytes → file)    ${vsAs(t.memNow!, as)}\n` +
           `  from memory, before (text → file)  ${vsAs(t.memBefore!, as)}\n` +
           `  string API afterburn(text), no I/O ${vsAs(t.string!, as)}   (a fresh string the output's size alone: ${ms(freshString.best)})\n` +
+          `  from memory, as tsx loads the code ${vsAs(t.memTsx!, as)}   (not what users run; see the head of this file)\n` +
           (cold.now!.length && cold.before!.length
             ? `  cold (one burn in a fresh process) now best ${ms(stats(cold.now!).best)} median ${ms(stats(cold.now!).median)}; before best ${ms(stats(cold.before!).best)} median ${ms(stats(cold.before!).median)}\n`
             : "  cold: child runs failed\n") +
