@@ -47,7 +47,11 @@ export class OpenDocument {
   readonly kind: DocumentKind;
   readonly path: string;
   version: number;
-  asm?: AsmAnalysis;
+  /** The assembly analysis, made on first use (see `asm`). */
+  private analysis?: AsmAnalysis;
+  /** An assembly document's text until its analysis is made. */
+  private openText?: string;
+  private openLineCount = -1;
   /** C/C++ text (asm documents keep theirs in the analysis). */
   textDocument?: TextDocument;
   c?: CAnalysisResult;
@@ -65,15 +69,38 @@ export class OpenDocument {
     this.path = pathOf(uri);
     this.version = version;
     this.options = options;
-    if (kind === "asm") this.asm = new AsmAnalysis(text, { fileName: this.path, maxLines: options.maxLines, includeDirs: options.includeDirs, mode: options.mode });
+    if (kind === "asm") this.openText = text;
     else this.textDocument = TextDocument.create(uri, languageId, version, text);
   }
 
+  /**
+   * The analysis of an assembly document (undefined for C), made on first use: a large file's first
+   * diagnostics can be published from a quick scan (server/quick-open.ts) before it exists.
+   */
+  get asm(): AsmAnalysis | undefined {
+    if (this.kind !== "asm") return undefined;
+    if (this.analysis === undefined) {
+      this.analysis = new AsmAnalysis(this.openText ?? "", { fileName: this.path, maxLines: this.options.maxLines, includeDirs: this.options.includeDirs, mode: this.options.mode });
+      this.openText = undefined;
+    }
+    return this.analysis;
+  }
+
+  /** Whether an assembly document's analysis has been made (always true for C). */
+  get analysed(): boolean {
+    return this.kind !== "asm" || this.analysis !== undefined;
+  }
+
   get text(): string {
+    if (this.openText !== undefined) return this.openText;
     return this.asm !== undefined ? this.asm.text : this.textDocument!.getText();
   }
 
   get lineCount(): number {
+    if (this.openText !== undefined) {
+      if (this.openLineCount < 0) this.openLineCount = countLines(this.openText);
+      return this.openLineCount;
+    }
     return this.asm !== undefined ? this.asm.lineCount : this.textDocument!.lineCount;
   }
 
@@ -90,10 +117,14 @@ export class OpenDocument {
 
   applyChanges(changes: readonly TextDocumentContentChangeEvent[], version: number): void {
     this.version = version;
-    if (this.asm !== undefined) {
+    if (this.kind === "asm") {
       for (const c of changes) {
-        if ("range" in c && c.range !== undefined) this.asm.applyEdit(c.range, c.text);
-        else this.asm.setText(c.text);
+        if ("range" in c && c.range !== undefined) this.asm!.applyEdit(c.range, c.text);
+        else if (this.analysis === undefined) {
+          // A whole new text before the analysis was made: nothing to update yet.
+          this.openText = c.text;
+          this.openLineCount = -1;
+        } else this.analysis.setText(c.text);
       }
     } else {
       let td = this.textDocument!;
@@ -133,6 +164,15 @@ export class OpenDocument {
     }
     return this.cAnalysisNow() ?? r;
   }
+}
+
+/** Lines as splitLines() (core/asm/parse.ts) counts them: breaks at \r\n, \r or \n. */
+export function countLines(text: string): number {
+  let n = 1;
+  for (let i = text.indexOf("\n"); i >= 0; i = text.indexOf("\n", i + 1)) n++;
+  if (text.indexOf("\r") < 0) return n;
+  for (let i = text.indexOf("\r"); i >= 0; i = text.indexOf("\r", i + 1)) if (text.charCodeAt(i + 1) !== 10) n++;
+  return n;
 }
 
 function emptyC(): CAnalysisResult {

@@ -139,10 +139,8 @@ export function diagnosticsFor(doc: OpenDocument, settings: Settings): Diagnosti
   const layout = doc.asm?.layoutVersion ?? -1;
   const rebuild = doc.asm?.rebuildVersion ?? -1;
   for (const site of sitesOf(doc)) {
-    const setting = classSetting(site, settings);
-    let sev = severity(setting);
+    const sev = siteSeverity(site, settings);
     if (sev === undefined) continue;
-    if (!site.annotated) sev = DiagnosticSeverity.Hint;
     // A site that neither moved nor changed keeps its diagnostic from the last publish (most sites, on most edits).
     const r = site.range;
     const hit = cachedDiagnostics.get(site);
@@ -165,16 +163,8 @@ export function diagnosticsFor(doc: OpenDocument, settings: Settings): Diagnosti
         continue;
       }
     }
-    const d: Diagnostic = {
-      range: toRange(r),
-      severity: sev,
-      code: site.entry.id,
-      source: "afterburn",
-      message: messageOf(site),
-      data: { id: site.entry.id, padding: site.padding, annotated: site.annotated },
-    };
     const related = relatedFor(doc, site);
-    if (related.length > 0) d.relatedInformation = related;
+    const d = siteDiagnostic(site, sev, related);
     // Related locations in the document move with its lines: checked again when a line moved.
     cachedDiagnostics.set(site, {
       doc, line: r.line, start: r.start, end: r.end, severity: sev, layout, rebuild,
@@ -202,13 +192,35 @@ export function diagnosticsFor(doc: OpenDocument, settings: Settings): Diagnosti
   return out;
 }
 
+/** A site's diagnostic severity under the settings (undefined: its class is off); Hint when not annotated. */
+export function siteSeverity(site: EditorSite, settings: Settings): DiagnosticSeverity | undefined {
+  const sev = severity(classSetting(site, settings));
+  return sev === undefined ? undefined : site.annotated ? sev : DiagnosticSeverity.Hint;
+}
+
+/** A site's diagnostic. */
+export function siteDiagnostic(site: EditorSite, sev: DiagnosticSeverity, related: readonly DiagnosticRelatedInformation[]): Diagnostic {
+  const d: Diagnostic = {
+    range: toRange(site.range),
+    severity: sev,
+    code: site.entry.id,
+    source: "afterburn",
+    message: messageOf(site),
+    data: { id: site.entry.id, padding: site.padding, annotated: site.annotated },
+  };
+  if (related.length > 0) d.relatedInformation = [...related];
+  return d;
+}
+
 /** `.afterburn_noannotate` directives: a hint saying how many sites the region leaves unannotated. */
 function noannotateRegions(doc: OpenDocument): Diagnostic[] {
   const an = doc.asm!;
+  return noannotateHints(an.noannotateDirectives(), an.sites());
+}
+
+/** The hints of `.afterburn_noannotate` directives (document ranges), counting the sites they leave unannotated. */
+export function noannotateHints(directives: readonly Span[], sites: readonly EditorSite[]): Diagnostic[] {
   const out: Diagnostic[] = [];
-  const directives = an.noannotateDirectives();
-  if (directives.length === 0) return out;
-  const sites = an.sites();
   for (const r of directives) {
     let count = 0;
     for (const s of sites) if (!s.annotated && s.reason === ".afterburn_noannotate region" && s.range.line >= r.line) count++;

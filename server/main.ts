@@ -40,6 +40,7 @@ import { pathOf } from "./documents.js";
 import { readHeader } from "../core/asm/includes.js";
 import { changeSuperseded, createStdioConnection } from "./wire.js";
 import { malformedParams } from "./params.js";
+import { QUICK_OPEN_LINES, quickAnalysis, quickDiagnostics, quickOpenApplies, sameDiagnostics } from "./quick-open.js";
 
 export const PREVIEW_REQUEST = "afterburn/preview";
 
@@ -119,9 +120,33 @@ export function startServer(connection: Connection): void {
     publish(doc);
   }
 
+  /**
+   * A large plain `.s` file: its sites from the quick scan now, the full analysis right after, and
+   * its diagnostics too when they add anything (parse errors). False when the document does not qualify.
+   */
+  function quickOpen(doc: OpenDocument): boolean {
+    if (doc.kind !== "asm" || doc.truncated || doc.lineCount < QUICK_OPEN_LINES || !quickOpenApplies(doc.path, doc.text)) return false;
+    const q = safe("quick open", undefined, () => quickAnalysis(doc.text, doc.options.mode));
+    if (q === undefined) return false;
+    const version = doc.version;
+    const first = safe("diagnostics", [], () => quickDiagnostics(q, settings));
+    const complete = () => {
+      // A change since has published its own diagnostics, from the analysis; a closed document has none.
+      if (docs.get(doc.uri) !== doc || doc.version !== version) return;
+      const full = safe("diagnostics", [], () => diagnosticsFor(doc, settings));
+      if (!sameDiagnostics(first, full)) void connection.sendDiagnostics({ uri: doc.uri, version, diagnostics: full });
+    };
+    // The connection writes on a later turn of the event loop: the analysis waits until the sites are out.
+    connection.sendDiagnostics({ uri: doc.uri, version, diagnostics: first }).then(
+      () => setImmediate(complete),
+      () => setImmediate(complete),
+    );
+    return true;
+  }
+
   /** Accurate mode: the real cpp with the file's compile command, mapped back through line markers. */
   function runAccurate(doc: OpenDocument): void {
-    if (doc.asm === undefined || doc.path.endsWith(".s") || doc.truncated) return;
+    if (doc.kind !== "asm" || doc.path.endsWith(".s") || doc.truncated) return;
     const cmd = compileCommandFor(doc.path);
     if (cmd === undefined) return;
     const version = doc.version;
@@ -226,7 +251,7 @@ export function startServer(connection: Connection): void {
       const doc = makeDocument(uri, languageId, version, typeof text === "string" ? text : String(text));
       if (doc === undefined) return;
       docs.set(uri, doc);
-      analyseAndPublish(doc);
+      if (!quickOpen(doc)) analyseAndPublish(doc);
       runAccurate(doc);
     });
   });

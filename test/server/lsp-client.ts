@@ -95,11 +95,26 @@ export class LspClient {
         return true;
       });
     });
-    this.connection.onRequest("workspace/configuration", (p: { items: { section?: string }[] }) => p.items.map((i) => (i.section === "afterburn" ? this.settings : null)));
+    this.connection.onRequest("workspace/configuration", (p: { items: { section?: string }[] }) => {
+      setImmediate(this.configuredNow);
+      return p.items.map((i) => (i.section === "afterburn" ? this.settings : null));
+    });
     this.connection.onRequest("client/registerCapability", () => null);
     this.connection.onRequest("window/workDoneProgress/create", () => null);
     this.connection.onNotification("window/logMessage", () => undefined);
     this.connection.listen();
+  }
+
+  private configuredNow: () => void = () => {};
+  private readonly configured = new Promise<void>((resolve) => (this.configuredNow = resolve));
+
+  /**
+   * Resolves once the server has read its settings (it asks after `initialized`, then re-publishes
+   * every open document): a request answered after the answer to its first settings request.
+   */
+  async settingsApplied(): Promise<void> {
+    await this.configured;
+    await this.request("textDocument/hover", { textDocument: { uri: "file:///afterburn-test/none.s" }, position: { line: 0, character: 0 } });
   }
 
   static async start(options: ClientOptions = {}): Promise<LspClient> {

@@ -1,0 +1,76 @@
+// The first diagnostics of a large `.s` file, before its analysis exists. Making the full analysis of
+// 100,000 lines of gcc output (every line parsed into statements, labels, symbols) takes about half a
+// second; the afterburner's line scanner (core/burn/prefilter.ts) finds the same sites in a few
+// milliseconds, because compiler output has no macros, loops or conditionals. So on open the
+// server publishes the sites from the scanner at once, then makes the analysis and publishes again
+// only if that adds anything (parse errors: the scanner does not parse the lines it rules out).
+// Only plain `.s` files without `.include` qualify: no cpp, no header macros, nothing the
+// scanner cannot see; for anything it does not model the scanner itself declines.
+
+import type { Diagnostic } from "vscode-languageserver";
+import { scanSites } from "../core/burn/prefilter.js";
+import { siteOf } from "../core/asm/sites.js";
+import type { CodeMode, Span } from "../core/asm/types.js";
+import { noannotateHints, siteDiagnostic, siteSeverity, type EditorSite } from "./features.js";
+import type { Settings } from "./settings.js";
+
+/** Documents shorter than this are analysed in full at once (a few tens of milliseconds at most). */
+export const QUICK_OPEN_LINES = 20_000;
+
+export interface QuickAnalysis {
+  sites: EditorSite[];
+  /** `.afterburn_noannotate` directives, as AsmAnalysis.noannotateDirectives() gives them. */
+  noannotate: Span[];
+}
+
+/** Whether a document of this path is one the quick scan may stand in for. */
+export function quickOpenApplies(path: string, text: string): boolean {
+  return path.endsWith(".s") && !/\.include\b/i.test(text);
+}
+
+/**
+ * The sites of a plain `.s` text, exactly as the full analysis finds them; undefined when the
+ * scanner hands the text to the full parser (macros, loops, conditionals, lone CR line breaks).
+ */
+export function quickAnalysis(text: string, mode: CodeMode): QuickAnalysis | undefined {
+  const scan = scanSites(text, mode);
+  if (scan === undefined) return undefined;
+  const sites: EditorSite[] = [];
+  const noannotate: Span[] = [];
+  let annotating = true;
+  for (const es of scan.statements) {
+    const st = es.statement;
+    if (st.kind === "directive") {
+      if (st.name === ".afterburn_noannotate") {
+        annotating = false;
+        noannotate.push({ line: es.line, start: st.nameSpan.start, end: st.nameSpan.end });
+      } else if (st.name === ".afterburn_annotate") annotating = true;
+      continue;
+    }
+    const site = siteOf(es, annotating);
+    if (site === undefined) continue;
+    // Lines of the same text share one statement in the scan: the columns are the statement's, the line is this one.
+    const range = { line: es.line, start: st.span.start, end: st.span.end };
+    sites.push({ ...site, span: range, range });
+  }
+  return { sites, noannotate };
+}
+
+/** The diagnostics diagnosticsFor() gives a document whose analysis finds these sites and no parse diagnostics. */
+export function quickDiagnostics(q: QuickAnalysis, settings: Settings): Diagnostic[] {
+  const out: Diagnostic[] = [];
+  for (const site of q.sites) {
+    const sev = siteSeverity(site, settings);
+    // Sites from the scan come from no macro or #define: there is no related information to give.
+    if (sev !== undefined) out.push(siteDiagnostic(site, sev, []));
+  }
+  out.push(...noannotateHints(q.noannotate, q.sites));
+  return out;
+}
+
+/** Whether two diagnostic lists are the same, in the same order. */
+export function sameDiagnostics(a: readonly Diagnostic[], b: readonly Diagnostic[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i] && JSON.stringify(a[i]) !== JSON.stringify(b[i])) return false;
+  return true;
+}
