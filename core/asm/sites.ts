@@ -4,6 +4,7 @@
 
 import { classify, paddingFor } from "../isa/classify.js";
 import type { CatalogueEntry } from "../isa/types.js";
+import { WHY_CITATIONS } from "../isa/catalogue.js";
 import type { AsmFile, CodeMode, ExpandedStatement, ExpansionOrigin, Span } from "./types.js";
 
 export interface AsmSite {
@@ -97,14 +98,34 @@ export function findSitesIn(statements: readonly ExpandedStatement[]): { sites: 
   return { sites, indices, switches };
 }
 
+/**
+ * What a catalogue `why` says happens, without the citation it gives for it (the hover shows the
+ * whole text): a citation leading the text (`Popek & Goldberg (1974): …: `, with a parenthesis that
+ * qualifies it), in parentheses, or leading a parenthesis that says what happens
+ * (`Robin & Irvine (2000) list it … (INT n checks …); …`, which keeps the parenthesis's words).
+ */
+export function consequence(why: string): string {
+  let s = why.replace(/\s+/g, " ").replace(/\.$/, "");
+  for (const c of WHY_CITATIONS) {
+    s = s.split(` (${c})`).join("");
+    if (s.startsWith(`${c}: `)) s = s.slice(c.length + 2);
+    else if (s.startsWith(`${c} (`)) {
+      const close = s.indexOf(")", c.length + 2);
+      // A parenthesis that qualifies the citation goes with it; one that says what happens stays.
+      if (close > 0) s = s.startsWith(": ", close + 1) ? s.slice(close + 3) : s.slice(c.length + 2, close) + s.slice(close + 1);
+    }
+  }
+  // Any other citation written as a lead: `Author (year): `.
+  const colon = s.indexOf(": ");
+  if (colon > 0 && /\((19|20)\d\d\)/.test(s.slice(0, colon))) s = s.slice(colon + 2);
+  return s;
+}
+
 /** One-line message for a site: what it is, why it matters, and what the afterburner does with it. */
 export function siteMessage(site: Pick<AsmSite, "entry" | "mnemonic" | "annotated" | "padding" | "reason" | "expansion">): string {
   const e = site.entry;
   const cls = e.class === "privileged" ? "privileged" : e.class === "sensitive" ? "sensitive but unprivileged" : e.class === "platform" ? "platform-sensitive" : "annotated memory operation";
-  // The catalogue's "why" opens with its citation; the message keeps the consequence.
-  let why = e.why.replace(/\s+/g, " ").replace(/\.$/, "");
-  const colon = why.indexOf(": ");
-  if (colon > 0 && /\((19|20)\d\d\)/.test(why.slice(0, colon))) why = why.slice(colon + 2);
+  const why = consequence(e.why);
   const what = site.annotated
     ? site.padding > 0 ? `afterburner pads ${site.padding} bytes` : "afterburner annotates it"
     : `not annotated: ${site.reason ?? "excluded"}`;

@@ -58,6 +58,8 @@ const RESUME = "then pops the return address and resumes at the site end";
 
 const WHY_PG = "Popek & Goldberg (1974): a privileged instruction traps when executed deprivileged";
 const WHY_RI = "Robin & Irvine (2000) list it among the 17 (18 mnemonics) sensitive but unprivileged Pentium instructions";
+/** The citations `why` texts are built with: a diagnostic's one-line message leaves them to the hover. */
+export const WHY_CITATIONS: readonly string[] = [WHY_PG, WHY_RI];
 
 const SREGS = ["es", "cs", "ss", "ds", "fs", "gs"] as const;
 const DREGS = ["db0", "db1", "db2", "db3", "db4", "db5", "db6", "db7", "dr0", "dr1", "dr2", "dr3", "dr4", "dr5", "dr6", "dr7"];
