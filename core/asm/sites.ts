@@ -121,11 +121,15 @@ export function consequence(why: string): string {
   return s;
 }
 
+/** consequence(entry.why) per catalogue entry: every site's message needs it. */
+const consequences = new Map<CatalogueEntry, string>();
+
 /** One-line message for a site: what it is, why it matters, and what the afterburner does with it. */
 export function siteMessage(site: Pick<AsmSite, "entry" | "mnemonic" | "annotated" | "padding" | "reason" | "expansion">): string {
   const e = site.entry;
   const cls = e.class === "privileged" ? "privileged" : e.class === "sensitive" ? "sensitive but unprivileged" : e.class === "platform" ? "platform-sensitive" : "annotated memory operation";
-  const why = consequence(e.why);
+  let why = consequences.get(e);
+  if (why === undefined) consequences.set(e, (why = consequence(e.why)));
   const what = site.annotated
     ? site.padding > 0 ? `afterburner pads ${site.padding} bytes` : "afterburner annotates it"
     : `not annotated: ${site.reason ?? "excluded"}`;
