@@ -5,7 +5,8 @@
 
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
-import { OpenDocument } from "../../server/documents.js";
+import { countLines, OpenDocument } from "../../server/documents.js";
+import { splitLines } from "../../core/asm/parse.js";
 import { diagnosticsFor } from "../../server/features.js";
 import { DEFAULT_SETTINGS, type Settings } from "../../server/settings.js";
 import { QUICK_OPEN_LINES, quickAnalysis, quickDiagnostics, quickOpenApplies } from "../../server/quick-open.js";
@@ -54,6 +55,16 @@ test("only plain .s files without .include qualify, and the scanner declines wha
   assert.equal(quickOpenApplies("/k/entry.s", '\t.include "macros.inc"\n\tcli\n'), false, "an included file may define macros");
   assert.equal(quickAnalysis(".macro m\ncli\n.endm\nm\n", 32), undefined);
   assert.equal(quickAnalysis(".rept 2\ncli\n.endr\n", 32), undefined);
+});
+
+test("a document counts its lines as the analysis splits them before the analysis exists", () => {
+  for (const text of ["", "a", "a\n", "a\r\nb", "a\rb\r", "a\r\r\nb\n\r", "\n\n\r\n\r"]) {
+    assert.equal(countLines(text), splitLines(text).length, JSON.stringify(text));
+    const doc = new OpenDocument("file:///tmp/quick/count.s", "asm", "gas-x86", 1, text, { maxLines: 100, includeDirs: [], mode: 32 });
+    assert.equal(doc.lineCount, splitLines(text).length);
+    assert.equal(doc.analysed, false, "counting lines makes no analysis");
+    assert.equal(doc.asm!.lineCount, doc.lineCount);
+  }
 });
 
 // ---- over stdio -------------------------------------------------------------------------------
