@@ -22,9 +22,9 @@ if [ "$(installed_version)" = "$CS_VERSION" ] && [ -x "$DEST/node_modules/.bin/c
   exit 0
 fi
 
-command -v rg >/dev/null || { echo "install-code-server: ripgrep is missing; run: sudo bash scripts/setup-system.sh --e2e" >&2; exit 1; }
+command -v rg >/dev/null || { echo "install-code-server: ripgrep is missing; run: bash scripts/setup-system.sh --e2e" >&2; exit 1; }
 if ! dpkg -s libkrb5-dev >/dev/null 2>&1 && ! [ -e /usr/include/gssapi/gssapi.h ]; then
-  echo "install-code-server: libkrb5-dev is missing (code-server's kerberos module needs gssapi.h); run: sudo bash scripts/setup-system.sh --e2e" >&2
+  echo "install-code-server: libkrb5-dev is missing (code-server's kerberos module needs gssapi.h); run: bash scripts/setup-system.sh --e2e" >&2
   exit 1
 fi
 

@@ -245,7 +245,7 @@ export function oracle(): Oracle {
       throw new Error(
         forced === "native"
           ? "DIFF_ORACLE=native, but this kernel does not execute i386 ELF binaries"
-          : "no 32-bit oracle: this kernel does not execute i386 ELF binaries and qemu-i386 is missing; run: sudo bash scripts/setup-system.sh --qemu (installs qemu-user)",
+          : "no 32-bit oracle: this kernel does not execute i386 ELF binaries and qemu-i386 is missing; run: bash scripts/setup-system.sh --qemu (installs qemu-user)",
       );
     }
     return oracleChoice;
