@@ -2,7 +2,8 @@
 // types, missing fields, references that never existed, huge counts, negative addresses) against a
 // launched guest. Every request gets an answer (success or an error with a message) within a
 // time limit, the adapter process stays up, and afterwards the session still works: a valid stack
-// trace, and the guest runs to its end. Fixed seed; DAP_FUZZ_SEED runs another.
+// trace, and the guest runs to its end; or, when a random write overwrote the guest's code and it
+// ended, the end is reported and requests still get answers. Fixed seed; DAP_FUZZ_SEED runs another.
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { Client, guests, source } from "./harness.js";
@@ -76,6 +77,12 @@ describe("debug adapter under random requests", () => {
       }
     };
 
+    let ended: { exitCode?: unknown } | undefined;
+    c.dc.on("exited", (e: { body: { exitCode?: unknown } }) => (ended = e.body));
+    let said = "";
+    c.dc.on("output", (e: { body: { category?: string; output: string } }) => {
+      if (e.body.category !== "stdout") said += e.body.output;
+    });
     let answered = 0;
     for (let n = 0; n < REQUESTS; n++) {
       const command = pick(COMMANDS);
@@ -110,6 +117,18 @@ describe("debug adapter under random requests", () => {
       if (rnd() < 0.1) await c.dc.customRequest("pause", { threadId: 1 }).catch(() => {});
     }
     assert.equal(answered, REQUESTS);
+
+    if (ended !== undefined) {
+      // A random writeMemory can overwrite the guest's own code (at its load address): the guest then
+      // faults its way to a triple fault and ends, as it would on hardware. The adapter said so, kept
+      // answering every request above, and still does.
+      assert.equal(typeof ended.exitCode, "number");
+      assert.match(said, /^afterburn: .*triple fault/im, `the end is explained in the debug console: ${said.slice(-500)}`);
+      const threads = await c.dc.threadsRequest();
+      assert.ok(Array.isArray(threads.body.threads));
+      await assert.rejects(c.dc.customRequest("continue", { threadId: 1 }), /the guest is not running/);
+      return;
+    }
 
     // still a working session: pause, a stack trace, then no breakpoints and run to the end
     await c.dc.customRequest("pause", { threadId: 1 }).catch(() => {});
