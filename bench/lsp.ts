@@ -18,11 +18,11 @@ import { join, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import { LspClient, type PublishedDiagnostics, type Range } from "../test/server/lsp-client.js";
 import { prng } from "../test/prng.js";
-import { OpenDocument } from "../server/documents.js";
+import { countLines, OpenDocument } from "../server/documents.js";
 import { diagnosticsFor } from "../server/features.js";
 import { DEFAULT_SETTINGS } from "../server/settings.js";
 import { encodeMessage } from "../server/diagnosticJson.js";
-import { QUICK_OPEN_LINES, quickAnalysis, quickOpenApplies } from "../server/quick-open.js";
+import { quickOpenAnalysis } from "../server/quick-open.js";
 import type { Message } from "vscode-languageserver/node";
 
 const ROOT = resolve(__dirname, "..");
@@ -425,10 +425,9 @@ async function openTimed(client: LspClient, uri: string, text: string): Promise<
   return { first, complete: Math.max(answered, last.at - t0), diagnostics: client.diagnostics.get(uri)! };
 }
 
-/** Whether the server publishes this document's sites from the quick scan first (as server/main.ts decides). */
+/** Whether the server publishes this document's sites from the quick scan first (its own decision, server/quick-open.ts). */
 function quickApplies(uri: string, text: string): boolean {
-  const path = new URL(uri).pathname;
-  return text.split("\n").length >= QUICK_OPEN_LINES && quickOpenApplies(path, text) && quickAnalysis(text, 32) !== undefined;
+  return quickOpenAnalysis(new URL(uri).pathname, text, countLines(text), DEFAULT_SETTINGS.maxAnalysisLines, 32) !== undefined;
 }
 
 async function benchFile(client: LspClient, name: string, uri: string, text: string, seed: number): Promise<FileResult> {

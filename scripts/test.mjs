@@ -30,7 +30,7 @@ if (files.length === 0) {
   process.exit(1);
 }
 // A test that hangs fails after ten minutes with its name, instead of holding CI to its limit;
-// the slowest test takes under a minute here.
+// the slowest test takes about a minute here.
 const r = spawnSync(process.execPath, ["--import", "tsx", "--test", "--test-concurrency=2", "--test-timeout=600000", ...files], {
   cwd: root,
   stdio: "inherit",

@@ -40,7 +40,7 @@ import { pathOf } from "./documents.js";
 import { readHeader } from "../core/asm/includes.js";
 import { changeSuperseded, createStdioConnection } from "./wire.js";
 import { malformedParams } from "./params.js";
-import { QUICK_OPEN_LINES, quickAnalysis, quickDiagnostics, quickOpenApplies, sameDiagnostics } from "./quick-open.js";
+import { quickDiagnostics, quickOpenAnalysis, sameDiagnostics } from "./quick-open.js";
 
 export const PREVIEW_REQUEST = "afterburn/preview";
 
@@ -125,8 +125,8 @@ export function startServer(connection: Connection): void {
    * its diagnostics too when they add anything (parse errors). False when the document does not qualify.
    */
   function quickOpen(doc: OpenDocument): boolean {
-    if (doc.kind !== "asm" || doc.truncated || doc.lineCount < QUICK_OPEN_LINES || !quickOpenApplies(doc.path, doc.text)) return false;
-    const q = safe("quick open", undefined, () => quickAnalysis(doc.text, doc.options.mode));
+    if (doc.kind !== "asm") return false;
+    const q = safe("quick open", undefined, () => quickOpenAnalysis(doc.path, doc.text, doc.lineCount, doc.options.maxLines, doc.options.mode));
     if (q === undefined) return false;
     const version = doc.version;
     const first = safe("diagnostics", [], () => quickDiagnostics(q, settings));

@@ -29,6 +29,15 @@ export function quickOpenApplies(path: string, text: string): boolean {
 }
 
 /**
+ * The quick analysis of a document being opened, when it gets one: a plain `.s` file of at least
+ * QUICK_OPEN_LINES lines, within the analysis cap, that the scanner models. Undefined: analyse in full.
+ */
+export function quickOpenAnalysis(path: string, text: string, lineCount: number, maxLines: number, mode: CodeMode): QuickAnalysis | undefined {
+  if (lineCount < QUICK_OPEN_LINES || lineCount > maxLines || !quickOpenApplies(path, text)) return undefined;
+  return quickAnalysis(text, mode);
+}
+
+/**
  * The sites of a plain `.s` text, exactly as the full analysis finds them; undefined when the
  * scanner hands the text to the full parser (macros, loops, conditionals, lone CR line breaks).
  */

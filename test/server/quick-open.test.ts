@@ -9,7 +9,7 @@ import { countLines, OpenDocument } from "../../server/documents.js";
 import { splitLines } from "../../core/asm/parse.js";
 import { diagnosticsFor } from "../../server/features.js";
 import { DEFAULT_SETTINGS, type Settings } from "../../server/settings.js";
-import { QUICK_OPEN_LINES, quickAnalysis, quickDiagnostics, quickOpenApplies } from "../../server/quick-open.js";
+import { QUICK_OPEN_LINES, quickAnalysis, quickDiagnostics, quickOpenAnalysis, quickOpenApplies } from "../../server/quick-open.js";
 import { compilerStyleInputs, EDGE_CASES, gccInputs, REPEATED_CASES, tokenSoupInputs, type Input } from "../core/burn/corpora.js";
 import { LspClient, type PublishedDiagnostics } from "./lsp-client.js";
 
@@ -55,6 +55,13 @@ test("only plain .s files without .include qualify, and the scanner declines wha
   assert.equal(quickOpenApplies("/k/entry.s", '\t.include "macros.inc"\n\tcli\n'), false, "an included file may define macros");
   assert.equal(quickAnalysis(".macro m\ncli\n.endm\nm\n", 32), undefined);
   assert.equal(quickAnalysis(".rept 2\ncli\n.endr\n", 32), undefined);
+  // Only large documents, and only within the analysis cap (beyond it the capped analysis speaks).
+  const text = "\tcli\n".repeat(QUICK_OPEN_LINES);
+  const lines = QUICK_OPEN_LINES + 1;
+  assert.equal(quickOpenAnalysis("/k/gen.s", text, lines, 200_000, 32)?.sites.length, QUICK_OPEN_LINES);
+  assert.equal(quickOpenAnalysis("/k/gen.s", "\tcli\n", 2, 200_000, 32), undefined, "a small file is analysed in full at once");
+  assert.equal(quickOpenAnalysis("/k/gen.s", text, lines, lines - 1, 32), undefined, "a file over afterburn.maxAnalysisLines");
+  assert.equal(quickOpenAnalysis("/k/gen.S", text, lines, 200_000, 32), undefined);
 });
 
 test("a document counts its lines as the analysis splits them before the analysis exists", () => {
