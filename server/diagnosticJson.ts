@@ -7,8 +7,28 @@
 
 import type { Message } from "vscode-languageserver/node";
 
-/** A diagnostic's encoded JSON, and the length of its leading `{"range":…,` when range is its first key (else 0). */
-const kept = new WeakMap<object, { bytes: Buffer; head: number }>();
+/**
+ * A diagnostic's encoded JSON: `lead` (ASCII text) then `src` from byte `from` on. A diagnostic as
+ * made has no lead and `src` is all of its JSON; `head` is then the length of its leading
+ * `{"range":…,` when range is its first key (else 0). A moved one (lines inserted or deleted above
+ * it) is its new `{"range":…,` as lead and the original's bytes after its head: no buffer of its
+ * own, because a line edit moves every later diagnostic, and hundreds of small buffers per
+ * keystroke are fresh memory to allocate, fault in and collect.
+ */
+interface Encoded {
+  lead: string;
+  src: Buffer;
+  from: number;
+  length: number;
+  head: number;
+}
+const kept = new WeakMap<object, Encoded>();
+
+/** Writes an encoding into out at p; returns the bytes written. */
+function writeEncoded(k: Encoded, out: Buffer, p: number): number {
+  const n = k.lead.length > 0 ? out.write(k.lead, p, "latin1") : 0;
+  return n + k.src.copy(out, p + n, k.from);
+}
 
 /** JSON with every character above U+007E escaped (still valid JSON for the same value). */
 function asciiJson(value: unknown): string {
@@ -39,7 +59,7 @@ export function movedDiagnostic<T extends { range: unknown }>(earlier: T, range:
   return d;
 }
 
-function encodeDiagnostic(d: object): { bytes: Buffer; head: number } {
+function encodeDiagnostic(d: object): Encoded {
   let k = kept.get(d);
   if (k !== undefined) return k;
   const range = (d as { range?: unknown }).range;
@@ -47,28 +67,28 @@ function encodeDiagnostic(d: object): { bytes: Buffer; head: number } {
   if (from !== undefined) {
     // `{"range":…,` then the rest exactly as the earlier diagnostic had it (range is the first key of both).
     const earlier = encodeDiagnostic(from);
-    if (earlier.head > 0) {
-      const head = `{"range":${rangeJson(range)},`;
-      const tail = earlier.bytes.length - earlier.head;
-      const bytes = Buffer.allocUnsafe(head.length + tail);
-      bytes.write(head, 0, "latin1");
-      earlier.bytes.copy(bytes, head.length, earlier.head);
-      k = { bytes, head: head.length };
+    if (earlier.head > 0 && earlier.lead.length === 0) {
+      const lead = `{"range":${rangeJson(range)},`;
+      k = { lead, src: earlier.src, from: earlier.head, length: lead.length + earlier.src.length - earlier.head, head: lead.length };
     }
   }
   if (k === undefined) {
     const text = asciiJson(d);
     const head = range !== undefined ? `{"range":${asciiJson(range)},` : "";
-    k = { bytes: Buffer.from(text, "latin1"), head: head.length > 0 && text.startsWith(head) ? head.length : 0 };
+    const bytes = Buffer.from(text, "latin1");
+    k = { lead: "", src: bytes, from: 0, length: bytes.length, head: head.length > 0 && text.startsWith(head) ? head.length : 0 };
   }
   kept.set(d, k);
   return k;
 }
 
-/** The UTF-8 (here: ASCII) bytes of a diagnostic's JSON, kept per object. */
-function diagnosticBytes(d: unknown): Buffer {
-  if (d === null || typeof d !== "object") return Buffer.from(asciiJson(d), "latin1");
-  return encodeDiagnostic(d).bytes;
+/** The encoding of any diagnostic value, kept per object. */
+function diagnosticEncoding(d: unknown): Encoded {
+  if (d === null || typeof d !== "object") {
+    const bytes = Buffer.from(asciiJson(d), "latin1");
+    return { lead: "", src: bytes, from: 0, length: bytes.length, head: 0 };
+  }
+  return encodeDiagnostic(d);
 }
 
 /**
@@ -121,12 +141,12 @@ export function encodeMessage(msg: Message, reuse = false): Buffer {
 
 function assemble(uri: string | undefined, shell: string, cut: number, diagnostics: readonly unknown[], reuse: boolean): Buffer {
   const n = diagnostics.length;
-  const parts: Buffer[] = new Array(n);
+  const parts: Encoded[] = new Array(n);
   let total = shell.length + n - 1;
   for (let i = 0; i < n; i++) {
-    const b = diagnosticBytes(diagnostics[i]);
-    parts[i] = b;
-    total += b.length;
+    const k = diagnosticEncoding(diagnostics[i]);
+    parts[i] = k;
+    total += k.length;
   }
   const prev = uri !== undefined ? published.get(uri) : undefined;
   const slot = prev === undefined ? 0 : prev.slot ^ 1;
@@ -170,7 +190,7 @@ function assemble(uri: string | undefined, shell: string, cut: number, diagnosti
     if (i > 0) out[p++] = 0x2c;
     starts[i] = p;
     index.set(d, i);
-    p += parts[i].copy(out, p);
+    p += writeEncoded(parts[i], out, p);
     i++;
   }
   p += out.write(shell.slice(cut), p, "latin1");

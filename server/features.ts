@@ -206,7 +206,6 @@ export function siteDiagnostic(site: EditorSite, sev: DiagnosticSeverity, relate
     code: site.entry.id,
     source: "afterburn",
     message: messageOf(site),
-    data: { id: site.entry.id, padding: site.padding, annotated: site.annotated },
   };
   if (related.length > 0) d.relatedInformation = [...related];
   return d;

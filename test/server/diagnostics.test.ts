@@ -49,10 +49,14 @@ test("every sensitive site is a diagnostic with the catalogue id as code, the cl
   assert.equal(popf.severity, 2);
   assert.match(popf.message, /^popfl: sensitive but unprivileged — .*IF.*; afterburner pads \d+ bytes$/);
   assert.deepEqual(popf.range, range(6, 1, 6, 6));
+  // What goes on the wire on every edit, and no more (docs/lsp.md): the code already names the entry,
+  // the message the padding; nothing reads a data field back.
+  assert.deepEqual(Object.keys(popf).sort(), ["code", "message", "range", "severity", "source"]);
   // cli from a macro: shown at the invocation, related information points at the macro and its body line.
   const cli = sites[1];
   assert.deepEqual(cli.range, range(7, 1, 7, 8));
   assert.match(cli.message, /privileged.*\(from macro irq_off\)/);
+  assert.deepEqual(Object.keys(cli).sort(), ["code", "message", "range", "relatedInformation", "severity", "source"]);
   const rel = cli.relatedInformation ?? [];
   assert.ok(rel.some((r) => r.location.range.start.line === 0 && /macro irq_off is defined here/.test(r.message)));
   assert.ok(rel.some((r) => r.location.range.start.line === 1 && /body/.test(r.message)));
