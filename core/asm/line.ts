@@ -287,10 +287,15 @@ function makeDirective(code: string, line: number, p: number, q: number, e: numb
   };
 }
 
-/** Splits directive arguments at top-level commas (strings, char constants and parentheses respected), trimmed. */
+/**
+ * Splits directive arguments at top-level commas (strings, char constants and parentheses respected), trimmed.
+ * One or two arguments (most directives) come back as array literals of their exact size: an array
+ * grown by push holds room for 17, and every directive of a large file keeps its list.
+ */
 export function splitArguments(s: string, a: number, e: number): string[] {
-  const out: string[] = [];
-  if (a >= e) return out;
+  if (a >= e) return [];
+  let first: string | undefined;
+  let more: string[] | undefined;
   let depth = 0;
   let start = a;
   let i = a;
@@ -308,13 +313,20 @@ export function splitArguments(s: string, a: number, e: number): string[] {
     if (c === CH_LPAREN) depth++;
     else if (c === CH_RPAREN) depth = depth > 0 ? depth - 1 : 0;
     else if (c === CH_COMMA && depth === 0) {
-      out.push(s.slice(skipSpaces(s, start, i), trimEnd(s, start, i)));
+      const piece = s.slice(skipSpaces(s, start, i), trimEnd(s, start, i));
+      if (more !== undefined) more.push(piece);
+      else if (first !== undefined) more = [first, piece];
+      else first = piece;
       start = i + 1;
     }
     i++;
   }
-  out.push(s.slice(skipSpaces(s, start, e), trimEnd(s, start, e)));
-  return out;
+  const last = s.slice(skipSpaces(s, start, e), trimEnd(s, start, e));
+  if (more !== undefined) {
+    more.push(last);
+    return more;
+  }
+  return first !== undefined ? [first, last] : [last];
 }
 
 function flushPrefixes(text: string, line: number, pending: Prefix[], statements: Statement[]): void {

@@ -143,6 +143,25 @@ test("directives: name, args, argList; strings keep ';' and '#'", () => {
   assert.ok(u.kind === "directive" && u.name === ".section");
 });
 
+test("directive argument lists: none, one, two, many; empty pieces, parentheses and char constants", () => {
+  const args = (t: string) => {
+    const d = parse(t).statements[0];
+    assert.ok(d.kind === "directive");
+    return d.argList;
+  };
+  assert.deepEqual(args(".text"), []);
+  assert.deepEqual(args("\t.loc 1 12 3"), ["1 12 3"]);
+  assert.deepEqual(args(".cfi_offset 3, -8"), ["3", "-8"]);
+  assert.deepEqual(args(".byte 1, 2 ,3,  4 "), ["1", "2", "3", "4"]);
+  assert.deepEqual(args(".byte ,,"), ["", "", ""]);
+  assert.deepEqual(args(".long f(1, 2), (3,4)"), ["f(1, 2)", "(3,4)"]);
+  assert.deepEqual(args(".byte ',', 'a"), ["','", "'a"]);
+  // A list is the directive's own: changing one leaves another directive's alone.
+  const a = args(".byte 1, 2");
+  a.push("3");
+  assert.deepEqual(args(".byte 1, 2"), ["1", "2"]);
+});
+
 test("char constants do not start comments or split statements", () => {
   const ins = only("movb $'#, %al");
   assert.equal(ins.operands.length, 2);
