@@ -25,23 +25,15 @@ import { execFileSync, spawnSync } from "node:child_process";
 import { closeSync, existsSync, mkdtempSync, openSync, readFileSync, rmSync, unlinkSync, writeFileSync } from "node:fs";
 import { loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
-import { buildSync } from "esbuild";
+import { bundleTo } from "./bundle.js";
+import { ownFaults, pageFaultMicros } from "./host.js";
 import * as asLoaded from "../core/burn/afterburn.js";
 
 type Afterburner = Pick<typeof asLoaded, "afterburn" | "prepareAfterburn">;
 
-/** Bundles core/burn/afterburn.ts with dist/'s esbuild settings (scripts/build.mjs) into `out`. */
+/** Bundles core/burn/afterburn.ts with dist/'s esbuild settings into `out`. */
 function bundleAfterburner(out: string): void {
-  buildSync({
-    absWorkingDir: join(__dirname, ".."),
-    entryPoints: ["core/burn/afterburn.ts"],
-    outfile: out,
-    bundle: true,
-    platform: "node",
-    format: "cjs",
-    target: "node20",
-    logLevel: "warning",
-  });
+  bundleTo('export * from "./core/burn/afterburn";', out);
 }
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports
@@ -133,12 +125,64 @@ function vsAs(s: Stats, as: Stats): string {
   return `best ${ms(s.best).padStart(8)} (${pct(s.best, as.best).padStart(5)} of as)  median ${ms(s.median).padStart(8)} (${pct(s.median, as.median).padStart(5)})`;
 }
 
+/** A small kernel-style C file: inline-asm helpers for flags, control registers and ports, and code using them. */
+const SMALL_C = `static inline void cli(void) { asm volatile("cli" ::: "memory"); }
+static inline void sti(void) { asm volatile("sti" ::: "memory"); }
+static inline unsigned long read_cr3(void) { unsigned long v; asm volatile("mov %%cr3, %0" : "=r"(v)); return v; }
+static inline void outb(unsigned short port, unsigned char v) { asm volatile("outb %0, %1" :: "a"(v), "Nd"(port)); }
+static inline unsigned char inb(unsigned short port) { unsigned char v; asm volatile("inb %1, %0" : "=a"(v) : "Nd"(port)); return v; }
+struct dev { int irq; unsigned short port; struct dev *next; };
+int ticks;
+int poll(struct dev *d, int n) {
+\tint s = 0;
+\tfor (int i = 0; i < n && d; i++, d = d->next) {
+\t\tcli();
+\t\ts += inb(d->port) * 3 + d->irq;
+\t\tif (s > 100) outb(0x80, (unsigned char)s);
+\t\tsti();
+\t}
+\treturn s + (int)read_cr3() + ticks;
+}
+`;
+
+/**
+ * What make CC=afterburn-cc pays per source file: afterburn-cc -c against gcc -c of a small file,
+ * whole processes, with node's own start-up for scale (the wrapper is a node program).
+ */
+function perCompile(dir: string): void {
+  const ccBin = join(root, "bin", "afterburn-cc.js");
+  if (!existsSync(join(root, "dist", "afterburn-cc.js"))) {
+    console.log("\nper compile: dist/afterburn-cc.js not built");
+    return;
+  }
+  const src = join(dir, "small.c");
+  writeFileSync(src, SMALL_C);
+  const flags = ["-m32", "-O2", "-g", "-c", src, "-o", join(dir, "small.o")];
+  if (spawnSync("gcc", flags).status !== 0) {
+    console.log("\nper compile: gcc cannot compile -m32 here");
+    return;
+  }
+  const t = interleaved(15, {
+    gcc: () => execFileSync("gcc", flags),
+    cc: () => execFileSync(process.execPath, [ccBin, ...flags], { env: { ...process.env, AFTERBURN_REAL_CC: "gcc" } }),
+    node: () => execFileSync(process.execPath, ["-e", "0"]),
+  });
+  console.log(
+    "\nper compile, a small kernel-style C file (whole processes, best / median of interleaved rounds):\n" +
+      `  gcc -m32 -O2 -g -c             ${ms(t.gcc!.best).padStart(8)} / ${ms(t.gcc!.median)}\n` +
+      `  afterburn-cc -m32 -O2 -g -c    ${ms(t.cc!.best).padStart(8)} / ${ms(t.cc!.median)}   (gcc -S, afterburn, gcc -c)\n` +
+      `  of which node's own start-up   ${ms(t.node!.best).padStart(8)} / ${ms(t.node!.median)}   (node -e 0)`,
+  );
+}
+
 const root = join(__dirname, "..");
 const cli = join(root, "dist", "afterburn.js");
 console.log(
   `load average ${loadavg().map((x) => x.toFixed(2)).join(" ")}; best and median of interleaved rounds; ` +
     "a loaded machine inflates both sides. Percentages: against as's best resp. median.",
 );
+const faultMicros = pageFaultMicros();
+console.log(`this host: a page fault (first touch of fresh memory) costs ${faultMicros.toFixed(2)} µs; bare metal pays well under 1`);
 const dir = mkdtempSync(join(tmpdir(), "ab-bench-"));
 const summary: string[] = [];
 const bundle = join(dir, "afterburn.bundle.js");
@@ -182,6 +226,15 @@ try {
         return Number(process.hrtime.bigint() - s) / 1e6;
       }));
 
+      // Page faults per run (fresh memory the run touches): most of what separates file → file from memory here.
+      const faultsPer = (run: () => void) => {
+        const f0 = ownFaults();
+        for (let i = 0; i < 5; i++) run();
+        return (ownFaults() - f0) / 5;
+      };
+      const faults = { now: faultsPer(variants.now!), memNow: faultsPer(variants.memNow!) };
+      sweep();
+
       const cold: Record<string, number[]> = { now: [], before: [] };
       for (let r = 0; r < 5; r++) {
         for (const v of r % 2 ? ["before", "now"] : ["now", "before"]) {
@@ -209,6 +262,7 @@ try {
           `  build step, now (file → file)      ${vsAs(t.now!, as)}   ${Math.round(lines / (t.now!.best / 1000)).toLocaleString("en")} lines/s\n` +
           `  build step, before (string output) ${vsAs(t.before!, as)}\n` +
           `  from memory, now (bytes → file)    ${vsAs(t.memNow!, as)}\n` +
+          `    page faults per run: file → file ${faults.now.toFixed(0)}, from memory ${faults.memNow.toFixed(0)} (${((faults.now * faultMicros) / 1000).toFixed(1)} and ${((faults.memNow * faultMicros) / 1000).toFixed(1)} ms at this host's cost)\n` +
           `  from memory, before (text → file)  ${vsAs(t.memBefore!, as)}\n` +
           `  string API afterburn(text), no I/O ${vsAs(t.string!, as)}   (a fresh string the output's size alone: ${ms(freshString.best)})\n` +
           `  from memory, as tsx loads the code ${vsAs(t.memTsx!, as)}   (not what users run; see the head of this file)\n` +
@@ -223,6 +277,7 @@ try {
   }
   console.log("\nafterburn-cc's build step (read .s, afterburn, write .s) as a share of as --32, best / median:");
   for (const line of summary) console.log(line);
+  perCompile(dir);
 } finally {
   rmSync(dir, { recursive: true, force: true });
 }

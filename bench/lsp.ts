@@ -18,12 +18,12 @@ import { join, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import { LspClient, type PublishedDiagnostics, type Range } from "../test/server/lsp-client.js";
 import { prng } from "../test/prng.js";
-import { countLines, OpenDocument } from "../server/documents.js";
-import { diagnosticsFor } from "../server/features.js";
+import { countLines } from "../server/documents.js";
 import { DEFAULT_SETTINGS } from "../server/settings.js";
-import { encodeMessage } from "../server/diagnosticJson.js";
 import { quickOpenAnalysis } from "../server/quick-open.js";
 import type { Message } from "vscode-languageserver/node";
+import { loadBundled } from "./bundle.js";
+import { ownFaults, pageFaultMicros } from "./host.js";
 
 const ROOT = resolve(__dirname, "..");
 const KERNEL_LINES = 20_000;
@@ -343,23 +343,6 @@ function faultsOf(pid: number | undefined): number {
   }
 }
 
-/**
- * What one page fault costs on this host (µs): 16 MiB fresh from the kernel, touched a page at a
- * time. Every megabyte of heap a process grows into pays 256 of them; on virtual machines that trap
- * each one to the host this is ten or more times what bare metal pays, and it shows in every figure.
- */
-function pageFaultMicros(): number {
-  const pages = 4096;
-  let best = Infinity;
-  for (let r = 0; r < 3; r++) {
-    const b = Buffer.allocUnsafeSlow(pages * 4096);
-    const t0 = performance.now();
-    for (let i = 0; i < b.length; i += 4096) b[i] = 1;
-    best = Math.min(best, ((performance.now() - t0) * 1000) / pages);
-  }
-  return best;
-}
-
 function cpuOf(pid: number | undefined): number {
   try {
     const fields = readFileSync(`/proc/${pid}/stat`, "utf8").replace(/^.*\) /, "").split(" ");
@@ -406,13 +389,33 @@ interface FileResult {
   steps: Map<string, { analyse: number; diagnostics: number; encode: number }>;
 }
 
+/** The server modules serverSteps times, as dist/server.js has them. */
+interface ServerModules {
+  OpenDocument: typeof import("../server/documents.js").OpenDocument;
+  diagnosticsFor: typeof import("../server/features.js").diagnosticsFor;
+  encodeMessage: typeof import("../server/diagnosticJson.js").encodeMessage;
+  DEFAULT_SETTINGS: typeof DEFAULT_SETTINGS;
+}
+let serverModules: ServerModules | undefined;
+
 /**
  * The server's own share of an edit: the same edit script replayed on the server's modules in this
  * process (no stdio, no client), timing the analysis, the diagnostic list and its JSON encoding apart.
+ * The modules are bundled as for dist/ (under tsx the same steps take up to three times as long).
  */
 function serverSteps(uri: string, text: string, seed: number): Map<string, { analyse: number; diagnostics: number; encode: number }> {
-  const doc = new OpenDocument(uri, "asm", "gas-x86", 1, text, { maxLines: DEFAULT_SETTINGS.maxAnalysisLines, includeDirs: [], mode: 32 });
-  diagnosticsFor(doc, DEFAULT_SETTINGS);
+  serverModules ??= loadBundled<ServerModules>(
+    "lsp-steps",
+    [
+      'export { OpenDocument } from "./server/documents";',
+      'export { diagnosticsFor } from "./server/features";',
+      'export { encodeMessage } from "./server/diagnosticJson";',
+      'export { DEFAULT_SETTINGS } from "./server/settings";',
+    ].join("\n"),
+  );
+  const { OpenDocument, diagnosticsFor, encodeMessage, DEFAULT_SETTINGS: settings } = serverModules;
+  const doc = new OpenDocument(uri, "asm", "gas-x86", 1, text, { maxLines: settings.maxAnalysisLines, includeDirs: [], mode: 32 });
+  diagnosticsFor(doc, settings);
   const buf = new TextBuffer(text.split("\n"));
   const times = new Map<string, { analyse: number[]; diagnostics: number[]; encode: number[] }>();
   let version = 1;
@@ -423,7 +426,7 @@ function serverSteps(uri: string, text: string, seed: number): Map<string, { ana
     doc.applyChanges([{ range: e.range, text: e.text }], version);
     doc.asm!.sites();
     const t1 = performance.now();
-    const diagnostics = diagnosticsFor(doc, DEFAULT_SETTINGS);
+    const diagnostics = diagnosticsFor(doc, settings);
     const t2 = performance.now();
     encodeMessage({ jsonrpc: "2.0", method: "textDocument/publishDiagnostics", params: { uri, version, diagnostics } } as Message);
     const t3 = performance.now();
@@ -477,11 +480,11 @@ async function benchFile(client: LspClient, name: string, uri: string, text: str
     buf.apply(e);
     version++;
     client.chunkTimes.length = 0;
-    const f0 = process.resourceUsage().minorPageFault;
+    const f0 = ownFaults();
     t0 = performance.now();
     await client.changeAndWait(uri, version, [{ range: e.range, text: e.text }]);
     const ms = performance.now() - t0;
-    clientFaults += process.resourceUsage().minorPageFault - f0;
+    clientFaults += ownFaults() - f0;
     all.push(ms);
     // Nothing else is sent meanwhile: the first chunk read after the change is the publish's first byte.
     if (client.chunkTimes.length > 0) firstBytes.push(client.chunkTimes[0] - t0);
