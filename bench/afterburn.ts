@@ -25,8 +25,8 @@ import { execFileSync, spawnSync } from "node:child_process";
 import { closeSync, existsSync, mkdtempSync, openSync, readFileSync, rmSync, unlinkSync, writeFileSync } from "node:fs";
 import { loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
-import { bundleTo } from "./bundle.js";
-import { ownFaults, pageFaultMicros } from "./host.js";
+import { bundleTo } from "./lib/bundle.js";
+import { ownFaults, pageFaultMicros } from "./lib/host.js";
 import * as asLoaded from "../core/burn/afterburn.js";
 
 type Afterburner = Pick<typeof asLoaded, "afterburn" | "prepareAfterburn">;

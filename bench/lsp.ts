@@ -22,8 +22,8 @@ import { countLines } from "../server/documents.js";
 import { DEFAULT_SETTINGS } from "../server/settings.js";
 import { quickOpenAnalysis } from "../server/quick-open.js";
 import type { Message } from "vscode-languageserver/node";
-import { loadBundled } from "./bundle.js";
-import { ownFaults, pageFaultMicros } from "./host.js";
+import { loadBundled } from "./lib/bundle.js";
+import { ownFaults, pageFaultMicros } from "./lib/host.js";
 
 const ROOT = resolve(__dirname, "..");
 const KERNEL_LINES = 20_000;

@@ -5,7 +5,7 @@ import { buildSync } from "esbuild";
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 
-const ROOT = join(__dirname, "..");
+const ROOT = join(__dirname, "..", "..");
 /** As scripts/build.mjs: packages that load their own .wasm files stay external. */
 const EXTERNAL = ["vscode", "iced-x86", "web-tree-sitter", "tree-sitter-c"];
 
