@@ -333,7 +333,6 @@ function memoryOf(pid: number | undefined): { rss: number; hwm: number } {
   }
 }
 
-/** CPU time (user + system) the process has used, in ms (from /proc; clock ticks of 10 ms). */
 /** Minor page faults of a process so far (/proc/PID/stat), NaN where there is no /proc. */
 function faultsOf(pid: number | undefined): number {
   try {
@@ -343,6 +342,7 @@ function faultsOf(pid: number | undefined): number {
   }
 }
 
+/** CPU time (user + system) the process has used, in ms (from /proc; clock ticks of 10 ms). */
 function cpuOf(pid: number | undefined): number {
   try {
     const fields = readFileSync(`/proc/${pid}/stat`, "utf8").replace(/^.*\) /, "").split(" ");
@@ -401,7 +401,7 @@ let serverModules: ServerModules | undefined;
 /**
  * The server's own share of an edit: the same edit script replayed on the server's modules in this
  * process (no stdio, no client), timing the analysis, the diagnostic list and its JSON encoding apart.
- * The modules are bundled as for dist/ (under tsx the same steps take up to three times as long).
+ * The modules are bundled as for dist/, not run as tsx loads them (bench/lib/bundle.ts says why).
  */
 function serverSteps(uri: string, text: string, seed: number): Map<string, { analyse: number; diagnostics: number; encode: number }> {
   serverModules ??= loadBundled<ServerModules>(

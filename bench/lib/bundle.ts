@@ -1,6 +1,6 @@
 // Project modules as esbuild bundles them into dist/ (scripts/build.mjs's settings), for the benches
 // that time code in their own process. Loaded through tsx instead, every closure gets a name-keeping
-// wrapper that costs a quarter to two thirds of the time of hot paths: not what users run.
+// wrapper (on the afterburner's fast path that alone cost about a quarter): not what users run.
 import { buildSync } from "esbuild";
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
