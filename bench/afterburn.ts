@@ -18,9 +18,12 @@
 //   cold               the build step as the first and only burn in a fresh process (afterburn-cc
 //                      burns one file per process: JIT and buffers cold), timed inside that process.
 //   whole process      `afterburn burn IN -o OUT` from the bundled CLI, start-up included, for scale.
+//   page faults        per run of the build step and of from memory, with what this host charges for
+//                      one (printed first): on a VM that traps each, fresh memory dominates file → file.
 // Every variant runs the afterburner as esbuild bundles it into dist/ (what afterburn-cc runs), not
 // the modules as tsx loads them: tsx keeps function names with a wrapper around every closure it
-// makes, which alone costs a quarter of the fast path. The last line prints the tsx figure for scale.
+// makes, which alone costs a quarter of the fast path. One line per workload prints the tsx figure.
+// Last, per compile: afterburn-cc -c against gcc -c of a small C file, and node's own start-up.
 import { execFileSync, spawnSync } from "node:child_process";
 import { closeSync, existsSync, mkdtempSync, openSync, readFileSync, rmSync, unlinkSync, writeFileSync } from "node:fs";
 import { loadavg, tmpdir } from "node:os";
