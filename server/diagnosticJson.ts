@@ -46,17 +46,37 @@ function rangeJson(range: unknown): string {
   return asciiJson(range);
 }
 
-/** Diagnostics made by movedDiagnostic: the earlier diagnostic each equals but for its range. */
+/** Moved diagnostics not encoded when made: the earlier diagnostic each equals but for its range. */
 const movedFrom = new WeakMap<object, object>();
 
 /**
- * A copy of a diagnostic with another range (its lines moved), whose JSON is then made from the
- * earlier one's kept bytes with only the range written anew.
+ * A copy of a diagnostic moved to a one-line range given as numbers (a site's line and columns: its
+ * lines moved). Its JSON is the earlier one's kept bytes with only the range written anew, straight
+ * from the numbers; when the earlier diagnostic's JSON is kept (it was published), the copy's
+ * encoding is made at once. A line edit moves every later site: lookups and checks per site at
+ * publish were most of such an edit's encoding.
  */
-export function movedDiagnostic<T extends { range: unknown }>(earlier: T, range: T["range"]): T {
-  const d = { ...earlier, range };
-  movedFrom.set(d, movedFrom.get(earlier) ?? earlier);
+export function movedDiagnosticAt<T extends { range: unknown }>(earlier: T, line: number, start: number, end: number): T {
+  const d = { ...earlier, range: { start: { line, character: start }, end: { line, character: end } } } as T;
+  const origin = movedFrom.get(earlier) ?? earlier;
+  const k = kept.get(origin);
+  if (k !== undefined && k.head > 0 && isIndex(line) && isIndex(start) && isIndex(end)) {
+    const lead = `{"range":{"start":{"line":${line},"character":${start}},"end":{"line":${line},"character":${end}}},`;
+    kept.set(d, movedEncoding(lead, k));
+  } else movedFrom.set(d, origin);
   return d;
+}
+
+/** A non-negative integer, as JSON writes it digit for digit. */
+function isIndex(n: number): boolean {
+  return Number.isSafeInteger(n) && n >= 0;
+}
+
+/** The encoding of a diagnostic equal to the one encoded as k but for its range, whose JSON is `lead`. */
+function movedEncoding(lead: string, k: Encoded): Encoded {
+  // The part after the range: from k's head when k is as made, else where k's own tail starts.
+  const from = k.lead.length === 0 ? k.head : k.from;
+  return { lead, src: k.src, from, length: lead.length + k.src.length - from, head: lead.length };
 }
 
 function encodeDiagnostic(d: object): Encoded {
@@ -67,10 +87,7 @@ function encodeDiagnostic(d: object): Encoded {
   if (from !== undefined) {
     // `{"range":…,` then the rest exactly as the earlier diagnostic had it (range is the first key of both).
     const earlier = encodeDiagnostic(from);
-    if (earlier.head > 0 && earlier.lead.length === 0) {
-      const lead = `{"range":${rangeJson(range)},`;
-      k = { lead, src: earlier.src, from: earlier.head, length: lead.length + earlier.src.length - earlier.head, head: lead.length };
-    }
+    if (earlier.head > 0) k = movedEncoding(`{"range":${rangeJson(range)},`, earlier);
   }
   if (k === undefined) {
     const text = asciiJson(d);

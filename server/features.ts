@@ -30,7 +30,7 @@ import { completions, documentSymbols, foldingRanges, hoverAt, labelBlocks, site
 import type { MappedSite } from "../core/asm/analysis.js";
 import type { OpenDocument } from "./documents.js";
 import type { SeveritySetting, Settings } from "./settings.js";
-import { movedDiagnostic } from "./diagnosticJson.js";
+import { movedDiagnosticAt } from "./diagnosticJson.js";
 
 /** What every site source (text mode, accurate mode, C inline asm) provides. */
 export type EditorSite = AsmSite & { range: Span; cppMacro?: string };
@@ -154,7 +154,7 @@ export function diagnosticsFor(doc: OpenDocument, settings: Settings): Diagnosti
       // Related locations only in other files (a macro from a header) stay put until a rebuild.
       const keep = !hit.related || (!hit.localRelated && hit.rebuild === rebuild) || sameRelated(relatedFor(doc, site), hit.diagnostic.relatedInformation);
       if (keep) {
-        if (!same) hit.diagnostic = movedDiagnostic(hit.diagnostic, toRange(r));
+        if (!same) hit.diagnostic = movedDiagnosticAt(hit.diagnostic, r.line, r.start, Math.max(r.start, r.end));
         hit.line = r.line;
         hit.start = r.start;
         hit.end = r.end;

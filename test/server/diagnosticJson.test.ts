@@ -1,7 +1,7 @@
 // The publishDiagnostics encoder: assembled from kept per-diagnostic JSON, it is the same JSON value.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { encodeMessage, movedDiagnostic } from "../../server/diagnosticJson.js";
+import { encodeMessage, movedDiagnosticAt } from "../../server/diagnosticJson.js";
 import type { Message } from "vscode-languageserver/node";
 import { prng } from "../prng.js";
 
@@ -31,30 +31,35 @@ test("other messages and empty diagnostics are plain JSON.stringify", () => {
 });
 
 test("a moved diagnostic encodes with its new range and everything else as before", () => {
-  const d = { range: { start: { line: 4, character: 1 }, end: { line: 4, character: 4 } }, severity: 2, code: "sti", source: "afterburn", message: "sti — x", data: { id: "sti" } };
-  const first = publish([d]);
-  encodeMessage(first);
-  const moved = movedDiagnostic(d, { start: { line: 5, character: 1 }, end: { line: 5, character: 4 } });
-  const twice = movedDiagnostic(moved, { start: { line: 7, character: 1 }, end: { line: 7, character: 4 } });
-  const msg = publish([moved, twice, d]);
-  assert.deepEqual(JSON.parse(encodeMessage(msg).toString("utf8")), JSON.parse(JSON.stringify(msg)));
-  assert.deepEqual(Object.keys(twice), Object.keys(d));
+  const d = { range: { start: { line: 4, character: 1 }, end: { line: 4, character: 4 } }, severity: 2, code: "sti", source: "afterburn", message: "sti — x", relatedInformation: [{ location: { uri: "file:///h.h", range: { start: { line: 1, character: 0 }, end: { line: 1, character: 0 } } }, message: "é" }] };
+  // Moved before d was ever published: encoded at publish, from d's JSON.
+  const early = movedDiagnosticAt(d, 3, 1, 4);
+  encodeMessage(publish([d]));
+  // Moved after: encoded at once; moved twice: from the first move's encoding.
+  const moved = movedDiagnosticAt(d, 5, 1, 4);
+  const twice = movedDiagnosticAt(moved, 7, 0, 9);
+  const thrice = movedDiagnosticAt(twice, 12, 2, 2);
+  const msg = publish([early, moved, twice, thrice, d]);
+  const bytes = encodeMessage(msg);
+  assert.ok(bytes.every((b) => b < 0x7f));
+  assert.deepEqual(JSON.parse(bytes.toString("utf8")), JSON.parse(JSON.stringify(msg)));
+  assert.deepEqual(Object.keys(thrice), Object.keys(d));
+  assert.deepEqual(thrice.range, { start: { line: 12, character: 2 }, end: { line: 12, character: 2 } });
 });
 
-test("a moved diagnostic whose range is not four integers is encoded the generic way", () => {
+test("a diagnostic moved to numbers JSON does not write as digits, or whose range is not its first key, is encoded the generic way", () => {
   const d = { range: { start: { line: 1, character: 0 }, end: { line: 1, character: 3 } }, message: "m" };
   encodeMessage(publish([d]));
-  const odd = [
-    { start: { line: 2, character: 0 }, end: { line: 2, character: 3 }, extra: "é" },
-    { start: { line: 2.5, character: 0 }, end: { line: 2, character: 3 } },
-    { start: { line: 2, character: 0, note: 1 }, end: { line: 2, character: 3 } },
-  ];
-  for (const range of odd) {
-    const msg = publish([movedDiagnostic(d, range as typeof d.range)]);
+  for (const [line, start, end] of [[2.5, 0, 3], [Number.NaN, 0, 1], [-1, 0, 2], [2 ** 53, 1, 2], [2, 0, Number.POSITIVE_INFINITY]]) {
+    const msg = publish([movedDiagnosticAt(d, line, start, end)]);
     const bytes = encodeMessage(msg);
     assert.ok(bytes.every((b) => b < 0x7f));
     assert.deepEqual(JSON.parse(bytes.toString("utf8")), JSON.parse(JSON.stringify(msg)));
   }
+  const last = { message: "range last", range: { start: { line: 1, character: 0 }, end: { line: 1, character: 3 } } };
+  encodeMessage(publish([last]));
+  const msg = publish([movedDiagnosticAt(last, 4, 0, 3)]);
+  assert.deepEqual(JSON.parse(encodeMessage(msg).toString("utf8")), JSON.parse(JSON.stringify(msg)));
 });
 
 for (const reuse of [false, true]) test(`publishes that reuse the last one's runs (same objects, same order) are the same JSON as a fresh stringify${reuse ? ", made in reused buffers" : ""}`, () => {
@@ -74,7 +79,11 @@ for (const reuse of [false, true]) test(`publishes that reuse the last one's run
     let list = lists.get(uri)!.slice();
     const r = rnd();
     // Edits of the kinds a keystroke makes: one replaced, one moved, some inserted or removed, a duplicate, a clear.
-    if (r < 0.3) list[Math.floor(rnd() * list.length)] = movedDiagnostic(pool[Math.floor(rnd() * pool.length)], { start: { line: round, character: 0 }, end: { line: round, character: 2 } });
+    if (r < 0.3) {
+      // Moved from a pool diagnostic, or from one in the list (which may itself have moved before).
+      const from = r < 0.15 || list.length === 0 ? pool[Math.floor(rnd() * pool.length)] : (list[Math.floor(rnd() * list.length)] as (typeof pool)[number]);
+      list[Math.floor(rnd() * list.length)] = movedDiagnosticAt(from, round, 0, 2);
+    }
     else if (r < 0.5) list.splice(Math.floor(rnd() * (list.length + 1)), 0, pool[Math.floor(rnd() * pool.length)]);
     else if (r < 0.7) list.splice(Math.floor(rnd() * list.length), 1 + Math.floor(rnd() * 3));
     else if (r < 0.8) list.push(list[0]);
