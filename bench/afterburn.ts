@@ -29,7 +29,7 @@ import { closeSync, existsSync, mkdtempSync, openSync, readFileSync, rmSync, unl
 import { loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import { bundleTo } from "./lib/bundle.js";
-import { ownFaults, pageFaultMicros } from "./lib/host.js";
+import { faultCost, ownFaults, pageFaultMicros } from "./lib/host.js";
 import * as asLoaded from "../core/burn/afterburn.js";
 
 type Afterburner = Pick<typeof asLoaded, "afterburn" | "prepareAfterburn">;
@@ -185,7 +185,7 @@ console.log(
     "a loaded machine inflates both sides. Percentages: against as's best resp. median.",
 );
 const faultMicros = pageFaultMicros();
-console.log(`this host: a page fault (first touch of fresh memory) costs ${faultMicros.toFixed(2)} µs; bare metal pays well under 1`);
+console.log(`this host: ${faultCost(faultMicros)}`);
 const dir = mkdtempSync(join(tmpdir(), "ab-bench-"));
 const summary: string[] = [];
 const bundle = join(dir, "afterburn.bundle.js");
@@ -265,7 +265,8 @@ try {
           `  build step, now (file → file)      ${vsAs(t.now!, as)}   ${Math.round(lines / (t.now!.best / 1000)).toLocaleString("en")} lines/s\n` +
           `  build step, before (string output) ${vsAs(t.before!, as)}\n` +
           `  from memory, now (bytes → file)    ${vsAs(t.memNow!, as)}\n` +
-          `    page faults per run: file → file ${faults.now.toFixed(0)}, from memory ${faults.memNow.toFixed(0)} (${((faults.now * faultMicros) / 1000).toFixed(1)} and ${((faults.memNow * faultMicros) / 1000).toFixed(1)} ms at this host's cost)\n` +
+          `    page faults per run: file → file ${faults.now.toFixed(0)}, from memory ${faults.memNow.toFixed(0)}` +
+          (Number.isFinite(faultMicros) ? ` (${((faults.now * faultMicros) / 1000).toFixed(1)} and ${((faults.memNow * faultMicros) / 1000).toFixed(1)} ms at this host's cost)\n` : "\n") +
           `  from memory, before (text → file)  ${vsAs(t.memBefore!, as)}\n` +
           `  string API afterburn(text), no I/O ${vsAs(t.string!, as)}   (a fresh string the output's size alone: ${ms(freshString.best)})\n` +
           `  from memory, as tsx loads the code ${vsAs(t.memTsx!, as)}   (not what users run; see the head of this file)\n` +

@@ -11,7 +11,7 @@
 
 import { spawnSync } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { constants, tmpdir } from "node:os";
 import { basename, dirname, extname, join } from "node:path";
 import { hasAfterburnerErrors, prepareAfterburn } from "../core/burn/afterburn.js";
 import { printDiagnostics, sitesJson } from "./burn-commands.js";
@@ -39,11 +39,15 @@ function run(cmd: readonly string[]): number {
     return 127;
   }
   if (r.signal) {
-    process.kill(process.pid, r.signal);
-    return 128;
+    // Re-raised on ourselves once this compile's temporary files are gone (see the end of this file).
+    diedOf ??= r.signal;
+    return 128 + (constants.signals[r.signal] ?? 0);
   }
   return r.status ?? 1;
 }
+
+/** The signal a compiler step died of: afterburn-cc then dies of it too, as make expects of a compiler. */
+let diedOf: NodeJS.Signals | undefined;
 
 function targetMode(cc: readonly string[], flagged: 16 | 32 | 64 | undefined): 16 | 32 | 64 {
   if (flagged) return flagged;
@@ -126,6 +130,10 @@ export function main(argv: readonly string[]): number {
   return 0;
 }
 
-// Everything is synchronous (stderr too, to files, pipes and terminals on POSIX), so exiting at once
-// loses nothing and skips tearing the heap down: a build runs this once per source file.
-process.exit(main(process.argv.slice(2)));
+// A build runs this once per source file: exiting at once skips tearing the heap down. All work is
+// synchronous but writes to a piped stderr (make | tee, ninja), which Node queues once the pipe is
+// full: then the process ends when the queue has drained, or warnings would be lost.
+const status = main(process.argv.slice(2));
+if (diedOf !== undefined) process.kill(process.pid, diedOf);
+if (process.stderr.writableLength === 0 && process.stdout.writableLength === 0) process.exit(status);
+else process.exitCode = status;

@@ -1,12 +1,13 @@
 // Bundles every entry point into dist/ with esbuild: one bundle per entry.
 import { build } from "esbuild";
-import { existsSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
-// Packages that load their own .wasm files relative to their install folder stay external.
-const external = ["vscode", "iced-x86", "web-tree-sitter", "tree-sitter-c"];
+// Packages that load their own .wasm files relative to their install folder stay external (and the
+// vscode API, which the editor provides). The list is shared with the benches' bundles.
+const external = JSON.parse(readFileSync(join(root, "scripts", "externals.json"), "utf8"));
 const entries = [
   ["cli/afterburn.ts", "dist/afterburn.js"],
   ["cli/afterburn-cc.ts", "dist/afterburn-cc.js"],

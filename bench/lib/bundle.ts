@@ -2,14 +2,17 @@
 // that time code in their own process. Loaded through tsx instead, every closure gets a name-keeping
 // wrapper (on the afterburner's fast path that alone cost about a quarter): not what users run.
 import { buildSync } from "esbuild";
-import { mkdirSync } from "node:fs";
+import { mkdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 
 const ROOT = join(__dirname, "..", "..");
-/** As scripts/build.mjs: packages that load their own .wasm files stay external. */
-const EXTERNAL = ["vscode", "iced-x86", "web-tree-sitter", "tree-sitter-c"];
+/** The packages scripts/build.mjs leaves external. */
+const EXTERNAL: string[] = JSON.parse(readFileSync(join(ROOT, "scripts", "externals.json"), "utf8"));
 
-/** Bundles a TypeScript entry (module text, imports relative to the project root) into `out`. */
+/**
+ * Bundles a TypeScript entry (module text, imports relative to the project root) into `out`. Its
+ * external packages resolve only from a folder under the project (see loadBundled).
+ */
 export function bundleTo(source: string, out: string): void {
   buildSync({
     absWorkingDir: ROOT,

@@ -184,6 +184,32 @@ test("@file response files (quoted, nested) are read as gcc reads them; the comp
   });
 });
 
+test("a compiler step killed by a signal: afterburn-cc dies of the same signal and leaves no temporary files", () => {
+  withDir((dir) => {
+    writeFileSync(join(dir, "killed.sh"), "#!/bin/sh\nkill -TERM $$\n");
+    writeFileSync(join(dir, "x.c"), "void f(void) { __asm__ volatile(\"cli\"); }\n");
+    const tmp = join(dir, "tmp");
+    mkdirSync(tmp);
+    const r = spawnSync(process.execPath, [bin, "-m32", "-c", "x.c"], { cwd: dir, encoding: "utf8", env: { ...process.env, AFTERBURN_REAL_CC: `sh ${join(dir, "killed.sh")}`, TMPDIR: tmp } });
+    assert.equal(r.signal, "SIGTERM", `status ${r.status}, stderr: ${r.stderr}`);
+    assert.deepEqual(readdirSync(tmp), []);
+  });
+});
+
+test("every warning reaches a piped stderr, however many: none is cut off when afterburn-cc exits", () => {
+  withDir((dir) => {
+    // A prefix from a macro before each instruction: one "not annotated" warning per site, ~500 KB in all,
+    // far more than a pipe holds while the reader catches up.
+    const sites = 3000;
+    const lines = [".macro pfx", "\trep", ".endm", "\t.text"];
+    for (let i = 0; i < sites; i++) lines.push("\tpfx", "\tinsb");
+    writeFileSync(join(dir, "many.s"), lines.join("\n") + "\n");
+    const r = cc(["-m32", "-c", "many.s"], { cwd: dir });
+    assert.equal(r.status, 0, r.stderr.slice(-500));
+    assert.equal(r.stderr.split("\n").filter((l) => /^many\.s:\d+:\d+: warning: /.test(l)).length, sites);
+  });
+});
+
 test("the afterburner's warnings show without AFTERBURN_VERBOSE, at the .S line cpp came from", () => {
   withDir((dir) => {
     writeFileSync(join(dir, "fixed.S"), "#define BASE 0\n/* two\n   lines */\n\t.text\nstart:\n\tcli\n\t.org start+BASE+4\n\tret\n");

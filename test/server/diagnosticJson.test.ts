@@ -47,7 +47,7 @@ test("a moved diagnostic encodes with its new range and everything else as befor
   assert.deepEqual(thrice.range, { start: { line: 12, character: 2 }, end: { line: 12, character: 2 } });
 });
 
-test("a diagnostic moved to numbers JSON does not write as digits, or whose range is not its first key, is encoded the generic way", () => {
+test("a diagnostic moved to numbers that are not line or column indexes (NaN, -1, 2.5, 2^53, Infinity), or whose range is not its first key, is encoded the generic way", () => {
   const d = { range: { start: { line: 1, character: 0 }, end: { line: 1, character: 3 } }, message: "m" };
   encodeMessage(publish([d]));
   for (const [line, start, end] of [[2.5, 0, 3], [Number.NaN, 0, 1], [-1, 0, 2], [2 ** 53, 1, 2], [2, 0, Number.POSITIVE_INFINITY]]) {
