@@ -9,7 +9,7 @@
 
 import type { Diagnostic } from "vscode-languageserver";
 import { scanSites } from "../core/burn/prefilter.js";
-import { siteOf } from "../core/asm/sites.js";
+import { findSitesIn } from "../core/asm/sites.js";
 import type { CodeMode, Span } from "../core/asm/types.js";
 import { noannotateHints, siteDiagnostic, siteSeverity, type EditorSite } from "./features.js";
 import type { Settings } from "./settings.js";
@@ -44,23 +44,18 @@ export function quickOpenAnalysis(path: string, text: string, lineCount: number,
 export function quickAnalysis(text: string, mode: CodeMode): QuickAnalysis | undefined {
   const scan = scanSites(text, mode);
   if (scan === undefined) return undefined;
-  const sites: EditorSite[] = [];
-  const noannotate: Span[] = [];
-  let annotating = true;
-  for (const es of scan.statements) {
-    const st = es.statement;
-    if (st.kind === "directive") {
-      if (st.name === ".afterburn_noannotate") {
-        annotating = false;
-        noannotate.push({ line: es.line, start: st.nameSpan.start, end: st.nameSpan.end });
-      } else if (st.name === ".afterburn_annotate") annotating = true;
-      continue;
-    }
-    const site = siteOf(es, annotating);
-    if (site === undefined) continue;
+  const { sites: found, indices, switches } = findSitesIn(scan.statements);
+  const sites = found.map((site, k): EditorSite => {
+    const es = scan.statements[indices[k]];
     // Lines of the same text share one statement in the scan: the columns are the statement's, the line is this one.
-    const range = { line: es.line, start: st.span.start, end: st.span.end };
-    sites.push({ ...site, span: range, range });
+    const range = { line: es.line, start: es.statement.span.start, end: es.statement.span.end };
+    return { ...site, span: range, range };
+  });
+  const noannotate: Span[] = [];
+  for (const i of switches) {
+    const es = scan.statements[i];
+    const st = es.statement;
+    if (st.kind === "directive" && st.name === ".afterburn_noannotate") noannotate.push({ line: es.line, start: st.nameSpan.start, end: st.nameSpan.end });
   }
   return { sites, noannotate };
 }
