@@ -36,16 +36,6 @@ function asciiJson(value: unknown): string {
   return /[^\x00-\x7e]/.test(s) ? s.replace(/[^\x00-\x7e]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`) : s;
 }
 
-/** An LSP range's JSON as JSON.stringify writes it, without the generic walk (every moved diagnostic needs one). */
-function rangeJson(range: unknown): string {
-  const r = range as { start?: { line?: unknown; character?: unknown }; end?: { line?: unknown; character?: unknown } } | undefined;
-  const a = r?.start?.line, b = r?.start?.character, c = r?.end?.line, d = r?.end?.character;
-  if (Number.isInteger(a) && Number.isInteger(b) && Number.isInteger(c) && Number.isInteger(d) && Object.keys(r!).length === 2 && Object.keys(r!.start!).length === 2 && Object.keys(r!.end!).length === 2) {
-    return `{"start":{"line":${a as number},"character":${b as number}},"end":{"line":${c as number},"character":${d as number}}}`;
-  }
-  return asciiJson(range);
-}
-
 /** Moved diagnostics not encoded when made: the earlier diagnostic each equals but for its range. */
 const movedFrom = new WeakMap<object, object>();
 
@@ -87,7 +77,7 @@ function encodeDiagnostic(d: object): Encoded {
   if (from !== undefined) {
     // `{"range":…,` then the rest exactly as the earlier diagnostic had it (range is the first key of both).
     const earlier = encodeDiagnostic(from);
-    if (earlier.head > 0) k = movedEncoding(`{"range":${rangeJson(range)},`, earlier);
+    if (earlier.head > 0) k = movedEncoding(`{"range":${asciiJson(range)},`, earlier);
   }
   if (k === undefined) {
     const text = asciiJson(d);
