@@ -333,23 +333,24 @@ function memoryOf(pid: number | undefined): { rss: number; hwm: number } {
   }
 }
 
-/** Minor page faults of a process so far (/proc/PID/stat), NaN where there is no /proc. */
-function faultsOf(pid: number | undefined): number {
+/** The fields of /proc/PID/stat after the command name (the first is the state), or [] where there is no /proc. */
+function statFields(pid: number | undefined): string[] {
   try {
-    return Number(readFileSync(`/proc/${pid}/stat`, "utf8").replace(/^.*\) /, "").split(" ")[7]);
+    return readFileSync(`/proc/${pid}/stat`, "utf8").replace(/^.*\) /, "").split(" ");
   } catch {
-    return NaN;
+    return [];
   }
+}
+
+/** Minor page faults of a process so far, NaN where there is no /proc. */
+function faultsOf(pid: number | undefined): number {
+  return Number(statFields(pid)[7] ?? NaN);
 }
 
 /** CPU time (user + system) the process has used, in ms (from /proc; clock ticks of 10 ms). */
 function cpuOf(pid: number | undefined): number {
-  try {
-    const fields = readFileSync(`/proc/${pid}/stat`, "utf8").replace(/^.*\) /, "").split(" ");
-    return (Number(fields[11]) + Number(fields[12])) * 10;
-  } catch {
-    return NaN;
-  }
+  const fields = statFields(pid);
+  return (Number(fields[11] ?? NaN) + Number(fields[12] ?? NaN)) * 10;
 }
 
 function quantiles(ms: number[]): { p50: number; p95: number; max: number } {
