@@ -21,6 +21,13 @@ interface Encoded {
   from: number;
   length: number;
   head: number;
+  /**
+   * The publish that last wrote it (its `generation`; 0: none) and its index there. Kept here
+   * rather than in a map per publish: filling a map of every diagnostic on every keystroke was most
+   * of the encoding's garbage.
+   */
+  publish: number;
+  at: number;
 }
 const kept = new WeakMap<object, Encoded>();
 
@@ -66,7 +73,7 @@ function isIndex(n: number): boolean {
 function movedEncoding(lead: string, k: Encoded): Encoded {
   // The part after the range: from k's head when k is as made, else where k's own tail starts.
   const from = k.lead.length === 0 ? k.head : k.from;
-  return { lead, src: k.src, from, length: lead.length + k.src.length - from, head: lead.length };
+  return { lead, src: k.src, from, length: lead.length + k.src.length - from, head: lead.length, publish: 0, at: 0 };
 }
 
 function encodeDiagnostic(d: object): Encoded {
@@ -83,7 +90,7 @@ function encodeDiagnostic(d: object): Encoded {
     const text = asciiJson(d);
     const head = range !== undefined ? `{"range":${asciiJson(range)},` : "";
     const bytes = Buffer.from(text, "latin1");
-    k = { lead: "", src: bytes, from: 0, length: bytes.length, head: head.length > 0 && text.startsWith(head) ? head.length : 0 };
+    k = { lead: "", src: bytes, from: 0, length: bytes.length, head: head.length > 0 && text.startsWith(head) ? head.length : 0, publish: 0, at: 0 };
   }
   kept.set(d, k);
   return k;
@@ -93,7 +100,7 @@ function encodeDiagnostic(d: object): Encoded {
 function diagnosticEncoding(d: unknown): Encoded {
   if (d === null || typeof d !== "object") {
     const bytes = Buffer.from(asciiJson(d), "latin1");
-    return { lead: "", src: bytes, from: 0, length: bytes.length, head: 0 };
+    return { lead: "", src: bytes, from: 0, length: bytes.length, head: 0, publish: 0, at: 0 };
   }
   return encodeDiagnostic(d);
 }
@@ -105,13 +112,21 @@ function diagnosticEncoding(d: unknown): Encoded {
  */
 interface Published {
   diagnostics: readonly unknown[];
-  index: Map<unknown, number>;
+  /** Its number among all publishes (the `publish` of the encodings it wrote). */
+  generation: number;
   starts: Int32Array;
   bytes: Buffer;
   /** Which of the URI's two output buffers holds bytes. */
   slot: number;
 }
 const published = new Map<string, Published>();
+let generations = 0;
+
+/**
+ * How the last publish was assembled: diagnostics copied from the previous publish's bytes (in runs
+ * of two or more) and diagnostics written from their own encodings. For the tests and the bench.
+ */
+export const lastAssembly = { copied: 0, written: 0 };
 
 /**
  * Two output buffers per URI, used in turn: one holds the last publish (copied from), the other
@@ -172,11 +187,13 @@ function assemble(uri: string | undefined, shell: string, cut: number, diagnosti
   }
   let p = out.write(shell.slice(0, cut), 0, "latin1");
   const starts = new Int32Array(n);
-  const index = new Map<unknown, number>();
+  const generation = ++generations;
+  let copied = 0;
   for (let i = 0; i < n; ) {
     const d = diagnostics[i];
-    const j = prev?.index.get(d);
-    if (prev !== undefined && j !== undefined) {
+    // Where the previous publish wrote this object, if it did (the same object twice: its last place).
+    const j = parts[i].at;
+    if (prev !== undefined && parts[i].publish === prev.generation && prev.diagnostics[j] === d) {
       // The longest run that follows the previous publish object for object: one copy, commas included.
       let k = 1;
       while (i + k < n && j + k < prev.diagnostics.length && diagnostics[i + k] === prev.diagnostics[j + k]) k++;
@@ -187,21 +204,26 @@ function assemble(uri: string | undefined, shell: string, cut: number, diagnosti
         prev.bytes.copy(out, p, from, to);
         for (let q = 0; q < k; q++) {
           starts[i + q] = p + prev.starts[j + q] - from;
-          index.set(diagnostics[i + q], i + q);
+          parts[i + q].publish = generation;
+          parts[i + q].at = i + q;
         }
         p += to - from;
         i += k;
+        copied += k;
         continue;
       }
     }
     if (i > 0) out[p++] = 0x2c;
     starts[i] = p;
-    index.set(d, i);
+    parts[i].publish = generation;
+    parts[i].at = i;
     p += writeEncoded(parts[i], out, p);
     i++;
   }
   p += out.write(shell.slice(cut), p, "latin1");
+  lastAssembly.copied = copied;
+  lastAssembly.written = n - copied;
   const bytes = out.length === p ? out : out.subarray(0, p);
-  if (uri !== undefined) published.set(uri, { diagnostics: diagnostics.slice(), index, starts, bytes, slot });
+  if (uri !== undefined) published.set(uri, { diagnostics: diagnostics.slice(), generation, starts, bytes, slot });
   return bytes;
 }

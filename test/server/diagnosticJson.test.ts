@@ -1,7 +1,7 @@
 // The publishDiagnostics encoder: assembled from kept per-diagnostic JSON, it is the same JSON value.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { encodeMessage, movedDiagnosticAt } from "../../server/diagnosticJson.js";
+import { encodeMessage, lastAssembly, movedDiagnosticAt } from "../../server/diagnosticJson.js";
 import type { Message } from "vscode-languageserver/node";
 import { prng } from "../prng.js";
 
@@ -103,4 +103,32 @@ for (const reuse of [false, true]) test(`publishes that reuse the last one's run
   // Reused: a few buffers per document (they grow now and then); otherwise one per publish.
   if (reuse) assert.ok(buffers.size < publishes / 4, `${buffers.size} buffers for ${publishes} publishes`);
   else assert.equal(buffers.size, publishes);
+});
+
+test("a publish copies the diagnostics the previous publish of its URI wrote, in runs, and writes only the others", () => {
+  const uri = "file:///tmp/runs.S";
+  const other = "file:///tmp/other.S";
+  const list = Array.from({ length: 40 }, (_, i) => ({ range: { start: { line: i, character: 0 }, end: { line: i, character: 3 } }, code: "cli", message: `site ${i}` }));
+  const check = (diagnostics: unknown[], at: string) => {
+    const msg = publish(diagnostics, at);
+    assert.deepEqual(JSON.parse(encodeMessage(msg, true).toString("utf8")), JSON.parse(JSON.stringify(msg)));
+  };
+  check(list, uri);
+  assert.deepEqual(lastAssembly, { copied: 0, written: 40 });
+  check(list, uri);
+  assert.deepEqual(lastAssembly, { copied: 40, written: 0 });
+  // One new diagnostic in the middle, one dropped near the end: two runs around it are copied.
+  const fresh = { range: { start: { line: 20, character: 1 }, end: { line: 20, character: 2 } }, message: "new" };
+  const edited = [...list.slice(0, 20), fresh, ...list.slice(20, 35), ...list.slice(36)];
+  check(edited, uri);
+  assert.deepEqual(lastAssembly, { copied: 39, written: 1 });
+  // Published meanwhile under another URI: the objects' last place is there, so this URI writes them anew, correctly.
+  check(list.slice(0, 10), other);
+  check(edited, uri);
+  assert.deepEqual(lastAssembly, { copied: 30, written: 10 });
+  // The same object twice: both written, the JSON still right; the next publish finds the object's last place.
+  const twice = [list[0], list[1], list[0], list[1], list[2]];
+  check(twice, uri);
+  check(twice, uri);
+  assert.equal(lastAssembly.copied + lastAssembly.written, 5);
 });
