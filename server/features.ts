@@ -79,9 +79,19 @@ interface CachedDiagnostic {
   related: boolean;
   /** Some related location is (or may come to be) in this document, so it moves with the document's lines. */
   localRelated: boolean;
+  /** The last line of a related location in this document (-1: none; Infinity: one may come to be). */
+  relatedLast: number;
   diagnostic: Diagnostic;
 }
 const cachedDiagnostics = new WeakMap<EditorSite, CachedDiagnostic>();
+
+/** The last line of a related location in the document `uri`; Infinity when there is none yet but may come to be. */
+function lastLineIn(uri: string, related: readonly DiagnosticRelatedInformation[], site: EditorSite): number {
+  if (related.length === 0) return site.expansion !== undefined || site.cppMacro !== undefined ? Infinity : -1;
+  let last = -1;
+  for (const x of related) if (x.location.uri === uri) last = Math.max(last, x.location.range.start.line, x.location.range.end.line);
+  return last;
+}
 
 function sameRelated(a: readonly DiagnosticRelatedInformation[], b: readonly DiagnosticRelatedInformation[] | undefined): boolean {
   const bl = b ?? [];
@@ -151,8 +161,12 @@ export function diagnosticsFor(doc: OpenDocument, settings: Settings): Diagnosti
         continue;
       }
       // The site only moved (lines inserted or deleted above it): the same diagnostic at its new place.
-      // Related locations only in other files (a macro from a header) stay put until a rebuild.
-      const keep = !hit.related || (!hit.localRelated && hit.rebuild === rebuild) || sameRelated(relatedFor(doc, site), hit.diagnostic.relatedInformation);
+      // Related locations only in other files (a macro from a header) stay put until a rebuild, and
+      // those in this document when the one edit since they were made began below all of them.
+      const keep =
+        !hit.related ||
+        (hit.rebuild === rebuild && (!hit.localRelated || (hit.layout === layout - 1 && (doc.asm?.layoutEditLine ?? 0) > hit.relatedLast))) ||
+        sameRelated(relatedFor(doc, site), hit.diagnostic.relatedInformation);
       if (keep) {
         if (!same) hit.diagnostic = movedDiagnosticAt(hit.diagnostic, r.line, r.start, Math.max(r.start, r.end));
         hit.line = r.line;
@@ -170,6 +184,7 @@ export function diagnosticsFor(doc: OpenDocument, settings: Settings): Diagnosti
       doc, line: r.line, start: r.start, end: r.end, severity: sev, layout, rebuild,
       related: related.length > 0 || site.cppMacro !== undefined || site.expansion !== undefined,
       localRelated: site.cppMacro !== undefined || related.length === 0 || related.some((x) => x.location.uri === doc.uri),
+      relatedLast: lastLineIn(doc.uri, related, site),
       diagnostic: d,
     });
     out.push(d);

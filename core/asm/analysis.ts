@@ -165,6 +165,7 @@ export class AsmAnalysis {
     if (delta !== 0) {
       // Lines moved: what the last rebuild recorded by line number moves with them.
       this.layoutVersion++;
+      this.layoutEditLine = sl;
       const end = el + 1;
       for (const d of this.defines.values()) if (d.file === "" && d.line >= end) d.line += delta;
       for (const inc of this.includeSet.includes) if (inc.line >= end) inc.line += delta;
@@ -188,6 +189,12 @@ export class AsmAnalysis {
   /** Incremented on every rebuild (defines, headers and expansions gathered again); not when lines only move. */
   rebuildVersion = 0;
 
+  /**
+   * The first line of the edit behind the last layoutVersion step: the lines before it kept their
+   * text and place. 0 after a rebuild.
+   */
+  layoutEditLine = 0;
+
   private clampPosition(p: { line: number; character: number }): { line: number; character: number } {
     const n = this.source.length;
     if (!(p.line >= 0)) return { line: 0, character: 0 };
@@ -205,6 +212,7 @@ export class AsmAnalysis {
   private rebuild(): void {
     this.layoutVersion++;
     this.rebuildVersion++;
+    this.layoutEditLine = 0;
     const analysed = this.source.length > this.maxLines ? this.source.slice(0, this.maxLines) : this.source;
     if (this.cppAware) {
       this.includeSet = gatherIncludes(analysed, this.options.fileName, this.options.includeDirs ?? []);
