@@ -89,13 +89,34 @@ interface LineEdit extends Edit {
  * instruction's prefix on an earlier line.
  */
 function siteText(insn: string, padding: number, section: string, mode: CodeMode, begin: string, end: string, refSuffix: string, beginHere = true): string {
-  const wide = mode === 64;
-  const pad = padding > 0 ? `; .fill ${padding},1,0x90` : "";
-  return (
-    `${beginHere ? `${begin}: ` : ""}${insn}${pad}; ${end}:` +
-    `; .pushsection ${section},"",@progbits; .balign ${wide ? 8 : 4}; ${wide ? ".quad" : ".long"} ${begin}${refSuffix}, ${end}${refSuffix}; .popsection`
-  );
+  // Made of few pieces, the fixed ones kept: a large file has thousands of sites, and every piece
+  // joined is an object to allocate (then to collect).
+  return `${beginHere ? `${begin}: ` : ""}${insn}${paddingText(padding)}${end}${recordOpening(section, mode)}${begin}${refSuffix}, ${end}${refSuffix}; .popsection`;
 }
+
+/** What follows the instruction up to its end label: its padding, if any. */
+const paddingTexts: string[] = [];
+function paddingText(padding: number): string {
+  if (!(padding > 0)) return "; ";
+  if (!Number.isInteger(padding) || padding > 4096) return `; .fill ${padding},1,0x90; `;
+  return (paddingTexts[padding] ??= `; .fill ${padding},1,0x90; `);
+}
+
+/** From the end label's colon to the record's first label. */
+const recordOpenings = new Map<string, string>();
+function recordOpening(section: string, mode: CodeMode): string {
+  const key = mode === 64 ? `64${section}` : `32${section}`;
+  let t = recordOpenings.get(key);
+  if (t === undefined) {
+    const wide = mode === 64;
+    t = `:; .pushsection ${section},"",@progbits; .balign ${wide ? 8 : 4}; ${wide ? ".quad" : ".long"} `;
+    // Sections are few; a file naming thousands (generated names) only stops being cached.
+    if (recordOpenings.size < 256) recordOpenings.set(key, t);
+  }
+  return t;
+}
+
+const NO_TEXT: readonly string[] = [];
 
 function outermost(e: ExpansionOrigin): ExpansionOrigin {
   let o = e;
@@ -333,11 +354,6 @@ function burn(text: string, options: BurnOptions): Burnt {
       expandedFrom: es.expansion ? expansionName(outermost(es.expansion)) : undefined,
     };
     sites.push(site);
-    /** The site stays unannotated, with a warning at its line saying why. */
-    const leaveUnannotated = (reason: string) => {
-      site.reason = reason;
-      diagnostics.push({ file: fileName, line: es.line + 1, column: position.column, severity: "warning", message: `${st.mnemonic}: not annotated: ${reason}`, from: "afterburner", source });
-    };
 
     let reason: string | undefined;
     if (!annotate) reason = "annotation disabled (--no-annotate)";
@@ -357,22 +373,22 @@ function burn(text: string, options: BurnOptions): Burnt {
             const pe = parsed.statements[j].expansion;
             return pe !== undefined && inlined.get(originKey(outermost(pe))) === inline;
           })
-        : [];
-      const outside = prefixes.slice(0, prefixes.length - inside.length);
+        : noPrefixes;
+      const outside = inside.length === 0 ? prefixes : prefixes.slice(0, prefixes.length - inside.length);
       if (outside.some((j) => parsed.statements[j].expansion !== undefined)) {
-        leaveUnannotated("a prefix from a macro or loop expansion precedes this instruction; write it on the instruction's line to have it annotated");
+        unannotated(site, es.line, st.mnemonic, "a prefix from a macro or loop expansion precedes this instruction; write it on the instruction's line to have it annotated");
         inline?.parts.push(st.text);
         return;
       }
       const n = labelCounter++;
       const begin = `${labelPrefix}${n}`;
       const end = `${labelPrefix}${n}_end`;
-      const joined = inline ? inline.parts.splice(inline.parts.length - inside.length, inside.length) : [];
+      const joined = inline ? inline.parts.splice(inline.parts.length - inside.length, inside.length) : NO_TEXT;
       if (outside.length > 0) {
         const first = parsed.statements[outside[0]];
         addEdit(first.line, { start: first.statement.span.start, end: first.statement.span.start, text: `${begin}: ` });
       }
-      const annotated = siteText([...joined, st.text].join(" "), padding, site.annotationSection, es.mode, begin, end, "", outside.length === 0);
+      const annotated = siteText(joined.length > 0 ? [...joined, st.text].join(" ") : st.text, padding, site.annotationSection, es.mode, begin, end, "", outside.length === 0);
       if (inline) inline.parts.push(annotated);
       else addEdit(es.line, { start: st.span.start, end: st.span.end, text: annotated });
       site.padding = padding;
@@ -401,7 +417,7 @@ function burn(text: string, options: BurnOptions): Burnt {
       return pe.expansion && originKey(pe.expansion) === originKey(inner) ? { line: pe.expansion.bodyLine, raw: instructionsOf(parsed.lines[pe.expansion.bodyLine])[runIdx[j]] } : undefined;
     });
     if (prefixRaws.some((p) => !p?.raw)) {
-      leaveUnannotated(`${expansionName(inner)}: a prefix written outside the ${inner.kind === "macro" ? "macro" : "loop"} body precedes this instruction; write it on the instruction's line to have it annotated`);
+      unannotated(site, es.line, st.mnemonic, `${expansionName(inner)}: a prefix written outside the ${inner.kind === "macro" ? "macro" : "loop"} body precedes this instruction; write it on the instruction's line to have it annotated`);
       return;
     }
     const key = `${inner.bodyLine}:${raw.span.start}`;
@@ -460,6 +476,12 @@ function burn(text: string, options: BurnOptions): Burnt {
       bodyEdited.add(key);
       removeDirective(raw, bodyLine);
     }
+  }
+
+  /** The site stays unannotated, with a warning at its line saying why. */
+  function unannotated(site: Site, line: number, mnemonic: string, reason: string): void {
+    site.reason = reason;
+    diagnostics.push({ file: fileName, line: line + 1, column: site.input.column, severity: "warning", message: `${mnemonic}: not annotated: ${reason}`, from: "afterburner", source: site.source });
   }
 
   function sourceOf(es: ExpandedStatement): SourcePosition | undefined {
