@@ -16,6 +16,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
+import { getHeapSpaceStatistics } from "node:v8";
 import { LspClient, type PublishedDiagnostics, type Range } from "../test/server/lsp-client.js";
 import { prng } from "../test/prng.js";
 import { countLines } from "../server/documents.js";
@@ -387,7 +388,7 @@ interface FileResult {
   /** Per edit: ms from sending didChange to the first byte of the publish read here (before the client's JSON parse). */
   firstBytes: number[];
   /** The same edits replayed in this process: per edit kind, p50 ms of each server step. */
-  steps: Map<string, { analyse: number; diagnostics: number; encode: number }>;
+  steps: Map<string, ServerStep>;
 }
 
 /** The server modules serverSteps times, as dist/server.js has them. */
@@ -404,7 +405,32 @@ let serverModules: ServerModules | undefined;
  * process (no stdio, no client), timing the analysis, the diagnostic list and its JSON encoding apart.
  * The modules are bundled as for dist/, not run as tsx loads them (bench/lib/bundle.ts says why).
  */
-function serverSteps(uri: string, text: string, seed: number): Map<string, { analyse: number; diagnostics: number; encode: number }> {
+/** Bytes in use per heap space. */
+function heapSpaces(): Map<string, number> {
+  return new Map(getHeapSpaceStatistics().map((s) => [s.space_name, s.space_used_size]));
+}
+
+/**
+ * Bytes allocated on the heap since `before` was read: what every space grew by, when no collection
+ * came in between (a young-generation collection empties new space: then undefined).
+ */
+function allocatedSince(before: Map<string, number>): number | undefined {
+  const now = heapSpaces();
+  if (now.get("new_space")! < before.get("new_space")!) return undefined;
+  let grown = 0;
+  for (const [name, used] of now) grown += Math.max(0, used - (before.get(name) ?? 0));
+  return grown;
+}
+
+/** p50 of each server step of an edit (ms), and of the bytes the whole edit allocated on the heap. */
+interface ServerStep {
+  analyse: number;
+  diagnostics: number;
+  encode: number;
+  allocated: number;
+}
+
+function serverSteps(uri: string, text: string, seed: number): Map<string, ServerStep> {
   serverModules ??= loadBundled<ServerModules>(
     "lsp-steps",
     [
@@ -417,28 +443,38 @@ function serverSteps(uri: string, text: string, seed: number): Map<string, { ana
   const { OpenDocument, diagnosticsFor, encodeMessage, DEFAULT_SETTINGS: settings } = serverModules;
   const doc = new OpenDocument(uri, "asm", "gas-x86", 1, text, { maxLines: settings.maxAnalysisLines, includeDirs: [], mode: 32 });
   diagnosticsFor(doc, settings);
+  // The script first: making it (it scans every line for instructions) is garbage this heap would
+  // otherwise collect in the middle of the server's steps.
   const buf = new TextBuffer(text.split("\n"));
-  const times = new Map<string, { analyse: number[]; diagnostics: number[]; encode: number[] }>();
-  let version = 1;
+  const edits: Edit[] = [];
   for (const e of editScript(buf, EDITS, prng(seed))) {
     buf.apply(e);
+    edits.push(e);
+  }
+  const times = new Map<string, { analyse: number[]; diagnostics: number[]; encode: number[]; allocated: number[] }>();
+  let version = 1;
+  for (const e of edits) {
     version++;
+    const heap0 = heapSpaces();
     const t0 = performance.now();
     doc.applyChanges([{ range: e.range, text: e.text }], version);
     doc.asm!.sites();
     const t1 = performance.now();
     const diagnostics = diagnosticsFor(doc, settings);
     const t2 = performance.now();
-    encodeMessage({ jsonrpc: "2.0", method: "textDocument/publishDiagnostics", params: { uri, version, diagnostics } } as Message);
+    // As the server does (server/wire.ts): the publish before has been written out.
+    encodeMessage({ jsonrpc: "2.0", method: "textDocument/publishDiagnostics", params: { uri, version, diagnostics } } as Message, true);
     const t3 = performance.now();
-    const k = times.get(e.kind) ?? { analyse: [], diagnostics: [], encode: [] };
+    const grown = allocatedSince(heap0);
+    const k = times.get(e.kind) ?? { analyse: [], diagnostics: [], encode: [], allocated: [] };
     k.analyse.push(t1 - t0);
     k.diagnostics.push(t2 - t1);
     k.encode.push(t3 - t2);
+    if (grown !== undefined) k.allocated.push(grown);
     times.set(e.kind, k);
   }
-  const out = new Map<string, { analyse: number; diagnostics: number; encode: number }>();
-  for (const [k, t] of times) out.set(k, { analyse: quantiles(t.analyse).p50, diagnostics: quantiles(t.diagnostics).p50, encode: quantiles(t.encode).p50 });
+  const out = new Map<string, ServerStep>();
+  for (const [k, t] of times) out.set(k, { analyse: quantiles(t.analyse).p50, diagnostics: quantiles(t.diagnostics).p50, encode: quantiles(t.encode).p50, allocated: quantiles(t.allocated).p50 });
   return out;
 }
 
@@ -588,10 +624,11 @@ async function main(): Promise<void> {
       const faultMs = ((r.faults.server + r.faults.client) * faultMicros) / 1000;
       const cost = Number.isFinite(faultMs) ? `: about ${faultMs.toFixed(1)} ms of each edit at this host's cost` : "";
       console.log(`    page faults per edit: server ${r.faults.server.toFixed(0)}, this client ${r.faults.client.toFixed(0)} (reading and parsing the publish)${cost}`);
-      console.log("    the server's own steps, the same edits replayed in this process (p50 ms; the rest is stdio and the client's JSON parse):");
+      console.log("    the server's own steps, the same edits replayed in this process (p50 ms; the rest is stdio and the client's JSON parse),");
+      console.log("    and the heap each edit allocates (p50; it is reclaimed in young-generation pauses of a few ms each: fewer bytes, fewer pauses):");
       for (const [k, t] of r.steps) {
         const label = EDIT_LABEL[k] ?? k;
-        console.log(`      ${label.padEnd(25)} analysis ${t.analyse.toFixed(2)}  diagnostics ${t.diagnostics.toFixed(2)}  JSON encoding ${t.encode.toFixed(2)}`);
+        console.log(`      ${label.padEnd(25)} analysis ${t.analyse.toFixed(2)}  diagnostics ${t.diagnostics.toFixed(2)}  JSON encoding ${t.encode.toFixed(2)}   allocated ${(t.allocated / 1024).toFixed(0)} KiB`);
       }
       console.log(`    burst of 20 keystrokes sent back to back → diagnostics of the last: ${r.burst.toFixed(1)} ms`);
       console.log(`    server memory with this file open: VmRSS ${r.memory.rss.toFixed(0)} MiB, peak VmHWM ${r.memory.hwm.toFixed(0)} MiB`);
