@@ -79,9 +79,26 @@ export class Client {
     return { event: await first, breakpoints: bps };
   }
 
-  /** The next stopped or exited event. */
-  next(): Promise<DebugProtocol.Event> {
-    return Promise.race([this.dc.waitForEvent("stopped"), this.dc.waitForEvent("exited")]);
+  /**
+   * The next stopped or exited event. One listener for both, gone with its timer once either comes:
+   * racing two waitForEvent calls left the loser's 60-second timer keeping the test process alive.
+   */
+  next(timeout = 60_000): Promise<DebugProtocol.Event> {
+    return new Promise((resolve, reject) => {
+      const done = (e: DebugProtocol.Event) => {
+        clearTimeout(timer);
+        this.dc.off("stopped", done);
+        this.dc.off("exited", done);
+        resolve(e);
+      };
+      const timer = setTimeout(() => {
+        this.dc.off("stopped", done);
+        this.dc.off("exited", done);
+        reject(new Error(`no stopped or exited event after ${timeout} ms`));
+      }, timeout);
+      this.dc.on("stopped", done);
+      this.dc.on("exited", done);
+    });
   }
 
   async act(request: () => Promise<unknown>): Promise<DebugProtocol.Event> {
