@@ -501,11 +501,17 @@ export class GuestRuntime {
     const { clock, timers } = this.guest.machine.devices;
     for (let guard = 0; guard < 10_000; guard++) {
       let budget = 1;
-      if (this.cpu.halted) {
+      const halted = this.cpu.halted;
+      if (halted) {
         const t = timers.nextTime();
         if (t !== undefined) budget = Math.max(1, t - clock.now() + 1);
       }
+      const time = clock.now();
+      const retired = this.cpu.instructionCount;
       const r = this.guest.run({ maxInstructions: budget });
+      // A step over `hlt` skips the idle wait to the next timer event. That wait is not the guest
+      // running away, and charged to the run budget it cut the step short in the interrupt handler.
+      if (halted) this.budgetStart += clock.now() - time - (this.cpu.instructionCount - retired);
       this.maybeCheckpoint();
       const o = quiet && r.reason === "breakpoint" ? ({ kind: "ran" } as Outcome) : this.interpret(r, before, startEip, temp);
       if (o.kind !== "ran") return o;

@@ -130,6 +130,24 @@ describe("debug adapter on the raw backend", () => {
     assert.equal(await c.evaluate("u32(ticks)"), ticks, "the tick counter is back as it was");
   });
 
+  it("steps over a line that halts until a timer interrupt under a small run budget: the idle wait is not charged to it", async () => {
+    const c = client();
+    const line = lineOf(INTERRUPTS_C, "    sti_hlt();");
+    // A timer period is far more virtual time than this budget; the handler's own instructions are far fewer.
+    const { event } = await c.launch({ program: elfs.interrupts, maxInstructions: 20_000 }, { breakpoints: [{ path: INTERRUPTS_C, lines: [line] }] });
+    assert.equal(event.body.reason, "breakpoint");
+    await c.dc.setBreakpointsRequest({ source: { path: INTERRUPTS_C }, breakpoints: [] });
+    const ticks = await c.evaluate("u32(ticks)");
+    for (const request of ["next", "stepIn"] as const) {
+      const before = await c.evaluate("u32(ticks)");
+      const ev = await c.act(() => (request === "next" ? c.dc.nextRequest({ threadId: 1 }) : c.dc.stepInRequest({ threadId: 1 })));
+      assert.equal(ev.body.reason, "step", `${request}: ${ev.body.description ?? ""}`);
+      assert.equal(await c.evaluate("u32(ticks)"), before + 1, `${request}: the tick was taken`);
+      if ((await c.top()).line !== line) break;
+    }
+    assert.ok((await c.evaluate("u32(ticks)")) > ticks);
+  });
+
   it("rejects breakpoints it cannot place, with a reason", async () => {
     const c = client();
     const elsewhere = source("paging/paging.c");
