@@ -493,8 +493,11 @@ export class GuestRuntime {
     return { kind: "stop", stop: { reason: "pause", description: `Paused: the budget of ${this.options.maxInstructions} instructions is spent (continue grants another)` } };
   }
 
-  /** Execute exactly one instruction (fast-forwarding a halt to the next timer event). */
-  private stepOne(quiet = false, temp?: Temp): Outcome {
+  /**
+   * Execute exactly one instruction (fast-forwarding a halt to the next timer event). `step`: a
+   * user's step, which does not charge the idle time it skips to the run budget.
+   */
+  private stepOne(quiet = false, temp?: Temp, step = false): Outcome {
     if (this.ended) return { kind: "end", end: this.ended };
     const before = this.cpu.instructionCount;
     const startEip = this.cpu.eip >>> 0;
@@ -511,7 +514,8 @@ export class GuestRuntime {
       const r = this.guest.run({ maxInstructions: budget });
       // A step over `hlt` skips the idle wait to the next timer event. That wait is not the guest
       // running away, and charged to the run budget it cut the step short in the interrupt handler.
-      if (halted) this.budgetStart += clock.now() - time - (this.cpu.instructionCount - retired);
+      // (Runs are charged it: a guest idling forever on a timer it never takes ends on the budget.)
+      if (step && halted) this.budgetStart += clock.now() - time - (this.cpu.instructionCount - retired);
       this.maybeCheckpoint();
       const o = quiet && r.reason === "breakpoint" ? ({ kind: "ran" } as Outcome) : this.interpret(r, before, startEip, temp);
       if (o.kind !== "ran") return o;
@@ -524,11 +528,11 @@ export class GuestRuntime {
   }
 
   /** Per-instruction execution with data breakpoints checked against each instruction's memory operands. */
-  private stepWatched(temp: Temp | undefined, count: number): Outcome {
+  private stepWatched(temp: Temp | undefined, count: number, step = false): Outcome {
     for (let n = 0; n < count; n++) {
       const hit = this.watchHits();
       const values = hit.map((h) => this.cpu.readLinear(h.watch.address, h.watch.size));
-      const o = this.stepOne(false, temp);
+      const o = this.stepOne(false, temp, step);
       if (o.kind !== "ran") return o;
       for (let k = 0; k < hit.length; k++) {
         const { watch, access, insn } = hit[k];
@@ -683,7 +687,7 @@ export class GuestRuntime {
     }
     const start = this.cpu.eip >>> 0;
     this.start(() => {
-      const o = this.watches.length > 0 ? this.stepWatched(undefined, 1) : this.stepOne();
+      const o = this.watches.length > 0 ? this.stepWatched(undefined, 1, true) : this.stepOne(false, undefined, true);
       const r = this.outcomeToResult(o);
       if (r !== undefined) return r;
       // A long rep string instruction runs in slices with EIP kept on it: step on to its end
@@ -720,7 +724,7 @@ export class GuestRuntime {
             temp = { address: (eip + insn.length) >>> 0, minSp: sp };
             continue;
           }
-          const o = this.watches.length > 0 ? this.stepWatched(undefined, 1) : this.stepOne();
+          const o = this.watches.length > 0 ? this.stepWatched(undefined, 1, true) : this.stepOne(false, undefined, true);
           if (o.kind === "stop" || o.kind === "end") return this.outcomeToResult(o);
           const now = this.cpu.eip >>> 0;
           // An interrupt or fault intervened before a fall-through instruction: run the handler to its return.

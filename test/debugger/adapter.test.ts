@@ -131,21 +131,35 @@ describe("debug adapter on the raw backend", () => {
   });
 
   it("steps over a line that halts until a timer interrupt under a small run budget: the idle wait is not charged to it", async () => {
-    const c = client();
     const line = lineOf(INTERRUPTS_C, "    sti_hlt();");
-    // A timer period is far more virtual time than this budget; the handler's own instructions are far fewer.
-    const { event } = await c.launch({ program: elfs.interrupts, maxInstructions: 20_000 }, { breakpoints: [{ path: INTERRUPTS_C, lines: [line] }] });
-    assert.equal(event.body.reason, "breakpoint");
-    await c.dc.setBreakpointsRequest({ source: { path: INTERRUPTS_C }, breakpoints: [] });
-    const ticks = await c.evaluate("u32(ticks)");
     for (const request of ["next", "stepIn"] as const) {
-      const before = await c.evaluate("u32(ticks)");
+      const c = client();
+      // A timer period is far more virtual time than this budget; the handler's own instructions are far fewer.
+      const { event } = await c.launch({ program: elfs.interrupts, maxInstructions: 20_000 }, { breakpoints: [{ path: INTERRUPTS_C, lines: [line] }] });
+      assert.equal(event.body.reason, "breakpoint");
+      await c.dc.setBreakpointsRequest({ source: { path: INTERRUPTS_C }, breakpoints: [] });
+      const ticks = await c.evaluate("u32(ticks)");
       const ev = await c.act(() => (request === "next" ? c.dc.nextRequest({ threadId: 1 }) : c.dc.stepInRequest({ threadId: 1 })));
       assert.equal(ev.body.reason, "step", `${request}: ${ev.body.description ?? ""}`);
-      assert.equal(await c.evaluate("u32(ticks)"), before + 1, `${request}: the tick was taken`);
-      if ((await c.top()).line !== line) break;
+      assert.equal(await c.evaluate("u32(ticks)"), ticks + 1, `${request}: the timer tick was taken during the step`);
+      assert.notEqual((await c.top()).line, line, `${request}: the step left the line`);
     }
-    assert.ok((await c.evaluate("u32(ticks)")) > ticks);
+  });
+
+  it("a run with a data breakpoint still charges the guest's idle time to the run budget", async () => {
+    const c = client();
+    const line = lineOf(INTERRUPTS_C, "    sti_hlt();");
+    await c.launch({ program: elfs.interrupts, maxInstructions: 20_000 }, { breakpoints: [{ path: INTERRUPTS_C, lines: [line] }] });
+    await c.dc.setBreakpointsRequest({ source: { path: INTERRUPTS_C }, breakpoints: [] });
+    // Watched instruction by instruction, on a variable nothing writes any more.
+    const info = await c.dc.dataBreakpointInfoRequest({ name: "soft_ints" });
+    await c.dc.setDataBreakpointsRequest({ breakpoints: [{ dataId: info.body.dataId!, accessType: "write" }] });
+    const ticks = await c.evaluate("u32(ticks)");
+    const ev = await c.continue();
+    assert.equal(ev.event, "stopped", "the guest did not run on to its end");
+    assert.equal(ev.body.reason, "pause");
+    assert.match(ev.body.description, /budget of 20000 instructions is spent/);
+    assert.ok((await c.evaluate("u32(ticks)")) <= ticks + 1, "one timer period is more than the budget");
   });
 
   it("rejects breakpoints it cannot place, with a reason", async () => {
