@@ -16,7 +16,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
-import { getHeapSpaceStatistics } from "node:v8";
+import { GCProfiler, getHeapSpaceStatistics } from "node:v8";
 import { LspClient, type PublishedDiagnostics, type Range } from "../test/server/lsp-client.js";
 import { prng } from "../test/prng.js";
 import { countLines } from "../server/documents.js";
@@ -400,23 +400,18 @@ interface ServerModules {
 }
 let serverModules: ServerModules | undefined;
 
-/**
- * The server's own share of an edit: the same edit script replayed on the server's modules in this
- * process (no stdio, no client), timing the analysis, the diagnostic list and its JSON encoding apart.
- * The modules are bundled as for dist/, not run as tsx loads them (bench/lib/bundle.ts says why).
- */
 /** Bytes in use per heap space. */
 function heapSpaces(): Map<string, number> {
   return new Map(getHeapSpaceStatistics().map((s) => [s.space_name, s.space_used_size]));
 }
 
 /**
- * Bytes allocated on the heap since `before` was read: what every space grew by, when no collection
- * came in between (a young-generation collection empties new space: then undefined).
+ * Bytes allocated on the heap since `before` was read, when no collection ran since `gc` started
+ * (then undefined): between collections every space grows by just what is allocated in it.
  */
-function allocatedSince(before: Map<string, number>): number | undefined {
+function allocatedSince(before: Map<string, number>, gc: GCProfiler): number | undefined {
   const now = heapSpaces();
-  if (now.get("new_space")! < before.get("new_space")!) return undefined;
+  if (gc.stop().statistics.length > 0) return undefined;
   let grown = 0;
   for (const [name, used] of now) grown += Math.max(0, used - (before.get(name) ?? 0));
   return grown;
@@ -430,6 +425,11 @@ interface ServerStep {
   allocated: number;
 }
 
+/**
+ * The server's own share of an edit: the same edit script replayed on the server's modules in this
+ * process (no stdio, no client), timing the analysis, the diagnostic list and its JSON encoding apart.
+ * The modules are bundled as for dist/, not run as tsx loads them (bench/lib/bundle.ts says why).
+ */
 function serverSteps(uri: string, text: string, seed: number): Map<string, ServerStep> {
   serverModules ??= loadBundled<ServerModules>(
     "lsp-steps",
@@ -455,7 +455,9 @@ function serverSteps(uri: string, text: string, seed: number): Map<string, Serve
   let version = 1;
   for (const e of edits) {
     version++;
+    const gc = new GCProfiler();
     const heap0 = heapSpaces();
+    gc.start();
     const t0 = performance.now();
     doc.applyChanges([{ range: e.range, text: e.text }], version);
     doc.asm!.sites();
@@ -465,7 +467,7 @@ function serverSteps(uri: string, text: string, seed: number): Map<string, Serve
     // As the server does (server/wire.ts): the publish before has been written out.
     encodeMessage({ jsonrpc: "2.0", method: "textDocument/publishDiagnostics", params: { uri, version, diagnostics } } as Message, true);
     const t3 = performance.now();
-    const grown = allocatedSince(heap0);
+    const grown = allocatedSince(heap0, gc);
     const k = times.get(e.kind) ?? { analyse: [], diagnostics: [], encode: [], allocated: [] };
     k.analyse.push(t1 - t0);
     k.diagnostics.push(t2 - t1);
@@ -474,7 +476,9 @@ function serverSteps(uri: string, text: string, seed: number): Map<string, Serve
     times.set(e.kind, k);
   }
   const out = new Map<string, ServerStep>();
-  for (const [k, t] of times) out.set(k, { analyse: quantiles(t.analyse).p50, diagnostics: quantiles(t.diagnostics).p50, encode: quantiles(t.encode).p50, allocated: quantiles(t.allocated).p50 });
+  for (const [k, t] of times) {
+    out.set(k, { analyse: quantiles(t.analyse).p50, diagnostics: quantiles(t.diagnostics).p50, encode: quantiles(t.encode).p50, allocated: t.allocated.length > 0 ? quantiles(t.allocated).p50 : Number.NaN });
+  }
   return out;
 }
 
@@ -628,7 +632,7 @@ async function main(): Promise<void> {
       console.log("    and the heap each edit allocates (p50; it is reclaimed in young-generation pauses of a few ms each: fewer bytes, fewer pauses):");
       for (const [k, t] of r.steps) {
         const label = EDIT_LABEL[k] ?? k;
-        console.log(`      ${label.padEnd(25)} analysis ${t.analyse.toFixed(2)}  diagnostics ${t.diagnostics.toFixed(2)}  JSON encoding ${t.encode.toFixed(2)}   allocated ${(t.allocated / 1024).toFixed(0)} KiB`);
+        console.log(`      ${label.padEnd(25)} analysis ${t.analyse.toFixed(2)}  diagnostics ${t.diagnostics.toFixed(2)}  JSON encoding ${t.encode.toFixed(2)}   allocated ${Number.isNaN(t.allocated) ? "(a collection in every edit)" : `${(t.allocated / 1024).toFixed(0)} KiB`}`);
       }
       console.log(`    burst of 20 keystrokes sent back to back → diagnostics of the last: ${r.burst.toFixed(1)} ms`);
       console.log(`    server memory with this file open: VmRSS ${r.memory.rss.toFixed(0)} MiB, peak VmHWM ${r.memory.hwm.toFixed(0)} MiB`);

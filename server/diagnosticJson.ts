@@ -123,8 +123,9 @@ const published = new Map<string, Published>();
 let generations = 0;
 
 /**
- * How the last publish was assembled: diagnostics copied from the previous publish's bytes (in runs
- * of two or more) and diagnostics written from their own encodings. For the tests and the bench.
+ * How the last message was encoded: diagnostics copied from the previous publish's bytes (in runs
+ * of two or more) and diagnostics written from their own encodings (both 0 for any other message).
+ * For the tests.
  */
 export const lastAssembly = { copied: 0, written: 0 };
 
@@ -142,6 +143,8 @@ const outputs = new Map<string, [Buffer | undefined, Buffer | undefined]>();
  * last), so a returned buffer is only valid until the second-next publish for its URI.
  */
 export function encodeMessage(msg: Message, reuse = false): Buffer {
+  lastAssembly.copied = 0;
+  lastAssembly.written = 0;
   const m = msg as { method?: unknown; params?: { uri?: unknown; diagnostics?: unknown } };
   const diagnostics = m.params?.diagnostics;
   if (m.method === "textDocument/publishDiagnostics" && Array.isArray(diagnostics)) {
