@@ -3,6 +3,7 @@
 // on the next read.
 
 import type { AsmFile, ExpandedStatement, LabelDefinition, LexState, ParseDiagnostic, ParsedLine, ParseOptions, Span, Statement } from "./types.js";
+import { expandedStatement } from "./expanded.js";
 import { LEX_INITIAL, parseLine } from "./line.js";
 import { analyseLinesDetailed, commentOpenLine, lexLines, splitLines } from "./parse.js";
 import { STRUCTURAL_DIRECTIVES } from "./expand.js";
@@ -98,6 +99,13 @@ export type AnalysisStep =
       addedDiagnostics: readonly ParseDiagnostic[];
     };
 
+/**
+ * renumberFrom when no line moved. A small integer, not Infinity: V8 keeps a number that was ever
+ * mixed with Infinity (Math.min(Infinity, j)) as a double, and a line number stored from it turns the
+ * `line` field of every span and statement into a boxed double, which every later store allocates.
+ */
+const NO_RENUMBER = 0x3fffffff;
+
 export class AsmDocument {
   private texts: string[];
   private parsed: ParsedLine[];
@@ -120,7 +128,7 @@ export class AsmDocument {
    * Parsed lines from here on may still carry the line numbers they had before lines were inserted or
    * deleted above them: they are renumbered (and the diagnostics re-sorted) on the next read of `file`.
    */
-  private renumberFrom = Infinity;
+  private renumberFrom = NO_RENUMBER;
   private diagnosticsUnsorted = false;
   private readonly options: ParseOptions;
   /** Incremented by every change. */
@@ -179,10 +187,10 @@ export class AsmDocument {
 
   /** Renumbers the parsed lines that moved since they were lexed or last renumbered. */
   private renumber(): void {
-    if (this.renumberFrom !== Infinity) {
+    if (this.renumberFrom !== NO_RENUMBER) {
       const parsed = this.parsed;
       for (let k = this.renumberFrom; k < parsed.length; k++) relocate(parsed[k], k);
-      this.renumberFrom = Infinity;
+      this.renumberFrom = NO_RENUMBER;
     }
     if (this.diagnosticsUnsorted) {
       this.analysed?.diagnostics.sort(compareDiagnostics);
@@ -268,10 +276,7 @@ export class AsmDocument {
       after.template = undefined;
       for (const d of after.diagnostics) added.push(d);
       for (const st of after.statements) {
-        const es: ExpandedStatement = { statement: st, line, mode, section };
-        if (after.origin !== undefined) es.origin = after.origin;
-        if (after.inApp) es.inApp = true;
-        fresh.push(es);
+        fresh.push(expandedStatement(st, line, mode, section, after.origin, after.inApp === true));
       }
     }
     const removed = statements.slice(lo, hi);
@@ -312,7 +317,7 @@ export class AsmDocument {
     if (dropped.size > 0 || added.length > 0) {
       diagnostics = diagnostics.filter((d) => !dropped.has(d)).concat(added);
       // Sorting goes by span lines, which may lag until renumbered: then it waits for that.
-      if (this.renumberFrom === Infinity) diagnostics.sort(compareDiagnostics);
+      if (this.renumberFrom === NO_RENUMBER) diagnostics.sort(compareDiagnostics);
       else this.diagnosticsUnsorted = true;
     }
     this.analysed = { ...file, statements, diagnostics };
@@ -348,7 +353,7 @@ export class AsmDocument {
       this.texts = insert;
       this.parsed = r.lines;
       this.endStates = r.endStates;
-      this.renumberFrom = Infinity;
+      this.renumberFrom = NO_RENUMBER;
       this.version++;
       this.patch = undefined;
       this.stale = true;
@@ -383,7 +388,7 @@ export class AsmDocument {
       j++;
     }
     // Lines after the edit moved: renumbered when next read (see renumber()).
-    if (delta !== 0 && j < total) this.renumberFrom = Math.min(this.renumberFrom, j);
+    if (delta !== 0 && j < total && j < this.renumberFrom) this.renumberFrom = j;
     if (this.texts.length === 0) {
       // A document always has at least one (possibly empty) line, like an editor buffer.
       this.texts.push("");
