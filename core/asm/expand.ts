@@ -20,6 +20,8 @@ const { isIdentPart, isIdentStart, isSpace, lower } = chars;
 import * as operandsModule from "./operands.js";
 // Bound once: under tsx (CJS interop) every use of an imported binding is a getter call.
 const { skipString } = operandsModule;
+import * as expandedModule from "./expanded.js";
+const { expandedStatement } = expandedModule;
 
 /** GNU as refuses deeper macro nesting than this. */
 export const MAX_EXPANSION_DEPTH = 100;
@@ -445,15 +447,11 @@ class Expander {
   }
 
   emit(s: Statement, src: Source, i: number, frame: Frame, pl: ParsedLine): void {
-    const es: ExpandedStatement = { statement: s, line: frame.top ? i : frame.reportLine, mode: this.mode, section: this.section };
+    const es = expandedStatement(s, frame.top ? i : frame.reportLine, this.mode, this.section, frame.top ? pl.origin : frame.origin, (frame.top ? pl.inApp : frame.inApp) === true);
     if (frame.expansion !== undefined) {
       es.expansion = { ...frame.expansion, bodyLine: src.lineNos![i] };
       if (src.substituted![i]) es.text = src.texts[i];
     }
-    const origin = frame.top ? pl.origin : frame.origin;
-    if (origin !== undefined) es.origin = origin;
-    const inApp = frame.top ? pl.inApp : frame.inApp;
-    if (inApp) es.inApp = true;
     this.statements.push(es);
     if (s.kind === "label") this.defineLabel(s.name, s.numeric, s.span, es);
   }

@@ -14,6 +14,7 @@ import * as lineModule from "../asm/line.js";
 import * as cppModule from "../asm/cpp.js";
 import { isPrefixOnly, PREFIX_WORDS } from "../asm/registers.js";
 import type { CodeMode, ExpandedStatement, LexState, SourceOrigin, Statement } from "../asm/types.js";
+import { expandedStatement } from "../asm/expanded.js";
 import { CATALOGUE } from "../isa/index.js";
 
 // Bound once: under tsx (CJS interop) every use of an imported binding is a getter call.
@@ -411,7 +412,7 @@ export function scanSites(text: string, defaultMode: CodeMode): ScanResult | und
         bail = true;
         return;
       }
-      out.push({ statement: st, line: at, mode, section, origin, inApp: lines.inApp || undefined });
+      out.push(expandedStatement(st, at, mode, section, origin, lines.inApp));
       if (!recorded) {
         lineStarts.set(at, start);
         recorded = true;
