@@ -21,6 +21,7 @@ import * as operandsModule from "./operands.js";
 // Bound once: under tsx (CJS interop) every use of an imported binding is a getter call.
 const { skipString } = operandsModule;
 import * as expandedModule from "./expanded.js";
+// Bound once: under tsx (CJS interop) every use of an imported binding is a getter call.
 const { expandedStatement } = expandedModule;
 
 /** GNU as refuses deeper macro nesting than this. */

@@ -14,12 +14,13 @@ import * as lineModule from "../asm/line.js";
 import * as cppModule from "../asm/cpp.js";
 import { isPrefixOnly, PREFIX_WORDS } from "../asm/registers.js";
 import type { CodeMode, ExpandedStatement, LexState, SourceOrigin, Statement } from "../asm/types.js";
-import { expandedStatement } from "../asm/expanded.js";
+import * as expandedModule from "../asm/expanded.js";
 import { CATALOGUE } from "../isa/index.js";
 
 // Bound once: under tsx (CJS interop) every use of an imported binding is a getter call.
 const { LEX_INITIAL, parseLine } = lineModule;
 const { parseLineMarker } = cppModule;
+const { expandedStatement } = expandedModule;
 
 /** What a line's first word asks for (0: nothing). Two words of one hash but different kinds become PARSE. */
 const LOC = 1; // `.loc`: only the last one before a site matters; parsed lazily
