@@ -178,6 +178,23 @@ function perCompile(dir: string): void {
   );
 }
 
+/**
+ * Many sites on one line, in a file the full parser takes (it has a .rept): the edits of one line
+ * are written in one pass, so the time grows with the sites, not with sites × line length.
+ */
+function longLine(): void {
+  const rows = [1000, 4000, 16000].map((n) => {
+    const text = `${"\tcli ; ".repeat(n)}\n.rept 2\n\tnop\n.endr\n`;
+    const t = stats(Array.from({ length: 3 }, () => {
+      const s = process.hrtime.bigint();
+      afterburn(text, { mode: 32 });
+      return Number(process.hrtime.bigint() - s) / 1e6;
+    }));
+    return `${n.toLocaleString("en")} sites ${ms(t.best)}`;
+  });
+  console.log(`\none line of n sites, full parser (the file has a .rept), best of 3: ${rows.join(", ")}`);
+}
+
 const root = join(__dirname, "..");
 const cli = join(root, "dist", "afterburn.js");
 console.log(
@@ -281,6 +298,7 @@ try {
   }
   console.log("\nafterburn-cc's build step (read .s, afterburn, write .s) as a share of as --32, best / median:");
   for (const line of summary) console.log(line);
+  longLine();
   perCompile(dir);
 } finally {
   rmSync(dir, { recursive: true, force: true });

@@ -424,7 +424,11 @@ export function codeLensesFor(doc: OpenDocument): CodeLens[] {
   return out;
 }
 
-/** Longest line the preview burns: the afterburner rewrites a line once per site on it, so pathological lines would stall the server. */
+/**
+ * Longest line the preview burns. The afterburner's time grows with the sites on a line (16,000 on
+ * one line: about a quarter of a second); longer lines are generated data or binary text, and the
+ * server answers one request at a time.
+ */
 export const PREVIEW_MAX_LINE = 65_536;
 
 function longLine(text: string): { line: number; length: number } | undefined {

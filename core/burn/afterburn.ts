@@ -645,6 +645,18 @@ function spliceEdits(text: string, edits: Map<number, Edit[]>, knownStarts: Map<
       copied = start + e.end;
       continue;
     }
+    // Several edits on one line (a prefix's label, a removed directive, many sites on one long
+    // line): written in text order, each once. Applied one by one to a copy of the line, a line of
+    // thousands of sites was copied thousands of times.
+    const ordered = inLineOrder(list);
+    if (ordered !== undefined) {
+      for (const e of ordered) {
+        out.copy(copied, start + e.start);
+        out.insert(e.text);
+        copied = start + e.end;
+      }
+      continue;
+    }
     const end = lineEnd(text, start, hasCr);
     let s = text.slice(start, end);
     list.sort((a, b) => b.start - a.start);
@@ -654,6 +666,22 @@ function spliceEdits(text: string, edits: Map<number, Edit[]>, knownStarts: Map<
     copied = end;
   }
   out.copy(copied, text.length);
+}
+
+/**
+ * A line's edits in text order, as applying them right to left (last-listed first among those at one
+ * column) writes them; undefined when two overlap, which only that one-by-one application defines.
+ */
+function inLineOrder(list: readonly Edit[]): Edit[] | undefined {
+  const index = new Map<Edit, number>();
+  list.forEach((e, i) => index.set(e, i));
+  const ordered = [...list].sort((a, b) => a.start - b.start || index.get(b)! - index.get(a)!);
+  let at = 0;
+  for (const e of ordered) {
+    if (e.start < at || e.end < e.start) return undefined;
+    at = e.end;
+  }
+  return ordered;
 }
 
 /** Offset of the line break ending the line that starts at `start` (text.length for the last line). */
