@@ -235,9 +235,11 @@ function noannotateRegions(doc: OpenDocument): Diagnostic[] {
 /** The hints of `.afterburn_noannotate` directives (document ranges), counting the sites they leave unannotated. */
 export function noannotateHints(directives: readonly Span[], sites: readonly EditorSite[]): Diagnostic[] {
   const out: Diagnostic[] = [];
+  // Sites per directive by binary search in the sorted lines of the sites it counts (this runs on
+  // every publish; counting all sites per directive was quadratic in a file of many regions).
+  const lines = Int32Array.from(sites.filter((s) => !s.annotated && s.reason === ".afterburn_noannotate region").map((s) => s.range.line)).sort();
   for (const r of directives) {
-    let count = 0;
-    for (const s of sites) if (!s.annotated && s.reason === ".afterburn_noannotate region" && s.range.line >= r.line) count++;
+    const count = lines.length - firstAtLeast(lines, r.line);
     out.push({ range: toRange(r), severity: DiagnosticSeverity.Hint, source: "afterburn", code: "noannotate-region", message: `.afterburn_noannotate: sensitive instructions from here to .afterburn_annotate are not padded or annotated (${count} site${count === 1 ? "" : "s"} in such regions below)` });
   }
   return out;
@@ -335,7 +337,8 @@ export function codeActionsFor(doc: OpenDocument, range: Range, diagnostics: Dia
     kind: CodeActionKind.Source,
     command: { title: "Preview afterburned form", command: COMMANDS.preview, arguments: empty ? [doc.uri] : [doc.uri, range] },
   });
-  const ours = diagnostics.filter((d) => d.source === "afterburn" && typeof d.code === "string" && sites.some((s) => s.entry.id === d.code));
+  const ids = new Set(sites.map((s) => s.entry.id));
+  const ours = diagnostics.filter((d) => d.source === "afterburn" && typeof d.code === "string" && ids.has(d.code));
   const annotated = sites.filter((s) => s.annotated);
   if (annotated.length > 0) {
     const edit = excludeEdit(doc, range, annotated);
@@ -363,8 +366,13 @@ export function codeActionsFor(doc: OpenDocument, range: Range, diagnostics: Dia
 /** Wraps the lines of the selected sites in .afterburn_noannotate / .afterburn_annotate (inside the asm template in C). */
 function excludeEdit(doc: OpenDocument, range: Range, sites: EditorSite[]) {
   if (doc.asm !== undefined) {
-    const first = Math.min(range.start.line, ...sites.map((s) => s.range.line));
-    const last = Math.max(range.end.line, ...sites.map((s) => s.range.line));
+    // Loops, not Math.min(...lines): spread into arguments, a selection of 100,000 sites overflows the stack.
+    let first = range.start.line;
+    let last = range.end.line;
+    for (const s of sites) {
+      if (s.range.line < first) first = s.range.line;
+      if (s.range.line > last) last = s.range.line;
+    }
     const indent = /^\s*/.exec(doc.lineText(first))![0] || "\t";
     const lastText = doc.lineText(last);
     return [
@@ -387,6 +395,18 @@ function excludeEdit(doc: OpenDocument, range: Range, sites: EditorSite[]) {
   return edits.length > 0 ? edits : undefined;
 }
 
+/** Index of the first element of a sorted array that is at least `x` (its length when none). */
+function firstAtLeast(sorted: Int32Array, x: number): number {
+  let lo = 0;
+  let hi = sorted.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (sorted[mid] < x) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
 /** Entry points a guest starts from: `_start` in assembly, kmain/main in C. */
 const RUNNABLE_ASM = new Set(["_start"]);
 const RUNNABLE_C = new Set(["kmain", "main", "_start"]);
@@ -406,10 +426,12 @@ export function codeLensesFor(doc: OpenDocument): CodeLens[] {
     return out;
   }
   const c = doc.cAnalysisNow();
-  const sites = c?.sites ?? [];
+  // Sites per function by binary search in their sorted lines: filtering every site per function
+  // took seconds in a C file of thousands of functions with asm.
+  const siteLines = Int32Array.from((c?.sites ?? []).map((s) => s.range.line)).sort();
   const functions = c?.functions ?? [];
   for (const f of functions) {
-    const n = sites.filter((s) => s.range.line >= f.line && s.range.line <= f.endLine).length;
+    const n = firstAtLeast(siteLines, f.endLine + 1) - firstAtLeast(siteLines, f.line);
     const r = toRange({ line: f.line, start: f.start, end: f.end });
     if (n > 0) out.push({ range: r, command: { title: `${n} sensitive site${n === 1 ? "" : "s"}`, command: COMMANDS.preview, arguments: [doc.uri, { start: { line: f.line, character: 0 }, end: { line: f.endLine, character: 0 } }] } });
   }

@@ -26,8 +26,13 @@ const { expandedStatement } = expandedModule;
 
 /** GNU as refuses deeper macro nesting than this. */
 export const MAX_EXPANSION_DEPTH = 100;
-/** Expanded body lines allowed per file before expansion stops with a diagnostic. */
-export const MAX_EXPANDED_LINES = 500_000;
+/**
+ * Expansion budget per file, before expansion stops with a diagnostic. An expanded body line costs
+ * one, plus one per statement on it, plus one per 32 characters of it (and an empty .rept body one
+ * per iteration): counting lines alone let a few bytes of input (a long line repeated, a .rept of
+ * nothing a billion times) take minutes and gigabytes.
+ */
+export const MAX_EXPANDED_LINES = 300_000;
 
 type Truth = 0 | 1 | 2; // false, true, unknown (both branches analysed)
 
@@ -624,7 +629,7 @@ class Expander {
       } else count = r.value;
       const none = (): string | undefined => undefined;
       for (let k = 0; k < count; k++) {
-        if (this.expandedLines + k * c.body.length > MAX_EXPANDED_LINES) break;
+        if (this.expandedLines + k * Math.max(1, c.body.length) > MAX_EXPANDED_LINES) break;
         iterations.push(none);
       }
       if (iterations.length < count) this.limitReached(frame, d.span);
@@ -661,7 +666,7 @@ class Expander {
   limitReached(frame: Frame, span: Span): void {
     if (this.limitReported) return;
     this.limitReported = true;
-    this.lineReport(frame, span, `expansion limit reached (${MAX_EXPANDED_LINES} expanded lines); the rest is not expanded`);
+    this.lineReport(frame, span, `expansion limit reached (a budget of ${MAX_EXPANDED_LINES.toLocaleString("en")} expanded lines and statements); the rest is not expanded`);
   }
 
   expandMacro(m: MacroDefinition, ins: InstructionStatement, src: Source, i: number, frame: Frame): void {
@@ -710,11 +715,11 @@ class Expander {
       this.lineReport(frame, site, `macros nested too deeply (limit ${MAX_EXPANSION_DEPTH}); expansion stopped`);
       return;
     }
-    if (this.expandedLines + body.length > MAX_EXPANDED_LINES) {
+    if (this.expandedLines + Math.max(1, body.length) > MAX_EXPANDED_LINES) {
       this.limitReached(frame, site);
       return;
     }
-    this.expandedLines += body.length;
+    let cost = Math.max(1, body.length);
     const counter = this.counter;
     if (isMacro) this.counter++;
     const texts: string[] = [];
@@ -732,6 +737,7 @@ class Expander {
       if (same && !state.inBlockComment && !state.inPreprocessorContinuation && !this.input.lines[b.line].statements.some(isPreprocessor)) {
         // Unchanged body line: reuse its parse so spans point into the file.
         parsed.push(this.input.lines[b.line]);
+        cost += this.input.lines[b.line].statements.length + (t.length >> 5);
         state = LEX_INITIAL;
         continue;
       }
@@ -743,8 +749,15 @@ class Expander {
         this.bodyParses.push({ line: b.line, parsed: r.parsed });
       }
       parsed.push(r.parsed);
+      cost += r.parsed.statements.length + (t.length >> 5);
       state = r.state;
+      if (this.expandedLines + cost > MAX_EXPANDED_LINES) break;
     }
+    if (this.expandedLines + cost > MAX_EXPANDED_LINES) {
+      this.limitReached(frame, site);
+      return;
+    }
+    this.expandedLines += cost;
     const expansion: ExpansionOrigin = { kind, site, bodyLine: -1 };
     if (name !== undefined) expansion.name = name;
     if (frame.expansion !== undefined) expansion.parent = frame.expansion;
