@@ -281,7 +281,8 @@ export class AsmDocument {
     }
     const removed = statements.slice(lo, hi);
     // In place: the statement list is the document's own (a fresh copy of a long list costs more than the edit).
-    statements.splice(lo, hi - lo, ...fresh);
+    // spliceInPlace: a line of 200,000 statements spread into splice's arguments overflowed the stack.
+    spliceInPlace(statements, lo, hi - lo, fresh);
     if (delta !== 0) {
       const end = start + oldCount; // first line after the edit, old numbering
       for (let k = lo + fresh.length; k < statements.length; k++) {

@@ -1,6 +1,6 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { parseAsm, resolveLocalLabel } from "../../../core/asm/index.js";
+import { MAX_EXPANDED_LINES, parseAsm, resolveLocalLabel } from "../../../core/asm/index.js";
 import type { AsmFile, ExpandedStatement, InstructionStatement } from "../../../core/asm/index.js";
 
 function ins(f: AsmFile): (ExpandedStatement & { statement: InstructionStatement })[] {
@@ -89,6 +89,14 @@ test("nested macros and recursion limits produce diagnostics, not hangs", () => 
   assert.ok(r.diagnostics.some((d) => /nested too deeply/.test(d.message) && d.span.line === 4));
   const big = parseAsm(src(".rept 100000", ".rept 100000", "nop", ".endr", ".endr"));
   assert.ok(big.diagnostics.some((d) => /expansion limit/.test(d.message)));
+  // An empty body costs its iterations too (a billion of them once made a billion closures and crashed).
+  const empty = parseAsm(src(".rept 1000000000", ".endr", "\tcli"));
+  assert.ok(empty.diagnostics.some((d) => /expansion limit/.test(d.message) && d.span.line === 0));
+  assert.ok(empty.statements.some((es) => es.statement.kind === "instruction" && es.statement.mnemonic === "cli"));
+  // Long lines and many statements count, not just lines: a few kilobytes cannot expand to gigabytes.
+  const wide = parseAsm(src(".macro M", `\t${"nop; ".repeat(500)} # \\@`, ".endm", ".rept 8000", "\tM", ".endr"));
+  assert.ok(wide.diagnostics.some((d) => /expansion limit/.test(d.message)));
+  assert.ok(wide.statements.length <= MAX_EXPANDED_LINES, `${wide.statements.length} statements`);
 });
 
 test(".rept, .irp, .irpc with nesting, and conditionals inside macros", () => {

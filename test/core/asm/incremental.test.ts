@@ -222,3 +222,14 @@ test("AsmAnalysis: editing the line where an unterminated comment opens moves it
   assertSameAsFresh(an, lines.join("\n"), "after deleting before the /*");
   assert.equal(an.parseDiagnostics().find((d) => /unterminated comment/.test(d.message))?.range.start, 4);
 });
+
+test("an edit of a line of 200,000 statements patches the analysis without overflowing the stack", () => {
+  const long = `\t${"nop;".repeat(200_000)}`;
+  const doc = new AsmDocument(["\t.text", long, "\tcli"].join("\n"), { fileName: "long.s" });
+  assert.equal(doc.statements.length, 200_002);
+  doc.applyChange(1, 2, [`${long}sti`]);
+  const after = doc.statements;
+  assert.ok(doc.lastAnalysisWasPatch, "the one-line patch path took it");
+  assert.equal(after.length, 200_003);
+  assert.deepEqual(after.slice(-2).map((es) => (es.statement.kind === "instruction" ? es.statement.mnemonic : es.statement.kind)), ["sti", "cli"]);
+});
