@@ -4,7 +4,7 @@
 // to document lines and columns, or to the header a definition came from.
 
 import { AsmDocument, spliceInPlace } from "./document.js";
-import { collectDefines, expandLine, mapToSource, type DefineTable, type ExpandedLine } from "./defines.js";
+import { collectDefines, expandLine, mapToSource, replacementOver, type DefineTable, type ExpandedLine } from "./defines.js";
 import { gatherIncludes, type HeaderMacroLine, type IncludeSet } from "./includes.js";
 import { splitLines } from "./parse.js";
 import { findSitesIn, isAnnotationSwitch, siteOf, type AsmSite } from "./sites.js";
@@ -261,8 +261,7 @@ export class AsmAnalysis {
     const line = this.sourceLine(span.line);
     const x = line === undefined ? undefined : this.expanded[line];
     if (x === undefined) return undefined;
-    for (const r of x.replacements) if (span.start < r.newEnd && span.end > r.newStart) return r.macro;
-    return undefined;
+    return replacementOver(x.replacements, span.start, span.end)?.macro;
   }
 
   /** What the analysis reads: header macros, then the document's lines after #define expansion. */

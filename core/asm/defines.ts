@@ -234,11 +234,32 @@ export function mapToSource(replacements: readonly Replacement[], start: number,
 }
 
 function mapColumn(replacements: readonly Replacement[], col: number, isEnd: boolean): number {
-  let delta = 0;
-  for (const r of replacements) {
-    if (col < r.newStart || (isEnd && col === r.newStart)) break;
-    if (col < r.newEnd || (isEnd && col === r.newEnd)) return isEnd ? r.end : r.start;
-    delta = r.end - r.newEnd;
+  // The replacements are in order and do not overlap: the last one starting before col (at or
+  // before it, for a start column) decides. Found by binary search: a line of thousands of macro
+  // uses maps every site and token through it.
+  let lo = 0;
+  let hi = replacements.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    const s = replacements[mid].newStart;
+    if (s < col || (!isEnd && s === col)) lo = mid + 1;
+    else hi = mid;
   }
-  return col + delta;
+  if (lo === 0) return col;
+  const r = replacements[lo - 1];
+  if (col < r.newEnd || (isEnd && col === r.newEnd)) return isEnd ? r.end : r.start;
+  return col + r.end - r.newEnd;
+}
+
+/** The first of the (ordered, non-overlapping) replacements that overlaps columns [start, end) of the expanded line. */
+export function replacementOver(replacements: readonly Replacement[], start: number, end: number): Replacement | undefined {
+  let lo = 0;
+  let hi = replacements.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (replacements[mid].newEnd <= start) lo = mid + 1;
+    else hi = mid;
+  }
+  const r = replacements[lo];
+  return r !== undefined && end > r.newStart ? r : undefined;
 }

@@ -1,0 +1,55 @@
+// Column mapping through cpp replacements: binary searches over a line's replacements, checked
+// against the plain scan they replace, on random replacement lists.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { collectDefines, expandLine, mapToSource, replacementOver, type Replacement } from "../../../core/asm/defines.js";
+import { prng } from "../../prng.js";
+
+/** The reference: walk the replacements in order. */
+function scanColumn(reps: readonly Replacement[], col: number, isEnd: boolean): number {
+  let delta = 0;
+  for (const r of reps) {
+    if (col < r.newStart || (isEnd && col === r.newStart)) break;
+    if (col < r.newEnd || (isEnd && col === r.newEnd)) return isEnd ? r.end : r.start;
+    delta = r.end - r.newEnd;
+  }
+  return col + delta;
+}
+
+test("mapToSource and replacementOver agree with a scan of the replacements (empty ones and adjacent ones included)", () => {
+  const rnd = prng(17);
+  for (let t = 0; t < 3000; t++) {
+    const reps: Replacement[] = [];
+    let src = 0;
+    let out = 0;
+    for (let i = Math.floor(rnd() * 7); i > 0; i--) {
+      const gap = Math.floor(rnd() * 3);
+      src += gap;
+      out += gap;
+      const oldLength = 1 + Math.floor(rnd() * 3);
+      const newLength = Math.floor(rnd() * 4);
+      reps.push({ start: src, end: src + oldLength, newStart: out, newEnd: out + newLength, macro: `M${i}` });
+      src += oldLength;
+      out += newLength;
+    }
+    for (let a = 0; a <= out + 2; a++) {
+      for (let b = a; b <= out + 2; b++) {
+        assert.deepEqual(mapToSource(reps, a, b), { start: scanColumn(reps, a, false), end: scanColumn(reps, b, true) });
+        assert.equal(replacementOver(reps, a, b), reps.find((r) => a < r.newEnd && b > r.newStart));
+      }
+    }
+  }
+});
+
+test("a line of many macro uses maps each back to its own use", () => {
+  const table = collectDefines(["#define X cli", "#define EMPTY"], "", new Map());
+  const uses = Array.from({ length: 2000 }, (_, i) => (i % 3 === 2 ? "EMPTY" : "X")).join("; ");
+  const x = expandLine(`\t${uses}`, table)!;
+  assert.equal(x.replacements.length, 2000);
+  // (An empty expansion has no columns of its own to map back.)
+  for (const [i, r] of x.replacements.entries()) {
+    if (r.newEnd === r.newStart) continue;
+    assert.deepEqual(mapToSource(x.replacements, r.newStart, r.newEnd), { start: r.start, end: r.end }, `use ${i}`);
+    assert.equal(replacementOver(x.replacements, r.newStart, r.newEnd), r);
+  }
+});
