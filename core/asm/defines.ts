@@ -2,6 +2,8 @@
 // replaced on each line (the line count never changes), and every replacement remembers which columns of
 // the source it came from, so a site found in the expanded text maps back to the exact source columns.
 
+import { MAX_LINE_LENGTH } from "./line.js";
+
 export interface CppMacro {
   name: string;
   /** Parameter names for a function-like macro; undefined for an object-like one. */
@@ -31,6 +33,16 @@ export interface ExpandedLine {
 
 const IDENT = /[A-Za-z_][A-Za-z0-9_]*/g;
 const MAX_DEPTH = 32;
+
+/**
+ * Characters one source line's expansion may produce, nested expansions included (a line of the
+ * parser's longest through the deepest nesting). The depth limit alone let macros that each use the
+ * one before twice grow exponentially (24 such #defines: 20 s and a gigabyte for one line). Past it,
+ * or once the line is longer than the parser takes, the rest is not expanded and the line is handed
+ * on longer than the parser's limit, so that it says the line is not analysed.
+ */
+const EXPANSION_BUDGET = MAX_DEPTH * MAX_LINE_LENGTH;
+let budget = Number.POSITIVE_INFINITY;
 
 /** Parses the text of a `#define` (after the word define, continuations already joined). */
 export function parseDefine(args: string, file: string, line: number): CppMacro | undefined {
@@ -130,7 +142,7 @@ function substituteParams(m: CppMacro, args: string[], table: DefineTable, activ
 
 /** Expands every macro in a piece of text (no position tracking; used inside replacements). */
 export function expandText(text: string, table: DefineTable, active: Set<string> = new Set(), depth = 0): string {
-  if (depth > MAX_DEPTH || table.size === 0) return text;
+  if (depth > MAX_DEPTH || table.size === 0 || budget <= 0) return text;
   let out = "";
   let last = 0;
   IDENT.lastIndex = 0;
@@ -153,6 +165,7 @@ export function expandText(text: string, table: DefineTable, active: Set<string>
     active.add(name);
     replacement = expandText(replacement, table, active, depth + 1);
     active.delete(name);
+    budget -= replacement.length;
     out += text.slice(last, m.index) + replacement;
     last = end;
     re.lastIndex = end;
@@ -167,6 +180,17 @@ export function expandText(text: string, table: DefineTable, active: Set<string>
 export function expandLine(text: string, table: DefineTable): ExpandedLine | undefined {
   if (table.size === 0) return undefined;
   if (/^\s*#/.test(text)) return undefined;
+  budget = EXPANSION_BUDGET;
+  try {
+    const x = expandUses(text, table);
+    if (budget <= 0 && x !== undefined && x.text.length <= MAX_LINE_LENGTH) x.text = x.text.padEnd(MAX_LINE_LENGTH + 1);
+    return x;
+  } finally {
+    budget = Number.POSITIVE_INFINITY;
+  }
+}
+
+function expandUses(text: string, table: DefineTable): ExpandedLine | undefined {
   let out = "";
   let last = 0;
   const replacements: Replacement[] = [];
@@ -210,9 +234,11 @@ export function expandLine(text: string, table: DefineTable): ExpandedLine | und
       replacement = substituteParams(def, r.args, table, new Set([name]), 0);
     } else replacement = def.body;
     replacement = expandText(replacement, table, new Set([name]), 1);
+    budget -= replacement.length;
     out += text.slice(last, i);
     replacements.push({ start: i, end, newStart: out.length, newEnd: out.length + replacement.length, macro: name });
     out += replacement;
+    if (out.length > MAX_LINE_LENGTH) budget = 0;
     last = end;
     i = end;
   }

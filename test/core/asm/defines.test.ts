@@ -53,3 +53,16 @@ test("a line of many macro uses maps each back to its own use", () => {
     assert.equal(replacementOver(x.replacements, r.newStart, r.newEnd), r);
   }
 });
+
+test("#define expansion is bounded: an exponential chain stops with the line's not-analysed warning, a large but finite one is analysed", async () => {
+  const { AsmAnalysis } = await import("../../../core/asm/analysis.js");
+  const chain = (n: number) => ["#define A0 cli", ...Array.from({ length: n }, (_, k) => `#define A${k + 1} A${k}; A${k}`), `\tA${n}`].join("\n");
+  // 2^16 uses of cli: 330 kB of expanded line, within the parser's limit.
+  const finite = new AsmAnalysis(chain(16), { fileName: "chain.S" });
+  assert.equal(finite.sites().length, 65536);
+  assert.deepEqual(finite.parseDiagnostics(), []);
+  // 2^30 would be 5 GB: the expansion stops, and the line says why it is not analysed.
+  const endless = new AsmAnalysis(chain(30), { fileName: "chain.S" });
+  assert.equal(endless.sites().length, 0);
+  assert.ok(endless.parseDiagnostics().some((d) => /lines over 1048576 characters are not analysed/.test(d.message) && d.range.line === 31));
+});
