@@ -621,7 +621,7 @@ function groupByLine(list: readonly LineEdit[]): Map<number, Edit[]> {
  */
 function spliceEdits(text: string, edits: Map<number, Edit[]>, knownStarts: Map<number, number> | undefined, out: Splice): void {
   const order = [...edits.keys()].sort((a, b) => a - b);
-  const hasCr = text.indexOf("\r") >= 0;
+  const lineEnd = lineEnds(text);
   let copied = 0; // text before this offset is out
   let walkLine = 0; // the line starting at walkAt
   let walkAt = 0;
@@ -629,7 +629,7 @@ function spliceEdits(text: string, edits: Map<number, Edit[]>, knownStarts: Map<
     let start = knownStarts?.get(line);
     if (start === undefined) {
       while (walkLine < line && walkAt <= text.length) {
-        walkAt = lineEnd(text, walkAt, hasCr);
+        walkAt = lineEnd(walkAt);
         walkAt += text.charCodeAt(walkAt) === 13 && text.charCodeAt(walkAt + 1) === 10 ? 2 : 1;
         walkLine++;
       }
@@ -657,7 +657,7 @@ function spliceEdits(text: string, edits: Map<number, Edit[]>, knownStarts: Map<
       }
       continue;
     }
-    const end = lineEnd(text, start, hasCr);
+    const end = lineEnd(start);
     let s = text.slice(start, end);
     list.sort((a, b) => b.start - a.start);
     for (const e of list) s = s.slice(0, e.start) + e.text + s.slice(e.end);
@@ -684,13 +684,30 @@ function inLineOrder(list: readonly Edit[]): Edit[] | undefined {
   return ordered;
 }
 
-/** Offset of the line break ending the line that starts at `start` (text.length for the last line). */
-function lineEnd(text: string, start: number, hasCr: boolean): number {
-  let nl = text.indexOf("\n", start);
-  if (nl < 0) nl = text.length;
-  if (!hasCr) return nl;
-  const cr = text.indexOf("\r", start);
-  return cr >= 0 && cr < nl ? cr : nl;
+/**
+ * The offset of the line break ending the line that starts at a given offset (text.length for the
+ * last line). The next \n and \r found are kept while the offsets asked for do not go back: searched
+ * afresh for every line, the rarer of the two was searched for to the end of the text each time.
+ */
+function lineEnds(text: string): (start: number) => number {
+  const hasCr = text.indexOf("\r") >= 0;
+  let from = -1;
+  let nl = -1;
+  let cr = -1;
+  return (start) => {
+    if (start < from) nl = cr = -1;
+    from = start;
+    if (nl < start) {
+      nl = text.indexOf("\n", start);
+      if (nl < 0) nl = text.length;
+    }
+    if (!hasCr) return nl;
+    if (cr < start) {
+      cr = text.indexOf("\r", start);
+      if (cr < 0) cr = text.length;
+    }
+    return cr < nl ? cr : nl;
+  };
 }
 
 /** A label prefix that the input does not already use (so re-burning a hand-edited output cannot clash). */
