@@ -405,15 +405,22 @@ export function foldingRanges(an: AsmAnalysis): FoldingInfo[] {
   let section: number | undefined;
   let comment: number | undefined;
   const n = Math.min(an.lineCount, an.maxLines);
-  const close = (kinds: string[], line: number, region = false) => {
-    for (let k = stack.length - 1; k >= 0; k--) {
-      if (kinds.includes(stack[k].kind)) {
-        const start = stack[k].line;
-        stack.length = k;
-        if (line > start) out.push(region ? { startLine: start, endLine: line, kind: "region" } : { startLine: start, endLine: line });
-        return;
-      }
-    }
+  // How many blocks of each kind are open: a closer with none of its kind open returns at once (a
+  // scan of the whole stack for it, per closer, was quadratic in a file of many unmatched ones).
+  const openCount = new Map<string, number>();
+  const enter = (kind: string, line: number) => {
+    stack.push({ kind, line });
+    openCount.set(kind, (openCount.get(kind) ?? 0) + 1);
+  };
+  const close = (kind: string, line: number, region = false) => {
+    if (!openCount.get(kind)) return;
+    let k = stack.length - 1;
+    while (stack[k].kind !== kind) k--;
+    const start = stack[k].line;
+    // The blocks left open inside it end with it (each is removed once: linear over the file).
+    for (let j = k; j < stack.length; j++) openCount.set(stack[j].kind, openCount.get(stack[j].kind)! - 1);
+    stack.length = k;
+    if (line > start) out.push(region ? { startLine: start, endLine: line, kind: "region" } : { startLine: start, endLine: line });
   };
   for (let i = 0; i < n; i++) {
     const t = an.lineText(i);
@@ -429,24 +436,24 @@ export function foldingRanges(an: AsmAnalysis): FoldingInfo[] {
     if (m === null) continue;
     const word = (m[2] ?? m[3]).toLowerCase();
     if (m[2] !== undefined) {
-      if (word === "endif") close(["#if"], i - 0);
+      if (word === "endif") close("#if", i - 0);
       else if (word === "else" || word === "elif") {
-        close(["#if"], i - 1);
-        stack.push({ kind: "#if", line: i });
-      } else stack.push({ kind: "#if", line: i });
+        close("#if", i - 1);
+        enter("#if", i);
+      } else enter("#if", i);
       continue;
     }
-    if (word === "macro") stack.push({ kind: ".macro", line: i });
-    else if (word === "endm" || word === "endmacro") close([".macro"], i);
-    else if (word === "rept" || word === "irp" || word === "irpc") stack.push({ kind: ".rept", line: i });
-    else if (word === "endr") close([".rept"], i);
-    else if (word === "endif") close([".if"], i);
+    if (word === "macro") enter(".macro", i);
+    else if (word === "endm" || word === "endmacro") close(".macro", i);
+    else if (word === "rept" || word === "irp" || word === "irpc") enter(".rept", i);
+    else if (word === "endr") close(".rept", i);
+    else if (word === "endif") close(".if", i);
     else if (word.startsWith("else")) {
-      close([".if"], i - 1);
-      stack.push({ kind: ".if", line: i });
-    } else if (word.startsWith("if")) stack.push({ kind: ".if", line: i });
-    else if (word === "afterburn_noannotate") stack.push({ kind: "noannotate", line: i });
-    else if (word === "afterburn_annotate") close(["noannotate"], i, true);
+      close(".if", i - 1);
+      enter(".if", i);
+    } else if (word.startsWith("if")) enter(".if", i);
+    else if (word === "afterburn_noannotate") enter("noannotate", i);
+    else if (word === "afterburn_annotate") close("noannotate", i, true);
     else {
       if (section !== undefined && i - 1 > section) out.push({ startLine: section, endLine: i - 1 });
       section = i;
