@@ -164,6 +164,7 @@ export function parseMacroHeader(args: string): { name: string; params: MacroPar
   if (toks.length === 0 || toks[0].text.length === 0) return { name: "", params: [], error: ".macro needs a name" };
   const name = lower(toks[0].text);
   const params: MacroParameter[] = [];
+  const names = new Set<string>();
   let error: string | undefined;
   for (let k = 1; k < toks.length; k++) {
     let t = toks[k].text;
@@ -183,7 +184,8 @@ export function parseMacroHeader(args: string): { name: string; params: MacroPar
       t = t.slice(0, colon);
     }
     p.name = t;
-    if (params.some((x) => x.name === t)) error ??= `duplicate macro parameter '${t}'`;
+    if (names.has(t)) error ??= `duplicate macro parameter '${t}'`;
+    names.add(t);
     params.push(p);
   }
   return error === undefined ? { name, params } : { name, params, error };
@@ -674,13 +676,15 @@ class Expander {
     const argText = text.slice(ins.mnemonicSpan.end, ins.span.end);
     const args = splitMacroArguments(argText);
     const values = new Map<string, string>();
+    // Looked up per keyword argument: a set, not a scan of the parameters for each.
+    const names = args.some((a) => a.text.indexOf("=") > 0) ? new Set(m.params.map((p) => p.name)) : undefined;
     let pos = 0;
     for (let k = 0; k < args.length; k++) {
       const a = args[k];
       const eq = a.text.indexOf("=");
       if (eq > 0) {
         const key = a.text.slice(0, eq);
-        if (m.params.some((p) => p.name === key)) {
+        if (names!.has(key)) {
           values.set(key, stripQuotes(a.text.slice(eq + 1)));
           continue;
         }
