@@ -27,7 +27,7 @@ import { afterburn } from "../core/burn/afterburn.js";
 import { siteMessage, type AsmSite } from "../core/asm/sites.js";
 import type { Span } from "../core/asm/types.js";
 import { completions, documentSymbols, foldingRanges, hoverAt, labelBlocks, siteHover, type DefinitionLocation } from "../core/asm/navigate.js";
-import type { MappedSite } from "../core/asm/analysis.js";
+import { lowerBound, type MappedSite } from "../core/asm/analysis.js";
 import type { OpenDocument } from "./documents.js";
 import type { SeveritySetting, Settings } from "./settings.js";
 import { movedDiagnosticAt } from "./diagnosticJson.js";
@@ -239,7 +239,7 @@ export function noannotateHints(directives: readonly Span[], sites: readonly Edi
   // every publish; counting all sites per directive was quadratic in a file of many regions).
   const lines = Int32Array.from(sites.filter((s) => !s.annotated && s.reason === ".afterburn_noannotate region").map((s) => s.range.line)).sort();
   for (const r of directives) {
-    const count = lines.length - firstAtLeast(lines, r.line);
+    const count = lines.length - lowerBound(lines, r.line);
     out.push({ range: toRange(r), severity: DiagnosticSeverity.Hint, source: "afterburn", code: "noannotate-region", message: `.afterburn_noannotate: sensitive instructions from here to .afterburn_annotate are not padded or annotated (${count} site${count === 1 ? "" : "s"} in such regions below)` });
   }
   return out;
@@ -395,18 +395,6 @@ function excludeEdit(doc: OpenDocument, range: Range, sites: EditorSite[]) {
   return edits.length > 0 ? edits : undefined;
 }
 
-/** Index of the first element of a sorted array that is at least `x` (its length when none). */
-function firstAtLeast(sorted: Int32Array, x: number): number {
-  let lo = 0;
-  let hi = sorted.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >>> 1;
-    if (sorted[mid] < x) lo = mid + 1;
-    else hi = mid;
-  }
-  return lo;
-}
-
 /** Entry points a guest starts from: `_start` in assembly, kmain/main in C. */
 const RUNNABLE_ASM = new Set(["_start"]);
 const RUNNABLE_C = new Set(["kmain", "main", "_start"]);
@@ -431,7 +419,7 @@ export function codeLensesFor(doc: OpenDocument): CodeLens[] {
   const siteLines = Int32Array.from((c?.sites ?? []).map((s) => s.range.line)).sort();
   const functions = c?.functions ?? [];
   for (const f of functions) {
-    const n = firstAtLeast(siteLines, f.endLine + 1) - firstAtLeast(siteLines, f.line);
+    const n = lowerBound(siteLines, f.endLine + 1) - lowerBound(siteLines, f.line);
     const r = toRange({ line: f.line, start: f.start, end: f.end });
     if (n > 0) out.push({ range: r, command: { title: `${n} sensitive site${n === 1 ? "" : "s"}`, command: COMMANDS.preview, arguments: [doc.uri, { start: { line: f.line, character: 0 }, end: { line: f.endLine, character: 0 } }] } });
   }

@@ -431,8 +431,8 @@ export class AsmAnalysis {
   }
 }
 
-/** First index of a sorted array whose value is >= v. */
-function lowerBound(a: readonly number[], v: number): number {
+/** First index of a sorted array whose value is >= v (its length when none). */
+export function lowerBound(a: ArrayLike<number>, v: number): number {
   let lo = 0;
   let hi = a.length;
   while (lo < hi) {
