@@ -24,15 +24,20 @@ import * as expandedModule from "./expanded.js";
 // Bound once: under tsx (CJS interop) every use of an imported binding is a getter call.
 const { expandedStatement } = expandedModule;
 
+/** How the diagnostics of an expansion that stopped begin (the afterburner fails the build on them). */
+export const EXPANSION_STOPPED = "expansion stopped:";
+
 /** GNU as refuses deeper macro nesting than this. */
 export const MAX_EXPANSION_DEPTH = 100;
 /**
  * Expansion budget per file, before expansion stops with a diagnostic. An expanded body line costs
  * one, plus one per statement on it, plus one per 32 characters of it (and an empty .rept body one
  * per iteration): counting lines alone let a few bytes of input (a long line repeated, a .rept of
- * nothing a billion times) take minutes and gigabytes.
+ * nothing a billion times) take minutes and gigabytes. An ordinary line costs 2 or 3: the old limit
+ * of 500,000 lines still fits. Where the limit stops expansion, the afterburner fails the build
+ * (EXPANSION_STOPPED) rather than leave sites past it unannotated.
  */
-export const MAX_EXPANDED_LINES = 300_000;
+export const MAX_EXPANDED_LINES = 1_000_000;
 
 type Truth = 0 | 1 | 2; // false, true, unknown (both branches analysed)
 
@@ -661,14 +666,15 @@ class Expander {
     }
     for (const lookup of iterations) {
       if (frame.exited) break;
-      this.expandBody(c.kind, undefined, d.span, c.body, lookup, false, frame);
+      // Refused once for the budget, refused for every iteration after it.
+      if (!this.expandBody(c.kind, undefined, d.span, c.body, lookup, false, frame) && this.limitReported) break;
     }
   }
 
   limitReached(frame: Frame, span: Span): void {
     if (this.limitReported) return;
     this.limitReported = true;
-    this.lineReport(frame, span, `expansion limit reached (a budget of ${MAX_EXPANDED_LINES.toLocaleString("en")} expanded lines and statements); the rest is not expanded`);
+    this.lineReport(frame, span, `${EXPANSION_STOPPED} the expansion limit was reached (a budget of ${MAX_EXPANDED_LINES.toLocaleString("en")} expanded lines and statements); the rest is not expanded`);
   }
 
   expandMacro(m: MacroDefinition, ins: InstructionStatement, src: Source, i: number, frame: Frame): void {
@@ -714,18 +720,18 @@ class Expander {
   expandBody(
     kind: ExpansionOrigin["kind"], name: string | undefined, site: Span, body: { text: string; line: number }[],
     lookup: (name: string) => string | undefined, isMacro: boolean, frame: Frame,
-  ): void {
+  ): boolean {
     if (frame.depth + 1 > MAX_EXPANSION_DEPTH) {
-      this.lineReport(frame, site, `macros nested too deeply (limit ${MAX_EXPANSION_DEPTH}); expansion stopped`);
-      return;
+      this.lineReport(frame, site, `${EXPANSION_STOPPED} macros nested too deeply (limit ${MAX_EXPANSION_DEPTH})`);
+      return false;
     }
     if (this.expandedLines + Math.max(1, body.length) > MAX_EXPANDED_LINES) {
       this.limitReached(frame, site);
-      return;
+      return false;
     }
     let cost = Math.max(1, body.length);
+    // \@ counts the macro expansions made; one refused below takes no number.
     const counter = this.counter;
-    if (isMacro) this.counter++;
     const texts: string[] = [];
     const parsed: ParsedLine[] = [];
     const lineNos: number[] = [];
@@ -759,9 +765,10 @@ class Expander {
     }
     if (this.expandedLines + cost > MAX_EXPANDED_LINES) {
       this.limitReached(frame, site);
-      return;
+      return false;
     }
     this.expandedLines += cost;
+    if (isMacro) this.counter++;
     const expansion: ExpansionOrigin = { kind, site, bodyLine: -1 };
     if (name !== undefined) expansion.name = name;
     if (frame.expansion !== undefined) expansion.parent = frame.expansion;
@@ -780,6 +787,7 @@ class Expander {
     this.run({ texts, parsed, lineNos, substituted }, child);
     // .exitm ends the macro it is in, including any .rept/.irp loop inside that macro.
     if (!isMacro && child.exited) frame.exited = true;
+    return true;
   }
 }
 

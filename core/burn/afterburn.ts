@@ -8,7 +8,7 @@
 
 import { isAscii } from "node:buffer";
 import { closeSync, openSync } from "node:fs";
-import { isPrefixOnly, parseAsm } from "../asm/index.js";
+import { EXPANSION_STOPPED, isPrefixOnly, parseAsm } from "../asm/index.js";
 import type {
   CodeMode,
   DirectiveStatement,
@@ -238,6 +238,13 @@ function burn(text: string, options: BurnOptions): Burnt {
     : parseAsm(text, { mode: defaultMode, fileName });
   for (const d of parsed.diagnostics) {
     diagnostics.push({ file: fileName, line: d.span.line + 1, column: d.span.start + 1, severity: d.severity, message: d.message, from: "parser" });
+    // Sensitive instructions in what was not expanded would go unannotated: the build must not pass.
+    if (d.message.startsWith(EXPANSION_STOPPED) && annotate) {
+      diagnostics.push({
+        file: fileName, line: d.span.line + 1, column: d.span.start + 1, severity: "error", from: "afterburner",
+        message: "the expansion stopped here, so sensitive instructions it would produce cannot be annotated; split the expansion (a smaller .rept or table) or generate it as plain lines",
+      });
+    }
   }
 
   const edits = new Map<number, Edit[]>();

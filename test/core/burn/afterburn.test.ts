@@ -1,6 +1,6 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { afterburn } from "../../../core/burn/afterburn.js";
+import { afterburn, hasAfterburnerErrors } from "../../../core/burn/afterburn.js";
 import { entryById, paddingFor } from "../../../core/isa/index.js";
 import { assemble, readAnnotationRecords, readElf } from "../../../core/toolchain/index.js";
 
@@ -265,4 +265,14 @@ test("a prefix and its instruction on either side of a macro call: not annotated
     assert.ok(r.diagnostics.some((d) => d.severity === "warning" && d.line === line && /not annotated/.test(d.message)), JSON.stringify(r.diagnostics));
     assert.ok(!r.output.includes(".afterburn"), "no record that would begin anywhere but at the prefix");
   }
+});
+
+test("an expansion stopped by the limit fails the build instead of leaving its sites unannotated; large ordinary tables still expand", () => {
+  const over = afterburn([".macro setcr0", "\tmovl %eax, %cr0", ".endm", ".rept 600000", "\t.long 0", ".endr", "\tsetcr0", ""].join("\n"), { mode: 32 });
+  assert.ok(hasAfterburnerErrors(over), "the build fails");
+  assert.ok(over.diagnostics.some((d) => d.from === "afterburner" && d.severity === "error" && /expansion stopped here/.test(d.message) && d.line === 4));
+  // 200,000 table lines (the old limit's capacity and more): expanded in full, the site after them annotated.
+  const table = afterburn([".rept 200000", "\t.byte 0", ".endr", "\tcli", ""].join("\n"), { mode: 32 });
+  assert.equal(hasAfterburnerErrors(table), false);
+  assert.deepEqual(table.sites.map((s) => [s.id, s.annotated]), [["cli", true]]);
 });
