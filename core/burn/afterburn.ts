@@ -644,18 +644,10 @@ function spliceEdits(text: string, edits: Map<number, Edit[]>, knownStarts: Map<
       start = walkAt;
     }
     const list = edits.get(line)!;
-    if (list.length === 1) {
-      // The common case: one instruction replaced in place.
-      const e = list[0]!;
-      out.copy(copied, start + e.start);
-      out.insert(e.text);
-      copied = start + e.end;
-      continue;
-    }
-    // Several edits on one line (a prefix's label, a removed directive, many sites on one long
-    // line): written in text order, each once. Applied one by one to a copy of the line, a line of
-    // thousands of sites was copied thousands of times.
-    const ordered = inLineOrder(list);
+    // Most lines have one edit (an instruction replaced in place). Several (a prefix's label, a
+    // removed directive, many sites on one long line) are written in text order, each once: applied
+    // one by one to a copy of the line, a line of thousands of sites was copied thousands of times.
+    const ordered = list.length === 1 ? list : inLineOrder(list);
     if (ordered !== undefined) {
       for (const e of ordered) {
         out.copy(copied, start + e.start);
@@ -680,9 +672,8 @@ function spliceEdits(text: string, edits: Map<number, Edit[]>, knownStarts: Map<
  * column) writes them; undefined when two overlap, which only that one-by-one application defines.
  */
 function inLineOrder(list: readonly Edit[]): Edit[] | undefined {
-  const index = new Map<Edit, number>();
-  list.forEach((e, i) => index.set(e, i));
-  const ordered = [...list].sort((a, b) => a.start - b.start || index.get(b)! - index.get(a)!);
+  // Reversed, then sorted by column: the sort is stable, so edits at one column end up last-listed first.
+  const ordered = [...list].reverse().sort((a, b) => a.start - b.start);
   let at = 0;
   for (const e of ordered) {
     if (e.start < at || e.end < e.start) return undefined;
