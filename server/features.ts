@@ -237,12 +237,17 @@ export function noannotateHints(directives: readonly Span[], sites: readonly Edi
   const out: Diagnostic[] = [];
   // Sites per directive by binary search in the sorted lines of the sites it counts (this runs on
   // every publish; counting all sites per directive was quadratic in a file of many regions).
-  const lines = Int32Array.from(sites.filter((s) => !s.annotated && s.reason === ".afterburn_noannotate region").map((s) => s.range.line)).sort();
+  const lines = sortedLines(sites.filter((s) => !s.annotated && s.reason === ".afterburn_noannotate region"));
   for (const r of directives) {
     const count = lines.length - lowerBound(lines, r.line);
     out.push({ range: toRange(r), severity: DiagnosticSeverity.Hint, source: "afterburn", code: "noannotate-region", message: `.afterburn_noannotate: sensitive instructions from here to .afterburn_annotate are not padded or annotated (${count} site${count === 1 ? "" : "s"} in such regions below)` });
   }
   return out;
+}
+
+/** The sites' lines in ascending order, for counting them per range with lowerBound. */
+function sortedLines(sites: readonly { range: Span }[]): Int32Array {
+  return Int32Array.from(sites, (s) => s.range.line).sort();
 }
 
 function definitionLocation(doc: OpenDocument, d: DefinitionLocation): Location {
@@ -416,7 +421,7 @@ export function codeLensesFor(doc: OpenDocument): CodeLens[] {
   const c = doc.cAnalysisNow();
   // Sites per function by binary search in their sorted lines: filtering every site per function
   // took seconds in a C file of thousands of functions with asm.
-  const siteLines = Int32Array.from((c?.sites ?? []).map((s) => s.range.line)).sort();
+  const siteLines = sortedLines(c?.sites ?? []);
   const functions = c?.functions ?? [];
   for (const f of functions) {
     const n = lowerBound(siteLines, f.endLine + 1) - lowerBound(siteLines, f.line);
