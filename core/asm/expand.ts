@@ -102,6 +102,9 @@ export interface DeriveResult {
    * parsed as: their spans belong to no line of `lines` (for callers that renumber lines in place).
    */
   bodyParses: { line: number; parsed: ParsedLine }[];
+  /** Budget units the expansions used (see MAX_EXPANDED_LINES), and whether the budget stopped one. */
+  expandedLines: number;
+  limitReached: boolean;
   /** Some diagnostic message names a line number ("already defined (line N)", "body line N"). */
   lineNumbersInMessages: boolean;
   /** Every label definition of `labels`, in the order made (assembly order, so by line). */
@@ -747,7 +750,7 @@ class Expander {
       if (same && !state.inBlockComment && !state.inPreprocessorContinuation && !this.input.lines[b.line].statements.some(isPreprocessor)) {
         // Unchanged body line: reuse its parse so spans point into the file.
         parsed.push(this.input.lines[b.line]);
-        cost += this.input.lines[b.line].statements.length + (t.length >> 5);
+        cost += expandedLineCost(this.input.lines[b.line].statements.length, t.length);
         state = LEX_INITIAL;
         continue;
       }
@@ -759,7 +762,7 @@ class Expander {
         this.bodyParses.push({ line: b.line, parsed: r.parsed });
       }
       parsed.push(r.parsed);
-      cost += r.parsed.statements.length + (t.length >> 5);
+      cost += expandedLineCost(r.parsed.statements.length, t.length);
       state = r.state;
       if (this.expandedLines + cost > MAX_EXPANDED_LINES) break;
     }
@@ -791,6 +794,14 @@ class Expander {
   }
 }
 
+/**
+ * What one expanded body line costs of the budget, besides the 1 per body line (at least 1) each
+ * expansion costs: its statements, and 1 per 32 characters.
+ */
+export function expandedLineCost(statements: number, length: number): number {
+  return statements + (length >> 5);
+}
+
 function isPreprocessor(s: Statement): boolean {
   return s.kind === "preprocessor";
 }
@@ -803,5 +814,6 @@ export function derive(input: DeriveInput): DeriveResult {
     statements: x.statements, diagnostics: x.diagnostics, macros: x.macros, labels: x.labels, symbols: x.symbols,
     lineModes: x.lineModes, lineSections: x.lineSections, macroNames: x.macroNames,
     bodyParses: x.bodyParses, lineNumbersInMessages: x.lineNumbersInMessages, labelList: x.labelList,
+    expandedLines: x.expandedLines, limitReached: x.limitReported,
   };
 }

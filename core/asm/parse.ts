@@ -33,7 +33,7 @@ export function analyseLinesDetailed(
 ): {
   file: AsmFile; lineModes: Uint8Array; lineSections: string[]; macroNames: ReadonlySet<string>;
   bodyParses: { line: number; parsed: ParsedLine }[]; lineNumbersInMessages: boolean; unterminatedComment: boolean;
-  labelList: LabelDefinition[];
+  labelList: LabelDefinition[]; expandedLines: number; limitReached: boolean;
 } {
   const cpp = applyPreprocessor(lines, honoursPreprocessor(options.fileName));
   const d = derive({ texts, lines, mode: options.mode ?? 32, defines: cpp.defines });
@@ -57,6 +57,8 @@ export function analyseLinesDetailed(
     lineNumbersInMessages: d.lineNumbersInMessages,
     unterminatedComment,
     labelList: d.labelList,
+    expandedLines: d.expandedLines,
+    limitReached: d.limitReached,
   };
 }
 

@@ -4,6 +4,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { AsmDocument, parseAsm } from "../../../core/asm/index.js";
 import { AsmAnalysis } from "../../../core/asm/analysis.js";
+import { EXPANSION_STOPPED } from "../../../core/asm/expand.js";
 import type { ParsedLine } from "../../../core/asm/index.js";
 import { prng as rng } from "../../prng.js";
 
@@ -232,4 +233,114 @@ test("an edit of a line of 200,000 statements patches the analysis without overf
   assert.ok(doc.lastAnalysisWasPatch, "the one-line patch path took it");
   assert.equal(after.length, 200_003);
   assert.deepEqual(after.slice(-2).map((es) => (es.statement.kind === "instruction" ? es.statement.mnemonic : es.statement.kind)), ["sti", "cli"]);
+});
+
+// Loop bodies: plain ones (the loop-body patch), and ones it must leave to the full pass (a label, a
+// substituted parameter, a nested loop, a macro call, a diagnostic, a loop inside a macro).
+const LOOP_OPEN = [".rept 3", ".rept 1", ".irp r, eax, ebx", ".irpc c, 12", ".rept 0", ".rept n", ".rept 2; nop"];
+const LOOP_BODY = [
+  "\tnop", "\tcli", "\tpushfl", "\tmovl %eax, %cr3", "\t.long 1, 2", "", "\t# c", "\tinb %dx, %al", "\tlgdt gdt",
+  "\t.afterburn_noannotate", "\t.afterburn_annotate", "\tpushl %\\r", "1:", "\tM", "\tmovl %exx, %eax", "\t.rept 2", "\t.endr",
+  "\t.code16", "/* a */ sti",
+];
+
+function loopDocument(r: () => number): string[] {
+  // Sometimes after a line marker: every line then has its own origin (file line), and lines may not move.
+  const lines = [...(r() < 0.3 ? ['# 7 "gen.c"'] : []), "n = 2", ".macro M", "\tsti", ".endm"];
+  const loops = 1 + Math.floor(r() * 4);
+  for (let l = 0; l < loops; l++) {
+    if (r() < 0.3) lines.push(QUIET[Math.floor(r() * QUIET.length)]);
+    const inMacro = r() < 0.1;
+    if (inMacro) lines.push(`.macro W${l}`);
+    lines.push(LOOP_OPEN[Math.floor(r() * LOOP_OPEN.length)]);
+    const body = 1 + Math.floor(r() * 5);
+    for (let b = 0; b < body; b++) lines.push(r() < 0.8 ? LOOP_BODY[Math.floor(r() * 11)] : LOOP_BODY[Math.floor(r() * LOOP_BODY.length)]);
+    lines.push(".endr");
+    if (inMacro) lines.push(".endm", `\tW${l}`);
+  }
+  lines.push("\thlt");
+  return lines;
+}
+
+test("AsmDocument: typing, inserting and deleting lines in a .rept/.irp/.irpc body patches the loop's expansion and agrees with a full parse", () => {
+  const r = rng(4242);
+  let loopPatches = 0;
+  let moved = 0;
+  const bodyText = () => (r() < 0.85 ? LOOP_BODY[Math.floor(r() * 11)] : LOOP_BODY[Math.floor(r() * LOOP_BODY.length)]);
+  for (let round = 0; round < 80; round++) {
+    const lines = loopDocument(r);
+    const doc = new AsmDocument(lines.join("\n"), { fileName: "loop.S" });
+    const an = new AsmAnalysis(lines.join("\n"), { fileName: "/tmp/afterburn-incremental/loop.S" });
+    void doc.statements;
+    void an.sites();
+    for (let e = 0; e < 20; e++) {
+      const inLoop = (i: number) => lines.slice(0, i).some((u) => /^\.(rept|irpc?)\b/.test(u)) && !/^\.(rept|irpc?|endr|macro|endm)\b/.test(lines[i]);
+      const bodyLines = lines.flatMap((_, i) => (i > 0 && inLoop(i) ? [i] : []));
+      const at = bodyLines.length > 0 && r() < 0.9 ? bodyLines[Math.floor(r() * bodyLines.length)] : Math.floor(r() * lines.length);
+      const k = r();
+      let start = at;
+      let end = at + 1;
+      let insert: string[];
+      if (k < 0.45) {
+        const t = lines[at];
+        const c = Math.floor(r() * (t.length + 1));
+        insert = [t.slice(0, c) + "x%$, \\:"[Math.floor(r() * 7)] + t.slice(c)];
+      } else if (k < 0.6) insert = [bodyText()];
+      else if (k < 0.8) {
+        // A line typed after this one (Enter at its end) or before it.
+        if (r() < 0.5) start = end = at + 1;
+        else end = at;
+        insert = [bodyText()];
+      } else if (k < 0.92) insert = [];
+      else insert = [bodyText(), bodyText()];
+      if (lines.length - (end - start) + insert.length === 0) continue;
+      doc.applyChange(start, end, insert);
+      // The analysis gets the same edit as an editor sends it: a range over the text.
+      const n = lines.length;
+      const joined = insert.map((t) => `${t}\n`).join("");
+      if (end < n) an.applyEdit({ start: { line: start, character: 0 }, end: { line: end, character: 0 } }, joined);
+      else if (start > 0) an.applyEdit({ start: { line: start - 1, character: lines[start - 1].length }, end: { line: n - 1, character: lines[n - 1].length } }, insert.map((t) => `\n${t}`).join(""));
+      else continue;
+      lines.splice(start, end - start, ...insert);
+      const file = doc.file;
+      const step = doc.lastStep;
+      if (doc.lastAnalysisWasPatch && step.kind === "patch" && file.lines[Math.min(step.line, file.lines.length - 1)]?.template && step.hi > step.lo) {
+        loopPatches++;
+        if (step.delta !== 0) moved++;
+      }
+      const full = parseAsm(lines.join("\n"), { fileName: "loop.S" });
+      const where = `round ${round} edit ${e}: lines [${start}, ${end}) ← ${JSON.stringify(insert)}\n${lines.join("\n")}`;
+      assert.deepEqual(normalise(file.lines), normalise(full.lines), where);
+      assert.deepEqual(file.statements, full.statements, where);
+      assert.deepEqual(file.diagnostics, full.diagnostics, where);
+      assert.deepEqual(file.labels, full.labels, where);
+      assert.deepEqual(file.macros, full.macros, where);
+      // The same edits through the analysis the server keeps: sites and diagnostics as a fresh one's.
+      assert.equal(an.text, lines.join("\n"), where);
+      const fresh = new AsmAnalysis(an.text, { fileName: "/tmp/afterburn-incremental/loop.S" });
+      assert.deepEqual(siteView(an), siteView(fresh), where);
+      assert.deepEqual(an.parseDiagnostics(), fresh.parseDiagnostics(), where);
+    }
+  }
+  assert.ok(loopPatches > 150 && moved > 40, `only ${loopPatches} loop-body edits were patched, ${moved} of them moving lines`);
+});
+
+test("AsmDocument: an edit in a loop body that would pass the expansion budget takes the full pass, which stops the expansion", () => {
+  // 30,000 iterations of a 16-character body line of one statement cost 2 units each (60,000); at 1,120
+  // characters the line costs 35 more (1,110,000 in all), past the budget of 1,000,000.
+  const lines = ["\t.text", ".rept 30000", "\tmovl %eax, %ebx", ".endr", "\thlt"];
+  const doc = new AsmDocument(lines.join("\n"), { fileName: "budget.S" });
+  assert.equal(doc.statements.length, 30_004);
+  const long = `\tmovl %eax, %ebx # ${"x".repeat(1100)}`;
+  doc.applyChange(2, 3, [long]);
+  const file = doc.file;
+  assert.equal(doc.lastAnalysisWasPatch, false);
+  assert.ok(file.diagnostics.some((d) => d.message.startsWith(EXPANSION_STOPPED)), "the budget stopped the expansion");
+  doc.applyChange(2, 3, ["\tmovl %ecx, %ebx"]);
+  assert.equal(doc.statements.length, 30_004);
+  assert.equal(doc.lastAnalysisWasPatch, false, "the analysis before hit the limit: full pass");
+  doc.applyChange(2, 3, ["\tmovl %edx, %ebx"]);
+  void doc.statements;
+  assert.equal(doc.lastAnalysisWasPatch, true, "a plain edit under the budget is patched");
+  assert.deepEqual(doc.file.statements, parseAsm(["\t.text", ".rept 30000", "\tmovl %edx, %ebx", ".endr", "\thlt"].join("\n"), { fileName: "budget.S" }).statements);
 });
