@@ -6,7 +6,7 @@ import type { AsmFile, ExpandedStatement, ExpansionOrigin, LabelDefinition, LexS
 import { expandedStatement } from "./expanded.js";
 import { LEX_INITIAL, parseLine } from "./line.js";
 import { analyseLinesDetailed, commentOpenLine, lexLines, splitLines } from "./parse.js";
-import { expandedLineCost, MAX_EXPANDED_LINES, STRUCTURAL_DIRECTIVES } from "./expand.js";
+import { expandedLineCost, LINE_NUMBERED_MESSAGE, MAX_EXPANDED_LINES, STRUCTURAL_DIRECTIVES } from "./expand.js";
 
 export interface Position {
   line: number;
@@ -380,10 +380,17 @@ export class AsmDocument {
     const parsed = this.parsed;
     const texts = this.texts;
     const plain = (i: number): boolean => this.endStates[i] === LEX_INITIAL && !texts[i].includes("\\") && isQuiet(parsed[i], this.macroNames);
+    // Diagnostics of body lines are reported at the loop, their messages naming the body line (so lines
+    // that move need a file without such messages yet: checked above).
+    let withDiagnostics = false;
     for (let k = 0; k < oldCount; k++) {
-      if (!old[k].template || old[k].skipped || old[k].diagnostics.length > 0 || oldTexts[k].includes("\\") || !isQuiet(old[k], this.macroNames)) return false;
+      if (!old[k].template || old[k].skipped || oldTexts[k].includes("\\") || !isQuiet(old[k], this.macroNames)) return false;
+      if (old[k].diagnostics.length > 0) withDiagnostics = true;
     }
-    for (let i = start; i < end; i++) if (parsed[i].diagnostics.length > 0 || !plain(i)) return false;
+    for (let i = start; i < end; i++) {
+      if (!plain(i)) return false;
+      if (parsed[i].diagnostics.length > 0) withDiagnostics = true;
+    }
     // The body: the template lines around the edit, all plain; the opener and closer: one directive each.
     const bodyLine = (i: number): boolean => parsed[i].template === true && !parsed[i].skipped && plain(i);
     let open = start - 1;
@@ -437,6 +444,34 @@ export class AsmDocument {
     for (let j = 0; j < oldCount; j++) costChange -= expandedLineCost(old[j].statements.length, oldTexts[j].length);
     const budget = this.expandedLines + iterations * costChange;
     if (budget > MAX_EXPANDED_LINES) return false;
+    // The loop's sites and diagnostics are reported at the opener's span, which must be current (not waiting to be renumbered).
+    if (this.renumberFrom <= close) for (let i = open; i <= close; i++) relocate(parsed[i], i);
+    let diagnostics = file.diagnostics;
+    const dropped = new Set<ParseDiagnostic>();
+    const added: ParseDiagnostic[] = [];
+    if (withDiagnostics) {
+      // As the expander reports them: once per message, at the loop's directive, in body order.
+      const prefix = `in expansion of .${loop.kind} (body line `;
+      for (const d of diagnostics) {
+        if (d.span.line !== head.span.line) continue;
+        if (d.span !== head.span || !d.message.startsWith(prefix)) return false; // another diagnostic there: its order is the full pass's
+        dropped.add(d);
+      }
+      const messages = new Set<string>();
+      for (let i = open + 1; i < close; i++) {
+        for (const d of parsed[i].diagnostics) {
+          const message = `${prefix}${i + 1}): ${d.message}`;
+          if (messages.has(message)) continue;
+          messages.add(message);
+          added.push({ span: head.span, message, severity: d.severity });
+        }
+      }
+      diagnostics = diagnostics.filter((d) => !dropped.has(d)).concat(added);
+      if (this.renumberFrom === NO_RENUMBER) diagnostics.sort(compareDiagnostics);
+      else this.diagnosticsUnsorted = true;
+      // Typing a line right again takes its message away: lines may then move without a full pass.
+      this.lineNumbersInMessages = added.length > 0 || diagnostics.some((d) => LINE_NUMBERED_MESSAGE.test(d.message));
+    }
     const fresh: ExpandedStatement[] = [];
     k = lo;
     for (let it = 0; it < iterations; it++) {
@@ -465,15 +500,13 @@ export class AsmDocument {
       after.skipped = undefined;
       after.template = true;
     }
-    // The loop's sites are reported at the opener's span, which must be current (not waiting to be renumbered).
-    if (this.renumberFrom <= close) for (let i = open; i <= close; i++) relocate(parsed[i], i);
     const removed = statements.slice(lo, hi);
     spliceInPlace(statements, lo, hi - lo, fresh);
     if (delta !== 0) this.moveLines(file, statements, lo + fresh.length, start, oldCount, count);
     this.expandedLines = budget;
-    this.analysed = { ...file, statements };
+    this.analysed = { ...file, statements, diagnostics };
     this.lastAnalysisWasPatch = true;
-    this.lastStep = { kind: "patch", base, version: this.version, lo, hi, added: fresh.length, removed, line: start, oldEnd, delta, dropped: new Set(), addedDiagnostics: [] };
+    this.lastStep = { kind: "patch", base, version: this.version, lo, hi, added: fresh.length, removed, line: start, oldEnd, delta, dropped, addedDiagnostics: added };
     return true;
   }
 

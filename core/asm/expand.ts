@@ -39,6 +39,12 @@ export const MAX_EXPANSION_DEPTH = 100;
  */
 export const MAX_EXPANDED_LINES = 1_000_000;
 
+/**
+ * Matches every diagnostic message of this pass that names a line ("already defined (line N)", "in
+ * expansion of ... (body line N)": the two formats below), and perhaps some others.
+ */
+export const LINE_NUMBERED_MESSAGE = /\((body )?line \d+\)/;
+
 type Truth = 0 | 1 | 2; // false, true, unknown (both branches analysed)
 
 interface Source {

@@ -240,7 +240,7 @@ test("an edit of a line of 200,000 statements patches the analysis without overf
 const LOOP_OPEN = [".rept 3", ".rept 1", ".irp r, eax, ebx", ".irpc c, 12", ".rept 0", ".rept n", ".rept 2; nop"];
 const LOOP_BODY = [
   "\tnop", "\tcli", "\tpushfl", "\tmovl %eax, %cr3", "\t.long 1, 2", "", "\t# c", "\tinb %dx, %al", "\tlgdt gdt",
-  "\t.afterburn_noannotate", "\t.afterburn_annotate", "\tpushl %\\r", "1:", "\tM", "\tmovl %exx, %eax", "\t.rept 2", "\t.endr",
+  "\t.afterburn_noannotate", "\tmovl %exx, %exx", "\t.afterburn_annotate", "\tpushl %\\r", "1:", "\tM", "\tmovl %exx, %eax", "\t.rept 2", "\t.endr",
   "\t.code16", "/* a */ sti",
 ];
 
@@ -254,7 +254,7 @@ function loopDocument(r: () => number): string[] {
     if (inMacro) lines.push(`.macro W${l}`);
     lines.push(LOOP_OPEN[Math.floor(r() * LOOP_OPEN.length)]);
     const body = 1 + Math.floor(r() * 5);
-    for (let b = 0; b < body; b++) lines.push(r() < 0.8 ? LOOP_BODY[Math.floor(r() * 11)] : LOOP_BODY[Math.floor(r() * LOOP_BODY.length)]);
+    for (let b = 0; b < body; b++) lines.push(r() < 0.8 ? LOOP_BODY[Math.floor(r() * 12)] : LOOP_BODY[Math.floor(r() * LOOP_BODY.length)]);
     lines.push(".endr");
     if (inMacro) lines.push(".endm", `\tW${l}`);
   }
@@ -262,11 +262,12 @@ function loopDocument(r: () => number): string[] {
   return lines;
 }
 
-test("AsmDocument: typing, inserting and deleting lines in a .rept/.irp/.irpc body patches the loop's expansion and agrees with a full parse", () => {
+test("AsmDocument: typing, inserting and deleting lines in a .rept/.irp/.irpc body (diagnostics included) patches the loop's expansion and agrees with a full parse", () => {
   const r = rng(4242);
   let loopPatches = 0;
   let moved = 0;
-  const bodyText = () => (r() < 0.85 ? LOOP_BODY[Math.floor(r() * 11)] : LOOP_BODY[Math.floor(r() * LOOP_BODY.length)]);
+  let reported = 0;
+  const bodyText = () => (r() < 0.85 ? LOOP_BODY[Math.floor(r() * 12)] : LOOP_BODY[Math.floor(r() * LOOP_BODY.length)]);
   for (let round = 0; round < 80; round++) {
     const lines = loopDocument(r);
     const doc = new AsmDocument(lines.join("\n"), { fileName: "loop.S" });
@@ -307,6 +308,7 @@ test("AsmDocument: typing, inserting and deleting lines in a .rept/.irp/.irpc bo
       if (doc.lastAnalysisWasPatch && step.kind === "patch" && file.lines[Math.min(step.line, file.lines.length - 1)]?.template && step.hi > step.lo) {
         loopPatches++;
         if (step.delta !== 0) moved++;
+        if (step.dropped.size + step.addedDiagnostics.length > 0) reported++;
       }
       const full = parseAsm(lines.join("\n"), { fileName: "loop.S" });
       const where = `round ${round} edit ${e}: lines [${start}, ${end}) ← ${JSON.stringify(insert)}\n${lines.join("\n")}`;
@@ -322,7 +324,7 @@ test("AsmDocument: typing, inserting and deleting lines in a .rept/.irp/.irpc bo
       assert.deepEqual(an.parseDiagnostics(), fresh.parseDiagnostics(), where);
     }
   }
-  assert.ok(loopPatches > 150 && moved > 40, `only ${loopPatches} loop-body edits were patched, ${moved} of them moving lines`);
+  assert.ok(loopPatches > 150 && moved > 25 && reported > 40, `only ${loopPatches} loop-body edits were patched, ${moved} of them moving lines, ${reported} changing diagnostics`);
 });
 
 test("AsmDocument: an edit in a loop body that would pass the expansion budget takes the full pass, which stops the expansion", () => {
@@ -343,4 +345,30 @@ test("AsmDocument: an edit in a loop body that would pass the expansion budget t
   void doc.statements;
   assert.equal(doc.lastAnalysisWasPatch, true, "a plain edit under the budget is patched");
   assert.deepEqual(doc.file.statements, parseAsm(["\t.text", ".rept 30000", "\tmovl %edx, %ebx", ".endr", "\thlt"].join("\n"), { fileName: "budget.S" }).statements);
+});
+
+test("AsmDocument: a body line's diagnostic typed and taken away again leaves later line insertions on the patch path", () => {
+  const lines = ["\t.text", ".rept 4", "\tnop", ".endr", "\tmovl %eax, %ebx", "\thlt"];
+  const doc = new AsmDocument(lines.join("\n"), { fileName: "loop.S" });
+  void doc.file;
+  const step = (at: number, end: number, insert: string[]) => {
+    doc.applyChange(at, end, insert);
+    lines.splice(at, end - at, ...insert);
+    const file = doc.file;
+    assert.deepEqual(file.diagnostics, parseAsm(lines.join("\n"), { fileName: "loop.S" }).diagnostics);
+    assert.deepEqual(file.statements, parseAsm(lines.join("\n"), { fileName: "loop.S" }).statements);
+    return doc.lastAnalysisWasPatch;
+  };
+  assert.ok(step(2, 3, ["\tno,p"]), "typing in the body is patched");
+  assert.match(doc.file.diagnostics[0].message, /^in expansion of \.rept \(body line 3\): /);
+  assert.equal(step(5, 5, ["\tcli"]), false, "a message names a line: moving lines needs the full pass");
+  assert.ok(step(2, 3, ["\tnop,"]), "typing in the body again");
+  assert.ok(step(2, 3, ["\tnop"]), "the mistake corrected");
+  assert.equal(doc.file.diagnostics.length, 0);
+  assert.ok(step(5, 5, ["\tsti"]), "no message names a line any more: a line insertion is patched");
+  // A duplicate label's message names a line too: correcting the body line keeps lines from moving.
+  step(0, 0, ["foo:", "foo:"]);
+  assert.ok(step(4, 5, ["\tno,p"]));
+  assert.ok(step(4, 5, ["\tnop"]));
+  assert.equal(step(7, 7, ["\tcli"]), false, "the duplicate label's message still names a line");
 });
