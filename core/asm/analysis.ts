@@ -4,7 +4,7 @@
 // to document lines and columns, or to the header a definition came from.
 
 import { AsmDocument, spliceInPlace } from "./document.js";
-import { collectDefines, expandLine, mapToSource, replacementOver, type DefineTable, type ExpandedLine } from "./defines.js";
+import { collectDefines, expandLine, FILE_EXPANSION_BUDGET, mapToSource, replacementOver, type DefineTable, type ExpandedLine, type ExpansionBudget } from "./defines.js";
 import { gatherIncludes, type HeaderMacroLine, type IncludeSet } from "./includes.js";
 import { splitLines } from "./parse.js";
 import { findSitesIn, isAnnotationSwitch, siteOf, type AsmSite } from "./sites.js";
@@ -69,6 +69,12 @@ export class AsmAnalysis {
   private prologue: HeaderMacroLine[] = [];
   private defines: DefineTable = new Map();
   private expanded: (ExpandedLine | undefined)[] = [];
+  /**
+   * What the #define expansion may still produce: set by a rebuild, lowered by every line expanded
+   * since (never raised: it stays at or below what the current text would leave, so that once it is
+   * spent a rebuild settles what a fresh analysis would show).
+   */
+  private definesBudget: ExpansionBudget = { left: FILE_EXPANSION_BUDGET };
   private cppAware: boolean;
   /**
    * Sites of an analysis version, with the statement index of each and of each annotation switch, kept
@@ -177,7 +183,15 @@ export class AsmAnalysis {
     while (q < old.length - p && q < inserted.length - p && old[old.length - 1 - q] === inserted[inserted.length - 1 - q]) q++;
     if (p === old.length && p === inserted.length) return;
     const changed = inserted.slice(p, inserted.length - q);
-    const fresh = changed.map((t) => (this.cppAware ? expandLine(t, this.defines) : undefined));
+    if (this.cppAware && this.definesBudget.left <= 0) {
+      this.rebuild();
+      return;
+    }
+    const fresh = changed.map((t) => (this.cppAware ? expandLine(t, this.defines, this.definesBudget) : undefined));
+    if (this.definesBudget.left <= 0) {
+      this.rebuild();
+      return;
+    }
     spliceInPlace(this.expanded, sl + p, old.length - p - q, fresh);
     const off = this.prologue.length;
     this.doc.applyChange(off + sl + p, off + el + 1 - q, changed.map((t, k) => fresh[k]?.text ?? t));
@@ -218,7 +232,9 @@ export class AsmAnalysis {
       this.includeSet = gatherIncludes(analysed, this.options.fileName, this.options.includeDirs ?? []);
       this.prologue = this.includeSet.macroLines;
       this.defines = collectDefines(analysed, "", new Map(this.includeSet.defines));
-      this.expanded = analysed.map((t) => expandLine(t, this.defines));
+      const budget: ExpansionBudget = { left: FILE_EXPANSION_BUDGET };
+      this.definesBudget = budget;
+      this.expanded = analysed.map((t) => expandLine(t, this.defines, budget));
     } else {
       this.prologue = [];
       this.defines = new Map();

@@ -44,6 +44,19 @@ const MAX_DEPTH = 32;
 const EXPANSION_BUDGET = MAX_DEPTH * MAX_LINE_LENGTH;
 let budget = Number.POSITIVE_INFINITY;
 
+/**
+ * What the lines of one file may produce together: twice one line's budget. Each line's own budget
+ * alone let a file of many such lines cost about 0.7 s per line on every rebuild. Once it is spent,
+ * every line that uses a macro gets the not-analysed warning (AsmAnalysis then rebuilds on each edit,
+ * so that what it shows stays what a fresh analysis shows).
+ */
+export const FILE_EXPANSION_BUDGET = 2 * EXPANSION_BUDGET;
+
+/** Characters a file's expansion may still produce (see FILE_EXPANSION_BUDGET). */
+export interface ExpansionBudget {
+  left: number;
+}
+
 /** Parses the text of a `#define` (after the word define, continuations already joined). */
 export function parseDefine(args: string, file: string, line: number): CppMacro | undefined {
   const m = /^\s*([A-Za-z_][A-Za-z0-9_]*)(\(([^)]*)\))?/.exec(args);
@@ -177,15 +190,17 @@ export function expandText(text: string, table: DefineTable, active: Set<string>
  * Expands the macros used on one source line. Comments (`/* *\/`, `//`, and gas's `#` comments) and
  * strings are left alone; preprocessor lines are not expanded.
  */
-export function expandLine(text: string, table: DefineTable): ExpandedLine | undefined {
+export function expandLine(text: string, table: DefineTable, file?: ExpansionBudget): ExpandedLine | undefined {
   if (table.size === 0) return undefined;
   if (/^\s*#/.test(text)) return undefined;
-  budget = EXPANSION_BUDGET;
+  const given = file === undefined ? EXPANSION_BUDGET : Math.min(EXPANSION_BUDGET, file.left);
+  budget = given;
   try {
     const x = expandUses(text, table);
     if (budget <= 0 && x !== undefined && x.text.length <= MAX_LINE_LENGTH) x.text = x.text.padEnd(MAX_LINE_LENGTH + 1);
     return x;
   } finally {
+    if (file !== undefined) file.left -= given - budget;
     budget = Number.POSITIVE_INFINITY;
   }
 }

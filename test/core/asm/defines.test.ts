@@ -66,3 +66,30 @@ test("#define expansion is bounded: an exponential chain stops with the line's n
   assert.equal(endless.sites().length, 0);
   assert.ok(endless.parseDiagnostics().some((d) => /lines over 1048576 characters are not analysed/.test(d.message) && d.range.line === 31));
 });
+
+test("#define expansion has a budget per file: past it every line using a macro gets the not-analysed warning, before and after edits alike", async () => {
+  const { AsmAnalysis } = await import("../../../core/asm/analysis.js");
+  const defs = ["#define A0 cli", ...Array.from({ length: 30 }, (_, k) => `#define A${k + 1} A${k}; A${k}`), "#define IRQOFF cli"];
+  // Three exponential lines spend the file's budget (each alone stops at its own): the ordinary use after them is not expanded either.
+  const lines = [...defs, "\tIRQOFF", "\tA30", "\tA30", "\tA30", "\tIRQOFF", "\tsti"];
+  const at = (re: RegExp) => lines.findIndex((t, i) => i > defs.length && re.test(t));
+  const notAnalysed = (an: InstanceType<typeof AsmAnalysis>) => an.parseDiagnostics().filter((d) => /are not analysed/.test(d.message)).map((d) => d.range.line);
+  const an = new AsmAnalysis(lines.join("\n"), { fileName: "chain.S" });
+  const last = lines.length - 2;
+  assert.deepEqual(notAnalysed(an), [defs.length + 1, defs.length + 2, defs.length + 3, last]);
+  // The first IRQOFF, before the budget was spent, and the line without macros are analysed.
+  assert.deepEqual(an.sites().map((s) => [s.range.line, s.entry.id]), [[defs.length, "cli"], [lines.length - 1, "sti"]]);
+  // Edits keep showing what a fresh analysis of the text shows.
+  const edits: (() => [number, string])[] = [() => [last, "\tIRQOFF; IRQOFF"], () => [at(/A30/), "\tnop"], () => [at(/A30/), "\tnop"], () => [at(/A30/), "\tnop"], () => [last, "\tIRQOFF"]];
+  for (const next of edits) {
+    const [line, text] = next();
+    an.applyEdit({ start: { line, character: 0 }, end: { line, character: lines[line].length } }, text);
+    lines[line] = text;
+    const fresh = new AsmAnalysis(lines.join("\n"), { fileName: "chain.S" });
+    assert.deepEqual(an.parseDiagnostics(), fresh.parseDiagnostics(), `after ${text} on line ${line}`);
+    assert.deepEqual(an.sites().map((s) => [s.range, s.entry.id]), fresh.sites().map((s) => [s.range, s.entry.id]), `after ${text} on line ${line}`);
+  }
+  // With the exponential lines gone, the budget suffices again.
+  assert.deepEqual(notAnalysed(an), []);
+  assert.equal(an.sites().length, 3);
+});
