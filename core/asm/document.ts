@@ -363,10 +363,10 @@ export class AsmDocument {
    * Replaces the analysis of lines edited, inserted or deleted inside the body of a `.rept`, `.irp` or
    * `.irpc` at top level (typing in a loop body otherwise re-expands the whole file: 17–140 ms on a
    * 20,000-line kernel file). Only a plain body qualifies: every line quiet and without a backslash
-   * (nothing is substituted, so each iteration reuses the lines' own parses, as the expander does), and
-   * no diagnostics on the edited lines. The loop's expansion is then its iterations of the body's
-   * statements: the old one is checked to be exactly that, and the edited lines' statements are swapped
-   * in each iteration.
+   * (nothing is substituted, so each iteration reuses the lines' own parses, as the expander does). The
+   * loop's expansion is then its iterations of the body's statements: the old one is checked to be
+   * exactly that, and the edited lines' statements are swapped in each iteration; the body lines'
+   * diagnostics, which the expander reports at the loop, are made again.
    */
   private applyLoopBodyPatch(patch: Patch, base: number): boolean {
     const file = this.analysed!;
