@@ -664,7 +664,7 @@ async function main(): Promise<void> {
         console.log(`      ${label.padEnd(25)} analysis ${t.analyse.toFixed(2)}  diagnostics ${t.diagnostics.toFixed(2)}  JSON encoding ${t.encode.toFixed(2)}   allocated ${Number.isNaN(t.allocated) ? "(a collection in every edit)" : `${(t.allocated / 1024).toFixed(0)} KiB`}`);
       }
       if (r.loopBody !== undefined) console.log(`    typing in a .rept body, in process (a character typed and deleted in each of ${r.loopBody.edits / 2} body lines, then the diagnostics): p50 ${r.loopBody.p50.toFixed(2)} ms  p95 ${r.loopBody.p95.toFixed(2)} ms`);
-    console.log(`    burst of 20 keystrokes sent back to back → diagnostics of the last: ${r.burst.toFixed(1)} ms`);
+      console.log(`    burst of 20 keystrokes sent back to back → diagnostics of the last: ${r.burst.toFixed(1)} ms`);
       console.log(`    server memory with this file open: VmRSS ${r.memory.rss.toFixed(0)} MiB, peak VmHWM ${r.memory.hwm.toFixed(0)} MiB`);
     }
     console.log(`\n  server memory at start: VmRSS ${before.rss.toFixed(0)} MiB`);

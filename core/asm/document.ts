@@ -133,6 +133,8 @@ export class AsmDocument {
   private lineNumbersInMessages = false;
   private labelList: LabelDefinition[] = [];
   private unterminatedComment = false;
+  /** Where the comment that never ends opens, when `unterminatedComment` (its error is reported there). */
+  private commentOpenedAt = -1;
   /** An edit of a few lines since the last analysis, which may be patched in without a full pass. */
   private patch: Patch | undefined;
   /** The expansions' use of their budget in the current analysis, and whether the budget stopped one. */
@@ -235,6 +237,7 @@ export class AsmDocument {
     this.lineNumbersInMessages = r.lineNumbersInMessages;
     this.labelList = r.labelList;
     this.unterminatedComment = r.unterminatedComment;
+    this.commentOpenedAt = r.unterminatedComment ? commentOpenLine(this.endStates) : -1;
     this.expandedLines = r.expandedLines;
     this.expansionLimitReached = r.limitReached;
     this.lastAnalysisWasPatch = false;
@@ -272,10 +275,11 @@ export class AsmDocument {
     }
     // Renumbering is exact only when no line-marker origin counts lines here and no message quotes a line number.
     if (delta !== 0 && (ref.origin !== undefined || this.lineNumbersInMessages || this.unterminatedComment)) return false;
-    // The unterminated-comment error points at the `/*` that opens the last comment: made again when that line changed.
+    // The unterminated-comment error points at the `/*` that opens the last comment: made again when the
+    // line where it opens, before the edit or after it, is among the edited ones (lines do not move here).
     if (this.unterminatedComment) {
       const open = commentOpenLine(this.endStates);
-      if (open >= start && open < start + count) return false;
+      if ((open >= start && open < start + count) || (this.commentOpenedAt >= start && this.commentOpenedAt < start + oldCount)) return false;
     }
     const statements = file.statements;
     const lo = firstStatementAtOrAfter(statements, start);
@@ -380,8 +384,8 @@ export class AsmDocument {
     const parsed = this.parsed;
     const texts = this.texts;
     const plain = (i: number): boolean => this.endStates[i] === LEX_INITIAL && !texts[i].includes("\\") && isQuiet(parsed[i], this.macroNames);
-    // Diagnostics of body lines are reported at the loop, their messages naming the body line (so lines
-    // that move need a file without such messages yet: checked above).
+    // Diagnostics of body lines are reported at the loop, their messages naming the body line: lines move
+    // only in a file without such messages yet (checked above), so that only this loop's need making again.
     let withDiagnostics = false;
     for (let k = 0; k < oldCount; k++) {
       if (!old[k].template || old[k].skipped || oldTexts[k].includes("\\") || !isQuiet(old[k], this.macroNames)) return false;
@@ -419,8 +423,10 @@ export class AsmDocument {
     const lo = at + 1;
     const hi = firstStatementAtOrAfter(statements, open + 1);
     const proto = statements[lo];
-    const loop = proto?.expansion;
-    if (hi <= lo || loop === undefined || loop.site !== head.span || loop.parent !== undefined) return false;
+    const origin = proto?.expansion;
+    if (hi <= lo || origin === undefined || origin.site !== head.span || origin.parent !== undefined) return false;
+    // Copied: the statements' own records get their body lines moved below.
+    const loop = { kind: origin.kind, site: origin.site };
     // The body's statements before the edit, by old line number.
     const closeBefore = close - delta;
     const statementsBefore = (i: number): readonly Statement[] => (i < start ? parsed[i].statements : i < oldEnd ? old[i - start].statements : parsed[i + delta].statements);
@@ -480,7 +486,8 @@ export class AsmDocument {
       for (let i = start; i < end; i++) {
         for (const st of parsed[i].statements) {
           const es = expandedStatement(st, open, proto.mode, proto.section, proto.origin, proto.inApp === true);
-          es.expansion = { ...loop, bodyLine: i } satisfies ExpansionOrigin;
+          // The fields in the order of the expander's records (one object shape).
+          es.expansion = { kind: loop.kind, site: loop.site, bodyLine: i } satisfies ExpansionOrigin;
           fresh.push(es);
         }
       }

@@ -372,3 +372,14 @@ test("AsmDocument: a body line's diagnostic typed and taken away again leaves la
   assert.ok(step(4, 5, ["\tnop"]));
   assert.equal(step(7, 7, ["\tcli"]), false, "the duplicate label's message still names a line");
 });
+
+test("AsmDocument: replacing the line where an unterminated comment opened moves its error (the few-line patch)", () => {
+  // Lines 1–2 replaced by as many: the comment now opens on line 0, the one on line 2 is gone.
+  const lines = ["/* a", "*/", "/* b"];
+  const doc = new AsmDocument(lines.join("\n"), { fileName: "c.S" });
+  assert.deepEqual(doc.file.diagnostics.map((d) => d.span.line), [2]);
+  doc.applyChange(1, 3, ["", ""]);
+  lines.splice(1, 2, "", "");
+  assert.deepEqual(doc.file.diagnostics, parseAsm(lines.join("\n"), { fileName: "c.S" }).diagnostics);
+  assert.deepEqual(doc.file.diagnostics.map((d) => d.span.line), [0]);
+});
