@@ -352,7 +352,20 @@ export class AsmAnalysis {
     const b = lowerBound(cache.indices, hi);
     const sites = cache.sites.slice(0, a);
     const indices = cache.indices.slice(0, a);
+    // A statement kept through the patch (a macro or loop patch keeps most of a wide range) keeps its
+    // site: the annotation switches did not change, and without moved lines neither did its range.
+    let kept: Map<ExpandedStatement, MappedSite> | undefined;
+    if (delta === 0 && b - a > 8) {
+      kept = new Map();
+      for (let x = a; x < b; x++) kept.set(removed[cache.indices[x] - lo], cache.sites[x]);
+    }
     for (let k = lo; k < lo + added; k++) {
+      const same = kept?.get(statements[k]);
+      if (same !== undefined) {
+        sites.push(same);
+        indices.push(k);
+        continue;
+      }
       const site = siteOf(statements[k], annotating);
       if (site === undefined) continue;
       const m = this.mapSite(site);

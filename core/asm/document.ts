@@ -6,7 +6,7 @@ import type { AsmFile, ExpandedStatement, ExpansionOrigin, LabelDefinition, LexS
 import { expandedStatement } from "./expanded.js";
 import { LEX_INITIAL, parseLine } from "./line.js";
 import { analyseLinesDetailed, commentOpenLine, lexLines, splitLines } from "./parse.js";
-import { expandedLineCost, LINE_NUMBERED_MESSAGE, MAX_EXPANDED_LINES, STRUCTURAL_DIRECTIVES } from "./expand.js";
+import { expandedLineCost, LINE_NUMBERED_MESSAGE, MAX_EXPANDED_LINES, parseMacroHeader, STRUCTURAL_DIRECTIVES } from "./expand.js";
 
 export interface Position {
   line: number;
@@ -257,7 +257,7 @@ export class AsmDocument {
     const oldCount = old.length;
     const delta = count - oldCount;
     if (oldCount > 0 ? old[0].template : start > 0 && (this.parsed[start - 1].template || isLoopOpener(this.parsed[start - 1]) || this.parsed[start + count]?.template)) {
-      return this.applyLoopBodyPatch(patch, base);
+      return this.applyLoopBodyPatch(patch, base) || this.applyMacroBodyPatch(patch, base);
     }
     for (let k = 0; k < oldCount; k++) {
       const before = old[k];
@@ -514,6 +514,145 @@ export class AsmDocument {
     this.analysed = { ...file, statements, diagnostics };
     this.lastAnalysisWasPatch = true;
     this.lastStep = { kind: "patch", base, version: this.version, lo, hi, added: fresh.length, removed, line: start, oldEnd, delta, dropped, addedDiagnostics: added };
+    return true;
+  }
+
+  /**
+   * Replaces the analysis of lines typed in the body of a `.macro` at top level (otherwise every
+   * keystroke there re-expands the whole file: about 20 ms on the 20,000-line kernel file). Each
+   * invocation's expansion gets the edited lines' statements in place of the old ones. Only when that
+   * is all that changes: the edited lines quiet and without `\\` or diagnostics before and after, and
+   * the same number of lines; no body line can change how the body expands (no conditional, loop,
+   * `.exitm`, macro call or substituted mnemonic); the macro is defined once, never purged, and called
+   * only from top-level lines after it, each call expanding to something; and no argument or default
+   * holds a character that could open a comment or a cpp line in the substituted text (`/`, `*`, `#`,
+   * `\\`), which would change how the lines after it parse.
+   */
+  private applyMacroBodyPatch(patch: Patch, base: number): boolean {
+    const file = this.analysed!;
+    const { start, old, oldTexts, count } = patch;
+    if (old.length !== count || count === 0 || this.expansionLimitReached) return false;
+    const parsed = this.parsed;
+    const texts = this.texts;
+    const end = start + count;
+    for (let k = 0; k < count; k++) {
+      const before = old[k];
+      const after = parsed[start + k];
+      if (!before.template || before.skipped || before.diagnostics.length > 0 || after.diagnostics.length > 0) return false;
+      if (oldTexts[k].includes("\\") || texts[start + k].includes("\\") || !isQuiet(before, this.macroNames) || !isQuiet(after, this.macroNames)) return false;
+    }
+    let open = start - 1;
+    while (open >= 0 && parsed[open].template === true) open--;
+    let close = end;
+    while (close < parsed.length && parsed[close].template === true) close++;
+    if (open < 0 || close >= parsed.length) return false;
+    const opener = parsed[open];
+    const closer = parsed[close];
+    if (opener.skipped || opener.template || opener.statements.length !== 1 || closer.skipped || closer.statements.length !== 1) return false;
+    const head = opener.statements[0];
+    const tail = closer.statements[0];
+    if (head.kind !== "directive" || head.name !== ".macro" || tail.kind !== "directive" || (tail.name !== ".endm" && tail.name !== ".endmacro")) return false;
+    if (/[/*#\\]/.test(head.args)) return false;
+    const name = parseMacroHeader(head.args).name;
+    const def = file.macros.get(name);
+    if (def === undefined || def.span !== head.span || def.endLine !== close) return false;
+    for (let i = open; i <= close; i++) {
+      if (this.endStates[i] !== LEX_INITIAL || parsed[i].skipped) return false;
+      if (i === open || i === close) continue;
+      for (const st of parsed[i].statements) {
+        if (st.kind === "preprocessor" || st.kind === "assignment") return false;
+        if (st.kind === "instruction" && (st.mnemonic.includes("\\") || this.macroNames.has(st.mnemonic))) return false;
+        if (st.kind === "directive" && (st.name.includes("\\") || STRUCTURAL_DIRECTIVES.has(st.name))) return false;
+      }
+    }
+    // The calls: top-level lines after the definition. A call anywhere else, a second definition or a
+    // .purgem sends the edit to the full pass.
+    const calls: { line: number; site: Span }[] = [];
+    for (let i = 0; i < parsed.length; i++) {
+      const pl = parsed[i];
+      for (const st of pl.statements) {
+        if (st.kind === "directive" && ((st.name === ".macro" && i !== open && parseMacroHeader(st.args).name === name) || st.name === ".purgem")) return false;
+        if (st.kind !== "instruction" || st.mnemonic !== name) continue;
+        if (pl.template || i < open) {
+          if (pl.template && (i < open || i > close)) return false;
+          continue;
+        }
+        if (pl.skipped) continue;
+        if (/[/*#\\]/.test(texts[i].slice(st.mnemonicSpan.end, st.span.end))) return false;
+        calls.push({ line: i, site: st.span });
+      }
+    }
+    if (calls.length === 0) return false;
+    // Each call's expansion: the run of statements on its line from it; checked to hold the edited lines' old statements.
+    const statements = file.statements;
+    const blocks: { from: number; to: number; cut: number; resume: number }[] = [];
+    let costChange = 0;
+    for (let j = 0; j < count; j++) costChange += expandedLineCost(parsed[start + j].statements.length, texts[start + j].length) - expandedLineCost(old[j].statements.length, oldTexts[j].length);
+    for (const call of calls) {
+      let k = firstStatementAtOrAfter(statements, call.line);
+      while (k < statements.length && statements[k].line === call.line && statements[k].expansion?.site !== call.site) k++;
+      const from = k;
+      let last = -1;
+      let cut = -1;
+      let resume = -1;
+      for (; k < statements.length && statements[k].line === call.line; k++) {
+        const x = statements[k].expansion;
+        if (x === undefined || x.site !== call.site) break;
+        if (x.parent !== undefined || x.kind !== "macro" || x.name !== name || x.bodyLine < last || x.bodyLine <= open || x.bodyLine >= close) return false;
+        last = x.bodyLine;
+        if (cut < 0 && x.bodyLine >= start) cut = k;
+        if (resume < 0 && x.bodyLine >= end) resume = k;
+      }
+      const to = k;
+      if (to === from) return false;
+      if (cut < 0) cut = to;
+      if (resume < 0) resume = to;
+      // The statements between cut and resume are the edited lines' in this call, as the file parsed them.
+      let q = cut;
+      for (let j = 0; j < count; j++) {
+        for (const st of old[j].statements) {
+          const es = statements[q++];
+          if (q > resume || es.statement !== st || es.expansion!.bodyLine !== start + j || es.text !== undefined) return false;
+        }
+      }
+      if (q !== resume) return false;
+      blocks.push({ from, to, cut, resume });
+    }
+    const budget = this.expandedLines + calls.length * costChange;
+    if (budget > MAX_EXPANDED_LINES) return false;
+    // Sites are reported at the calls' spans, which must be current (not waiting to be renumbered).
+    if (this.renumberFrom <= calls[calls.length - 1].line) this.renumber();
+    const lo = blocks[0].from;
+    const hi = blocks[blocks.length - 1].to;
+    const fresh: ExpandedStatement[] = [];
+    let k = lo;
+    for (const b of blocks) {
+      while (k < b.cut) fresh.push(statements[k++]);
+      const sibling = statements[b.from];
+      for (let i = start; i < end; i++) {
+        for (const st of parsed[i].statements) {
+          const es = expandedStatement(st, sibling.line, sibling.mode, sibling.section, sibling.origin, sibling.inApp === true);
+          es.expansion = { ...sibling.expansion!, bodyLine: i };
+          fresh.push(es);
+        }
+      }
+      k = b.resume;
+    }
+    while (k < hi) fresh.push(statements[k++]);
+    for (let j = 0; j < count; j++) {
+      const after = parsed[start + j];
+      after.origin = old[j].origin;
+      after.inApp = old[j].inApp;
+      after.skipped = undefined;
+      after.template = true;
+    }
+    for (const b of def.body) if (b.line >= start && b.line < end) b.text = texts[b.line];
+    const removed = statements.slice(lo, hi);
+    spliceInPlace(statements, lo, hi - lo, fresh);
+    this.expandedLines = budget;
+    this.analysed = { ...file, statements };
+    this.lastAnalysisWasPatch = true;
+    this.lastStep = { kind: "patch", base, version: this.version, lo, hi, added: fresh.length, removed, line: start, oldEnd: end, delta: 0, dropped: new Set(), addedDiagnostics: [] };
     return true;
   }
 

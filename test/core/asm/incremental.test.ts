@@ -383,3 +383,97 @@ test("AsmDocument: replacing the line where an unterminated comment opened moves
   assert.deepEqual(doc.file.diagnostics, parseAsm(lines.join("\n"), { fileName: "c.S" }).diagnostics);
   assert.deepEqual(doc.file.diagnostics.map((d) => d.span.line), [0]);
 });
+
+// Macro bodies: plain ones (the macro-body patch) and ones it must leave to the full pass.
+const MACRO_BODY = [
+  "\tnop", "\tcli", "\tpushfl", "\tmovl %eax, %cr3", "\t.long 1, 2", "", "\t# c", "\tmovl \\a, %eax", "\tpushl \\a", "\tinb %dx, %al",
+  "\t.afterburn_noannotate", "\t.afterburn_annotate", "1:\tjmp 1b", "\tmovl %exx, %eax", "\t.if 1", "\t.endif", "\tN", "\t\\a", "\t.exitm",
+];
+const MACRO_CALLS = ["\tM %ebx", "\tM", "\tM $1", "lbl: M %ecx; nop", "\tM %edx; sti", "\tM /* c */ %eax", "\tM 8(%esp)", "\tm %ebx"];
+
+function macroDocument(r: () => number): string[] {
+  const lines = [...(r() < 0.3 ? ['# 7 "gen.c"'] : []), "\t.text", ".macro N", "\tsti", ".endm"];
+  if (r() < 0.1) lines.push("\tM %eax");
+  lines.push(r() < 0.8 ? ".macro M a=%esi" : ".macro M a=/**/");
+  const body = 1 + Math.floor(r() * 5);
+  for (let b = 0; b < body; b++) lines.push(r() < 0.85 ? MACRO_BODY[Math.floor(r() * 14)] : MACRO_BODY[Math.floor(r() * MACRO_BODY.length)]);
+  lines.push(".endm");
+  const calls = Math.floor(r() * 5);
+  for (let c = 0; c < calls; c++) {
+    if (r() < 0.5) lines.push(QUIET[Math.floor(r() * QUIET.length)]);
+    lines.push(r() < 0.85 ? MACRO_CALLS[Math.floor(r() * 5)] : MACRO_CALLS[Math.floor(r() * MACRO_CALLS.length)]);
+  }
+  if (r() < 0.1) lines.push(".rept 2", "\tM", ".endr");
+  if (r() < 0.1) lines.push(".purgem M");
+  lines.push("\thlt");
+  return lines;
+}
+
+test("AsmDocument: typing in a .macro body patches every call's expansion and agrees with a full parse", () => {
+  const r = rng(5151);
+  let macroPatches = 0;
+  for (let round = 0; round < 100; round++) {
+    const lines = macroDocument(r);
+    const doc = new AsmDocument(lines.join("\n"), { fileName: "macro.S" });
+    const an = new AsmAnalysis(lines.join("\n"), { fileName: "/tmp/afterburn-incremental/macro.S" });
+    void doc.statements;
+    void an.sites();
+    for (let e = 0; e < 15; e++) {
+      if (r() < 0.15) {
+        // A line inserted or deleted at the top, read only through the analysis' sites: the spans of the
+        // lines below wait to be renumbered when the next edit comes.
+        const insert = lines[0] !== "\tnop" || r() < 0.5;
+        doc.applyChange(0, insert ? 0 : 1, insert ? ["\tnop"] : []);
+        an.applyEdit({ start: { line: 0, character: 0 }, end: { line: insert ? 0 : 1, character: 0 } }, insert ? "\tnop\n" : "");
+        if (insert) lines.unshift("\tnop");
+        else lines.shift();
+        void doc.currentAnalysis();
+        void an.sites();
+      }
+      const open = lines.indexOf(lines.find((t) => t.startsWith(".macro M"))!);
+      const close = lines.indexOf(".endm", open);
+      const inBody = close > open + 1 && r() < 0.9;
+      const at = inBody ? open + 1 + Math.floor(r() * (close - open - 1)) : Math.floor(r() * lines.length);
+      let text: string;
+      if (r() < 0.7) {
+        const t = lines[at];
+        const c = Math.floor(r() * (t.length + 1));
+        text = t.slice(0, c) + "x%$, \\:;"[Math.floor(r() * 8)] + t.slice(c);
+      } else text = r() < 0.85 ? MACRO_BODY[Math.floor(r() * 14)] : MACRO_BODY[Math.floor(r() * MACRO_BODY.length)];
+      doc.applyChange(at, at + 1, [text]);
+      an.applyEdit({ start: { line: at, character: 0 }, end: { line: at, character: lines[at].length } }, text);
+      lines[at] = text;
+      const file = doc.file;
+      const step = doc.lastStep;
+      if (doc.lastAnalysisWasPatch && step.kind === "patch" && file.lines[at].template && step.hi - step.lo > 0 && file.statements[step.lo]?.expansion?.kind === "macro") macroPatches++;
+      const full = parseAsm(lines.join("\n"), { fileName: "macro.S" });
+      const where = `round ${round} edit ${e}: line ${at} ← ${JSON.stringify(text)}\n${lines.join("\n")}`;
+      assert.deepEqual(normalise(file.lines), normalise(full.lines), where);
+      assert.deepEqual(file.statements, full.statements, where);
+      assert.deepEqual(file.diagnostics, full.diagnostics, where);
+      assert.deepEqual(file.labels, full.labels, where);
+      assert.deepEqual(file.macros, full.macros, where);
+      const fresh = new AsmAnalysis(an.text, { fileName: "/tmp/afterburn-incremental/macro.S" });
+      assert.deepEqual(siteView(an), siteView(fresh), where);
+      assert.deepEqual(an.parseDiagnostics(), fresh.parseDiagnostics(), where);
+    }
+  }
+  assert.ok(macroPatches > 100, `only ${macroPatches} macro-body edits were patched`);
+});
+
+test("AsmDocument: a macro-body edit that would pass the expansion budget takes the full pass, which stops the expansion", () => {
+  // 30,000 calls of a one-line body cost 3 units each (90,000); at 1,120 characters the line costs 35 more per call.
+  const calls = Array.from({ length: 30_000 }, () => "\tM");
+  const lines = ["\t.text", ".macro M", "\tmovl %eax, %ebx", ".endm", ...calls, "\thlt"];
+  const doc = new AsmDocument(lines.join("\n"), { fileName: "budget.S" });
+  assert.equal(doc.statements.length, 30_004);
+  doc.applyChange(2, 3, ["\tmovl %ecx, %ebx"]);
+  void doc.statements;
+  assert.equal(doc.lastAnalysisWasPatch, true, "a plain edit under the budget is patched");
+  doc.applyChange(2, 3, [`\tmovl %eax, %ebx # ${"x".repeat(1100)}`]);
+  const file = doc.file;
+  assert.equal(doc.lastAnalysisWasPatch, false);
+  assert.ok(file.diagnostics.some((d) => d.message.startsWith(EXPANSION_STOPPED)), "the budget stopped the expansion");
+  lines[2] = `\tmovl %eax, %ebx # ${"x".repeat(1100)}`;
+  assert.deepEqual(file.statements, parseAsm(lines.join("\n"), { fileName: "budget.S" }).statements);
+});
