@@ -299,7 +299,7 @@ export class AsmAnalysis {
     const current = this.doc.currentAnalysis();
     const step = this.doc.lastStep;
     if (cache !== undefined && step.kind === "patch" && step.base === cache.version && step.version === version) {
-      const next = this.patchSites(cache, current.statements, step.lo, step.hi, step.added, step.removed, step.delta);
+      const next = step.replaced !== undefined ? this.replaceSites(cache, current.statements, step.lo, step.removed, step.replaced) : this.patchSites(cache, current.statements, step.lo, step.hi, step.added, step.removed, step.delta);
       if (next !== undefined) {
         this.sitesCache = { version, ...next };
         return next.sites;
@@ -328,6 +328,40 @@ export class AsmAnalysis {
     const macro = this.cppMacroAt(s.span);
     if (macro !== undefined) m.cppMacro = macro;
     return m;
+  }
+
+  /**
+   * Sites after the document replaced the statements at some indices by others in their places (a
+   * macro body edit changing each call's statements): only those are classified again. Undefined
+   * when an annotation switch was among them.
+   */
+  private replaceSites(
+    cache: { sites: MappedSite[]; indices: number[]; switches: number[] }, statements: readonly ExpandedStatement[],
+    lo: number, removed: readonly ExpandedStatement[], replaced: readonly number[],
+  ): { sites: MappedSite[]; indices: number[]; switches: number[] } | undefined {
+    for (const k of replaced) if (isAnnotationSwitch(removed[k - lo]) || isAnnotationSwitch(statements[k])) return undefined;
+    const sw = cache.switches;
+    const sites = cache.sites.slice();
+    const indices = cache.indices.slice();
+    for (const k of replaced) {
+      const b = lowerBound(sw, k);
+      const st = b > 0 ? statements[sw[b - 1]].statement : undefined;
+      const annotating = st === undefined || (st.kind === "directive" && st.name === ".afterburn_annotate");
+      const site = siteOf(statements[k], annotating);
+      const m = site === undefined ? undefined : this.mapSite(site);
+      const x = lowerBound(indices, k);
+      if (x < indices.length && indices[x] === k) {
+        if (m !== undefined) sites[x] = m;
+        else {
+          sites.splice(x, 1);
+          indices.splice(x, 1);
+        }
+      } else if (m !== undefined) {
+        sites.splice(x, 0, m);
+        indices.splice(x, 0, k);
+      }
+    }
+    return { sites, indices, switches: sw };
   }
 
   /**

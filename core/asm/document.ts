@@ -96,6 +96,11 @@ export type AnalysisStep =
       hi: number;
       added: number;
       removed: ExpandedStatement[];
+      /**
+       * When set, the statements kept their places (added === hi - lo) and only these indices (in
+       * ascending order) hold new ones: the rest of [lo, hi) are the same objects.
+       */
+      replaced?: number[];
       /** Lines [line, oldEnd) (old numbering) were replaced; lines from oldEnd moved by delta. */
       line: number;
       oldEnd: number;
@@ -624,21 +629,41 @@ export class AsmDocument {
     if (this.renumberFrom <= calls[calls.length - 1].line) this.renumber();
     const lo = blocks[0].from;
     const hi = blocks[blocks.length - 1].to;
-    const fresh: ExpandedStatement[] = [];
-    let k = lo;
-    for (const b of blocks) {
-      while (k < b.cut) fresh.push(statements[k++]);
-      const sibling = statements[b.from];
-      for (let i = start; i < end; i++) {
-        for (const st of parsed[i].statements) {
-          const es = expandedStatement(st, sibling.line, sibling.mode, sibling.section, sibling.origin, sibling.inApp === true);
-          es.expansion = { ...sibling.expansion!, bodyLine: i };
-          fresh.push(es);
+    const made = (sibling: ExpandedStatement, st: Statement, i: number): ExpandedStatement => {
+      const es = expandedStatement(st, sibling.line, sibling.mode, sibling.section, sibling.origin, sibling.inApp === true);
+      es.expansion = { ...sibling.expansion!, bodyLine: i };
+      return es;
+    };
+    const removed = statements.slice(lo, hi);
+    let added = 0;
+    for (let i = start; i < end; i++) added += parsed[i].statements.length;
+    let replaced: number[] | undefined;
+    let fresh: ExpandedStatement[] | undefined;
+    if (blocks.every((b) => b.resume - b.cut === added)) {
+      // As many statements as before (typing in an instruction): written in place, the list keeps its length.
+      replaced = [];
+      for (const b of blocks) {
+        let q = b.cut;
+        const sibling = statements[b.from];
+        for (let i = start; i < end; i++) {
+          for (const st of parsed[i].statements) {
+            statements[q] = made(sibling, st, i);
+            replaced.push(q++);
+          }
         }
       }
-      k = b.resume;
+    } else {
+      fresh = [];
+      let k = lo;
+      for (const b of blocks) {
+        while (k < b.cut) fresh.push(statements[k++]);
+        const sibling = statements[b.from];
+        for (let i = start; i < end; i++) for (const st of parsed[i].statements) fresh.push(made(sibling, st, i));
+        k = b.resume;
+      }
+      while (k < hi) fresh.push(statements[k++]);
+      spliceInPlace(statements, lo, hi - lo, fresh);
     }
-    while (k < hi) fresh.push(statements[k++]);
     for (let j = 0; j < count; j++) {
       const after = parsed[start + j];
       after.origin = old[j].origin;
@@ -647,12 +672,10 @@ export class AsmDocument {
       after.template = true;
     }
     for (const b of def.body) if (b.line >= start && b.line < end) b.text = texts[b.line];
-    const removed = statements.slice(lo, hi);
-    spliceInPlace(statements, lo, hi - lo, fresh);
     this.expandedLines = budget;
     this.analysed = { ...file, statements };
     this.lastAnalysisWasPatch = true;
-    this.lastStep = { kind: "patch", base, version: this.version, lo, hi, added: fresh.length, removed, line: start, oldEnd: end, delta: 0, dropped: new Set(), addedDiagnostics: [] };
+    this.lastStep = { kind: "patch", base, version: this.version, lo, hi, added: fresh?.length ?? hi - lo, removed, replaced, line: start, oldEnd: end, delta: 0, dropped: new Set(), addedDiagnostics: [] };
     return true;
   }
 
