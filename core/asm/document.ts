@@ -6,7 +6,7 @@ import type { AsmFile, ExpandedStatement, ExpansionOrigin, LabelDefinition, LexS
 import { expandedStatement } from "./expanded.js";
 import { LEX_INITIAL, parseLine } from "./line.js";
 import { analyseLinesDetailed, commentOpenLine, lexLines, splitLines } from "./parse.js";
-import { expandedLineCost, LINE_NUMBERED_MESSAGE, MAX_EXPANDED_LINES, parseMacroHeader, STRUCTURAL_DIRECTIVES } from "./expand.js";
+import { expandedLineCost, LINE_NUMBERED_MESSAGE, macroArguments, MAX_EXPANDED_LINES, parseMacroHeader, STRUCTURAL_DIRECTIVES, substitute } from "./expand.js";
 
 export interface Position {
   line: number;
@@ -61,6 +61,9 @@ function isPlainNeighbour(pl: ParsedLine, macros: ReadonlySet<string>): boolean 
     (s) => s.kind === "label" || (s.kind === "preprocessor" && (s.directive === "app" || s.directive === "no_app")) || isQuietStatement(s, macros),
   );
 }
+
+/** Characters in a macro call's arguments (or its defaults) after which the patch does not follow a substitution. */
+const UNSAFE_ARGUMENT = /[/*#;\\]/;
 
 /** A line that opens a `.rept`, `.irp` or `.irpc` body. */
 function isLoopOpener(pl: ParsedLine): boolean {
@@ -524,14 +527,14 @@ export class AsmDocument {
 
   /**
    * Replaces the analysis of lines typed in the body of a `.macro` at top level (otherwise every
-   * keystroke there re-expands the whole file: about 20 ms on the 20,000-line kernel file). Each
-   * invocation's expansion gets the edited lines' statements in place of the old ones. Only when that
-   * is all that changes: the edited lines quiet and without `\\` or diagnostics before and after, and
-   * the same number of lines; no body line can change how the body expands (no conditional, loop,
-   * `.exitm`, macro call or substituted mnemonic); the macro is defined once, never purged, and called
-   * only from top-level lines after it, each call expanding to something; and no argument or default
-   * holds a character that could open a comment or a cpp line in the substituted text (`/`, `*`, `#`,
-   * `\\`), which would change how the lines after it parse.
+   * keystroke there re-expands the whole file: about 25 ms on the 20,000-line kernel file). Each call's
+   * expansion gets the edited lines' statements, substituted with that call's arguments, in place of
+   * the old ones. Only when that is all that changes: the same number of lines, none using `\\@`;
+   * the edited lines quiet and without diagnostics in every call, before and after; no body line that
+   * can change how the body expands (no conditional, loop, `.exitm`, macro call or substituted
+   * mnemonic); the macro defined once, never purged, and called only from top-level lines after it,
+   * each call expanding to something; and no argument or default holding a character that could open
+   * a comment, a cpp line or another statement in the substituted text (`/`, `*`, `#`, `;`, `\\`).
    */
   private applyMacroBodyPatch(patch: Patch, base: number): boolean {
     const file = this.analysed!;
@@ -540,11 +543,18 @@ export class AsmDocument {
     const parsed = this.parsed;
     const texts = this.texts;
     const end = start + count;
+    const macros = this.macroNames;
+    // A statement that cannot change how a body expands, whatever is substituted around it.
+    const plain = (st: Statement): boolean => {
+      if (st.kind === "instruction") return !st.mnemonic.includes("\\") && !macros.has(st.mnemonic);
+      if (st.kind === "directive") return !st.name.includes("\\") && !STRUCTURAL_DIRECTIVES.has(st.name);
+      return st.kind === "label";
+    };
     for (let k = 0; k < count; k++) {
       const before = old[k];
-      const after = parsed[start + k];
-      if (!before.template || before.skipped || before.diagnostics.length > 0 || after.diagnostics.length > 0) return false;
-      if (oldTexts[k].includes("\\") || texts[start + k].includes("\\") || !isQuiet(before, this.macroNames) || !isQuiet(after, this.macroNames)) return false;
+      if (!before.template || before.skipped || oldTexts[k].includes("\\@") || texts[start + k].includes("\\@")) return false;
+      // Quiet: no label goes (the labels and symbols stay as they are).
+      if (!isQuiet(before, macros) || !before.statements.every(plain)) return false;
     }
     let open = start - 1;
     while (open >= 0 && parsed[open].template === true) open--;
@@ -557,22 +567,22 @@ export class AsmDocument {
     const head = opener.statements[0];
     const tail = closer.statements[0];
     if (head.kind !== "directive" || head.name !== ".macro" || tail.kind !== "directive" || (tail.name !== ".endm" && tail.name !== ".endmacro")) return false;
-    if (/[/*#\\]/.test(head.args)) return false;
+    if (UNSAFE_ARGUMENT.test(head.args)) return false;
     const name = parseMacroHeader(head.args).name;
     const def = file.macros.get(name);
     if (def === undefined || def.span !== head.span || def.endLine !== close) return false;
     for (let i = open; i <= close; i++) {
       if (this.endStates[i] !== LEX_INITIAL || parsed[i].skipped) return false;
-      if (i === open || i === close) continue;
-      for (const st of parsed[i].statements) {
-        if (st.kind === "preprocessor" || st.kind === "assignment") return false;
-        if (st.kind === "instruction" && (st.mnemonic.includes("\\") || this.macroNames.has(st.mnemonic))) return false;
-        if (st.kind === "directive" && (st.name.includes("\\") || STRUCTURAL_DIRECTIVES.has(st.name))) return false;
-      }
+      if (i !== open && i !== close && !parsed[i].statements.every(plain)) return false;
+    }
+    // What the edited lines reported in the calls before: nothing, or the full pass makes it again.
+    for (let i = start; i < end; i++) {
+      const prefix = `in expansion of macro '${name}' (body line ${i + 1}): `;
+      if (file.diagnostics.some((d) => d.message.startsWith(prefix))) return false;
     }
     // The calls: top-level lines after the definition. A call anywhere else, a second definition or a
     // .purgem sends the edit to the full pass.
-    const calls: { line: number; site: Span }[] = [];
+    const calls: { line: number; site: Span; args: string }[] = [];
     for (let i = 0; i < parsed.length; i++) {
       const pl = parsed[i];
       for (const st of pl.statements) {
@@ -583,16 +593,32 @@ export class AsmDocument {
           continue;
         }
         if (pl.skipped) continue;
-        if (/[/*#\\]/.test(texts[i].slice(st.mnemonicSpan.end, st.span.end))) return false;
-        calls.push({ line: i, site: st.span });
+        const args = texts[i].slice(st.mnemonicSpan.end, st.span.end);
+        if (UNSAFE_ARGUMENT.test(args)) return false;
+        calls.push({ line: i, site: st.span, args });
       }
     }
-    if (calls.length === 0) return false;
+    // The edited lines as one call expands them: their own parse when nothing is substituted, else the
+    // substituted text's (once per text, as the expander's cache does), which must be as plain.
+    const parses = new Map<string, ParsedLine>();
+    const bodyParses: { line: number; parsed: ParsedLine }[] = [];
+    const expandedAs = (i: number, sub: string): ParsedLine | undefined => {
+      if (sub === texts[i]) return parsed[i];
+      const key = `${i}:${sub}`;
+      let pl = parses.get(key);
+      if (pl === undefined) {
+        const r = parseLine(sub, i, LEX_INITIAL);
+        if (r.state !== LEX_INITIAL) return undefined;
+        pl = r.parsed;
+        parses.set(key, pl);
+        bodyParses.push({ line: i, parsed: pl });
+      }
+      return pl;
+    };
     // Each call's expansion: the run of statements on its line from it; checked to hold the edited lines' old statements.
     const statements = file.statements;
-    const blocks: { from: number; to: number; cut: number; resume: number }[] = [];
+    const blocks: { from: number; to: number; cut: number; resume: number; made: { statement: Statement; line: number; text: string | undefined }[] }[] = [];
     let costChange = 0;
-    for (let j = 0; j < count; j++) costChange += expandedLineCost(parsed[start + j].statements.length, texts[start + j].length) - expandedLineCost(old[j].statements.length, oldTexts[j].length);
     for (const call of calls) {
       let k = firstStatementAtOrAfter(statements, call.line);
       while (k < statements.length && statements[k].line === call.line && statements[k].expansion?.site !== call.site) k++;
@@ -612,44 +638,56 @@ export class AsmDocument {
       if (to === from) return false;
       if (cut < 0) cut = to;
       if (resume < 0) resume = to;
-      // The statements between cut and resume are the edited lines' in this call, as the file parsed them.
+      const values = macroArguments(def, call.args);
+      const lookup = (n: string): string | undefined => values.get(n);
+      const made: { statement: Statement; line: number; text: string | undefined }[] = [];
       let q = cut;
       for (let j = 0; j < count; j++) {
-        for (const st of old[j].statements) {
-          const es = statements[q++];
-          if (q > resume || es.statement !== st || es.expansion!.bodyLine !== start + j || es.text !== undefined) return false;
+        const i = start + j;
+        // Before: the file's own parse of the line (the same objects), or the substituted text's.
+        const oldSub = substitute(oldTexts[j], lookup, 0);
+        let n = 0;
+        while (q + n < resume && statements[q + n].expansion!.bodyLine === i) n++;
+        if (oldSub === oldTexts[j]) {
+          if (n !== old[j].statements.length || old[j].diagnostics.length > 0) return false;
+          for (let m = 0; m < n; m++) if (statements[q + m].statement !== old[j].statements[m] || statements[q + m].text !== undefined) return false;
+        } else {
+          for (let m = 0; m < n; m++) if (statements[q + m].text !== oldSub) return false;
         }
+        q += n;
+        const sub = substitute(texts[i], lookup, 0);
+        const after = expandedAs(i, sub);
+        if (after === undefined || after.diagnostics.length > 0 || !isQuiet(after, macros) || !after.statements.every(plain)) return false;
+        for (const st of after.statements) made.push({ statement: st, line: i, text: sub === texts[i] ? undefined : sub });
+        costChange += expandedLineCost(after.statements.length, sub.length) - expandedLineCost(n, oldSub.length);
       }
       if (q !== resume) return false;
-      blocks.push({ from, to, cut, resume });
+      blocks.push({ from, to, cut, resume, made });
     }
-    const budget = this.expandedLines + calls.length * costChange;
+    const budget = this.expandedLines + costChange;
     if (budget > MAX_EXPANDED_LINES) return false;
     // Sites are reported at the calls' spans, which must be current (not waiting to be renumbered).
-    if (this.renumberFrom <= calls[calls.length - 1].line) this.renumber();
-    const lo = blocks[0].from;
-    const hi = blocks[blocks.length - 1].to;
-    const made = (sibling: ExpandedStatement, st: Statement, i: number): ExpandedStatement => {
-      const es = expandedStatement(st, sibling.line, sibling.mode, sibling.section, sibling.origin, sibling.inApp === true);
-      es.expansion = { ...sibling.expansion!, bodyLine: i };
+    if (calls.length > 0 && this.renumberFrom <= calls[calls.length - 1].line) this.renumber();
+    // A macro never called: nothing but its body text changes (an empty range of statements).
+    const lo = blocks.length > 0 ? blocks[0].from : firstStatementAtOrAfter(statements, close);
+    const hi = blocks.length > 0 ? blocks[blocks.length - 1].to : lo;
+    const expanded = (sibling: ExpandedStatement, m: { statement: Statement; line: number; text: string | undefined }): ExpandedStatement => {
+      const es = expandedStatement(m.statement, sibling.line, sibling.mode, sibling.section, sibling.origin, sibling.inApp === true);
+      es.expansion = { ...sibling.expansion!, bodyLine: m.line };
+      if (m.text !== undefined) es.text = m.text;
       return es;
     };
     const removed = statements.slice(lo, hi);
-    let added = 0;
-    for (let i = start; i < end; i++) added += parsed[i].statements.length;
     let replaced: number[] | undefined;
     let fresh: ExpandedStatement[] | undefined;
-    if (blocks.every((b) => b.resume - b.cut === added)) {
+    if (blocks.every((b) => b.resume - b.cut === b.made.length)) {
       // As many statements as before (typing in an instruction): written in place, the list keeps its length.
       replaced = [];
       for (const b of blocks) {
-        let q = b.cut;
         const sibling = statements[b.from];
-        for (let i = start; i < end; i++) {
-          for (const st of parsed[i].statements) {
-            statements[q] = made(sibling, st, i);
-            replaced.push(q++);
-          }
+        for (let m = 0; m < b.made.length; m++) {
+          statements[b.cut + m] = expanded(sibling, b.made[m]);
+          replaced.push(b.cut + m);
         }
       }
     } else {
@@ -658,7 +696,7 @@ export class AsmDocument {
       for (const b of blocks) {
         while (k < b.cut) fresh.push(statements[k++]);
         const sibling = statements[b.from];
-        for (let i = start; i < end; i++) for (const st of parsed[i].statements) fresh.push(made(sibling, st, i));
+        for (const m of b.made) fresh.push(expanded(sibling, m));
         k = b.resume;
       }
       while (k < hi) fresh.push(statements[k++]);
@@ -672,6 +710,8 @@ export class AsmDocument {
       after.template = true;
     }
     for (const b of def.body) if (b.line >= start && b.line < end) b.text = texts[b.line];
+    // The old substituted parses of the edited lines go; the new ones follow line moves from now on.
+    this.bodyParses = this.bodyParses.filter((b) => b.line < start || b.line >= end).concat(bodyParses);
     this.expandedLines = budget;
     this.analysed = { ...file, statements };
     this.lastAnalysisWasPatch = true;

@@ -687,44 +687,11 @@ class Expander {
   }
 
   expandMacro(m: MacroDefinition, ins: InstructionStatement, src: Source, i: number, frame: Frame): void {
-    const text = src.texts[i];
-    const argText = text.slice(ins.mnemonicSpan.end, ins.span.end);
-    const args = splitMacroArguments(argText);
-    const values = new Map<string, string>();
-    // Looked up per keyword argument: a set, not a scan of the parameters for each.
-    const names = args.some((a) => a.text.indexOf("=") > 0) ? new Set(m.params.map((p) => p.name)) : undefined;
-    let pos = 0;
-    for (let k = 0; k < args.length; k++) {
-      const a = args[k];
-      const eq = a.text.indexOf("=");
-      if (eq > 0) {
-        const key = a.text.slice(0, eq);
-        if (names!.has(key)) {
-          values.set(key, stripQuotes(a.text.slice(eq + 1)));
-          continue;
-        }
-      }
-      const p = m.params[pos];
-      if (p === undefined) {
-        this.lineReport(frame, ins.span, `too many arguments for macro '${m.name}' (it takes ${m.params.length})`);
-        break;
-      }
-      pos++;
-      if (p.vararg) {
-        values.set(p.name, argText.slice(a.start).trim());
-        break;
-      }
-      values.set(p.name, stripQuotes(a.text));
-    }
-    for (const p of m.params) {
-      const v = values.get(p.name);
-      if (v === undefined || (v.length === 0 && p.defaultValue !== undefined)) {
-        if (p.required) this.lineReport(frame, ins.span, `missing value for required parameter '${p.name}' of macro '${m.name}'`);
-        values.set(p.name, p.defaultValue ?? "");
-      }
-    }
+    const argText = src.texts[i].slice(ins.mnemonicSpan.end, ins.span.end);
+    const values = macroArguments(m, argText, (message) => this.lineReport(frame, ins.span, message));
     this.expandBody("macro", m.name, ins.span, m.body, (name) => values.get(name), true, frame);
   }
+
 
   expandBody(
     kind: ExpansionOrigin["kind"], name: string | undefined, site: Span, body: { text: string; line: number }[],
@@ -798,6 +765,49 @@ class Expander {
     if (!isMacro && child.exited) frame.exited = true;
     return true;
   }
+}
+
+/**
+ * The value of each parameter of a macro call whose arguments are `argText` (the text after the
+ * macro's name): positional, keyword (`name=value`) and vararg arguments, then defaults. Problems go
+ * to `report`.
+ */
+export function macroArguments(m: MacroDefinition, argText: string, report: (message: string) => void = () => undefined): Map<string, string> {
+  const args = splitMacroArguments(argText);
+  const values = new Map<string, string>();
+  // Looked up per keyword argument: a set, not a scan of the parameters for each.
+  const names = args.some((a) => a.text.indexOf("=") > 0) ? new Set(m.params.map((p) => p.name)) : undefined;
+  let pos = 0;
+  for (let k = 0; k < args.length; k++) {
+    const a = args[k];
+    const eq = a.text.indexOf("=");
+    if (eq > 0) {
+      const key = a.text.slice(0, eq);
+      if (names!.has(key)) {
+        values.set(key, stripQuotes(a.text.slice(eq + 1)));
+        continue;
+      }
+    }
+    const p = m.params[pos];
+    if (p === undefined) {
+      report(`too many arguments for macro '${m.name}' (it takes ${m.params.length})`);
+      break;
+    }
+    pos++;
+    if (p.vararg) {
+      values.set(p.name, argText.slice(a.start).trim());
+      break;
+    }
+    values.set(p.name, stripQuotes(a.text));
+  }
+  for (const p of m.params) {
+    const v = values.get(p.name);
+    if (v === undefined || (v.length === 0 && p.defaultValue !== undefined)) {
+      if (p.required) report(`missing value for required parameter '${p.name}' of macro '${m.name}'`);
+      values.set(p.name, p.defaultValue ?? "");
+    }
+  }
+  return values;
 }
 
 /**

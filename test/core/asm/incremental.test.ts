@@ -387,9 +387,10 @@ test("AsmDocument: replacing the line where an unterminated comment opened moves
 // Macro bodies: plain ones (the macro-body patch) and ones it must leave to the full pass.
 const MACRO_BODY = [
   "\tnop", "\tcli", "\tpushfl", "\tmovl %eax, %cr3", "\t.long 1, 2", "", "\t# c", "\tmovl \\a, %eax", "\tpushl \\a", "\tinb %dx, %al",
-  "\t.afterburn_noannotate", "\t.afterburn_annotate", "1:\tjmp 1b", "\tmovl %exx, %eax", "\t.if 1", "\t.endif", "\tN", "\t\\a", "\t.exitm",
+  "\t.afterburn_noannotate", "\t.afterburn_annotate", "1:\tjmp 1b", "\tmovl %exx, %eax", "\t.if 1", "\t.endif", "\tN", "\t\\a", "\t.exitm", "\tnop \\a*",
 ];
-const MACRO_CALLS = ["\tM %ebx", "\tM", "\tM $1", "lbl: M %ecx; nop", "\tM %edx; sti", "\tM /* c */ %eax", "\tM 8(%esp)", "\tm %ebx"];
+// The last ones substitute what the patch does not follow: `M /` into `\tnop \a*` opens a comment.
+const MACRO_CALLS = ["\tM %ebx", "\tM", "\tM $1", "lbl: M %ecx; nop", "\tM %edx; sti", "\tM /* c */ %eax", "\tM 8(%esp)", "\tm %ebx", "\tM /", "\tM /", "\tM ;"];
 
 function macroDocument(r: () => number): string[] {
   const lines = [...(r() < 0.3 ? ['# 7 "gen.c"'] : []), "\t.text", ".macro N", "\tsti", ".endm"];
@@ -476,4 +477,26 @@ test("AsmDocument: a macro-body edit that would pass the expansion budget takes 
   assert.ok(file.diagnostics.some((d) => d.message.startsWith(EXPANSION_STOPPED)), "the budget stopped the expansion");
   lines[2] = `\tmovl %eax, %ebx # ${"x".repeat(1100)}`;
   assert.deepEqual(file.statements, parseAsm(lines.join("\n"), { fileName: "budget.S" }).statements);
+});
+
+test("AsmDocument: a macro call whose argument opens a comment in the expansion keeps a body edit out of the patch", () => {
+  // `M /` expands `\tnop \a*` to `\tnop /*`: the next body lines are a comment in that call, so what is
+  // typed there must not appear in it.
+  const lines = ["\t.text", ".macro M a", "\tnop \\a*", "\t# c", "\tnop */", ".endm", "\tM /", "\tM %eax", "\thlt"];
+  const doc = new AsmDocument(lines.join("\n"), { fileName: "m.S" });
+  void doc.file;
+  for (const text of ["\tsti", "\t# c", "\tcli"]) {
+    doc.applyChange(3, 4, [text]);
+    lines[3] = text;
+    void doc.file;
+    assert.equal(doc.lastAnalysisWasPatch, false, text);
+    assert.deepEqual(doc.file.statements, parseAsm(lines.join("\n"), { fileName: "m.S" }).statements, text);
+  }
+  // Without that call the same edits are patched.
+  lines.splice(6, 1);
+  const plain = new AsmDocument(lines.join("\n"), { fileName: "m.S" });
+  void plain.file;
+  plain.applyChange(3, 4, ["\tsti"]);
+  void plain.file;
+  assert.equal(plain.lastAnalysisWasPatch, true);
 });
