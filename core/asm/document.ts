@@ -63,7 +63,15 @@ function isPlainNeighbour(pl: ParsedLine, macros: ReadonlySet<string>): boolean 
 }
 
 /** Characters in a macro call's arguments (or its defaults) after which the patch does not follow a substitution. */
-const UNSAFE_ARGUMENT = /[/*#;\\]/;
+const UNSAFE_ARGUMENT = /[/*#;"'\\]/;
+
+/** How many comment delimiters a line has: a substitution that changes it changes how the lines after parse. */
+function commentMarks(text: string): number {
+  let n = 0;
+  for (let i = text.indexOf("/*"); i >= 0; i = text.indexOf("/*", i + 2)) n++;
+  for (let i = text.indexOf("*/"); i >= 0; i = text.indexOf("*/", i + 2)) n += 1 << 16;
+  return n;
+}
 
 /** A line that opens a `.rept`, `.irp` or `.irpc` body. */
 function isLoopOpener(pl: ParsedLine): boolean {
@@ -534,7 +542,8 @@ export class AsmDocument {
    * can change how the body expands (no conditional, loop, `.exitm`, macro call or substituted
    * mnemonic); the macro defined once, never purged, and called only from top-level lines after it,
    * each call expanding to something; and no argument or default holding a character that could open
-   * a comment, a cpp line or another statement in the substituted text (`/`, `*`, `#`, `;`, `\\`).
+   * a comment, a string, a cpp line or another statement in the substituted text (`/`, `*`, `#`, `;`,
+   * quotes, `\\`), and no substitution making or unmaking a comment.
    */
   private applyMacroBodyPatch(patch: Patch, base: number): boolean {
     const file = this.analysed!;
@@ -640,6 +649,16 @@ export class AsmDocument {
       if (resume < 0) resume = to;
       const values = macroArguments(def, call.args);
       const lookup = (n: string): string | undefined => values.get(n);
+      // Substitution must not make or unmake a comment on any body line (`/\\()*`, `/\\a*` with an empty
+      // argument): the lines after it would parse otherwise in this call.
+      const sameComments = (t: string): boolean => !t.includes("\\") || commentMarks(substitute(t, lookup, 0)) === commentMarks(t);
+      for (let i = open + 1; i < close; i++) if (!sameComments(texts[i])) return false;
+      for (let j = 0; j < count; j++) if (!sameComments(oldTexts[j])) return false;
+      // And the call's expansion as it is holds nothing that changes how the body expands or in what mode.
+      for (let x = from; x < to; x++) {
+        const es = statements[x];
+        if (!plain(es.statement) || es.mode !== statements[from].mode || es.section !== statements[from].section) return false;
+      }
       const made: { statement: Statement; line: number; text: string | undefined }[] = [];
       let q = cut;
       for (let j = 0; j < count; j++) {

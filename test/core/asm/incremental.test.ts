@@ -500,3 +500,23 @@ test("AsmDocument: a macro call whose argument opens a comment in the expansion 
   void plain.file;
   assert.equal(plain.lastAnalysisWasPatch, true);
 });
+
+test("AsmDocument: macro-body edits where a substitution opens a comment or a string agree with a full parse (found by review)", () => {
+  const cases: [string, string[], number, string][] = [
+    ["\\() joins a comment opener", ["\t.text", ".macro M", "\tnop", "\t/\\()*", "", ".endm", "\tM"], 4, "\tcli"],
+    ["an empty argument joins one", ["\t.text", ".macro M a", "\tnop", "\t/\\a*", "", ".endm", "\tM"], 4, "\tcli"],
+    ["a quote in the argument unhides .code64", ["\t.text", ".macro M a", '\t.ascii "\\a; .code64"', "\tnop", ".endm", '\tM x"'], 3, "\tcli"],
+    ["a quote in the default", ["\t.text", '.macro M a=x"', '\t.ascii "\\a; .data"', "\tnop", ".endm", "\tM"], 3, "\tcli"],
+    ["the edited line's own substitution opened a comment", ["\t.text", ".macro M a", "\tnop", "\t/\\a*", "\tcli", ".endm", "\tM"], 3, "\tnop"],
+    ["the edited line's substitution held .exitm", ["\t.text", ".macro M a", '\t.ascii "\\a; .exitm"', "\tcli", ".endm", '\tM x"'], 2, "\tnop"],
+  ];
+  for (const [what, lines, line, text] of cases) {
+    const doc = new AsmDocument(lines.join("\n"), { fileName: "m.S" });
+    void doc.file;
+    doc.applyChange(line, line + 1, [text]);
+    lines[line] = text;
+    const full = parseAsm(lines.join("\n"), { fileName: "m.S" });
+    assert.deepEqual(doc.file.statements, full.statements, what);
+    assert.deepEqual(doc.file.diagnostics, full.diagnostics, what);
+  }
+});
