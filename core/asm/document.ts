@@ -548,10 +548,14 @@ export class AsmDocument {
   private applyMacroBodyPatch(patch: Patch, base: number): boolean {
     const file = this.analysed!;
     const { start, old, oldTexts, count } = patch;
-    if (old.length !== count || count === 0 || this.expansionLimitReached) return false;
+    const oldCount = old.length;
+    const delta = count - oldCount;
+    const end = start + count;
+    const oldEnd = start + oldCount;
+    if (this.expansionLimitReached) return false;
+    if (delta !== 0 && (this.lineNumbersInMessages || this.unterminatedComment)) return false;
     const parsed = this.parsed;
     const texts = this.texts;
-    const end = start + count;
     const macros = this.macroNames;
     // A statement that cannot change how a body expands, whatever is substituted around it.
     const plain = (st: Statement): boolean => {
@@ -559,9 +563,10 @@ export class AsmDocument {
       if (st.kind === "directive") return !st.name.includes("\\") && !STRUCTURAL_DIRECTIVES.has(st.name);
       return st.kind === "label";
     };
-    for (let k = 0; k < count; k++) {
+    for (let k = 0; k < count; k++) if (texts[start + k].includes("\\@")) return false;
+    for (let k = 0; k < oldCount; k++) {
       const before = old[k];
-      if (!before.template || before.skipped || oldTexts[k].includes("\\@") || texts[start + k].includes("\\@")) return false;
+      if (!before.template || before.skipped || oldTexts[k].includes("\\@")) return false;
       // Quiet: no label goes (the labels and symbols stay as they are).
       if (!isQuiet(before, macros) || !before.statements.every(plain)) return false;
     }
@@ -576,16 +581,18 @@ export class AsmDocument {
     const head = opener.statements[0];
     const tail = closer.statements[0];
     if (head.kind !== "directive" || head.name !== ".macro" || tail.kind !== "directive" || (tail.name !== ".endm" && tail.name !== ".endmacro")) return false;
-    if (UNSAFE_ARGUMENT.test(head.args)) return false;
+    if (UNSAFE_ARGUMENT.test(head.args) || (delta !== 0 && opener.origin !== undefined)) return false;
     const name = parseMacroHeader(head.args).name;
     const def = file.macros.get(name);
-    if (def === undefined || def.span !== head.span || def.endLine !== close) return false;
+    // The analysis is still in the numbering before the edit.
+    const closeBefore = close - delta;
+    if (def === undefined || def.span !== head.span || def.endLine !== closeBefore) return false;
     for (let i = open; i <= close; i++) {
       if (this.endStates[i] !== LEX_INITIAL || parsed[i].skipped) return false;
       if (i !== open && i !== close && !parsed[i].statements.every(plain)) return false;
     }
     // What the edited lines reported in the calls before: nothing, or the full pass makes it again.
-    for (let i = start; i < end; i++) {
+    for (let i = start; i < oldEnd; i++) {
       const prefix = `in expansion of macro '${name}' (body line ${i + 1}): `;
       if (file.diagnostics.some((d) => d.message.startsWith(prefix))) return false;
     }
@@ -596,6 +603,8 @@ export class AsmDocument {
       const pl = parsed[i];
       for (const st of pl.statements) {
         if (st.kind === "directive" && ((st.name === ".macro" && i !== open && parseMacroHeader(st.args).name === name) || st.name === ".purgem")) return false;
+        // A substituted mnemonic in any body can become a call of this macro (found by review: `\\a` with `p"…"`).
+        if (pl.template && (i < open || i > close) && ((st.kind === "instruction" && st.mnemonic.includes("\\")) || (st.kind === "directive" && st.name.includes("\\")))) return false;
         if (st.kind !== "instruction" || st.mnemonic !== name) continue;
         if (pl.template || i < open) {
           if (pl.template && (i < open || i > close)) return false;
@@ -629,19 +638,20 @@ export class AsmDocument {
     const blocks: { from: number; to: number; cut: number; resume: number; made: { statement: Statement; line: number; text: string | undefined }[] }[] = [];
     let costChange = 0;
     for (const call of calls) {
-      let k = firstStatementAtOrAfter(statements, call.line);
-      while (k < statements.length && statements[k].line === call.line && statements[k].expansion?.site !== call.site) k++;
+      const callBefore = call.line - delta;
+      let k = firstStatementAtOrAfter(statements, callBefore);
+      while (k < statements.length && statements[k].line === callBefore && statements[k].expansion?.site !== call.site) k++;
       const from = k;
       let last = -1;
       let cut = -1;
       let resume = -1;
-      for (; k < statements.length && statements[k].line === call.line; k++) {
+      for (; k < statements.length && statements[k].line === callBefore; k++) {
         const x = statements[k].expansion;
         if (x === undefined || x.site !== call.site) break;
-        if (x.parent !== undefined || x.kind !== "macro" || x.name !== name || x.bodyLine < last || x.bodyLine <= open || x.bodyLine >= close) return false;
+        if (x.parent !== undefined || x.kind !== "macro" || x.name !== name || x.bodyLine < last || x.bodyLine <= open || x.bodyLine >= closeBefore) return false;
         last = x.bodyLine;
         if (cut < 0 && x.bodyLine >= start) cut = k;
-        if (resume < 0 && x.bodyLine >= end) resume = k;
+        if (resume < 0 && x.bodyLine >= oldEnd) resume = k;
       }
       const to = k;
       if (to === from) return false;
@@ -653,7 +663,7 @@ export class AsmDocument {
       // argument): the lines after it would parse otherwise in this call.
       const sameComments = (t: string): boolean => !t.includes("\\") || commentMarks(substitute(t, lookup, 0)) === commentMarks(t);
       for (let i = open + 1; i < close; i++) if (!sameComments(texts[i])) return false;
-      for (let j = 0; j < count; j++) if (!sameComments(oldTexts[j])) return false;
+      for (let j = 0; j < oldCount; j++) if (!sameComments(oldTexts[j])) return false;
       // And the call's expansion as it is holds nothing that changes how the body expands or in what mode.
       for (let x = from; x < to; x++) {
         const es = statements[x];
@@ -661,7 +671,8 @@ export class AsmDocument {
       }
       const made: { statement: Statement; line: number; text: string | undefined }[] = [];
       let q = cut;
-      for (let j = 0; j < count; j++) {
+      let oldCost = 0;
+      for (let j = 0; j < oldCount; j++) {
         const i = start + j;
         // Before: the file's own parse of the line (the same objects), or the substituted text's.
         const oldSub = substitute(oldTexts[j], lookup, 0);
@@ -674,21 +685,26 @@ export class AsmDocument {
           for (let m = 0; m < n; m++) if (statements[q + m].text !== oldSub) return false;
         }
         q += n;
+        oldCost += expandedLineCost(n, oldSub.length);
+      }
+      if (q !== resume) return false;
+      costChange -= oldCost;
+      for (let i = start; i < end; i++) {
         const sub = substitute(texts[i], lookup, 0);
         const after = expandedAs(i, sub);
         if (after === undefined || after.diagnostics.length > 0 || !isQuiet(after, macros) || !after.statements.every(plain)) return false;
         for (const st of after.statements) made.push({ statement: st, line: i, text: sub === texts[i] ? undefined : sub });
-        costChange += expandedLineCost(after.statements.length, sub.length) - expandedLineCost(n, oldSub.length);
+        costChange += expandedLineCost(after.statements.length, sub.length);
       }
-      if (q !== resume) return false;
       blocks.push({ from, to, cut, resume, made });
     }
-    const budget = this.expandedLines + costChange;
+    // Each call also costs one unit per body line (at least one).
+    const budget = this.expandedLines + costChange + calls.length * (Math.max(1, close - open - 1) - Math.max(1, closeBefore - open - 1));
     if (budget > MAX_EXPANDED_LINES) return false;
-    // Sites are reported at the calls' spans, which must be current (not waiting to be renumbered).
-    if (calls.length > 0 && this.renumberFrom <= calls[calls.length - 1].line) this.renumber();
-    // A macro never called: nothing but its body text changes (an empty range of statements).
-    const lo = blocks.length > 0 ? blocks[0].from : firstStatementAtOrAfter(statements, close);
+    // The statements from the calls' first to their last (a macro never called: none, an empty range);
+    // when lines move, from the edit on, as everything after it moves.
+    const after = firstStatementAtOrAfter(statements, closeBefore);
+    const lo = delta !== 0 ? after : blocks.length > 0 ? blocks[0].from : after;
     const hi = blocks.length > 0 ? blocks[blocks.length - 1].to : lo;
     const expanded = (sibling: ExpandedStatement, m: { statement: Statement; line: number; text: string | undefined }): ExpandedStatement => {
       const es = expandedStatement(m.statement, sibling.line, sibling.mode, sibling.section, sibling.origin, sibling.inApp === true);
@@ -697,9 +713,20 @@ export class AsmDocument {
       return es;
     };
     const removed = statements.slice(lo, hi);
+    // Lines move: the body's old lines go from what the analysis keeps by line, the rest is renumbered
+    // (the new lines' statements, numbered already, come after).
+    if (delta !== 0) {
+      const kept = def.body.filter((b) => b.line < start || b.line >= oldEnd);
+      this.bodyParses = this.bodyParses.filter((b) => b.line < start || b.line >= oldEnd);
+      def.body.length = 0;
+      def.body.push(...kept);
+      this.moveLines(file, statements, after, start, oldCount, count);
+      const at = def.body.findIndex((b) => b.line >= end);
+      def.body.splice(at < 0 ? def.body.length : at, 0, ...Array.from({ length: count }, (_, j) => ({ text: texts[start + j], line: start + j })));
+    }
     let replaced: number[] | undefined;
     let fresh: ExpandedStatement[] | undefined;
-    if (blocks.every((b) => b.resume - b.cut === b.made.length)) {
+    if (delta === 0 && blocks.every((b) => b.resume - b.cut === b.made.length)) {
       // As many statements as before (typing in an instruction): written in place, the list keeps its length.
       replaced = [];
       for (const b of blocks) {
@@ -722,19 +749,24 @@ export class AsmDocument {
       spliceInPlace(statements, lo, hi - lo, fresh);
     }
     for (let j = 0; j < count; j++) {
-      const after = parsed[start + j];
-      after.origin = old[j].origin;
-      after.inApp = old[j].inApp;
-      after.skipped = undefined;
-      after.template = true;
+      const pl = parsed[start + j];
+      // Counted by a line marker, a body line's origin is its own; lines do not move then (checked above).
+      pl.origin = delta === 0 ? old[j].origin : undefined;
+      pl.inApp = opener.inApp;
+      pl.skipped = undefined;
+      pl.template = true;
     }
-    for (const b of def.body) if (b.line >= start && b.line < end) b.text = texts[b.line];
+    if (delta === 0) for (const b of def.body) if (b.line >= start && b.line < end) b.text = texts[b.line];
+    // Sites are reported at the calls' spans, which must be current (not waiting to be renumbered), and
+    // so must those of every statement after the edit when lines move (all of them are classified
+    // again). After moveLines, which moves macro definitions' spans as not yet renumbered.
+    if (this.renumberFrom <= (calls.length > 0 ? calls[calls.length - 1].line : close)) this.renumber();
     // The old substituted parses of the edited lines go; the new ones follow line moves from now on.
     this.bodyParses = this.bodyParses.filter((b) => b.line < start || b.line >= end).concat(bodyParses);
     this.expandedLines = budget;
     this.analysed = { ...file, statements };
     this.lastAnalysisWasPatch = true;
-    this.lastStep = { kind: "patch", base, version: this.version, lo, hi, added: fresh?.length ?? hi - lo, removed, replaced, line: start, oldEnd: end, delta: 0, dropped: new Set(), addedDiagnostics: [] };
+    this.lastStep = { kind: "patch", base, version: this.version, lo, hi, added: fresh?.length ?? hi - lo, removed, replaced, line: start, oldEnd, delta, dropped: new Set(), addedDiagnostics: [] };
     return true;
   }
 

@@ -410,9 +410,10 @@ function macroDocument(r: () => number): string[] {
   return lines;
 }
 
-test("AsmDocument: typing in a .macro body patches every call's expansion and agrees with a full parse", () => {
+test("AsmDocument: typing, inserting and deleting lines in a .macro body patches every call's expansion and agrees with a full parse", () => {
   const r = rng(5151);
   let macroPatches = 0;
+  let macroMoves = 0;
   for (let round = 0; round < 100; round++) {
     const lines = macroDocument(r);
     const doc = new AsmDocument(lines.join("\n"), { fileName: "macro.S" });
@@ -435,20 +436,34 @@ test("AsmDocument: typing in a .macro body patches every call's expansion and ag
       const close = lines.indexOf(".endm", open);
       const inBody = close > open + 1 && r() < 0.9;
       const at = inBody ? open + 1 + Math.floor(r() * (close - open - 1)) : Math.floor(r() * lines.length);
-      let text: string;
-      if (r() < 0.7) {
+      const bodyText = () => (r() < 0.85 ? MACRO_BODY[Math.floor(r() * 14)] : MACRO_BODY[Math.floor(r() * MACRO_BODY.length)]);
+      const k = r();
+      let from = at;
+      let to = at + 1;
+      let insert: string[];
+      if (k < 0.6) {
         const t = lines[at];
         const c = Math.floor(r() * (t.length + 1));
-        text = t.slice(0, c) + "x%$, \\:;"[Math.floor(r() * 8)] + t.slice(c);
-      } else text = r() < 0.85 ? MACRO_BODY[Math.floor(r() * 14)] : MACRO_BODY[Math.floor(r() * MACRO_BODY.length)];
-      doc.applyChange(at, at + 1, [text]);
-      an.applyEdit({ start: { line: at, character: 0 }, end: { line: at, character: lines[at].length } }, text);
-      lines[at] = text;
+        insert = [t.slice(0, c) + "x%$, \\:;"[Math.floor(r() * 8)] + t.slice(c)];
+      } else if (k < 0.72) insert = [bodyText()];
+      else if (k < 0.88) {
+        // A line typed after this one (Enter at its end) or before it.
+        if (r() < 0.5) from = to = at + 1;
+        else to = at;
+        insert = [r() < 0.5 ? "" : bodyText()];
+      } else insert = [];
+      if (to >= lines.length || lines.length - (to - from) + insert.length === 0) continue;
+      doc.applyChange(from, to, insert);
+      an.applyEdit({ start: { line: from, character: 0 }, end: { line: to, character: 0 } }, insert.map((t) => `${t}\n`).join(""));
+      lines.splice(from, to - from, ...insert);
       const file = doc.file;
       const step = doc.lastStep;
-      if (doc.lastAnalysisWasPatch && step.kind === "patch" && file.lines[at].template && step.hi - step.lo > 0 && file.statements[step.lo]?.expansion?.kind === "macro") macroPatches++;
+      if (doc.lastAnalysisWasPatch && step.kind === "patch" && file.lines[Math.min(from, file.lines.length - 1)].template !== undefined && step.removed.concat(file.statements.slice(step.lo, step.lo + step.added)).some((es) => es.expansion?.kind === "macro")) {
+        macroPatches++;
+        if (step.delta !== 0) macroMoves++;
+      }
       const full = parseAsm(lines.join("\n"), { fileName: "macro.S" });
-      const where = `round ${round} edit ${e}: line ${at} ← ${JSON.stringify(text)}\n${lines.join("\n")}`;
+      const where = `round ${round} edit ${e}: lines [${from}, ${to}) ← ${JSON.stringify(insert)}\n${lines.join("\n")}`;
       assert.deepEqual(normalise(file.lines), normalise(full.lines), where);
       assert.deepEqual(file.statements, full.statements, where);
       assert.deepEqual(file.diagnostics, full.diagnostics, where);
@@ -459,7 +474,7 @@ test("AsmDocument: typing in a .macro body patches every call's expansion and ag
       assert.deepEqual(an.parseDiagnostics(), fresh.parseDiagnostics(), where);
     }
   }
-  assert.ok(macroPatches > 100, `only ${macroPatches} macro-body edits were patched`);
+  assert.ok(macroPatches > 100 && macroMoves > 20, `only ${macroPatches} macro-body edits were patched, ${macroMoves} of them moving lines`);
 });
 
 test("AsmDocument: a macro-body edit that would pass the expansion budget takes the full pass, which stops the expansion", () => {
@@ -509,6 +524,7 @@ test("AsmDocument: macro-body edits where a substitution opens a comment or a st
     ["a quote in the default", ["\t.text", '.macro M a=x"', '\t.ascii "\\a; .data"', "\tnop", ".endm", "\tM"], 3, "\tcli"],
     ["the edited line's own substitution opened a comment", ["\t.text", ".macro M a", "\tnop", "\t/\\a*", "\tcli", ".endm", "\tM"], 3, "\tnop"],
     ["the edited line's substitution held .exitm", ["\t.text", ".macro M a", '\t.ascii "\\a; .exitm"', "\tcli", ".endm", '\tM x"'], 2, "\tnop"],
+    ["a substituted mnemonic calls the edited macro", ["\t.text", ".macro P", "\tpushl %eax", ".endm", ".macro M a", "\t\\a", ".endm", "\tM p"], 2, "\tpopl %eax"],
   ];
   for (const [what, lines, line, text] of cases) {
     const doc = new AsmDocument(lines.join("\n"), { fileName: "m.S" });
@@ -519,4 +535,18 @@ test("AsmDocument: macro-body edits where a substitution opens a comment or a st
     assert.deepEqual(doc.file.statements, full.statements, what);
     assert.deepEqual(doc.file.diagnostics, full.diagnostics, what);
   }
+});
+
+test("AsmDocument: a line inserted in a macro body costs each call one more unit of the budget: past it, the full pass stops the expansion", () => {
+  // A body line of 1,007 characters costs 1 + 1 + 31 units per call: 990,000 for 30,000 calls; an empty
+  // line inserted in the body adds one per call, 1,020,000.
+  const lines = ["\t.text", ".macro M", `\tnop # ${"x".repeat(1000)}`, ".endm", ...Array.from({ length: 30_000 }, () => "\tM"), "\thlt"];
+  const doc = new AsmDocument(lines.join("\n"), { fileName: "budget.S" });
+  assert.ok(!doc.file.diagnostics.some((d) => d.message.startsWith(EXPANSION_STOPPED)));
+  doc.applyChange(3, 3, [""]);
+  lines.splice(3, 0, "");
+  const file = doc.file;
+  assert.equal(doc.lastAnalysisWasPatch, false);
+  assert.ok(file.diagnostics.some((d) => d.message.startsWith(EXPANSION_STOPPED)), "the budget stopped the expansion");
+  assert.deepEqual(file.statements.length, parseAsm(lines.join("\n"), { fileName: "budget.S" }).statements.length);
 });
