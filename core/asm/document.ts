@@ -380,6 +380,27 @@ export class AsmDocument {
   }
 
   /**
+   * An edit inside a `.rept`/`.irp`/`.irpc` or `.macro` body, with the body's first and last lines
+   * around it (`open` and `close`: the lines that are not part of it); undefined where the body
+   * patches cannot follow it (lines move while a message quotes a line number, or the expansion budget
+   * stopped an expansion).
+   */
+  private bodyEdit(patch: Patch): (Patch & { oldCount: number; delta: number; end: number; oldEnd: number; open: number; close: number }) | undefined {
+    const oldCount = patch.old.length;
+    const delta = patch.count - oldCount;
+    if (this.expansionLimitReached) return undefined;
+    if (delta !== 0 && (this.lineNumbersInMessages || this.unterminatedComment)) return undefined;
+    const end = patch.start + patch.count;
+    const parsed = this.parsed;
+    let open = patch.start - 1;
+    while (open >= 0 && parsed[open].template === true) open--;
+    let close = end;
+    while (close < parsed.length && parsed[close].template === true) close++;
+    if (open < 0 || close >= parsed.length) return undefined;
+    return { ...patch, oldCount, delta, end, oldEnd: patch.start + oldCount, open, close };
+  }
+
+  /**
    * Replaces the analysis of lines edited, inserted or deleted inside the body of a `.rept`, `.irp` or
    * `.irpc` at top level (typing in a loop body otherwise re-expands the whole file: 17–140 ms on a
    * 20,000-line kernel file). Only a plain body qualifies: every line quiet and without a backslash
@@ -390,13 +411,9 @@ export class AsmDocument {
    */
   private applyLoopBodyPatch(patch: Patch, base: number): boolean {
     const file = this.analysed!;
-    const { start, old, oldTexts, count } = patch;
-    const oldCount = old.length;
-    const delta = count - oldCount;
-    const end = start + count;
-    const oldEnd = start + oldCount;
-    if (this.expansionLimitReached) return false;
-    if (delta !== 0 && (this.lineNumbersInMessages || this.unterminatedComment)) return false;
+    const edit = this.bodyEdit(patch);
+    if (edit === undefined) return false;
+    const { start, old, oldTexts, count, oldCount, delta, end, oldEnd, open, close } = edit;
     const parsed = this.parsed;
     const texts = this.texts;
     const plain = (i: number): boolean => this.endStates[i] === LEX_INITIAL && !texts[i].includes("\\") && isQuiet(parsed[i], this.macroNames);
@@ -412,18 +429,7 @@ export class AsmDocument {
       if (parsed[i].diagnostics.length > 0) withDiagnostics = true;
     }
     // The body: the template lines around the edit, all plain; the opener and closer: one directive each.
-    const bodyLine = (i: number): boolean => parsed[i].template === true && !parsed[i].skipped && plain(i);
-    let open = start - 1;
-    while (open >= 0 && parsed[open].template === true) {
-      if (!bodyLine(open)) return false;
-      open--;
-    }
-    let close = end;
-    while (close < parsed.length && parsed[close].template === true) {
-      if (!bodyLine(close)) return false;
-      close++;
-    }
-    if (open < 0 || close >= parsed.length) return false;
+    for (let i = open + 1; i < close; i++) if ((i < start || i >= end) && (parsed[i].skipped || !plain(i))) return false;
     const opener = parsed[open];
     const closer = parsed[close];
     if (opener.skipped || opener.template || opener.statements.length !== 1 || this.endStates[open] !== LEX_INITIAL) return false;
@@ -547,13 +553,9 @@ export class AsmDocument {
    */
   private applyMacroBodyPatch(patch: Patch, base: number): boolean {
     const file = this.analysed!;
-    const { start, old, oldTexts, count } = patch;
-    const oldCount = old.length;
-    const delta = count - oldCount;
-    const end = start + count;
-    const oldEnd = start + oldCount;
-    if (this.expansionLimitReached) return false;
-    if (delta !== 0 && (this.lineNumbersInMessages || this.unterminatedComment)) return false;
+    const edit = this.bodyEdit(patch);
+    if (edit === undefined) return false;
+    const { start, old, oldTexts, count, oldCount, delta, end, oldEnd, open, close } = edit;
     const parsed = this.parsed;
     const texts = this.texts;
     const macros = this.macroNames;
@@ -570,11 +572,6 @@ export class AsmDocument {
       // Quiet: no label goes (the labels and symbols stay as they are).
       if (!isQuiet(before, macros) || !before.statements.every(plain)) return false;
     }
-    let open = start - 1;
-    while (open >= 0 && parsed[open].template === true) open--;
-    let close = end;
-    while (close < parsed.length && parsed[close].template === true) close++;
-    if (open < 0 || close >= parsed.length) return false;
     const opener = parsed[open];
     const closer = parsed[close];
     if (opener.skipped || opener.template || opener.statements.length !== 1 || closer.skipped || closer.statements.length !== 1) return false;
