@@ -692,7 +692,6 @@ class Expander {
     this.expandBody("macro", m.name, ins.span, m.body, (name) => values.get(name), true, frame);
   }
 
-
   expandBody(
     kind: ExpansionOrigin["kind"], name: string | undefined, site: Span, body: { text: string; line: number }[],
     lookup: (name: string) => string | undefined, isMacro: boolean, frame: Frame,
