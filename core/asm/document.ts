@@ -326,17 +326,20 @@ export class AsmDocument {
     // spliceInPlace: a line of 200,000 statements spread into splice's arguments overflowed the stack.
     spliceInPlace(statements, lo, hi - lo, fresh);
     if (delta !== 0) this.moveLines(file, statements, lo + fresh.length, start, oldCount, count);
-    let diagnostics = file.diagnostics;
-    if (dropped.size > 0 || added.length > 0) {
-      diagnostics = diagnostics.filter((d) => !dropped.has(d)).concat(added);
-      // Sorting goes by span lines, which may lag until renumbered: then it waits for that.
-      if (this.renumberFrom === NO_RENUMBER) diagnostics.sort(compareDiagnostics);
-      else this.diagnosticsUnsorted = true;
-    }
+    const diagnostics = dropped.size > 0 || added.length > 0 ? this.replaceDiagnostics(file.diagnostics, dropped, added) : file.diagnostics;
     this.analysed = { ...file, statements, diagnostics };
     this.lastAnalysisWasPatch = true;
     this.lastStep = { kind: "patch", base, version: this.version, lo, hi, added: fresh.length, removed, line: start, oldEnd: start + oldCount, delta, dropped, addedDiagnostics: added };
     return true;
+  }
+
+  /** The diagnostics without `dropped`, with `added`, in order. */
+  private replaceDiagnostics(diagnostics: readonly ParseDiagnostic[], dropped: ReadonlySet<ParseDiagnostic>, added: readonly ParseDiagnostic[]): ParseDiagnostic[] {
+    const out = diagnostics.filter((d) => !dropped.has(d)).concat(added);
+    // Sorting goes by span lines, which may lag until renumbered: then it waits for that.
+    if (this.renumberFrom === NO_RENUMBER) out.sort(compareDiagnostics);
+    else this.diagnosticsUnsorted = true;
+    return out;
   }
 
   /**
@@ -494,9 +497,7 @@ export class AsmDocument {
           added.push({ span: head.span, message, severity: d.severity });
         }
       }
-      diagnostics = diagnostics.filter((d) => !dropped.has(d)).concat(added);
-      if (this.renumberFrom === NO_RENUMBER) diagnostics.sort(compareDiagnostics);
-      else this.diagnosticsUnsorted = true;
+      diagnostics = this.replaceDiagnostics(diagnostics, dropped, added);
       // Typing a line right again takes its message away: lines may then move without a full pass.
       this.lineNumbersInMessages = added.length > 0 || diagnostics.some((d) => LINE_NUMBERED_MESSAGE.test(d.message));
     }
@@ -562,11 +563,11 @@ export class AsmDocument {
   }
 
   /**
-   * Replaces the analysis of lines typed in the body of a `.macro` at top level (otherwise every
-   * keystroke there re-expands the whole file: about 25 ms on the 20,000-line kernel file). Each call's
-   * expansion gets the edited lines' statements, substituted with that call's arguments, in place of
-   * the old ones. Only when that is all that changes: the same number of lines, none using `\\@`;
-   * the edited lines quiet and without diagnostics in every call, before and after; no body line that
+   * Replaces the analysis of lines typed, inserted or deleted in the body of a `.macro` at top level
+   * (otherwise every keystroke there re-expands the whole file: about 25 ms on the 20,000-line kernel
+   * file). Each call's expansion gets the edited lines' statements, substituted with that call's
+   * arguments, in place of the old ones. Only when that is all that changes: no edited line using
+   * `\\@`; the edited lines quiet and without diagnostics in every call, before and after; no body line that
    * can change how the body expands (no conditional, loop, `.exitm`, macro call or substituted
    * mnemonic); the macro defined once, never purged, and called only from top-level lines after it,
    * each call expanding to something; and no argument or default holding a character that could open
