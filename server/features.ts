@@ -24,8 +24,9 @@ import {
 } from "vscode-languageserver";
 import { pathToFileURL } from "node:url";
 import { afterburn } from "../core/burn/afterburn.js";
+import { boundedQuote } from "../core/asm/message.js";
 import { siteMessage, type AsmSite } from "../core/asm/sites.js";
-import type { Span } from "../core/asm/types.js";
+import type { ExpansionOrigin, Span } from "../core/asm/types.js";
 import { completions, documentSymbols, foldingRanges, hoverAt, labelBlocks, siteHover, type DefinitionLocation } from "../core/asm/navigate.js";
 import { lowerBound, type MappedSite } from "../core/asm/analysis.js";
 import type { OpenDocument } from "./documents.js";
@@ -132,6 +133,79 @@ function classSetting(site: EditorSite, settings: Settings): SeveritySetting {
   return c === "privileged" ? settings.diagnostics.privileged : c === "sensitive" ? settings.diagnostics.sensitive : settings.diagnostics.platform;
 }
 
+/**
+ * Site diagnostics one document publishes at most: more is megabytes of JSON on every keystroke, which
+ * no editor lists usefully. Only an expansion makes that many (identical ones are already merged).
+ */
+export const SITE_DIAGNOSTIC_LIMIT = 20_000;
+
+/** Consecutive sites at one range (one invocation's expansion) and the distinct diagnostics among them. */
+interface SameRangeRun {
+  line: number;
+  start: number;
+  end: number;
+  first: EditorSite;
+  firstSeverity: DiagnosticSeverity;
+  firstIndex: number;
+  /** Made when a second site arrives: sameRangeKey → index in the output. */
+  keys: Map<string, number> | undefined;
+  /** Output index → how many sites its diagnostic stands for, when more than one. */
+  counts: Map<number, number> | undefined;
+}
+
+/**
+ * What a site's diagnostic is made of but its range: equal keys, equal diagnostics. It names exactly
+ * the inputs of siteMessage and relatedFor (relatedItems, the text, the #define).
+ */
+function sameRangeKey(site: EditorSite, sev: DiagnosticSeverity): string {
+  const related = relatedItems(site);
+  let chain = related.truncated ? "+" : "";
+  for (const x of related.items) chain += "macro" in x ? `m:${x.macro},` : `${x.kind}:${x.bodyLine},`;
+  return `${sev}|${site.entry.id}|${site.mnemonic}|${site.annotated}|${site.padding}|${site.reason ?? ""}|${site.cppMacro ?? ""}|${boundedQuote(site.text)}|${chain}`;
+}
+
+/** Gives each merged diagnostic of a run its count (a copy: the one kept per site stays as it is). */
+function closeRun(run: SameRangeRun, out: Diagnostic[]): void {
+  if (run.counts === undefined) return;
+  for (const [at, n] of run.counts) out[at] = { ...out[at], message: `${out[at].message} — ${n.toLocaleString("en")} such sites here` };
+}
+
+/** A site's diagnostic: the one last published for it when it still holds (most sites, on most edits). */
+function siteDiagnosticIn(doc: OpenDocument, site: EditorSite, sev: DiagnosticSeverity, layout: number, rebuild: number): Diagnostic {
+  const r = site.range;
+  const hit = cachedDiagnostics.get(site);
+  if (hit !== undefined && hit.doc === doc && hit.severity === sev) {
+    const same = hit.line === r.line && hit.start === r.start && hit.end === r.end;
+    if (same && (hit.layout === layout || !hit.related)) return hit.diagnostic;
+    // The site only moved (lines inserted or deleted above it): the same diagnostic at its new place.
+    // Related locations only in other files (a macro from a header) stay put until a rebuild, and
+    // those in this document when the one edit since they were made began below all of them.
+    const keep =
+      !hit.related ||
+      (hit.rebuild === rebuild && (!hit.localRelated || (hit.layout === layout - 1 && (doc.asm?.layoutEditLine ?? 0) > hit.relatedLast))) ||
+      sameRelated(relatedFor(doc, site), hit.diagnostic.relatedInformation);
+    if (keep) {
+      if (!same) hit.diagnostic = movedDiagnosticAt(hit.diagnostic, r.line, r.start, Math.max(r.start, r.end));
+      hit.line = r.line;
+      hit.start = r.start;
+      hit.end = r.end;
+      hit.layout = layout;
+      return hit.diagnostic;
+    }
+  }
+  const related = relatedFor(doc, site);
+  const d = siteDiagnostic(site, sev, related);
+  // Related locations in the document move with its lines: checked again when a line moved.
+  cachedDiagnostics.set(site, {
+    doc, line: r.line, start: r.start, end: r.end, severity: sev, layout, rebuild,
+    related: related.length > 0 || site.cppMacro !== undefined || site.expansion !== undefined,
+    localRelated: site.cppMacro !== undefined || related.length === 0 || related.some((x) => x.location.uri === doc.uri),
+    relatedLast: lastLineIn(doc.uri, related, site),
+    diagnostic: d,
+  });
+  return d;
+}
+
 export function diagnosticsFor(doc: OpenDocument, settings: Settings): Diagnostic[] {
   const out: Diagnostic[] = [];
   if (doc.truncated) {
@@ -148,46 +222,50 @@ export function diagnosticsFor(doc: OpenDocument, settings: Settings): Diagnosti
   }
   const layout = doc.asm?.layoutVersion ?? -1;
   const rebuild = doc.asm?.rebuildVersion ?? -1;
+  // Every site an expansion yields is shown at the invocation, so they share its range. Identical
+  // ones (a `.rept` of one `cli`) become one diagnostic with their count, as the inlay hints count
+  // them: a `.rept 400000` of `cli` was 400,000 copies, 197 MB of JSON on every publish.
+  let run: SameRangeRun | undefined;
+  let listed = 0;
+  let unlisted = 0;
   for (const site of sitesOf(doc)) {
     const sev = siteSeverity(site, settings);
     if (sev === undefined) continue;
-    // A site that neither moved nor changed keeps its diagnostic from the last publish (most sites, on most edits).
     const r = site.range;
-    const hit = cachedDiagnostics.get(site);
-    if (hit !== undefined && hit.doc === doc && hit.severity === sev) {
-      const same = hit.line === r.line && hit.start === r.start && hit.end === r.end;
-      if (same && (hit.layout === layout || !hit.related)) {
-        out.push(hit.diagnostic);
+    if (run !== undefined && run.line === r.line && run.start === r.start && run.end === r.end) {
+      if (run.keys === undefined) run.keys = new Map([[sameRangeKey(run.first, run.firstSeverity), run.firstIndex]]);
+      const key = sameRangeKey(site, sev);
+      const at = run.keys.get(key);
+      if (at !== undefined) {
+        (run.counts ??= new Map()).set(at, (run.counts.get(at) ?? 1) + 1);
         continue;
       }
-      // The site only moved (lines inserted or deleted above it): the same diagnostic at its new place.
-      // Related locations only in other files (a macro from a header) stay put until a rebuild, and
-      // those in this document when the one edit since they were made began below all of them.
-      const keep =
-        !hit.related ||
-        (hit.rebuild === rebuild && (!hit.localRelated || (hit.layout === layout - 1 && (doc.asm?.layoutEditLine ?? 0) > hit.relatedLast))) ||
-        sameRelated(relatedFor(doc, site), hit.diagnostic.relatedInformation);
-      if (keep) {
-        if (!same) hit.diagnostic = movedDiagnosticAt(hit.diagnostic, r.line, r.start, Math.max(r.start, r.end));
-        hit.line = r.line;
-        hit.start = r.start;
-        hit.end = r.end;
-        hit.layout = layout;
-        out.push(hit.diagnostic);
+      if (listed >= SITE_DIAGNOSTIC_LIMIT) {
+        unlisted++;
         continue;
       }
+      run.keys.set(key, out.length);
+    } else {
+      if (run !== undefined) closeRun(run, out);
+      if (listed >= SITE_DIAGNOSTIC_LIMIT) {
+        unlisted++;
+        run = undefined;
+        continue;
+      }
+      run = { line: r.line, start: r.start, end: r.end, first: site, firstSeverity: sev, firstIndex: out.length, keys: undefined, counts: undefined };
     }
-    const related = relatedFor(doc, site);
-    const d = siteDiagnostic(site, sev, related);
-    // Related locations in the document move with its lines: checked again when a line moved.
-    cachedDiagnostics.set(site, {
-      doc, line: r.line, start: r.start, end: r.end, severity: sev, layout, rebuild,
-      related: related.length > 0 || site.cppMacro !== undefined || site.expansion !== undefined,
-      localRelated: site.cppMacro !== undefined || related.length === 0 || related.some((x) => x.location.uri === doc.uri),
-      relatedLast: lastLineIn(doc.uri, related, site),
-      diagnostic: d,
+    out.push(siteDiagnosticIn(doc, site, sev, layout, rebuild));
+    listed++;
+  }
+  if (run !== undefined) closeRun(run, out);
+  if (unlisted > 0) {
+    out.push({
+      range: { start: { line: 0, character: 0 }, end: { line: 0, character: doc.lineText(0).length } },
+      severity: DiagnosticSeverity.Information,
+      source: "afterburn",
+      code: "diagnostics-capped",
+      message: `afterburn: ${unlisted.toLocaleString("en")} more sensitive sites are not listed (at most ${SITE_DIAGNOSTIC_LIMIT.toLocaleString("en")} site diagnostics per document); hovers, inlay hints and the preview still show them`,
     });
-    out.push(d);
   }
   if (doc.asm !== undefined) {
     for (const p of doc.asm.parseDiagnostics()) {
@@ -255,23 +333,58 @@ function definitionLocation(doc: OpenDocument, d: DefinitionLocation): Location 
   return { uri: fileUri(d.file!), range: toRange({ line: d.headerLine ?? 0, start: 0, end: 0 }) };
 }
 
+/** Related locations a site's expansion levels give at most. */
+const MAX_RELATED = 16;
+/** Expansion levels walked at most (a recursive macro nests up to the expander's depth limit). */
+const MAX_WALKED_LEVELS = 64;
+
+/** A related location an expansion level gives: a macro's definition, or the body line a statement came from. */
+type RelatedItem = { macro: string } | { kind: ExpansionOrigin["kind"]; bodyLine: number };
+
+/**
+ * What a site's related information lists from its expansion levels, innermost first, each once: a
+ * recursive macro repeats the same few levels a hundred times, and 166,000 sites each listing 200
+ * related locations ran the server out of memory. `truncated` when some were left out.
+ */
+function relatedItems(site: EditorSite): { items: RelatedItem[]; truncated: boolean } {
+  const items: RelatedItem[] = [];
+  let walked = 0;
+  let e = site.expansion;
+  for (; e !== undefined && walked < MAX_WALKED_LEVELS; e = e.parent, walked++) {
+    const name = e.name?.toLowerCase();
+    if (e.kind === "macro" && name !== undefined && !items.some((x) => "macro" in x && x.macro === name)) {
+      if (items.length === MAX_RELATED) break;
+      items.push({ macro: name });
+    }
+    const { kind, bodyLine } = e;
+    if (bodyLine >= 0 && !items.some((x) => "bodyLine" in x && x.bodyLine === bodyLine && x.kind === kind)) {
+      if (items.length === MAX_RELATED) break;
+      items.push({ kind, bodyLine });
+    }
+  }
+  return { items, truncated: e !== undefined };
+}
+
 function relatedFor(doc: OpenDocument, site: EditorSite): DiagnosticRelatedInformation[] {
   const an = doc.asm;
   if (an === undefined) return [];
   const out: DiagnosticRelatedInformation[] = [];
-  for (let e = site.expansion; e !== undefined; e = e.parent) {
-    if (e.kind === "macro" && e.name !== undefined) {
-      const def = an.macroDefinition(e.name.toLowerCase());
+  const related = relatedItems(site);
+  for (const item of related.items) {
+    if ("macro" in item) {
+      const def = an.macroDefinition(item.macro);
       if (def !== undefined) {
         const src = an.toSource(def.span);
         const loc = src !== undefined ? { uri: doc.uri, range: toRange(src) } : headerLoc(an.headerLocation(def.span.line));
         if (loc) out.push({ location: loc, message: `macro ${def.name} is defined here` });
       }
+      continue;
     }
-    const body = an.toSource({ line: e.bodyLine, start: 0, end: 0 });
-    const bodyLoc = body !== undefined ? { uri: doc.uri, range: toRange({ line: body.line, start: 0, end: an.lineText(body.line).length }) } : headerLoc(an.headerLocation(e.bodyLine));
-    if (bodyLoc) out.push({ location: bodyLoc, message: `\`${site.text}\` comes from this line of the ${e.kind === "macro" ? "macro" : `.${e.kind}`} body` });
+    const body = an.toSource({ line: item.bodyLine, start: 0, end: 0 });
+    const bodyLoc = body !== undefined ? { uri: doc.uri, range: toRange({ line: body.line, start: 0, end: an.lineText(body.line).length }) } : headerLoc(an.headerLocation(item.bodyLine));
+    if (bodyLoc) out.push({ location: bodyLoc, message: `\`${boundedQuote(site.text)}\` comes from this line of the ${item.kind === "macro" ? "macro" : `.${item.kind}`} body` });
   }
+  if (related.truncated) out.push({ location: { uri: doc.uri, range: toRange(site.range) }, message: "further expansion levels (a macro calling itself?) are not listed" });
   if (site.cppMacro !== undefined) {
     const d = an.cppDefine(site.cppMacro);
     if (d !== undefined) {
@@ -349,7 +462,7 @@ export function codeActionsFor(doc: OpenDocument, range: Range, diagnostics: Dia
     const edit = excludeEdit(doc, range, annotated);
     if (edit !== undefined) {
       out.push({
-        title: annotated.length === 1 ? `Exclude \`${annotated[0].text}\` from afterburning` : `Exclude ${annotated.length} sensitive sites from afterburning`,
+        title: annotated.length === 1 ? `Exclude \`${boundedQuote(annotated[0].text)}\` from afterburning` : `Exclude ${annotated.length} sensitive sites from afterburning`,
         kind: CodeActionKind.QuickFix,
         diagnostics: ours,
         edit: { changes: { [doc.uri]: edit } },

@@ -6,6 +6,7 @@
 import { AsmDocument, spliceInPlace } from "./document.js";
 import { collectDefines, expandLine, FILE_EXPANSION_BUDGET, mapToSource, replacementOver, type DefineTable, type ExpandedLine, type ExpansionBudget } from "./defines.js";
 import { gatherIncludes, type HeaderMacroLine, type IncludeSet } from "./includes.js";
+import { boundedMessage } from "./message.js";
 import { splitLines } from "./parse.js";
 import { findSitesIn, isAnnotationSwitch, siteOf, type AsmSite } from "./sites.js";
 import type { AsmFile, CodeMode, ExpandedStatement, MacroDefinition, ParseDiagnostic, Span } from "./types.js";
@@ -490,7 +491,7 @@ export class AsmAnalysis {
   private mapDiagnostic(d: ParseDiagnostic): (ParseDiagnostic & { range: Span }) | undefined {
     const range = this.toSource(d.span);
     if (range === undefined || range.line >= this.source.length) return undefined;
-    return { ...d, span: { line: d.span.line, start: d.span.start, end: d.span.end }, range };
+    return { ...d, message: boundedMessage(d.message), span: { line: d.span.line, start: d.span.start, end: d.span.end }, range };
   }
 }
 

@@ -7,6 +7,7 @@ import { describe } from "../isa/describe.js";
 import { paddingFor } from "../isa/classify.js";
 import { registerKind } from "../isa/registers.js";
 import type { AsmAnalysis, MappedSite } from "./analysis.js";
+import { boundedQuote } from "./message.js";
 import { registerNames } from "./registers.js";
 import type { ExpandedStatement, InstructionStatement, Span } from "./types.js";
 
@@ -100,8 +101,8 @@ const CLASS_WORD: Record<string, string> = {
 /** Markdown for a site (the catalogue's description plus what this occurrence gets). */
 export function siteHover(site: MappedSite): string {
   const head = site.annotated
-    ? `\`${site.text}\` — ${CLASS_WORD[site.entry.class]}; the afterburner pads **${site.padding} bytes** (${site.mode}-bit code, section \`${site.section}\`)`
-    : `\`${site.text}\` — ${CLASS_WORD[site.entry.class]}; **not annotated**: ${site.reason}`;
+    ? `\`${boundedQuote(site.text)}\` — ${CLASS_WORD[site.entry.class]}; the afterburner pads **${site.padding} bytes** (${site.mode}-bit code, section \`${site.section}\`)`
+    : `\`${boundedQuote(site.text)}\` — ${CLASS_WORD[site.entry.class]}; **not annotated**: ${site.reason}`;
   const from = site.expansion
     ? `\n\nExpanded from ${site.expansion.kind === "macro" ? `macro \`${site.expansion.name}\`` : `\`.${site.expansion.kind}\``}.`
     : site.cppMacro !== undefined ? `\n\nExpanded from cpp macro \`${site.cppMacro}\`.` : "";
@@ -149,6 +150,32 @@ const DIRECTIVE_DOCS: Record<string, string> = {
   ".loc": "Debug info: the source line of the following code.",
 };
 
+
+/** Distinct items a hover lists at most: one line can stand for 100,000 sites (a .rept, a recursive macro). */
+const HOVER_ITEMS = 24;
+/** Full per-site sections a hover shows at most. */
+const HOVER_SECTIONS = 4;
+
+/**
+ * The sites described by `describe`, each distinct description once with its count (×N), at most
+ * `max` of them and then how many more; joined by `separator`.
+ */
+function grouped<T>(items: readonly T[], describe: (item: T) => string, separator: string, max = HOVER_ITEMS): string {
+  const counts = new Map<string, number>();
+  for (const item of items) {
+    const d = describe(item);
+    counts.set(d, (counts.get(d) ?? 0) + 1);
+  }
+  const parts: string[] = [];
+  for (const [d, n] of counts) {
+    if (parts.length === max) break;
+    parts.push(n > 1 ? `${d} ×${n.toLocaleString("en")}` : d);
+  }
+  const more = counts.size - parts.length;
+  if (more > 0) parts.push(`and ${more.toLocaleString("en")} more different site${more === 1 ? "" : "s"}`);
+  return parts.join(separator);
+}
+
 /** Markdown for the word at a position, or undefined when there is nothing to say. */
 export function hoverAt(an: AsmAnalysis, line: number, character: number): { markdown: string; span: Span } | undefined {
   const w = classifyWord(an, line, character);
@@ -163,17 +190,17 @@ export function hoverAt(an: AsmAnalysis, line: number, character: number): { mar
         const def = file.macros.get(w.word.toLowerCase())!;
         const where = describeLocation(an, def.span.line);
         const params = def.params.map((p) => p.name + (p.required ? ":req" : p.vararg ? ":vararg" : p.defaultValue !== undefined ? `=${p.defaultValue}` : "")).join(", ");
-        const listing = sites.length > 0 ? `\n\nThis invocation expands to ${sites.length} sensitive site${sites.length === 1 ? "" : "s"}: ${sites.map((s) => `\`${s.text}\` (\`${s.entry.id}\`, ${s.annotated ? `+${s.padding} B` : "not annotated"})`).join(", ")}.` : "\n\nNo sensitive instruction in this expansion.";
+        const listing = sites.length > 0 ? `\n\nThis invocation expands to ${sites.length.toLocaleString("en")} sensitive site${sites.length === 1 ? "" : "s"}: ${grouped(sites, (s) => `\`${boundedQuote(s.text)}\` (\`${s.entry.id}\`, ${s.annotated ? `+${s.padding} B` : "not annotated"})`, ", ")}.` : "\n\nNo sensitive instruction in this expansion.";
         return { markdown: `**macro** \`${def.name}\`${params ? ` ${params}` : ""} — defined ${where}${listing}`, span: w.span };
       }
       if (w.kind === "cpp-macro") {
         const d = an.cppDefine(w.word)!;
         const sig = d.params !== undefined ? `${d.name}(${d.params.join(", ")})` : d.name;
         const where = d.file === "" ? `at line ${d.line + 1}` : `in ${d.file}:${d.line + 1}`;
-        const listing = sites.length > 0 ? `\n\nExpands to ${sites.map((s) => `\`${s.text}\` (\`${s.entry.id}\`)`).join(", ")}.` : "";
+        const listing = sites.length > 0 ? `\n\nExpands to ${grouped(sites, (s) => `\`${boundedQuote(s.text)}\` (\`${s.entry.id}\`)`, ", ")}.` : "";
         return { markdown: `**#define** \`${sig}\` \`${d.body}\` — ${where}${listing}`, span: w.span };
       }
-      if (sites.length > 0) return { markdown: sites.map(siteHover).join("\n\n---\n\n"), span: w.span };
+      if (sites.length > 0) return { markdown: grouped(sites, siteHover, "\n\n---\n\n", HOVER_SECTIONS), span: w.span };
       const ins = statementsOn(an, line).find((s) => s.statement.kind === "instruction" && s.statement.mnemonicSpan.start <= w.span.start && s.statement.mnemonicSpan.end >= w.span.end);
       const note = MNEMONICS.find((m) => m.mnemonic === w.word.toLowerCase());
       const extra = note ? `\n\nThis mnemonic is ${note.note} (catalogue: ${note.entries.map((e) => `\`${e}\``).join(", ")}); with these operands it is not.` : "";

@@ -204,3 +204,61 @@ test("a C edit whose range starts past the last line is clamped, and later edits
   assert.deepEqual(view(got), view(fresh));
   assert.deepEqual(got.diagnostics.map((x) => x.code), ["cli", "hlt"]);
 });
+
+test("identical sites an expansion puts at one invocation are one diagnostic with their count; different ones stay apart", async () => {
+  const uri = "file:///tmp/afterburn-test/merged.S";
+  const d = await client.openAndWait(uri, [".rept 3", "\tcli", "\tsti", ".endr", ".irp r, cr0, cr3, cr0", "\tmovl %eax, %\\r", ".endr"].join("\n"));
+  const sites = d.diagnostics.filter((x) => x.source === "afterburn");
+  assert.deepEqual(sites.map((x) => [x.code, x.range.start.line]), [["cli", 0], ["sti", 0], ["mov-to-cr0", 4], ["mov-to-cr3", 4]]);
+  assert.match(sites[0].message, /\(from \.rept\) — 3 such sites here$/);
+  assert.match(sites[1].message, /\(from \.rept\) — 3 such sites here$/);
+  // The two %cr0 moves are the same diagnostic; the %cr3 one is another.
+  assert.match(sites[2].message, /— 2 such sites here$/);
+  assert.doesNotMatch(sites[3].message, /such sites/);
+  assert.equal(sites[3].relatedInformation?.[0]?.message, "`movl %eax, %cr3` comes from this line of the .irp body");
+  // A large .rept of one instruction was that many copies of one diagnostic (400,000: 197 MB of JSON per publish).
+  const big = await client.changeAndWait(uri, 2, [{ text: ".rept 200000\n\tcli\n.endr\n" }]);
+  assert.equal(big.diagnostics.length, 1);
+  assert.match(big.diagnostics[0].message, /— 200,000 such sites here$/);
+  client.notify("textDocument/didClose", { textDocument: { uri } });
+});
+
+test("a recursive macro: the server stays up, related information lists each level once, a hover counts the sites", async () => {
+  const uri = "file:///tmp/afterburn-test/recursive.S";
+  // Called twice per level, it makes 166,666 sites within the expansion budget, 100 levels deep: each
+  // site listed 200 related locations, and the server ran out of memory on this six-line file.
+  const text = [".macro m a", "\tcli", "\tm \\a", "\tm \\a", ".endm", "m 1"].join("\n");
+  const d = await client.openAndWait(uri, text);
+  const sites = d.diagnostics.filter((x) => x.source === "afterburn");
+  assert.ok(sites.length >= 1 && sites.length <= 4, `${sites.length} site diagnostics`);
+  for (const s of sites) {
+    assert.equal(s.code, "cli");
+    assert.ok((s.relatedInformation?.length ?? 0) <= 3, JSON.stringify(s.relatedInformation));
+    assert.deepEqual(s.relatedInformation?.slice(0, 2).map((r) => [r.message, r.location.range.start.line]), [["macro m is defined here", 0], ["`cli` comes from this line of the macro body", 1]]);
+  }
+  const counted = sites.reduce((n, s) => n + Number(/— ([\d,]+) such sites here$/.exec(s.message)?.[1].replace(/,/g, "") ?? 1), 0);
+  assert.equal(counted, 166_666);
+  assert.ok(sites.some((s) => s.relatedInformation?.at(-1)?.message.startsWith("further expansion levels")), "the levels past the walk are said to be left out");
+  assert.ok(d.diagnostics.some((x) => x.source === "afterburn-parse" && /nested too deeply/.test(x.message)));
+  const hover = (await client.request("textDocument/hover", { textDocument: { uri }, position: { line: 5, character: 0 } })) as { contents: { value: string } };
+  assert.match(hover.contents.value, /expands to 166,666 sensitive sites: `cli` \(`cli`, \+8 B\) ×166,666\./);
+  assert.ok(hover.contents.value.length < 2000, `hover of ${hover.contents.value.length} characters`);
+  assert.equal(client.exited, undefined);
+  client.notify("textDocument/didClose", { textDocument: { uri } });
+});
+
+test("past 20,000 different site diagnostics a document publishes no more, and says how many it leaves out", async () => {
+  const uri = "file:///tmp/afterburn-test/capped.S";
+  const n = 20_005;
+  // Each expansion differs (its operand), so none merge: 20,005 different diagnostics at one line.
+  const values = Array.from({ length: n }, (_, i) => String(i * 8)).join(", ");
+  const d = await client.openAndWait(uri, [`.irp x, ${values}`, "\tlgdt \\x", ".endr", "\tcli"].join("\n"));
+  const sites = d.diagnostics.filter((x) => x.source === "afterburn" && x.code === "lgdt");
+  assert.equal(sites.length, 20_000);
+  // The cli after the loop is past the limit as well.
+  assert.ok(!d.diagnostics.some((x) => x.code === "cli"));
+  const capped = d.diagnostics.filter((x) => x.code === "diagnostics-capped");
+  assert.equal(capped.length, 1);
+  assert.match(capped[0].message, /^afterburn: 6 more sensitive sites are not listed \(at most 20,000 site diagnostics per document\)/);
+  client.notify("textDocument/didClose", { textDocument: { uri } });
+});
