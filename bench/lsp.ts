@@ -639,7 +639,7 @@ async function main(): Promise<void> {
     console.log("afterburn-lsp over JSON-RPC stdio (dist/server.js --stdio; figures from this host, possibly under load)");
     console.log(`  this host: ${faultCost(faultMicros)}`);
     console.log("  debounce: none. The server analyses and publishes synchronously on every didOpen/didChange (no delay, no");
-    console.log("  setting for one; a change already superseded by one read off the wire is analysed but not published), so each");
+    console.log("  setting for one; a change already superseded by one read off the wire is not published, and analysed only when a patch can), so each");
     console.log("  figure below is the whole way: didChange sent → analysis → publish → parsed here.");
     console.log(`  gcc file: ${gccKind}`);
     console.log(`  edits per file: ${EDITS} incremental didChange, one at a time, each awaited (type a character and delete it,`);

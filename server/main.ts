@@ -264,9 +264,10 @@ export function startServer(connection: Connection): void {
       if (doc === undefined) return;
       doc.applyChanges(params.contentChanges, params.textDocument.version ?? doc.version + 1);
       // A newer version is already waiting: its publish covers this one (typing faster than analysis).
-      // Assembly is still analysed edit by edit, which keeps each step on the incremental path.
+      // Assembly is still analysed edit by edit when a patch can, which keeps each step on the
+      // incremental path; a full pass is left to the change that publishes.
       if (!superseded) analyseAndPublish(doc);
-      else if (doc.asm !== undefined) safe("analysis", undefined, () => void doc.asm!.sites());
+      else if (doc.asm !== undefined) safe("analysis", undefined, () => void doc.asm!.settle());
     });
   });
 

@@ -127,6 +127,21 @@ export class AsmAnalysis {
     return this.doc.version;
   }
 
+  /** Whether the next read re-analyses the whole document (see AsmDocument.fullPassPending). */
+  get fullPassPending(): boolean {
+    return this.doc.fullPassPending;
+  }
+
+  /**
+   * Brings the sites up to date when the changes since the last read can be patched in; otherwise
+   * leaves the full pass to the next read and returns false (AsmDocument.settle).
+   */
+  settle(): boolean {
+    if (!this.doc.settle()) return false;
+    this.sites();
+    return true;
+  }
+
   /** Lines re-lexed by the last edit (for tests and benchmarks). */
   get lastRelexed(): number {
     return this.doc.lastRelexed;

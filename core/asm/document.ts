@@ -206,18 +206,31 @@ export class AsmDocument {
    * (AsmAnalysis's sites); everything else reads `file`.
    */
   currentAnalysis(): AsmFile {
-    if (this.stale) {
-      const base = this.analysedVersion;
-      if (!(this.patch !== undefined && this.applyPatch(this.patch, base))) {
-        this.renumber();
-        this.analyseAll();
-        this.lastStep = { kind: "full", version: this.version };
-      }
+    if (!this.settle()) {
+      this.analyseAll();
+      this.lastStep = { kind: "full", version: this.version };
       this.analysedVersion = this.version;
+      this.stale = false;
     }
-    this.stale = false;
-    this.patch = undefined;
     return this.analysed!;
+  }
+
+  /**
+   * Brings the analysis up to date when a patch can stand for the changes since the last read (true);
+   * false when only a full pass can, which is left to the next read. A caller with more changes
+   * already waiting saves that pass: the next change could not be patched onto it anyway.
+   */
+  settle(): boolean {
+    if (!this.stale) return true;
+    const patch = this.patch;
+    this.patch = undefined;
+    if (patch !== undefined && this.applyPatch(patch, this.analysedVersion)) {
+      this.analysedVersion = this.version;
+      this.stale = false;
+      return true;
+    }
+    this.renumber();
+    return false;
   }
 
   /** Renumbers the parsed lines that moved since they were lexed or last renumbered. */
@@ -231,6 +244,11 @@ export class AsmDocument {
       this.analysed?.diagnostics.sort(compareDiagnostics);
       this.diagnosticsUnsorted = false;
     }
+  }
+
+  /** Whether the next read of the analysis will redo it all (after settle() said no patch can stand for the changes). */
+  get fullPassPending(): boolean {
+    return this.stale && this.patch === undefined;
   }
 
   /** Whether the last read of the analysis was served by the few-line fast path (for tests). */

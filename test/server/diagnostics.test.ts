@@ -262,3 +262,24 @@ test("past 20,000 different site diagnostics a document publishes no more, and s
   assert.match(capped[0].message, /^afterburn: 6 more sensitive sites are not listed \(at most 20,000 site diagnostics per document\)/);
   client.notify("textDocument/didClose", { textDocument: { uri } });
 });
+
+test("keystrokes sent back to back in a macro definition (each a full pass, the superseded ones skipped): the last version equals a fresh open", async () => {
+  const uri = "file:///tmp/afterburn-test/burst-macro.S";
+  const lines = [".macro IRQ_OFF", "\tcli", ".endm", "\t.text", "f:", ...Array.from({ length: 300 }, (_, i) => (i % 5 === 0 ? "\tIRQ_OFF" : `\tmovl ${i}(%esp), %eax`)), "\tret"];
+  await client.openAndWait(uri, lines.join("\n"));
+  // Rename the macro's body instruction and add a parameter, a key at a time: every change is structural.
+  const typed = ".macro IRQ_OFF flag=1".split("");
+  let version = 1;
+  const last = client.waitForDiagnostics(uri, (d) => d.version === typed.length + 3);
+  client.change(uri, ++version, [{ range: range(0, 0, 0, lines[0].length), text: "" }]);
+  for (let k = 0; k < typed.length; k++) client.change(uri, ++version, [{ range: range(0, k, 0, k), text: typed[k] }]);
+  client.change(uri, ++version, [{ range: range(1, 1, 1, 4), text: "pushfl" }]);
+  const final = await last;
+  const text = lines.slice();
+  text[0] = typed.join("");
+  text[1] = "\tpushfl";
+  const fresh = await client.openAndWait("file:///tmp/afterburn-test/burst-macro-fresh.S", text.join("\n"));
+  const strip = (d: typeof final) => d.diagnostics.map((x) => [x.code, x.range.start.line, x.range.start.character, x.range.end.character, x.message, (x.relatedInformation ?? []).map((r) => [r.message, r.location.range])]);
+  assert.deepEqual(strip(final), strip(fresh));
+  assert.equal(final.diagnostics.filter((x) => x.code === "pushf").length, 60);
+});

@@ -532,3 +532,35 @@ test("AsmDocument: a line inserted in a macro body costs each call one more unit
   assert.ok(file.diagnostics.some((d) => d.message.startsWith(EXPANSION_STOPPED)), "the budget stopped the expansion");
   assert.deepEqual(file.statements.length, parseAsm(lines.join("\n"), { fileName: "budget.S" }).statements.length);
 });
+
+test("settle: patches what a patch can stand for; otherwise leaves the full pass to the next read, and edits after it wait for that pass too", () => {
+  const lines = [".macro m", "\tcli", ".endm", "\t.text", "\tm", "\tmovl %eax, %ebx", "\tnop"];
+  const doc = new AsmDocument(lines.join("\n"), { fileName: "p.S" });
+  void doc.file;
+  assert.equal(doc.settle(), true, "nothing changed since the read");
+  doc.applyChange(5, 6, ["\tmovl %ecx, %ebx"]);
+  assert.equal(doc.settle(), true, "a quiet line: patched");
+  assert.ok(doc.lastAnalysisWasPatch);
+  assert.equal(doc.fullPassPending, false);
+  const step = doc.lastStep;
+  doc.applyChange(0, 1, [".macro mm"]);
+  assert.equal(doc.settle(), false, "a macro renamed: no patch");
+  assert.equal(doc.fullPassPending, true);
+  assert.equal(doc.lastStep, step, "nothing analysed yet");
+  doc.applyChange(5, 6, ["\tmovl %edx, %ebx"]);
+  assert.equal(doc.settle(), false, "a quiet line after it cannot be patched onto an analysis not made");
+  lines[0] = ".macro mm";
+  lines[5] = "\tmovl %edx, %ebx";
+  assert.deepEqual(doc.file.diagnostics.map((d) => d.message), parseAsm(lines.join("\n"), { fileName: "p.S" }).diagnostics.map((d) => d.message));
+  assert.equal(doc.lastStep.kind, "full");
+  assert.equal(doc.fullPassPending, false);
+  // The analysis layer: its sites follow a settled patch, and after a skipped pass equal a fresh analysis.
+  const an = new AsmAnalysis([".macro m", "\tcli", ".endm", "\tm", "\tnop"].join("\n"), { fileName: "p.S" });
+  assert.equal(an.sites().length, 1);
+  an.applyEdit({ start: { line: 4, character: 1 }, end: { line: 4, character: 4 } }, "sti");
+  assert.equal(an.settle(), true);
+  an.applyEdit({ start: { line: 1, character: 1 }, end: { line: 1, character: 4 } }, "hlt");
+  an.applyEdit({ start: { line: 0, character: 8 }, end: { line: 0, character: 8 } }, " a");
+  assert.equal(an.settle(), false);
+  assert.deepEqual(an.sites().map((s) => [s.entry.id, s.range.line]), [["hlt", 3], ["sti", 4]]);
+});
