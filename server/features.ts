@@ -161,7 +161,7 @@ function sameRangeKey(site: EditorSite, sev: DiagnosticSeverity): string {
   const related = relatedItems(site);
   let chain = related.truncated ? "+" : "";
   for (const x of related.items) chain += "macro" in x ? `m:${x.macro},` : `${x.kind}:${x.bodyLine},`;
-  return `${sev}|${site.entry.id}|${site.mnemonic}|${site.annotated}|${site.padding}|${site.reason ?? ""}|${site.cppMacro ?? ""}|${boundedQuote(site.text)}|${chain}`;
+  return `${sev}|${site.entry.id}|${site.mnemonic}|${site.annotated}|${site.padding}|${site.reason ?? ""}|${site.expansion?.kind ?? ""}:${site.expansion?.name ?? ""}|${site.cppMacro ?? ""}|${boundedQuote(site.text)}|${chain}`;
 }
 
 /** Gives each merged diagnostic of a run its count (a copy: the one kept per site stays as it is). */
@@ -302,6 +302,12 @@ export function siteDiagnostic(site: EditorSite, sev: DiagnosticSeverity, relate
   };
   if (related.length > 0) d.relatedInformation = [...related];
   return d;
+}
+
+/** The diagnostic one site would have on its own, before identical ones are merged (for tests). */
+export function ownSiteDiagnostic(doc: OpenDocument, site: EditorSite, settings: Settings): Diagnostic | undefined {
+  const sev = siteSeverity(site, settings);
+  return sev === undefined ? undefined : siteDiagnostic(site, sev, relatedFor(doc, site));
 }
 
 /** `.afterburn_noannotate` directives: a hint saying how many sites the region leaves unannotated. */
