@@ -27,6 +27,16 @@ const { expandedStatement } = expandedModule;
 /** How the diagnostics of an expansion that stopped begin (the afterburner fails the build on them). */
 export const EXPANSION_STOPPED = "expansion stopped:";
 
+/** Where a message from inside an expansion says so (reportInExpansion): `in expansion of macro 'm' (body line 3): `. */
+const IN_EXPANSION = /^in expansion of (?:macro '[^']*'|\.[a-z]+) \(body line \d+\): /;
+
+/** Whether a diagnostic says an expansion stopped, at the top level or from inside another expansion. */
+export function expansionStopped(message: string): boolean {
+  if (message.startsWith(EXPANSION_STOPPED)) return true;
+  const m = IN_EXPANSION.exec(message);
+  return m !== null && message.startsWith(EXPANSION_STOPPED, m[0].length);
+}
+
 /** GNU as refuses deeper macro nesting than this. */
 export const MAX_EXPANSION_DEPTH = 100;
 /**

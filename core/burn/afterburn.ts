@@ -8,7 +8,7 @@
 
 import { isAscii } from "node:buffer";
 import { closeSync, openSync } from "node:fs";
-import { EXPANSION_STOPPED, isPrefixOnly, parseAsm } from "../asm/index.js";
+import { expansionStopped, isPrefixOnly, parseAsm } from "../asm/index.js";
 import type {
   CodeMode,
   DirectiveStatement,
@@ -240,7 +240,7 @@ function burn(text: string, options: BurnOptions): Burnt {
   for (const d of parsed.diagnostics) {
     diagnostics.push({ file: fileName, line: d.span.line + 1, column: d.span.start + 1, severity: d.severity, message: boundedMessage(d.message), from: "parser" });
     // Sensitive instructions in what was not expanded would go unannotated: the build must not pass.
-    if (d.message.startsWith(EXPANSION_STOPPED) && annotate) {
+    if (expansionStopped(d.message) && annotate) {
       diagnostics.push({
         file: fileName, line: d.span.line + 1, column: d.span.start + 1, severity: "error", from: "afterburner",
         message: "the expansion stopped here, so sensitive instructions it would produce cannot be annotated; split the expansion (a smaller .rept or table) or generate it as plain lines",

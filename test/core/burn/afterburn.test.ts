@@ -276,3 +276,16 @@ test("an expansion stopped by the limit fails the build instead of leaving its s
   assert.equal(hasAfterburnerErrors(table), false);
   assert.deepEqual(table.sites.map((s) => [s.id, s.annotated]), [["cli", true]]);
 });
+
+test("an expansion stopped inside another expansion fails the build too (its message begins \"in expansion of\")", () => {
+  // The limit stops the .rept inside macro big; late's cli after it was left out of the expansion, and
+  // the build passed with it unannotated (found by review).
+  const text = [".macro late", "\tcli", ".endm", ".macro big", ".rept 1000000", ".endr", ".endm", "\tbig", "\tlate", ""].join("\n");
+  const r = afterburn(text, { mode: 32 });
+  assert.ok(r.diagnostics.some((d) => d.from === "parser" && /^in expansion of macro 'big' \(body line \d+\): expansion stopped:/.test(d.message)), JSON.stringify(r.diagnostics));
+  assert.ok(hasAfterburnerErrors(r), "the build fails");
+  // Macros nested past the limit, reported from inside the outermost call, likewise.
+  const deep = afterburn([".macro m a", "\tcli", "\tm \\a", ".endm", "\tm 1", ""].join("\n"), { mode: 32 });
+  assert.ok(deep.diagnostics.some((d) => /^in expansion of macro 'm' .*expansion stopped: macros nested too deeply/.test(d.message)));
+  assert.ok(hasAfterburnerErrors(deep), "the build fails");
+});
