@@ -95,7 +95,8 @@ export function formatSiteTable(sites: readonly Site[]): string {
     s.text + (s.expandedFrom ? `   [from ${s.expandedFrom}]` : "") + (s.annotated || !s.reason || s.reason.startsWith("annotation disabled") ? "" : `   (not annotated: ${s.reason})`),
   ]);
   const header = ["site", "id", "class", "pad", "instruction"];
-  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
+  // A loop, not Math.max(...): spread into arguments, 130,000 rows overflowed the stack.
+  const widths = header.map((h, i) => rows.reduce((w, r) => Math.max(w, r[i].length), h.length));
   const fmt = (r: string[]) => r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]))).join("  ");
   const byClass = new Map<string, number>();
   for (const s of sites) byClass.set(s.class, (byClass.get(s.class) ?? 0) + 1);

@@ -24,10 +24,10 @@ import {
 } from "vscode-languageserver";
 import { pathToFileURL } from "node:url";
 import { afterburn } from "../core/burn/afterburn.js";
-import { boundedQuote } from "../core/asm/message.js";
+import { boundedMessage, boundedQuote } from "../core/asm/message.js";
 import { siteMessage, type AsmSite } from "../core/asm/sites.js";
 import type { ExpansionOrigin, Span } from "../core/asm/types.js";
-import { completions, documentSymbols, foldingRanges, hoverAt, labelBlocks, siteHover, type DefinitionLocation } from "../core/asm/navigate.js";
+import { completions, documentSymbols, foldingRanges, grouped, HOVER_SECTIONS, hoverAt, labelBlocks, siteHover, siteHoverKey, type DefinitionLocation } from "../core/asm/navigate.js";
 import { lowerBound, type MappedSite } from "../core/asm/analysis.js";
 import type { OpenDocument } from "./documents.js";
 import type { SeveritySetting, Settings } from "./settings.js";
@@ -135,9 +135,28 @@ function classSetting(site: EditorSite, settings: Settings): SeveritySetting {
 
 /**
  * Site diagnostics one document publishes at most: more is megabytes of JSON on every keystroke, which
- * no editor lists usefully. Only an expansion makes that many (identical ones are already merged).
+ * no editor lists usefully (VS Code shows 1,000 per file). Only an expansion makes that many
+ * (identical ones are already merged).
  */
-export const SITE_DIAGNOSTIC_LIMIT = 20_000;
+export const SITE_DIAGNOSTIC_LIMIT = 5_000;
+/** Parse diagnostics one document publishes at most (an expansion can make one per iteration). */
+export const PARSE_DIAGNOSTIC_LIMIT = 2_000;
+
+/** The diagnostic on the first line that says how many of a kind were left out. */
+function cappedDiagnostic(doc: OpenDocument, left: number, what: string, limit: number, rest: string): Diagnostic {
+  return {
+    range: { start: { line: 0, character: 0 }, end: { line: 0, character: doc.lineText(0).length } },
+    severity: DiagnosticSeverity.Information,
+    source: "afterburn",
+    code: "diagnostics-capped",
+    message: `afterburn: ${left.toLocaleString("en")} more ${what} are not listed (at most ${limit.toLocaleString("en")} per document)${rest}`,
+  };
+}
+
+/** LSP severity of a parser's or the C analysis's diagnostic. */
+function parseSeverity(p: { severity: string }): DiagnosticSeverity {
+  return p.severity === "error" ? DiagnosticSeverity.Error : p.severity === "warning" ? DiagnosticSeverity.Warning : DiagnosticSeverity.Information;
+}
 
 /** Consecutive sites at one range (one invocation's expansion) and the distinct diagnostics among them. */
 interface SameRangeRun {
@@ -258,30 +277,17 @@ export function diagnosticsFor(doc: OpenDocument, settings: Settings): Diagnosti
     listed++;
   }
   if (run !== undefined) closeRun(run, out);
-  if (unlisted > 0) {
-    out.push({
-      range: { start: { line: 0, character: 0 }, end: { line: 0, character: doc.lineText(0).length } },
-      severity: DiagnosticSeverity.Information,
-      source: "afterburn",
-      code: "diagnostics-capped",
-      message: `afterburn: ${unlisted.toLocaleString("en")} more sensitive sites are not listed (at most ${SITE_DIAGNOSTIC_LIMIT.toLocaleString("en")} site diagnostics per document); hovers, inlay hints and the preview still show them`,
-    });
+  if (unlisted > 0) out.push(cappedDiagnostic(doc, unlisted, "sensitive sites", SITE_DIAGNOSTIC_LIMIT, "; hovers, inlay hints and the preview still show them"));
+  // Parse problems (and the C analysis's) in document order, up to their limit.
+  const problems = doc.asm !== undefined ? doc.asm.parseDiagnostics() : (doc.cAnalysisNow()?.diagnostics ?? []);
+  const source = doc.asm !== undefined ? "afterburn-parse" : "afterburn";
+  const shown = Math.min(problems.length, PARSE_DIAGNOSTIC_LIMIT);
+  for (let k = 0; k < shown; k++) {
+    const p = problems[k];
+    out.push({ range: toRange(p.range), severity: parseSeverity(p), source, message: doc.asm !== undefined ? p.message : boundedMessage(p.message) });
   }
-  if (doc.asm !== undefined) {
-    for (const p of doc.asm.parseDiagnostics()) {
-      out.push({
-        range: toRange(p.range),
-        severity: p.severity === "error" ? DiagnosticSeverity.Error : p.severity === "warning" ? DiagnosticSeverity.Warning : DiagnosticSeverity.Information,
-        source: "afterburn-parse",
-        message: p.message,
-      });
-    }
-    out.push(...noannotateRegions(doc));
-  } else {
-    for (const p of doc.cAnalysisNow()?.diagnostics ?? []) {
-      out.push({ range: toRange(p.range), severity: p.severity === "error" ? DiagnosticSeverity.Error : p.severity === "warning" ? DiagnosticSeverity.Warning : DiagnosticSeverity.Information, source: "afterburn", message: p.message });
-    }
-  }
+  if (problems.length > shown) out.push(cappedDiagnostic(doc, problems.length - shown, "parse problems", PARSE_DIAGNOSTIC_LIMIT, ""));
+  if (doc.asm !== undefined) out.push(...noannotateRegions(doc));
   return out;
 }
 
@@ -340,7 +346,7 @@ function definitionLocation(doc: OpenDocument, d: DefinitionLocation): Location 
 }
 
 /** Related locations a site's expansion levels give at most. */
-const MAX_RELATED = 16;
+const MAX_RELATED = 8;
 /** Expansion levels walked at most (a recursive macro nests up to the expander's depth limit). */
 const MAX_WALKED_LEVELS = 64;
 
@@ -382,7 +388,7 @@ function relatedFor(doc: OpenDocument, site: EditorSite): DiagnosticRelatedInfor
       if (def !== undefined) {
         const src = an.toSource(def.span);
         const loc = src !== undefined ? { uri: doc.uri, range: toRange(src) } : headerLoc(an.headerLocation(def.span.line));
-        if (loc) out.push({ location: loc, message: `macro ${def.name} is defined here` });
+        if (loc) out.push({ location: loc, message: `macro ${boundedQuote(def.name)} is defined here` });
       }
       continue;
     }
@@ -423,7 +429,8 @@ export function hoverFor(doc: OpenDocument, pos: Position): Hover | null {
     const body = st.unparsed !== undefined ? `not analysed: ${st.unparsed}` : `${n} sensitive site${n === 1 ? "" : "s"}; the assembler sees:\n\n\`\`\`asm\n${st.text}\n\`\`\``;
     return { contents: { kind: MarkupKind.Markdown, value: `**${st.goto ? "asm goto" : "asm"} statement**${st.macro ? ` in #define ${st.macro}` : ""} — ${body}` } };
   }
-  return { contents: { kind: MarkupKind.Markdown, value: sites.map((s) => siteHover(s as MappedSite)).join("\n\n---\n\n") }, range: toRange(sites[0].range) };
+  const value = grouped(sites as MappedSite[], siteHover, "\n\n---\n\n", HOVER_SECTIONS, siteHoverKey);
+  return { contents: { kind: MarkupKind.Markdown, value }, range: toRange(sites[0].range) };
 }
 
 export function inlayHintsFor(doc: OpenDocument, range: Range, settings: Settings): InlayHint[] {

@@ -98,13 +98,19 @@ const CLASS_WORD: Record<string, string> = {
   memory: "annotated memory operation",
 };
 
+/** What siteHover's markdown is made of: equal keys, equal hovers. */
+export function siteHoverKey(site: MappedSite): string {
+  const from = site.expansion ? `${site.expansion.kind}:${site.expansion.name ?? ""}` : site.cppMacro !== undefined ? `#${site.cppMacro}` : "";
+  return `${site.entry.id}|${site.annotated}|${site.padding}|${site.mode}|${site.section}|${site.reason ?? ""}|${from}|${boundedQuote(site.text)}`;
+}
+
 /** Markdown for a site (the catalogue's description plus what this occurrence gets). */
 export function siteHover(site: MappedSite): string {
   const head = site.annotated
     ? `\`${boundedQuote(site.text)}\` — ${CLASS_WORD[site.entry.class]}; the afterburner pads **${site.padding} bytes** (${site.mode}-bit code, section \`${site.section}\`)`
     : `\`${boundedQuote(site.text)}\` — ${CLASS_WORD[site.entry.class]}; **not annotated**: ${site.reason}`;
   const from = site.expansion
-    ? `\n\nExpanded from ${site.expansion.kind === "macro" ? `macro \`${site.expansion.name}\`` : `\`.${site.expansion.kind}\``}.`
+    ? `\n\nExpanded from ${site.expansion.kind === "macro" ? `macro \`${boundedQuote(site.expansion.name ?? "")}\`` : `\`.${site.expansion.kind}\``}.`
     : site.cppMacro !== undefined ? `\n\nExpanded from cpp macro \`${site.cppMacro}\`.` : "";
   return `${head}${from}\n\n---\n\n${describe(site.entry)}`;
 }
@@ -154,24 +160,28 @@ const DIRECTIVE_DOCS: Record<string, string> = {
 /** Distinct items a hover lists at most: one line can stand for 100,000 sites (a .rept, a recursive macro). */
 const HOVER_ITEMS = 24;
 /** Full per-site sections a hover shows at most. */
-const HOVER_SECTIONS = 4;
+export const HOVER_SECTIONS = 4;
 
 /**
  * The sites described by `describe`, each distinct description once with its count (×N), at most
  * `max` of them and then how many more; joined by `separator`.
  */
-function grouped<T>(items: readonly T[], describe: (item: T) => string, separator: string, max = HOVER_ITEMS): string {
-  const counts = new Map<string, number>();
+export function grouped<T>(items: readonly T[], describe: (item: T) => string, separator: string, max = HOVER_ITEMS, keyOf: (item: T) => string = describe): string {
+  // Counted by key, described once per key: a site's full hover is kilobytes, and 200,000 of them ran out of memory.
+  const groups = new Map<string, { first: T; count: number }>();
   for (const item of items) {
-    const d = describe(item);
-    counts.set(d, (counts.get(d) ?? 0) + 1);
+    const k = keyOf(item);
+    const g = groups.get(k);
+    if (g === undefined) groups.set(k, { first: item, count: 1 });
+    else g.count++;
   }
   const parts: string[] = [];
-  for (const [d, n] of counts) {
+  for (const { first, count } of groups.values()) {
     if (parts.length === max) break;
-    parts.push(n > 1 ? `${d} ×${n.toLocaleString("en")}` : d);
+    const d = describe(first);
+    parts.push(count > 1 ? `${d} ×${count.toLocaleString("en")}` : d);
   }
-  const more = counts.size - parts.length;
+  const more = groups.size - parts.length;
   if (more > 0) parts.push(`and ${more.toLocaleString("en")} more different site${more === 1 ? "" : "s"}`);
   return parts.join(separator);
 }
@@ -200,7 +210,7 @@ export function hoverAt(an: AsmAnalysis, line: number, character: number): { mar
         const listing = sites.length > 0 ? `\n\nExpands to ${grouped(sites, (s) => `\`${boundedQuote(s.text)}\` (\`${s.entry.id}\`)`, ", ")}.` : "";
         return { markdown: `**#define** \`${sig}\` \`${d.body}\` — ${where}${listing}`, span: w.span };
       }
-      if (sites.length > 0) return { markdown: grouped(sites, siteHover, "\n\n---\n\n", HOVER_SECTIONS), span: w.span };
+      if (sites.length > 0) return { markdown: grouped(sites, siteHover, "\n\n---\n\n", HOVER_SECTIONS, siteHoverKey), span: w.span };
       const ins = statementsOn(an, line).find((s) => s.statement.kind === "instruction" && s.statement.mnemonicSpan.start <= w.span.start && s.statement.mnemonicSpan.end >= w.span.end);
       const note = MNEMONICS.find((m) => m.mnemonic === w.word.toLowerCase());
       const extra = note ? `\n\nThis mnemonic is ${note.note} (catalogue: ${note.entries.map((e) => `\`${e}\``).join(", ")}); with these operands it is not.` : "";

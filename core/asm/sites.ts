@@ -6,6 +6,7 @@ import { classify, paddingFor } from "../isa/classify.js";
 import type { CatalogueEntry } from "../isa/types.js";
 import { WHY_CITATIONS } from "../isa/catalogue.js";
 import type { AsmFile, CodeMode, ExpandedStatement, ExpansionOrigin, Span } from "./types.js";
+import { boundedQuote } from "./message.js";
 
 export interface AsmSite {
   entry: CatalogueEntry;
@@ -133,6 +134,6 @@ export function siteMessage(site: Pick<AsmSite, "entry" | "mnemonic" | "annotate
   const what = site.annotated
     ? site.padding > 0 ? `afterburner pads ${site.padding} bytes` : "afterburner annotates it"
     : `not annotated: ${site.reason ?? "excluded"}`;
-  const from = site.expansion ? ` (from ${site.expansion.kind === "macro" ? `macro ${site.expansion.name ?? ""}` : `.${site.expansion.kind}`})` : "";
+  const from = site.expansion ? ` (from ${site.expansion.kind === "macro" ? `macro ${boundedQuote(site.expansion.name ?? "")}` : `.${site.expansion.kind}`})` : "";
   return `${site.mnemonic}: ${cls} — ${why}; ${what}${from}`;
 }

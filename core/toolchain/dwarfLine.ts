@@ -372,7 +372,8 @@ function makeLineTable(rows: LineRow[], files: string[]): LineTable {
     lineToAddresses(file, line) {
       const candidates = rows.filter((r) => r.isStmt && !r.endSequence && r.line >= line && suffixMatches(r.file, file));
       if (candidates.length === 0) return undefined;
-      const best = Math.min(...candidates.map((r) => r.line));
+      // Not Math.min(...): every row from the line on can be a candidate, too many to spread into arguments.
+      const best = candidates.reduce((m, r) => Math.min(m, r.line), Infinity);
       const hits = candidates.filter((r) => r.line === best);
       return {
         line: best,

@@ -80,6 +80,13 @@ test("sites prints a table with positions and a summary", () => {
   assert.equal(JSON.parse(j.stdout).sites.length, 1);
 });
 
+test("sites prints the table of 200,000 sites (its column widths overflowed the stack from about 130,000)", () => {
+  const r = spawnSync(process.execPath, [bin, "sites"], { input: ".text\n.rept 200000\n\tcli\n.endr\n", encoding: "utf8", maxBuffer: 1 << 28 });
+  assert.equal(r.status, 0, r.stderr.slice(0, 500));
+  assert.match(r.stdout, /\n200000 sites \(200000 privileged\)\n$/);
+  assert.equal(r.stdout.split("\n").filter((l) => /^<stdin>:2:1\s+cli\s+privileged\s+-\s+cli   \[from \.rept\]$/.test(l)).length, 200_000);
+});
+
 test("errors: usage is 2, unreadable input is 3 with the file named, and no partial output file", () => {
   const u = afterburn(["burn", "--bogus"]);
   assert.equal(u.status, 2);
