@@ -7,6 +7,7 @@ import {
   CodeLens,
   CompletionItem,
   CompletionItemKind,
+  type CompletionList,
   Diagnostic,
   DiagnosticRelatedInformation,
   DiagnosticSeverity,
@@ -459,6 +460,9 @@ function overlaps(s: Span, r: Range): boolean {
   return s.line >= r.start.line && s.line <= r.end.line;
 }
 
+/** Diagnostics one code action names at most. */
+const ACTION_DIAGNOSTICS = 100;
+
 export function codeActionsFor(doc: OpenDocument, range: Range, diagnostics: Diagnostic[]): CodeAction[] {
   const out: CodeAction[] = [];
   const empty = range.start.line === range.end.line && range.start.character === range.end.character;
@@ -469,7 +473,9 @@ export function codeActionsFor(doc: OpenDocument, range: Range, diagnostics: Dia
     command: { title: "Preview afterburned form", command: COMMANDS.preview, arguments: empty ? [doc.uri] : [doc.uri, range] },
   });
   const ids = new Set(sites.map((s) => s.entry.id));
-  const ours = diagnostics.filter((d) => d.source === "afterburn" && typeof d.code === "string" && ids.has(d.code));
+  // The diagnostics a quick fix answers, echoed back: at most ACTION_DIAGNOSTICS of them (an invocation
+  // line can carry thousands, and each action sent them all back: 124 MB).
+  const ours = diagnostics.filter((d) => d.source === "afterburn" && typeof d.code === "string" && ids.has(d.code)).slice(0, ACTION_DIAGNOSTICS);
   const annotated = sites.filter((s) => s.annotated);
   if (annotated.length > 0) {
     const edit = excludeEdit(doc, range, annotated);
@@ -590,6 +596,9 @@ export interface PreviewResult {
   sites: number;
 }
 
+/** Errors the preview lists above the text at most. */
+const PREVIEW_PROBLEMS = 50;
+
 /** The afterburned form, from the very same core/burn call the build uses. */
 export function previewFor(doc: OpenDocument, range?: Range): PreviewResult {
   const name = doc.path.split(/[\\/]/).pop() ?? "document.s";
@@ -603,7 +612,10 @@ export function previewFor(doc: OpenDocument, range?: Range): PreviewResult {
     const from = range ? Math.max(0, range.start.line) : 0;
     const to = range ? Math.min(lines.length - 1, range.end.line) : lines.length - 1;
     const sites = r.sites.filter((s) => s.annotated && s.input.line - 1 - offset >= from && s.input.line - 1 - offset <= to).length;
-    const problems = r.diagnostics.filter((d) => d.severity === "error").map((d) => `# afterburn: ${d.file}:${d.line - offset}: ${d.message}`);
+    // Errors at the top, at most PREVIEW_PROBLEMS of them (an expansion can make 250,000: 22 MB of preview).
+    const errors = r.diagnostics.filter((d) => d.severity === "error");
+    const problems = errors.slice(0, PREVIEW_PROBLEMS).map((d) => `# afterburn: ${d.file}:${d.line - offset}: ${d.message}`);
+    if (errors.length > PREVIEW_PROBLEMS) problems.push(`# afterburn: and ${(errors.length - PREVIEW_PROBLEMS).toLocaleString("en")} more errors`);
     return { text: [...problems, ...lines.slice(from, to + 1)].join("\n"), sites };
   }
   const c = doc.cAnalysisNow();
@@ -672,14 +684,17 @@ const COMPLETION_KIND = {
   macro: CompletionItemKind.Snippet,
 } as const;
 
-export function completionsFor(doc: OpenDocument, pos: Position): CompletionItem[] {
+/** The items; a list marked incomplete when labels were left out (the editor asks again as the word grows). */
+export function completionsFor(doc: OpenDocument, pos: Position): CompletionItem[] | CompletionList {
   if (doc.asm === undefined) return [];
-  return completions(doc.asm, pos.line, pos.character).map((c) => {
+  const { items, incomplete } = completions(doc.asm, pos.line, pos.character);
+  const out = items.map((c) => {
     const item: CompletionItem = { label: c.label, kind: COMPLETION_KIND[c.kind] };
     if (c.detail !== undefined) item.detail = c.detail;
     if (c.documentation !== undefined) item.documentation = { kind: MarkupKind.Markdown, value: c.documentation };
     return item;
   });
+  return incomplete ? { isIncomplete: true, items: out } : out;
 }
 
 export { definitionLocation };

@@ -282,14 +282,22 @@ export function labelDefinitions(an: AsmAnalysis, name: string, fromLine: number
         return [];
       })()
     : defs;
+  // Each place once: every definition a `.rept` of a label makes is at the `.rept` (300,000 of them were 33 MB).
+  const seen = new Set<string>();
   for (const d of pick) {
     const span = d.expansion ? d.expansion.site : d.span;
     const src = an.toSource({ line: d.line, start: span.start, end: span.end });
-    if (src !== undefined) out.push({ line: src.line, start: src.start, end: src.end });
+    let at: DefinitionLocation | undefined;
+    if (src !== undefined) at = { line: src.line, start: src.start, end: src.end };
     else {
       const h = an.headerLocation(d.line);
-      if (h) out.push({ file: h.file, headerLine: h.line, start: 0, end: 0 });
+      if (h) at = { file: h.file, headerLine: h.line, start: 0, end: 0 };
     }
+    if (at === undefined) continue;
+    const key = at.file !== undefined ? `${at.file}:${at.headerLine}` : `${at.line}:${at.start}:${at.end}`;
+    if (seen.has(key)) continue;
+    seen.add(key);
+    out.push(at);
   }
   return out;
 }
@@ -593,22 +601,45 @@ const DIRECTIVES = [
   ".afterburn_noannotate", ".afterburn_annotate", ".afterburn_memop",
 ];
 
-/** Completion items for the text before the cursor. */
-export function completions(an: AsmAnalysis, line: number, character: number): CompletionInfo[] {
+/**
+ * Labels a completion lists at most. An expansion can make a million (`.L\\@:` in a `.rept`): past this,
+ * only those starting with the typed word are listed, and the list says it is incomplete so that the
+ * editor asks again as the word grows.
+ */
+export const LABEL_COMPLETIONS = 2_000;
+
+/** Label completion items (see LABEL_COMPLETIONS); `incomplete` when some were left out. */
+function labelCompletions(an: AsmAnalysis, word: string, accept: (name: string) => boolean, out: CompletionInfo[]): boolean {
+  const labels = an.file.labels;
+  const all = labels.size <= LABEL_COMPLETIONS;
+  const prefix = word.toLowerCase();
+  let listed = 0;
+  for (const name of labels.keys()) {
+    if (!accept(name) || (!all && !name.toLowerCase().startsWith(prefix))) continue;
+    if (listed === LABEL_COMPLETIONS) return true;
+    out.push({ label: name, kind: "label", detail: "label" });
+    listed++;
+  }
+  return !all;
+}
+
+/** Completion items for the text before the cursor; `incomplete` when the editor should ask again as the word grows. */
+export function completions(an: AsmAnalysis, line: number, character: number): { items: CompletionInfo[]; incomplete: boolean } {
   const before = an.lineText(line).slice(0, character);
   const word = /[A-Za-z0-9_.%$]*$/.exec(before)![0];
   if (word.startsWith("%")) {
-    return registerNames().map((r) => {
+    const items = registerNames().map((r) => {
       const k = registerKind(r);
       return { label: `%${r}`, kind: "register" as const, detail: k === "control" || k === "debug" ? `${k} register (moves are privileged)` : k === "segment" ? "segment register (loads/stores are sensitive)" : k ?? "register" };
     });
+    return { items, incomplete: false };
   }
   const out: CompletionInfo[] = [];
   if (word.startsWith(".") || word === "") {
     for (const d of DIRECTIVES) out.push({ label: d, kind: "directive", detail: "directive", documentation: DIRECTIVE_DOCS[d] });
     if (word.startsWith(".")) {
-      for (const name of an.file.labels.keys()) if (name.startsWith(".")) out.push({ label: name, kind: "label", detail: "label" });
-      return out;
+      const incomplete = labelCompletions(an, word, (name) => name.startsWith("."), out);
+      return { items: out, incomplete };
     }
   }
   const seen = new Set<string>();
@@ -618,8 +649,8 @@ export function completions(an: AsmAnalysis, line: number, character: number): C
   }
   for (const m of COMMON_MNEMONICS) if (!seen.has(m)) out.push({ label: m, kind: "instruction", detail: "not sensitive" });
   for (const m of an.file.macros.values()) out.push({ label: m.name, kind: "macro", detail: `.macro ${m.params.map((p) => p.name).join(", ")}` });
-  for (const name of an.file.labels.keys()) if (!/^[0-9]+$/.test(name)) out.push({ label: name, kind: "label", detail: "label" });
-  return out;
+  const incomplete = labelCompletions(an, word, (name) => !/^[0-9]+$/.test(name), out);
+  return { items: out, incomplete };
 }
 
 /** The entry and padding of an instruction text in a mode (for quick checks from tests and tools). */

@@ -222,3 +222,34 @@ test("folding, semantic tokens with a sensitive modifier, completion", async () 
   const regs: any[] = await client.request("textDocument/completion", { textDocument: { uri }, position: { line: 9, character: 7 } });
   assert.ok(regs.some((r) => r.label === "%cr3" && /privileged/.test(r.detail)));
 });
+
+test("what an expansion makes stays bounded in completions, definitions, code actions and the preview", async () => {
+  const uri = pathToFileURL(join(ws, "made.S")).href;
+  const text = [
+    ".macro m", ".Lmade_\\@:", "\tmovl %r\\@, %eax", ".endm", // 0-3: a label and a parse error per call
+    ".rept 3000", "\tm", ".endr", // 4-6
+    ".rept 3000", "x:", ".endr", // 7-9: one label defined 3,000 times, all at the .rept
+    "\tjmp x", "\t.L", // 10-11
+  ].join("\n");
+  await client.openAndWait(uri, text);
+  // 3,000 labels made by the expansion: past 2,000 only those starting with the typed word, and the list says it is incomplete.
+  const typed = (await client.request("textDocument/completion", { textDocument: { uri }, position: { line: 11, character: 3 } })) as { isIncomplete: boolean; items: { label: string }[] };
+  assert.equal(typed.isIncomplete, true);
+  assert.equal(typed.items.filter((i) => i.label.startsWith(".Lmade_")).length, 2_000);
+  assert.ok(typed.items.every((i) => i.label.startsWith(".")));
+  // Go to definition: the 3,000 definitions of x are one place.
+  const def = (await client.request("textDocument/definition", { textDocument: { uri }, position: { line: 10, character: 5 } })) as { range: { start: { line: number } } }[];
+  assert.deepEqual(def.map((d) => d.range.start.line), [7]);
+  // A code action names at most 100 of the diagnostics the client sends it.
+  const many = Array.from({ length: 3000 }, () => ({ range: range(5, 1, 5, 2), source: "afterburn", code: "cli", message: "cli" }));
+  await client.changeAndWait(uri, 2, [{ range: range(1, 0, 1, 0), text: "\tcli\n" }]);
+  const actions = (await client.request("textDocument/codeAction", { textDocument: { uri }, range: range(5, 0, 5, 3), context: { diagnostics: many } })) as { diagnostics?: unknown[] }[];
+  assert.ok(actions.some((a) => a.diagnostics?.length === 100));
+  assert.ok(actions.every((a) => (a.diagnostics?.length ?? 0) <= 100));
+  // The preview lists 50 of the errors, then how many more.
+  const preview = (await client.request("afterburn/preview", { uri, range: range(0, 0, 1, 0) })) as { text: string };
+  const lines = preview.text.split("\n");
+  assert.equal(lines.filter((l) => /^# afterburn: .*unknown register/.test(l)).length, 50);
+  assert.ok(lines.some((l) => /^# afterburn: and [\d,]+ more errors$/.test(l)), lines.slice(48, 53).join("\n"));
+  assert.ok(preview.text.length < 20_000, `${preview.text.length} characters`);
+});
