@@ -42,6 +42,9 @@ import { changeSuperseded, createStdioConnection } from "./wire.js";
 import { malformedParams } from "./params.js";
 import { quickDiagnostics, quickOpenAnalysis, sameDiagnostics } from "./quick-open.js";
 
+/** Expansion units past which a superseded change's loop or macro body patch is left to the full pass. */
+const SUPERSEDED_BODY_WORK = 50_000;
+
 export const PREVIEW_REQUEST = "afterburn/preview";
 
 export function startServer(connection: Connection): void {
@@ -265,9 +268,10 @@ export function startServer(connection: Connection): void {
       doc.applyChanges(params.contentChanges, params.textDocument.version ?? doc.version + 1);
       // A newer version is already waiting: its publish covers this one (typing faster than analysis).
       // Assembly is still analysed edit by edit when a patch can, which keeps each step on the
-      // incremental path; a full pass is left to the change that publishes.
+      // incremental path; a full pass is left to the change that publishes, and so is a patch that
+      // would rebuild a large expansion (one full pass is cheaper than one such patch per key).
       if (!superseded) analyseAndPublish(doc);
-      else if (doc.asm !== undefined) safe("analysis", undefined, () => void doc.asm!.settle());
+      else if (doc.asm !== undefined) safe("analysis", undefined, () => void doc.asm!.settle(SUPERSEDED_BODY_WORK));
     });
   });
 

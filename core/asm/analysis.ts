@@ -136,8 +136,8 @@ export class AsmAnalysis {
    * Brings the sites up to date when the changes since the last read can be patched in; otherwise
    * leaves the full pass to the next read and returns false (AsmDocument.settle).
    */
-  settle(): boolean {
-    if (!this.doc.settle()) return false;
+  settle(maxBodyWork?: number): boolean {
+    if (!this.doc.settle(maxBodyWork)) return false;
     this.sites();
     return true;
   }

@@ -220,11 +220,14 @@ export class AsmDocument {
    * false when only a full pass can, which is left to the next read. A caller with more changes
    * already waiting saves that pass: the next change could not be patched onto it anyway.
    */
-  settle(): boolean {
+  settle(maxBodyWork = Infinity): boolean {
     if (!this.stale) return true;
     const patch = this.patch;
     this.patch = undefined;
-    if (patch !== undefined && this.applyPatch(patch, this.analysedVersion)) {
+    // A patch in a loop or macro body rebuilds every iteration or call: past maxBodyWork expansion
+    // units it is left to the full pass too (typing in a .rept 490000 body cost 0.7 s a key).
+    const costly = patch !== undefined && this.expandedLines > maxBodyWork && this.inBody(patch);
+    if (patch !== undefined && !costly && this.applyPatch(patch, this.analysedVersion)) {
       this.analysedVersion = this.version;
       this.stale = false;
       return true;
@@ -282,6 +285,12 @@ export class AsmDocument {
    * deleted: everything the analysis records after them is renumbered in place (the parsed lines
    * themselves were renumbered by applyChange).
    */
+  /** Whether a patch edits a macro or loop body (or lands at its edge): applyPatch hands it to the body patches. */
+  private inBody(patch: Patch): boolean {
+    const { start, old, count } = patch;
+    return old.length > 0 ? old[0].template === true : start > 0 && (this.parsed[start - 1].template === true || isLoopOpener(this.parsed[start - 1]) || this.parsed[start + count]?.template === true);
+  }
+
   private applyPatch(patch: Patch, base: number): boolean {
     const file = this.analysed;
     const lineModes = this.lineModes;
@@ -290,9 +299,7 @@ export class AsmDocument {
     const { start, old, count } = patch;
     const oldCount = old.length;
     const delta = count - oldCount;
-    if (oldCount > 0 ? old[0].template : start > 0 && (this.parsed[start - 1].template || isLoopOpener(this.parsed[start - 1]) || this.parsed[start + count]?.template)) {
-      return this.applyLoopBodyPatch(patch, base) || this.applyMacroBodyPatch(patch, base);
-    }
+    if (this.inBody(patch)) return this.applyLoopBodyPatch(patch, base) || this.applyMacroBodyPatch(patch, base);
     for (let k = 0; k < oldCount; k++) {
       const before = old[k];
       if (before.template || before.skipped || !isQuiet(before, this.macroNames)) return false;

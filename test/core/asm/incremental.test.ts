@@ -554,6 +554,19 @@ test("settle: patches what a patch can stand for; otherwise leaves the full pass
   assert.deepEqual(doc.file.diagnostics.map((d) => d.message), parseAsm(lines.join("\n"), { fileName: "p.S" }).diagnostics.map((d) => d.message));
   assert.equal(doc.lastStep.kind, "full");
   assert.equal(doc.fullPassPending, false);
+  // A body patch rebuilds every iteration: past the work given, it is left to the full pass as well.
+  const loop = new AsmDocument([".rept 100", "\tcli", ".endr", "\tnop"].join("\n"), { fileName: "l.S" });
+  void loop.file;
+  loop.applyChange(1, 2, ["\tcli # a"]);
+  assert.equal(loop.settle(1_000), true, "100 iterations: patched");
+  assert.ok(loop.lastAnalysisWasPatch);
+  loop.applyChange(1, 2, ["\tcli # ab"]);
+  assert.equal(loop.settle(10), false, "over the work given: left to the full pass");
+  assert.equal(loop.fullPassPending, true);
+  loop.applyChange(3, 4, ["\tnop # quiet, but after a skipped pass"]);
+  assert.equal(loop.settle(), false);
+  assert.equal(loop.statements.length, 103); // .rept, 100 cli, .endr, nop
+  assert.equal(loop.lastStep.kind, "full");
   // The analysis layer: its sites follow a settled patch, and after a skipped pass equal a fresh analysis.
   const an = new AsmAnalysis([".macro m", "\tcli", ".endm", "\tm", "\tnop"].join("\n"), { fileName: "p.S" });
   assert.equal(an.sites().length, 1);
