@@ -127,11 +127,6 @@ export class AsmAnalysis {
     return this.doc.version;
   }
 
-  /** Whether the next read re-analyses the whole document (see AsmDocument.fullPassPending). */
-  get fullPassPending(): boolean {
-    return this.doc.fullPassPending;
-  }
-
   /**
    * Brings the sites up to date when the changes since the last read can be patched in; otherwise
    * leaves the full pass to the next read and returns false (AsmDocument.settle).

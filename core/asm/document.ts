@@ -280,17 +280,17 @@ export class AsmDocument {
     this.lastAnalysisWasPatch = false;
   }
 
-  /**
-   * Replaces the analysis of a few quiet lines in place of a full pass. Lines may have been inserted or
-   * deleted: everything the analysis records after them is renumbered in place (the parsed lines
-   * themselves were renumbered by applyChange).
-   */
   /** Whether a patch edits a macro or loop body (or lands at its edge): applyPatch hands it to the body patches. */
   private inBody(patch: Patch): boolean {
     const { start, old, count } = patch;
     return old.length > 0 ? old[0].template === true : start > 0 && (this.parsed[start - 1].template === true || isLoopOpener(this.parsed[start - 1]) || this.parsed[start + count]?.template === true);
   }
 
+  /**
+   * Replaces the analysis of a few quiet lines in place of a full pass. Lines may have been inserted or
+   * deleted: everything the analysis records after them is renumbered in place (the parsed lines
+   * themselves were renumbered by applyChange).
+   */
   private applyPatch(patch: Patch, base: number): boolean {
     const file = this.analysed;
     const lineModes = this.lineModes;

@@ -156,7 +156,6 @@ const DIRECTIVE_DOCS: Record<string, string> = {
   ".loc": "Debug info: the source line of the following code.",
 };
 
-
 /** Distinct items a hover lists at most: one line can stand for 100,000 sites (a .rept, a recursive macro). */
 const HOVER_ITEMS = 24;
 /** Full per-site sections a hover shows at most. */
@@ -602,7 +601,7 @@ const DIRECTIVES = [
 ];
 
 /**
- * Labels a completion lists at most. An expansion can make a million (`.L\\@:` in a `.rept`): past this,
+ * Labels a completion lists at most. An expansion can make a million (`.L\@:` in a `.rept`): past this,
  * only those starting with the typed word are listed, and the list says it is incomplete so that the
  * editor asks again as the word grows.
  */
