@@ -143,15 +143,20 @@ export const SITE_DIAGNOSTIC_LIMIT = 5_000;
 /** Parse diagnostics one document publishes at most (an expansion can make one per iteration). */
 export const PARSE_DIAGNOSTIC_LIMIT = 2_000;
 
-/** The diagnostic on the first line that says how many of a kind were left out. */
-function cappedDiagnostic(doc: OpenDocument, left: number, what: string, limit: number, rest: string): Diagnostic {
+/** The diagnostic on the first line (of that length) that says how many of a kind were left out. */
+export function cappedDiagnostic(firstLineLength: number, left: number, what: string, limit: number, rest: string): Diagnostic {
   return {
-    range: { start: { line: 0, character: 0 }, end: { line: 0, character: doc.lineText(0).length } },
+    range: { start: { line: 0, character: 0 }, end: { line: 0, character: firstLineLength } },
     severity: DiagnosticSeverity.Information,
     source: "afterburn",
     code: "diagnostics-capped",
     message: `afterburn: ${left.toLocaleString("en")} more ${what} are not listed (at most ${limit.toLocaleString("en")} per document)${rest}`,
   };
+}
+
+/** The diagnostic saying how many sites past SITE_DIAGNOSTIC_LIMIT are not listed. */
+export function cappedSites(firstLineLength: number, left: number): Diagnostic {
+  return cappedDiagnostic(firstLineLength, left, "sensitive sites", SITE_DIAGNOSTIC_LIMIT, "; hovers, inlay hints and the preview still show them");
 }
 
 /** LSP severity of a parser's or the C analysis's diagnostic. */
@@ -252,33 +257,30 @@ export function diagnosticsFor(doc: OpenDocument, settings: Settings): Diagnosti
     const sev = siteSeverity(site, settings);
     if (sev === undefined) continue;
     const r = site.range;
+    let key: string | undefined;
     if (run !== undefined && run.line === r.line && run.start === r.start && run.end === r.end) {
-      if (run.keys === undefined) run.keys = new Map([[sameRangeKey(run.first, run.firstSeverity), run.firstIndex]]);
-      const key = sameRangeKey(site, sev);
+      run.keys ??= new Map([[sameRangeKey(run.first, run.firstSeverity), run.firstIndex]]);
+      key = sameRangeKey(site, sev);
       const at = run.keys.get(key);
       if (at !== undefined) {
         (run.counts ??= new Map()).set(at, (run.counts.get(at) ?? 1) + 1);
         continue;
       }
-      if (listed >= SITE_DIAGNOSTIC_LIMIT) {
-        unlisted++;
-        continue;
-      }
-      run.keys.set(key, out.length);
-    } else {
-      if (run !== undefined) closeRun(run, out);
-      if (listed >= SITE_DIAGNOSTIC_LIMIT) {
-        unlisted++;
-        run = undefined;
-        continue;
-      }
-      run = { line: r.line, start: r.start, end: r.end, first: site, firstSeverity: sev, firstIndex: out.length, keys: undefined, counts: undefined };
+    } else if (run !== undefined) {
+      closeRun(run, out);
+      run = undefined;
     }
+    if (listed >= SITE_DIAGNOSTIC_LIMIT) {
+      unlisted++;
+      continue;
+    }
+    if (run === undefined) run = { line: r.line, start: r.start, end: r.end, first: site, firstSeverity: sev, firstIndex: out.length, keys: undefined, counts: undefined };
+    else run.keys!.set(key!, out.length);
     out.push(siteDiagnosticIn(doc, site, sev, layout, rebuild));
     listed++;
   }
   if (run !== undefined) closeRun(run, out);
-  if (unlisted > 0) out.push(cappedDiagnostic(doc, unlisted, "sensitive sites", SITE_DIAGNOSTIC_LIMIT, "; hovers, inlay hints and the preview still show them"));
+  if (unlisted > 0) out.push(cappedSites(doc.lineText(0).length, unlisted));
   // Parse problems (and the C analysis's) in document order, up to their limit.
   const problems = doc.asm !== undefined ? doc.asm.parseDiagnostics() : (doc.cAnalysisNow()?.diagnostics ?? []);
   const source = doc.asm !== undefined ? "afterburn-parse" : "afterburn";
@@ -287,7 +289,7 @@ export function diagnosticsFor(doc: OpenDocument, settings: Settings): Diagnosti
     const p = problems[k];
     out.push({ range: toRange(p.range), severity: parseSeverity(p), source, message: doc.asm !== undefined ? p.message : boundedMessage(p.message) });
   }
-  if (problems.length > shown) out.push(cappedDiagnostic(doc, problems.length - shown, "parse problems", PARSE_DIAGNOSTIC_LIMIT, ""));
+  if (problems.length > shown) out.push(cappedDiagnostic(doc.lineText(0).length, problems.length - shown, "parse problems", PARSE_DIAGNOSTIC_LIMIT, ""));
   if (doc.asm !== undefined) out.push(...noannotateRegions(doc));
   return out;
 }
