@@ -11,7 +11,7 @@ import type { Diagnostic } from "vscode-languageserver";
 import { scanSites } from "../core/burn/prefilter.js";
 import { findSitesIn } from "../core/asm/sites.js";
 import type { CodeMode, Span } from "../core/asm/types.js";
-import { noannotateHints, siteDiagnostic, siteSeverity, type EditorSite } from "./features.js";
+import { cappedSites, noannotateHints, SITE_DIAGNOSTIC_LIMIT, siteDiagnostic, siteSeverity, type EditorSite } from "./features.js";
 import type { Settings } from "./settings.js";
 
 /** Documents shorter than this are analysed in full at once (a few tens of milliseconds at most). */
@@ -21,6 +21,8 @@ export interface QuickAnalysis {
   sites: EditorSite[];
   /** `.afterburn_noannotate` directives, as AsmAnalysis.noannotateDirectives() gives them. */
   noannotate: Span[];
+  /** Length of the first line (where the diagnostic of the site limit goes). */
+  firstLineLength: number;
 }
 
 /** Whether a document of this path is one the quick scan may stand in for. */
@@ -57,17 +59,24 @@ export function quickAnalysis(text: string, mode: CodeMode): QuickAnalysis | und
     const st = es.statement;
     if (st.kind === "directive" && st.name === ".afterburn_noannotate") noannotate.push({ line: es.line, start: st.nameSpan.start, end: st.nameSpan.end });
   }
-  return { sites, noannotate };
+  const nl = text.indexOf("\n");
+  const end = nl < 0 ? text.length : nl;
+  return { sites, noannotate, firstLineLength: end > 0 && text.charCodeAt(end - 1) === 13 ? end - 1 : end };
 }
 
 /** The diagnostics diagnosticsFor() gives a document whose analysis finds these sites and no parse diagnostics. */
 export function quickDiagnostics(q: QuickAnalysis, settings: Settings): Diagnostic[] {
   const out: Diagnostic[] = [];
+  let unlisted = 0;
   for (const site of q.sites) {
     const sev = siteSeverity(site, settings);
-    // Sites from the scan come from no macro or #define: there is no related information to give.
-    if (sev !== undefined) out.push(siteDiagnostic(site, sev, []));
+    if (sev === undefined) continue;
+    // Sites from the scan come from no macro or #define: there is no related information to give,
+    // and no two share a range, so none merge. The limit is diagnosticsFor's.
+    if (out.length < SITE_DIAGNOSTIC_LIMIT) out.push(siteDiagnostic(site, sev, []));
+    else unlisted++;
   }
+  if (unlisted > 0) out.push(cappedSites(q.firstLineLength, unlisted));
   out.push(...noannotateHints(q.noannotate, q.sites));
   return out;
 }

@@ -163,3 +163,14 @@ test("a whole-text change before the analysis is made replaces the text as opene
   assert.deepEqual(d.diagnostics.map((x) => [x.code, x.range.start.line]), [["cpuid", 0]]);
   client.notify("textDocument/didClose", { textDocument: { uri } });
 });
+
+test("the quick diagnostics stop at the full analysis's limit of site diagnostics, with the same diagnostic saying how many more", () => {
+  // 6,000 sites, no expansion: the full analysis lists 5,000; the quick publish listed all of them.
+  const text = `\t.text\r\n${"\tcli\n\tmovl %eax, %ebx\n".repeat(6_000)}`;
+  assert.ok(agrees({ name: "6,000 sites", text, mode: 32 }));
+  const q = quickAnalysis(text, 32)!;
+  const capped = quickDiagnostics(q, DEFAULT_SETTINGS).filter((d) => d.code === "diagnostics-capped");
+  assert.equal(capped.length, 1);
+  assert.match(capped[0].message as string, /^afterburn: 1,000 more sensitive sites are not listed/);
+  assert.equal(capped[0].range.end.character, 6, "the first line, without its \\r");
+});
