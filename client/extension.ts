@@ -1,16 +1,16 @@
 // Afterburner Studio's VS Code extension: wires the language server and the debug adapter into
 // the editor and adds what only an editor can show (status bar backend, trap view, Compare
-// Backends report, preview diff). The only code that imports vscode; logic lives in client/model.
+// Backends report, preview diff). Only client/ imports vscode; the logic it shows lives in client/model.
 import * as vscode from "vscode";
 import type { LanguageClient } from "vscode-languageclient/node";
 import { registerDebugger } from "./debug";
 import { startLanguageClient, type PreviewResult } from "./lsp";
+import { PREVIEW_SCHEME, Previews } from "./preview";
 import { BACKEND_NAMES, type RunJson } from "./model/ledger";
 import { TrapLedgerModel, type SiteNode } from "./model/trapTree";
 import { requireTrust, Runner, targetUri } from "./run";
 import { TrapTreeProvider } from "./trapView";
 
-const PREVIEW_SCHEME = "afterburn-preview";
 const BACKEND_KEY = "afterburn.selectedBackend";
 
 const BACKEND_NOTES: Record<string, string> = {
@@ -28,19 +28,6 @@ export interface AfterburnerApi {
   setBackend(b: string): Promise<void>;
   lastRun(): RunJson | undefined;
   languageClient(): LanguageClient | undefined;
-}
-
-class PreviewProvider implements vscode.TextDocumentContentProvider {
-  private readonly texts = new Map<string, string>();
-  private readonly emitter = new vscode.EventEmitter<vscode.Uri>();
-  readonly onDidChange = this.emitter.event;
-  set(uri: vscode.Uri, text: string): void {
-    this.texts.set(uri.toString(), text);
-    this.emitter.fire(uri);
-  }
-  provideTextDocumentContent(uri: vscode.Uri): string {
-    return this.texts.get(uri.toString()) ?? "";
-  }
 }
 
 export async function activate(context: vscode.ExtensionContext): Promise<AfterburnerApi> {
@@ -73,15 +60,15 @@ export async function activate(context: vscode.ExtensionContext): Promise<Afterb
   const runner = new Runner({ context, log, model, backend });
   registerDebugger(context, model, backend, log);
 
-  const previews = new PreviewProvider();
-  context.subscriptions.push(vscode.workspace.registerTextDocumentContentProvider(PREVIEW_SCHEME, previews));
-
   let client: LanguageClient | undefined;
   const clientReady = startLanguageClient(context, log).then((c) => {
     client = c;
     if (c) context.subscriptions.push({ dispose: () => void c.stop() });
     return c;
   });
+
+  const previews = new Previews(() => client, log);
+  context.subscriptions.push(previews, vscode.workspace.registerTextDocumentContentProvider(PREVIEW_SCHEME, previews));
 
   const command = (id: string, fn: (...args: any[]) => unknown) => context.subscriptions.push(vscode.commands.registerCommand(id, fn));
 
@@ -124,8 +111,8 @@ export async function activate(context: vscode.ExtensionContext): Promise<Afterb
       return undefined;
     }
     const name = uri.path.split("/").pop() ?? "file";
-    const preview = vscode.Uri.from({ scheme: PREVIEW_SCHEME, path: `${uri.path}.afterburn.s`, query: uri.toString() });
-    previews.set(preview, result.text);
+    const preview = Previews.uriFor(uri);
+    previews.set(preview, uri, lspRange, result.text);
     // Diff only the whole file; a range preview has nothing to line up with on the left.
     if (lspRange) {
       const doc = await vscode.workspace.openTextDocument(preview);

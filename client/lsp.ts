@@ -15,6 +15,8 @@ export const DOCUMENT_SELECTOR = [
 export interface PreviewResult {
   text: string;
   sites: number;
+  /** The document version the server previewed. */
+  version: number;
 }
 
 export async function startLanguageClient(context: vscode.ExtensionContext, log: vscode.LogOutputChannel): Promise<LanguageClient | undefined> {

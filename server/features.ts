@@ -596,6 +596,24 @@ function longLine(text: string): { line: number; length: number } | undefined {
 export interface PreviewResult {
   text: string;
   sites: number;
+  /** The document version previewed: a client that has sent later changes asks again. */
+  version: number;
+}
+
+/**
+ * The last burn per document: a preview of the file and those of its code lenses' ranges burn the
+ * same text, and a live preview asks again after each pause in typing. Kept while the text burnt
+ * and the mode stay the same (settings can change what the analysis reads without a new version).
+ */
+const lastBurn = new WeakMap<OpenDocument, { text: string; mode: 32 | 64; result: ReturnType<typeof afterburn> }>();
+
+function burnOnce(doc: OpenDocument, text: string, fileName: string): ReturnType<typeof afterburn> {
+  const mode = doc.options.mode === 64 ? 64 : 32;
+  const hit = lastBurn.get(doc);
+  if (hit !== undefined && hit.mode === mode && hit.text === text) return hit.result;
+  const result = afterburn(text, { fileName, mode });
+  lastBurn.set(doc, { text, mode, result });
+  return result;
 }
 
 /** Errors the preview lists above the text at most. */
@@ -603,13 +621,17 @@ const PREVIEW_PROBLEMS = 50;
 
 /** The afterburned form, from the very same core/burn call the build uses. */
 export function previewFor(doc: OpenDocument, range?: Range): PreviewResult {
+  return { ...previewOf(doc, range), version: doc.version };
+}
+
+function previewOf(doc: OpenDocument, range?: Range): Omit<PreviewResult, "version"> {
   const name = doc.path.split(/[\\/]/).pop() ?? "document.s";
   if (doc.asm !== undefined) {
     // The build preprocesses .S files first: burn what the analysis read (cpp macros expanded, header macros in front).
     const { text, offset } = doc.asm.analysedText();
     const long = longLine(text);
     if (long !== undefined) return { text: `# afterburn: no preview: line ${long.line + 1 - offset} is ${long.length} characters long (the preview handles lines up to ${PREVIEW_MAX_LINE})`, sites: 0 };
-    const r = afterburn(text, { fileName: name, mode: doc.options.mode === 64 ? 64 : 32 });
+    const r = burnOnce(doc, text, name);
     const lines = r.output.split("\n").slice(offset);
     const from = range ? Math.max(0, range.start.line) : 0;
     const to = range ? Math.min(lines.length - 1, range.end.line) : lines.length - 1;
@@ -624,7 +646,7 @@ export function previewFor(doc: OpenDocument, range?: Range): PreviewResult {
   if (c === undefined || c.assembly === "") return { text: `# ${name}: no inline asm`, sites: 0 };
   const long = longLine(c.assembly);
   if (long !== undefined) return { text: `# afterburn: no preview: an asm template line is ${long.length} characters long (the preview handles lines up to ${PREVIEW_MAX_LINE})`, sites: 0 };
-  const r = afterburn(c.assembly, { fileName: name, mode: doc.options.mode === 64 ? 64 : 32 });
+  const r = burnOnce(doc, c.assembly, name);
   const out: string[] = [`# ${name}: afterburned inline asm (the templates as the assembler sees them, each with its C line)`];
   const lines = r.output.split("\n");
   let sites = 0;

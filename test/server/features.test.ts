@@ -153,6 +153,22 @@ test("afterburn/preview returns exactly what core/burn makes of the text, for th
   assert.equal(await client.request("afterburn/preview", { uri: "file:///nope.s" }), null);
 });
 
+test("afterburn/preview answers for the document's current version: an edit between two requests shows", async () => {
+  const uri = "file:///tmp/afterburn-test/preview-follow.s";
+  const text = "\tcli\n\tnop\n";
+  await client.openAndWait(uri, text, "gas-x86", 3);
+  const first = await client.request("afterburn/preview", { uri });
+  assert.equal(first.version, 3);
+  assert.equal((await client.request("afterburn/preview", { uri, range: range(0, 0, 0, 3) })).version, 3);
+  // The second line becomes `hlt`: a new burn, not the one kept for version 3.
+  await client.changeAndWait(uri, 4, [{ range: range(1, 1, 1, 4), text: "hlt" }]);
+  const second = await client.request("afterburn/preview", { uri });
+  assert.equal(second.version, 4);
+  assert.equal(second.text, afterburn("\tcli\n\thlt\n", { fileName: "preview-follow.s" }).output);
+  assert.equal(second.sites, 2);
+  assert.notEqual(second.text, first.text);
+});
+
 test("code lens: N sensitive sites per label, Afterburn & Run on a runnable guest's _start", async () => {
   const lenses: any[] = await client.request("textDocument/codeLens", { textDocument: { uri: mainUri } });
   const start = lenses.filter((l) => l.range.start.line === 7);

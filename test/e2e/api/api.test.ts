@@ -104,6 +104,27 @@ describe("Afterburner Studio in VS Code", function () {
     );
   });
 
+  it("an open preview follows its source as it is edited", async function () {
+    const path = join(root, "follow.S");
+    writeFileSync(path, "\t.text\nf:\n\tcli\n\tret\n");
+    const doc = await open(path);
+    const preview = await vscode.commands.executeCommand<vscode.Uri>("afterburn.previewAfterburned", doc.uri);
+    assert.ok(preview);
+    const shown = await vscode.workspace.openTextDocument(preview);
+    assert.doesNotMatch(shown.getText(), /\bhlt\b/);
+    const edit = new vscode.WorkspaceEdit();
+    edit.insert(doc.uri, new vscode.Position(3, 0), "\thlt\n");
+    assert.ok(await vscode.workspace.applyEdit(edit));
+    // The same preview document now holds the afterburned hlt, with its own annotation label.
+    const text = await until("the preview to show the inserted hlt", () => {
+      const t = shown.getText();
+      return /\bhlt\b/.test(t) ? t : undefined;
+    });
+    assert.equal((text.match(/_sens_\d+:/g) ?? []).length, 2, "two annotated sites: cli and the new hlt");
+    await vscode.window.showTextDocument(doc);
+    await vscode.commands.executeCommand("workbench.action.revertAndCloseActiveEditor");
+  });
+
   it("debug session on examples/hello under xen: breakpoint, step, registers and the vCPU, live trap view, end", async function () {
     const source = join(root, "hello", "hello.S");
     const lines = readFileSync(source, "utf8").split("\n");
