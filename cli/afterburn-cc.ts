@@ -5,18 +5,19 @@
 // Environment:
 //   AFTERBURN_REAL_CC   the compiler to drive, with arguments ("ccache gcc", "i686-linux-gnu-gcc",
 //                       "distcc gcc"); default "gcc"
-//   AFTERBURN_KEEP=1    keep .preburn_<name>.s and .afterburn_<name>.s beside the object
+//   AFTERBURN_KEEP=1    keep .preburn_<name>.s and .afterburn_<name>.s beside the object (<name>: the
+//                       object's, without .o)
 //   AFTERBURN_SITES=1   write <object>.sites.json (the site list) beside the object
 //   AFTERBURN_VERBOSE=1 print each step
 
 import { spawnSync } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { closeSync, mkdtempSync, openSync, readFileSync, realpathSync, rmSync, writeFileSync, writeSync } from "node:fs";
 import { constants, tmpdir } from "node:os";
-import { basename, dirname, extname, join } from "node:path";
+import { basename, dirname, extname, join, resolve } from "node:path";
 import { hasAfterburnerErrors, prepareAfterburn } from "../core/burn/afterburn.js";
 import { printDiagnostics, sitesJson } from "./burn-commands.js";
 import { realCompilerCommand } from "../core/toolchain/tools.js";
-import { assembleFlags, defaultObjectName, expandResponseFiles, frontFlags, readCompileCommand, type SourceInput } from "./cc/gcc-args.js";
+import { assembleFlags, defaultObjectName, expandResponseFiles, frontFlags, isCompiled, modeOfFlags, readCompileCommand, type SourceInput } from "./cc/gcc-args.js";
 
 /** <afterburn.h> on the include path (after the user's own), and the macro that switches it on. */
 const ANNOTATION_FLAGS = ["-D__AFTERBURN__=1", "-idirafter", join(__dirname, "..", "include")];
@@ -25,10 +26,16 @@ const ANNOTATION_FLAGS = ["-D__AFTERBURN__=1", "-idirafter", join(__dirname, "..
 const EXIT_AFTERBURN = 3;
 const verbose = process.env.AFTERBURN_VERBOSE === "1";
 
+/**
+ * Set in the environment of every compiler afterburn-cc runs: an AFTERBURN_REAL_CC that leads back
+ * to afterburn-cc would otherwise start itself again without end.
+ */
+const NESTED = "AFTERBURN_CC_ACTIVE";
+
 /** Run a command with our stdio; returns its exit status (a signal death re-raises it on us). */
 function run(cmd: readonly string[]): number {
   if (verbose) process.stderr.write(`afterburn-cc: ${cmd.map((w) => (/[\s"'\\$]/.test(w) ? JSON.stringify(w) : w)).join(" ")}\n`);
-  const r = spawnSync(cmd[0], cmd.slice(1), { stdio: "inherit" });
+  const r = spawnSync(cmd[0], cmd.slice(1), { stdio: "inherit", env: { ...process.env, [NESTED]: "1" } });
   if (r.error) {
     const code = (r.error as NodeJS.ErrnoException).code;
     process.stderr.write(
@@ -50,16 +57,43 @@ function run(cmd: readonly string[]): number {
 let diedOf: NodeJS.Signals | undefined;
 
 function targetMode(cc: readonly string[], flagged: 16 | 32 | 64 | undefined): 16 | 32 | 64 {
-  if (flagged) return flagged;
+  // The line's -m flags, else the compiler command's own ("gcc -m32"), which -dumpmachine ignores.
+  const mode = flagged ?? modeOfFlags(cc.slice(1));
+  if (mode) return mode;
   const r = spawnSync(cc[0], [...cc.slice(1), "-dumpmachine"], { encoding: "utf8" });
   const machine = (r.stdout ?? "").trim();
   return /^(i[3-7]86|x86_32)/.test(machine) ? 32 : 64;
 }
 
+/** A fresh temporary folder: under TMPDIR, else /tmp, else beside the object (gcc, too, copes with a bad TMPDIR). */
+function workFolder(object: string): string {
+  let first: unknown;
+  for (const dir of [tmpdir(), "/tmp", dirname(object)]) {
+    try {
+      return mkdtempSync(join(dir, "afterburn-cc-"));
+    } catch (e) {
+      first ??= e;
+    }
+  }
+  throw first;
+}
+
+/** `# 1 "name"`: GNU as then reports errors and writes -g line info against the name, not the temporary file. */
+function lineMarker(name: string): string {
+  return `# 1 "${name.replace(/[\\"]/g, "\\$&").replace(/\n/g, "\\n")}"\n`;
+}
+
 function afterburnOne(cc: readonly string[], input: SourceInput, object: string, mode: 16 | 32 | 64, cmd: ReturnType<typeof readCompileCommand>): number {
   const keep = process.env.AFTERBURN_KEEP === "1";
-  const stem = basename(input.path, extname(input.path));
-  const work = keep ? dirname(object) : mkdtempSync(join(tmpdir(), "afterburn-cc-"));
+  // Named after the object, which is one per compile: two sources of one name in a parallel build share nothing.
+  const stem = basename(object, extname(object));
+  let work: string;
+  try {
+    work = keep ? dirname(object) : workFolder(object);
+  } catch (e) {
+    process.stderr.write(`afterburn-cc: cannot make a temporary folder: ${(e as Error).message}\n`);
+    return EXIT_AFTERBURN;
+  }
   const preburn = join(work, `.preburn_${stem}.s`);
   const burnt = join(work, `.afterburn_${stem}.s`);
   try {
@@ -89,18 +123,39 @@ function afterburnOne(cc: readonly string[], input: SourceInput, object: string,
       false,
     );
     if (hasAfterburnerErrors(result)) return EXIT_AFTERBURN;
-    result.writeTo(burnt);
+    const fd = openSync(burnt, "w");
+    try {
+      // A .s input is assembled from here, not from where it is: say where its lines are.
+      if (source === input.path) writeSync(fd, lineMarker(input.path));
+      result.writeTo(fd);
+    } finally {
+      closeSync(fd);
+    }
     if (process.env.AFTERBURN_SITES === "1") writeFileSync(`${object}.sites.json`, sitesJson(result, input.path, mode === 64 ? 64 : 32));
 
     // 3. Assemble.
-    const fromCompiler = input.language === "c" || input.language === "c++";
+    const fromCompiler = isCompiled(input.language);
     return run([...cc, ...assembleFlags(cmd.common, fromCompiler), "-x", "assembler", "-c", burnt, "-o", object]);
   } finally {
     if (!keep) rmSync(work, { recursive: true, force: true });
   }
 }
 
+/** The same file (the output would overwrite the input: gcc refuses, and must get the chance to). */
+function sameFile(a: string, b: string): boolean {
+  if (resolve(a) === resolve(b)) return true;
+  try {
+    return realpathSync(a) === realpathSync(b);
+  } catch {
+    return false;
+  }
+}
+
 export function main(argv: readonly string[]): number {
+  if (process.env[NESTED] === "1") {
+    process.stderr.write("afterburn-cc: AFTERBURN_REAL_CC runs afterburn-cc again; point it at the real compiler (e.g. gcc)\n");
+    return 2;
+  }
   let cc: string[];
   try {
     cc = realCompilerCommand();
@@ -111,23 +166,43 @@ export function main(argv: readonly string[]): number {
   // Build systems hand long command lines over in @files: the compile inside is ours all the same.
   const args = expandResponseFiles(argv, (path) => readFileSync(path, "utf8"));
   const cmd = readCompileCommand(args);
+  // Every compile sees <afterburn.h> and __AFTERBURN__, split or not (-E, -S, -M, compile and link).
+  const passThrough = () => run([...cc, ...(cmd.inputs.length > 0 ? ANNOTATION_FLAGS : []), ...argv]);
   const supported = cmd.inputs.length > 0 && cmd.inputs.every((i) => i.language !== "other");
-  if (!cmd.compileOnly || !supported || cmd.output === "-" || (cmd.output && cmd.inputs.length > 1)) {
-    // Not a compile we can split (link, -E, -S, -M, version queries, odd inputs, gcc's own usage errors):
-    // the real compiler answers exactly as it would without us.
-    return run([...cc, ...argv]);
+  const output = cmd.output;
+  if (
+    !cmd.compileOnly || !supported || cmd.missingValue || output === "-" || (output !== undefined && cmd.inputs.length > 1) ||
+    (output !== undefined && cmd.inputs.some((i) => sameFile(i.path, output)))
+  ) {
+    // Not a compile we can split (link, -E, -S, -M, version queries, odd inputs, gcc's own usage errors
+    // such as an output that is an input): the real compiler answers exactly as it would without us.
+    if (cmd.compileOnly && cmd.inputs.some((i) => i.path === "-")) {
+      process.stderr.write("afterburn-cc: warning: a source on standard input is compiled without afterburning (give it a file name)\n");
+    }
+    return passThrough();
   }
   if (cmd.lto) {
     process.stderr.write("afterburn-cc: warning: -flto defers code generation to link time, where the afterburner cannot see it; compiling without afterburning\n");
-    return run([...cc, ...argv]);
+    return passThrough();
+  }
+  if (cmd.intelSyntax && cmd.inputs.some((i) => isCompiled(i.language))) {
+    process.stderr.write("afterburn-cc: error: -masm=intel: the afterburner reads AT&T syntax only; compile without -masm=intel\n");
+    return EXIT_AFTERBURN;
+  }
+  if (cmd.x32) {
+    process.stderr.write("afterburn-cc: error: -mx32 is not supported: its objects are ELF32 with 64-bit code, and .afterburn records would need 4-byte addresses\n");
+    return EXIT_AFTERBURN;
   }
   const mode = targetMode(cc, cmd.mode);
+  // As gcc does: every source is compiled, whichever fail; the status is the first failure's.
+  let status = 0;
   for (const input of cmd.inputs) {
-    const object = cmd.output ?? defaultObjectName(input.path);
-    const status = afterburnOne(cc, input, object, mode, cmd);
-    if (status !== 0) return status;
+    const object = output ?? defaultObjectName(input.path);
+    const s = afterburnOne(cc, input, object, mode, cmd);
+    if (s !== 0 && status === 0) status = s;
+    if (diedOf !== undefined) break;
   }
-  return 0;
+  return status;
 }
 
 // A build runs this once per source file: exiting at once skips tearing the heap down. All work is

@@ -1,22 +1,31 @@
 // Reading a gcc command line well enough to split a `-c` compile into
 // compile-to-assembly → afterburn → assemble, and to leave everything else alone.
 
-import { basename, extname } from "node:path";
+import { basename, dirname, extname } from "node:path";
 
 /** gcc options whose value is the next argument (when not joined). */
 const SEPARATE_VALUE = new Set([
   "-o", "-I", "-D", "-U", "-include", "-imacros", "-idirafter", "-iprefix", "-iwithprefix", "-iwithprefixbefore",
   "-isystem", "-isysroot", "-iquote", "-imultilib", "-MF", "-MT", "-MQ", "-x", "-L", "-l", "-Xassembler", "-Xlinker",
   "-Xpreprocessor", "-aux-info", "--param", "-T", "-u", "-z", "-e", "-G", "-wrapper", "-dumpbase", "-dumpbase-ext",
-  "-dumpdir", "-B", "-A", "--include", "--include-directory", "--define-macro", "--undefine-macro",
+  "-dumpdir", "-B", "-A", "--include", "--include-directory", "--define-macro", "--undefine-macro", "--sysroot",
 ]);
+
+/** gcc's queries: they print something and compile nothing, whatever else the line holds. */
+const QUERY = /^(-###|--version|--help|--target-help|-print-.*|-dumpversion|-dumpfullversion|-dumpmachine|-dumpspecs)$/;
 
 /** Options that take a separate value only when given bare (e.g. `-I dir` but `-Idir`). */
 function takesSeparateValue(arg: string): boolean {
   return SEPARATE_VALUE.has(arg);
 }
 
-export type Language = "c" | "c++" | "assembler-with-cpp" | "assembler" | "other";
+/** Inputs afterburn-cc splits, by gcc's -x name (cpp-output: preprocessed C, a .i file); "other" passes through. */
+export type Language = "c" | "c++" | "cpp-output" | "c++-cpp-output" | "assembler-with-cpp" | "assembler" | "other";
+
+/** Languages gcc compiles to assembly (step 1 is gcc -S), as opposed to assembler sources. */
+export function isCompiled(l: Language): boolean {
+  return l === "c" || l === "c++" || l === "cpp-output" || l === "c++-cpp-output";
+}
 
 export interface SourceInput {
   path: string;
@@ -40,14 +49,24 @@ export interface CompileCommand {
   /** -MF present (or the -Wp,-MD,file form, which names its file). */
   hasDepFile: boolean;
   lto: boolean;
+  /** -dumpbase or -dumpdir given: the user names the auxiliary outputs (.su, .gcno, .dwo...) themselves. */
+  namesAuxOutputs: boolean;
+  /** The last -masm= is intel: the compiler writes Intel syntax, which the afterburner does not read. */
+  intelSyntax: boolean;
+  /** -mx32: 64-bit code with 32-bit pointers in an ELF32 object. */
+  x32: boolean;
+  /** An option that needs a value ends the line (`-o`, `-x`): gcc's own usage error, left to gcc. */
+  missingValue: boolean;
   /** argv without inputs, -c, -o and -x (the flags both steps share). */
   common: string[];
 }
 
 function languageOf(path: string, forced: string | undefined): Language {
   if (forced && forced !== "none") {
-    if (forced === "c" || forced === "c-header") return "c";
+    // A header compiles to a precompiled header (.gch), not an object: gcc's business alone.
+    if (forced === "c") return "c";
     if (forced === "c++") return "c++";
+    if (forced === "cpp-output" || forced === "c++-cpp-output") return forced;
     if (forced === "assembler-with-cpp") return "assembler-with-cpp";
     if (forced === "assembler") return "assembler";
     return "other";
@@ -55,6 +74,10 @@ function languageOf(path: string, forced: string | undefined): Language {
   switch (extname(path)) {
     case ".c":
       return "c";
+    case ".i":
+      return "cpp-output";
+    case ".ii":
+      return "c++-cpp-output";
     case ".cc":
     case ".cpp":
     case ".cxx":
@@ -135,27 +158,38 @@ export function readCompileCommand(argv: readonly string[]): CompileCommand {
     hasDepTarget: false,
     hasDepFile: false,
     lto: false,
+    namesAuxOutputs: false,
+    intelSyntax: false,
+    x32: false,
+    missingValue: false,
     common: [],
+  };
+  /** The value of an option written apart (`-o x`), or undefined at the end of the line. */
+  const value = (i: number): string | undefined => {
+    if (i + 1 < argv.length) return argv[i + 1];
+    cmd.missingValue = true;
+    return undefined;
   };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
-    if (a === "-c") {
+    if (a === "-c" || a === "--compile") {
       compile = true;
       continue;
     }
-    if (a === "-E" || a === "-S" || a === "-M" || a === "-MM" || a === "-fsyntax-only" || a === "-###" || a === "--version" || a === "-v" || a.startsWith("-print-") || a.startsWith("-dump")) {
-      stopsEarly = true;
-    }
-    if (a === "-o") {
-      cmd.output = argv[++i];
+    // -v with inputs compiles verbosely; alone it is a query, and then there is no input to split.
+    if (a === "-E" || a === "-S" || a === "-M" || a === "-MM" || a === "-fsyntax-only" || QUERY.test(a)) stopsEarly = true;
+    if (a === "-o" || a === "--output") {
+      cmd.output = value(i);
+      i++;
       continue;
     }
-    if (a.startsWith("-o") && a.length > 2) {
-      cmd.output = a.slice(2);
+    if ((a.startsWith("-o") && a.length > 2) || a.startsWith("--output=")) {
+      cmd.output = a.startsWith("--") ? a.slice("--output=".length) : a.slice(2);
       continue;
     }
     if (a === "-x") {
-      forcedLanguage = argv[++i];
+      forcedLanguage = value(i);
+      i++;
       continue;
     }
     if (a.startsWith("-x") && a.length > 2) {
@@ -165,6 +199,9 @@ export function readCompileCommand(argv: readonly string[]): CompileCommand {
     if (a === "-m32") cmd.mode = 32;
     else if (a === "-m64" || a === "-mx32") cmd.mode = 64;
     else if (a === "-m16") cmd.mode = 16;
+    if (a === "-mx32" || a === "-m32" || a === "-m64" || a === "-m16") cmd.x32 = a === "-mx32";
+    if (a.startsWith("-masm=")) cmd.intelSyntax = a === "-masm=intel";
+    if (a === "-dumpbase" || a === "-dumpdir") cmd.namesAuxOutputs = true;
     if (a === "-MD" || a === "-MMD") cmd.makesDeps = true;
     if (a.startsWith("-Wp,-MD,") || a.startsWith("-Wp,-MMD,")) {
       cmd.makesDeps = true;
@@ -177,13 +214,27 @@ export function readCompileCommand(argv: readonly string[]): CompileCommand {
 
     if (a.startsWith("-") && a !== "-") {
       cmd.common.push(a);
-      if (takesSeparateValue(a) && i + 1 < argv.length) cmd.common.push(argv[++i]);
+      if (takesSeparateValue(a)) {
+        const v = value(i);
+        if (v !== undefined) cmd.common.push(argv[++i]);
+      }
       continue;
     }
     cmd.inputs.push({ path: a, language: a === "-" ? "other" : languageOf(a, forcedLanguage), index: i });
   }
   cmd.compileOnly = compile && !stopsEarly;
   return cmd;
+}
+
+/** The code size a compiler command's own arguments select (AFTERBURN_REAL_CC="gcc -m32"), before the line's. */
+export function modeOfFlags(words: readonly string[]): 16 | 32 | 64 | undefined {
+  let mode: 16 | 32 | 64 | undefined;
+  for (const w of words) {
+    if (w === "-m32") mode = 32;
+    else if (w === "-m64" || w === "-mx32") mode = 64;
+    else if (w === "-m16") mode = 16;
+  }
+  return mode;
 }
 
 /** Where gcc would put the object for an input when no -o is given: the base name with .o, in the current directory. */
@@ -223,15 +274,45 @@ export function assembleFlags(common: readonly string[], fromCompiler: boolean):
     if (fromCompiler && DEBUG_FLAG.test(a) && !a.startsWith("-gz")) continue;
     out.push(a);
   }
+  // gcc hands `as` the DWARF version of its line table (--gdwarf-N) when one is asked for; without
+  // it `as` writes version 3 under a -gdwarf-4 compile. -gsplit-dwarf makes gcc split the .dwo out
+  // after assembling, so it stays with the assemble step too.
+  if (fromCompiler) {
+    let version: string | undefined;
+    let split = false;
+    for (const a of common) {
+      const m = /^-gdwarf-(\d)$/.exec(a);
+      if (m) version = m[1];
+      else if (a === "-g0") version = undefined;
+      if (a === "-gsplit-dwarf") split = true;
+      else if (a === "-gno-split-dwarf") split = false;
+    }
+    if (version !== undefined) out.push(`-Wa,--gdwarf-${version}`);
+    if (split) out.push("-gsplit-dwarf");
+  }
   return out;
 }
 
-/** Flags for the compile-to-assembly / preprocess step: everything, with dependency output kept pointing at the real object. */
+/**
+ * Flags for the compile-to-assembly / preprocess step: everything, with dependency output kept
+ * pointing at the real object, and auxiliary outputs (.su, .gcno, the .gcda path built into the
+ * code, -gsplit-dwarf's .dwo name, dumps) named after it as gcc names them: gcc derives those names
+ * from its -o, which for this step is a temporary file.
+ */
 export function frontFlags(cmd: CompileCommand, object: string): string[] {
   const out = cmd.common.filter((a) => a !== "-save-temps" && !a.startsWith("-save-temps="));
   if (cmd.makesDeps) {
-    if (!cmd.hasDepTarget) out.push("-MT", object);
+    // -MQ quotes the name for make ($ and blanks), as gcc's own target from -o is quoted.
+    if (!cmd.hasDepTarget) out.push("-MQ", object);
     if (!cmd.hasDepFile) out.push("-MF", defaultDepFile(object));
+  }
+  if (!cmd.namesAuxOutputs) {
+    const dir = dirname(object);
+    const base = basename(object);
+    const ext = extname(base);
+    // gcc's own: the object's directory ("" for the current one: "./" would show in the .gcda path)
+    // and its name without the suffix.
+    out.push("-dumpdir", dir === "." ? "" : `${dir}/`, "-dumpbase", ext ? base.slice(0, -ext.length) : base);
   }
   return out;
 }

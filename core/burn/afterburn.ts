@@ -22,7 +22,7 @@ import type {
 } from "../asm/types.js";
 import { classify, paddingFor } from "../isa/index.js";
 import type { CatalogueEntry } from "../isa/types.js";
-import { boundedMessage } from "../asm/message.js";
+import { boundedMessage, boundedQuote } from "../asm/message.js";
 import { memopKind, type MemopKind } from "./memop.js";
 import { FileSplice, StringSplice, type Splice } from "./output.js";
 import { scanSites } from "./prefilter.js";
@@ -529,6 +529,20 @@ function burn(text: string, options: BurnOptions): Burnt {
         removeConsumed(d, es);
         return true;
       }
+      case ".include":
+        // GNU as reads the file when it assembles; the afterburner never sees its instructions.
+        if (annotate) {
+          diagnostics.push({
+            file: fileName,
+            line: es.line + 1,
+            column: d.span.start + 1,
+            severity: "warning",
+            message: `.include ${boundedQuote(d.args)}: the included file is not afterburned, so sensitive instructions in it get no records; use cpp's #include in a .S file, or afterburn the included file and include that`,
+            from: "afterburner",
+            source: sourceOf(es),
+          });
+        }
+        return false;
       case ".org": {
         const p = paddedSinceOrg.get(es.section);
         if (p) {

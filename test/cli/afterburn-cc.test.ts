@@ -159,7 +159,9 @@ test("the afterburned .s it assembles is byte for byte the string transform's ou
       const r = cc([`-m${mode}`, "-O2", "-ffreestanding", "-c", src], { cwd: dir, env: { AFTERBURN_KEEP: "1" } });
       assert.equal(r.status, 0, r.stderr);
       const input = src.endsWith(".s") ? join(dir, src) : join(dir, `.preburn_${stem}.s`);
-      const want = Buffer.from(afterburn(readFileSync(input, "utf8"), { mode, fileName: src }).output);
+      // A .s input is assembled from the temporary file: a line marker first names the source.
+      const marker = src.endsWith(".s") ? `# 1 "${src}"\n` : "";
+      const want = Buffer.from(marker + afterburn(readFileSync(input, "utf8"), { mode, fileName: src }).output);
       assert.ok(readFileSync(join(dir, `.afterburn_${stem}.s`)).equals(want), `${src} -m${mode}`);
       assert.ok(readAnnotationRecords(readElf(readFileSync(join(dir, `${stem}.o`)), `${stem}.o`)).length > 0, `${src}: records`);
     }
@@ -216,5 +218,133 @@ test("the afterburner's warnings show without AFTERBURN_VERBOSE, at the .S line 
     const r = cc(["-m32", "-c", "fixed.S"], { cwd: dir });
     assert.notEqual(r.status, 0, "GNU as refuses the .org, as the warning says");
     assert.match(r.stderr, /^fixed\.S:7:2: warning: \.org after 1 padded site in \.text/m);
+  });
+});
+
+/** The .afterburn records of an object, or 0 when it has none. */
+function records(path: string): number {
+  return readAnnotationRecords(readElf(readFileSync(path), path)).length;
+}
+
+const IRQ_C = 'int f(int x) { __asm__ __volatile__("cli"); return x + 1; }\n';
+
+test("an output that is one of the inputs: gcc refuses, and the source is left as it was", () => {
+  withDir((dir) => {
+    writeFileSync(join(dir, "irq.c"), IRQ_C);
+    writeFileSync(join(dir, "a.s"), "\tcli\n");
+    for (const [src, out] of [["irq.c", "irq.c"], ["a.s", "./a.s"]]) {
+      const before = readFileSync(join(dir, src), "utf8");
+      const r = cc(["-m32", "-c", src, "-o", out], { cwd: dir });
+      assert.equal(r.status, 1, r.stderr);
+      assert.match(r.stderr, /same as output file/);
+      assert.equal(readFileSync(join(dir, src), "utf8"), before, `${src} is untouched`);
+    }
+  });
+});
+
+test("auxiliary outputs are named after the object as gcc names them; -gdwarf-4 keeps its line table version", () => {
+  withDir((dir) => {
+    mkdirSync(join(dir, "sub"));
+    mkdirSync(join(dir, "out"));
+    mkdirSync(join(dir, "ref"));
+    writeFileSync(join(dir, "sub", "irq.c"), IRQ_C);
+    const flags = ["-m32", "-O2", "-fstack-usage", "--coverage", "-gdwarf-4", "-gsplit-dwarf", "-c", "sub/irq.c"];
+    let r = cc([...flags, "-o", "out/irq.o"], { cwd: dir });
+    assert.equal(r.status, 0, r.stderr);
+    const g = spawnSync("gcc", [...flags, "-o", "ref/irq.o"], { cwd: dir, encoding: "utf8" });
+    assert.equal(g.status, 0, g.stderr);
+    assert.deepEqual(readdirSync(join(dir, "out")).sort(), readdirSync(join(dir, "ref")).sort(), "the same files: .o, .su, .gcno, .dwo");
+    const text = (p: string) => readFileSync(join(dir, p)).toString("latin1");
+    assert.ok(text("out/irq.o").includes(join(dir, "out", "irq.gcda")), "the .gcda path built into the code is the object's");
+    assert.ok(text("out/irq.o").includes("out/irq.dwo"), "the skeleton names the .dwo beside the object");
+    const version = (p: string) => /DWARF Version:\s+(\d+)/.exec(execFileSync("readelf", ["--debug-dump=rawline", join(dir, p)], { encoding: "utf8" }))?.[1];
+    assert.equal(version("out/irq.dwo") ?? version("out/irq.o"), version("ref/irq.dwo") ?? version("ref/irq.o"));
+    assert.equal(version("out/irq.o"), "4");
+    assert.equal(records(join(dir, "out", "irq.o")), 1);
+    // Without a folder: the object's own name, in the current one.
+    r = cc(["-m32", "-fstack-usage", "-c", "sub/irq.c"], { cwd: dir });
+    assert.equal(r.status, 0, r.stderr);
+    assert.ok(readdirSync(dir).includes("irq.su"));
+  });
+});
+
+test("code size from AFTERBURN_REAL_CC's own flags; long options, -v, .i inputs; a dependency target quoted for make", () => {
+  withDir((dir) => {
+    writeFileSync(join(dir, "irq.c"), IRQ_C);
+    let r = cc(["-c", "irq.c", "-o", "cc32.o"], { cwd: dir, env: { AFTERBURN_REAL_CC: "gcc -m32" } });
+    assert.equal(r.status, 0, r.stderr);
+    const elf = readElf(readFileSync(join(dir, "cc32.o")), "cc32.o");
+    assert.equal(elf.class, 32);
+    assert.equal(readAnnotationRecords(elf).length, 1);
+    for (const [args, object] of [
+      [["--compile", "irq.c", "--output", "long.o"], "long.o"],
+      [["--compile", "irq.c", "--output=eq.o"], "eq.o"],
+      [["-v", "-c", "irq.c", "-o", "v.o"], "v.o"],
+      [["-dumpbase", "named", "-c", "irq.c", "-o", "db.o"], "db.o"],
+    ] as const) {
+      r = cc(["-m32", ...args], { cwd: dir });
+      assert.equal(r.status, 0, `${args.join(" ")}: ${r.stderr}`);
+      assert.equal(records(join(dir, object)), 1, args.join(" "));
+    }
+    execFileSync("gcc", ["-m32", "-E", "irq.c", "-o", "pre.i"], { cwd: dir });
+    r = cc(["-m32", "-c", "pre.i"], { cwd: dir });
+    assert.equal(r.status, 0, r.stderr);
+    assert.equal(records(join(dir, "pre.o")), 1, "a .i file is compiled and afterburned");
+    mkdirSync(join(dir, "a dir"));
+    r = cc(["-m32", "-MMD", "-c", "irq.c", "-o", "a dir/x$y.o"], { cwd: dir });
+    assert.equal(r.status, 0, r.stderr);
+    assert.ok(readFileSync(join(dir, "a dir", "x$y.d"), "utf8").startsWith("a\\ dir/x$$y.o:"));
+  });
+});
+
+test("what cannot be afterburned says so; pass-through compiles see <afterburn.h>; every source of several is compiled", () => {
+  withDir((dir) => {
+    writeFileSync(join(dir, "irq.c"), IRQ_C);
+    writeFileSync(join(dir, "bad.c"), "int g( {\n");
+    writeFileSync(join(dir, "hdr.h"), "int h(void);\n");
+    writeFileSync(join(dir, "uses.c"), "#include <afterburn.h>\n#ifndef __AFTERBURN__\n#error no\n#endif\nint u;\n");
+    let r = cc(["-m32", "-masm=intel", "-c", "irq.c"], { cwd: dir });
+    assert.equal(r.status, 3);
+    assert.match(r.stderr, /-masm=intel: the afterburner reads AT&T syntax only/);
+    r = cc(["-mx32", "-c", "irq.c"], { cwd: dir });
+    assert.equal(r.status, 3);
+    assert.match(r.stderr, /-mx32 is not supported/);
+    const stdin = spawnSync(process.execPath, [bin, "-m32", "-x", "c", "-c", "-", "-o", "in.o"], { cwd: dir, input: IRQ_C, encoding: "utf8" });
+    assert.equal(stdin.status, 0, stdin.stderr);
+    assert.match(stdin.stderr, /standard input is compiled without afterburning/);
+    for (const step of ["-E", "-S", "-fsyntax-only"]) {
+      r = cc(["-m32", step, "uses.c", "-o", step === "-fsyntax-only" ? "/dev/null" : `uses${step}`], { cwd: dir });
+      assert.equal(r.status, 0, `${step}: ${r.stderr}`);
+    }
+    r = cc(["-m32", "-c", "bad.c", "irq.c"], { cwd: dir });
+    assert.equal(r.status, 1);
+    assert.equal(records(join(dir, "irq.o")), 1, "irq.c is compiled although bad.c failed");
+    r = cc(["-m32", "-x", "c-header", "-c", "hdr.h"], { cwd: dir });
+    assert.equal(r.status, 0, r.stderr);
+    assert.ok(readdirSync(dir).includes("hdr.h.gch"), "a header becomes a precompiled header, as with gcc");
+    r = cc(["-m32", "-c", "irq.c", "-o"], { cwd: dir });
+    assert.equal(r.status, 1);
+    assert.match(r.stderr, /missing filename after/);
+    r = cc(["-m32", "-c", "irq.c", "-o", "tmp.o"], { cwd: dir, env: { TMPDIR: join(dir, "no such folder") } });
+    assert.equal(r.status, 0, r.stderr);
+    r = cc(["-m32", "-c", "irq.c", "-o", "loop.o"], { cwd: dir, env: { AFTERBURN_REAL_CC: `${process.execPath} ${bin}` } });
+    assert.equal(r.status, 2);
+    assert.match(r.stderr, /AFTERBURN_REAL_CC runs afterburn-cc again/);
+  });
+});
+
+test("a .s input: assembler errors and -g line info name the source, not the temporary file", () => {
+  withDir((dir) => {
+    mkdirSync(join(dir, "sub"));
+    writeFileSync(join(dir, "sub", "bad.s"), "\t.text\nf:\n\tcli\n\tbadinsn %eax\n\tret\n");
+    let r = cc(["-m32", "-c", "sub/bad.s", "-o", "bad.o"], { cwd: dir });
+    assert.equal(r.status, 1);
+    assert.match(r.stderr, /^sub\/bad\.s:4: Error: no such instruction/m);
+    writeFileSync(join(dir, "sub", "ok.s"), "\t.text\nf:\n\tcli\n\tnop\n\tret\n");
+    r = cc(["-m32", "-g", "-c", "sub/ok.s", "-o", "ok.o"], { cwd: dir });
+    assert.equal(r.status, 0, r.stderr);
+    const lines = execFileSync("objdump", ["-dl", join(dir, "ok.o")], { encoding: "utf8" });
+    assert.match(lines, /sub\/ok\.s:3\n/);
+    assert.doesNotMatch(lines, /afterburn_/);
   });
 });

@@ -210,6 +210,22 @@ test(".org after padded sites in its section is warned of at the .org line, on t
   }
 });
 
+test(".include is warned of at its line, on the fast path and the full parser: the afterburner never sees the included instructions", () => {
+  const src = '\t.text\n\tnop\n  .include "part.inc"\n\tsti\n';
+  for (const fullParse of [false, true]) {
+    const r = afterburn(src, { fileName: "t.s", fullParse });
+    const w = r.diagnostics.filter((d) => d.from === "afterburner");
+    assert.equal(w.length, 1, `fullParse=${fullParse}`);
+    assert.equal(w[0].severity, "warning");
+    assert.deepEqual([w[0].line, w[0].column], [3, 3]);
+    assert.match(w[0].message, /^\.include "part\.inc": the included file is not afterburned/);
+    assert.equal(r.output.split("\n")[2], '  .include "part.inc"', "the directive stays for as to read");
+    assert.equal(r.sites.length, 1);
+  }
+  // Not annotating: nothing to warn of.
+  assert.equal(afterburn(src, { fileName: "t.s", annotate: false }).diagnostics.filter((d) => d.from === "afterburner").length, 0);
+});
+
 test(".org is not warned of without padding before it in its own section", () => {
   const quiet = [
     "\t.text\n\tcli\n\t.data\nd:\n\t.org d+16\n", // the site is in another section
