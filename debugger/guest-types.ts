@@ -6,6 +6,8 @@ import { BACKENDS, type BackendName, type Guest } from "../wedge/index.js";
 
 export type { BackendName, LedgerEvent, LedgerEventKind, LedgerReport, RewrittenSite, SiteLocation } from "../wedge/index.js";
 export const BACKEND_NAMES: readonly BackendName[] = BACKENDS;
+/** Where a rewritten site's call lands, and the wedge's window (stepping treats both as part of the site). */
+export { inWedge, WEDGE_ENTRY } from "../wedge/index.js";
 
 export interface WedgeFrame {
   handler: string;

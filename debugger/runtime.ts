@@ -11,6 +11,13 @@ import { decodeAt, type DecodedInstruction } from "./disasm.js";
 import { readRegister, walkStack, hex8 } from "./cpu-view.js";
 import { evaluate, hitConditionMet, type EvalContext } from "./expression.js";
 import { releaseGuestSnapshot } from "./guest-host.js";
+import { inWedge, WEDGE_ENTRY } from "./guest-types.js";
+
+/**
+ * Instructions a step over one rewritten site may take inside the wedge (its stub runs the original
+ * instruction; a rep string one may be long) before the step gives up and reports where it is.
+ */
+const SITE_STEP_LIMIT = 100_000;
 
 export type StopReason = "entry" | "step" | "breakpoint" | "function breakpoint" | "instruction breakpoint" | "data breakpoint" | "exception" | "pause" | "goto";
 
@@ -166,6 +173,10 @@ export class GuestRuntime {
   disposed = false;
   private readonly interval: number;
 
+  /** Inside a user's single step (stepOne with `step`): an entry hook then ends the step. */
+  private userStep = false;
+  private hookStepped = false;
+
   constructor(
     readonly guest: DebugGuest,
     readonly info: DebugInfo,
@@ -175,7 +186,27 @@ export class GuestRuntime {
     this.cpu = guest.machine.cpu;
     this.interval = Math.max(1000, options.checkpointInterval ?? CHECKPOINT_INTERVAL);
     this.unsubscribe = guest.onEvent((e) => this.onLedgerEvent(e));
+    this.watchEntryHooks();
     this.checkpoint();
+  }
+
+  /**
+   * A user's step at the wedge's entry or post point runs the wedge's operation and stops where the
+   * guest resumes. The hook retires no instruction, so a step of "one instruction" used to run the
+   * hook and then the next guest instruction unseen.
+   */
+  private watchEntryHooks(): void {
+    const hooks = this.cpu.hooks;
+    const inner = hooks.onEntry;
+    if (inner === undefined) return;
+    hooks.onEntry = (lin) => {
+      const r = inner.call(hooks, lin);
+      if (r === "handled" && this.userStep) {
+        this.hookStepped = true;
+        this.guest.machine.stop();
+      }
+      return r;
+    };
   }
 
   // ------------------------------------------------------------------ guest output and ledger
@@ -499,6 +530,16 @@ export class GuestRuntime {
    */
   private stepOne(quiet = false, temp?: Temp, step = false): Outcome {
     if (this.ended) return { kind: "end", end: this.ended };
+    this.userStep = step;
+    this.hookStepped = false;
+    try {
+      return this.stepOneInner(quiet, temp, step);
+    } finally {
+      this.userStep = false;
+    }
+  }
+
+  private stepOneInner(quiet: boolean, temp: Temp | undefined, step: boolean): Outcome {
     const before = this.cpu.instructionCount;
     const startEip = this.cpu.eip >>> 0;
     const { clock, timers } = this.guest.machine.devices;
@@ -519,7 +560,7 @@ export class GuestRuntime {
       this.maybeCheckpoint();
       const o = quiet && r.reason === "breakpoint" ? ({ kind: "ran" } as Outcome) : this.interpret(r, before, startEip, temp);
       if (o.kind !== "ran") return o;
-      if (this.cpu.instructionCount > before) return o;
+      if (this.cpu.instructionCount > before || this.hookStepped) return o;
       if (r.reason === "halt" && this.cpu.halted && timers.nextTime() === undefined) {
         return { kind: "stop", stop: { reason: "pause", description: `Guest ${r.message}` } };
       }
@@ -666,6 +707,40 @@ export class GuestRuntime {
     return decodeAt(lin, this.cpu.readLinear(lin, 15), this.cpu.codeSize);
   }
 
+  /**
+   * The rewritten site whose call into the wedge `insn` is (xen, l4: a `call` to the wedge entry in
+   * place of the sensitive instruction). The wedge resumes the guest at the site's end, or wherever
+   * the operation goes (iret, a far jump, an interrupt delivered), never necessarily after the call.
+   */
+  private wedgeCallSite(insn: DecodedInstruction): { start: number; end: number } | undefined {
+    if (!insn.isCall || insn.branchTarget !== WEDGE_ENTRY) return undefined;
+    const lin = insn.address >>> 0;
+    let lo = 0;
+    let hi = this.guest.sites.length;
+    this.sitesByStart ??= [...this.guest.sites].sort((a, b) => a.start - b.start);
+    const sites = this.sitesByStart;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (sites[mid].start <= lin) lo = mid + 1;
+      else hi = mid;
+    }
+    const s = sites[lo - 1];
+    return s !== undefined && lin < s.end ? { start: s.start, end: s.end } : { start: lin, end: (lin + insn.length) >>> 0 };
+  }
+
+  private sitesByStart: { start: number; end: number }[] | undefined;
+
+  /** One step over a site's wedge call: instruction by instruction (hooks included) until the guest is out of the site and the wedge. */
+  private stepThroughSite(site: { start: number; end: number }): Outcome {
+    for (let n = 0; n < SITE_STEP_LIMIT; n++) {
+      const o = this.watches.length > 0 ? this.stepWatched(undefined, 1, true) : this.stepOne(false, undefined, true);
+      if (o.kind !== "ran") return o;
+      const lin = (this.cpu.segs[1].base + this.cpu.eip) >>> 0;
+      if ((lin < site.start || lin >= site.end) && !inWedge(lin)) return o;
+    }
+    return { kind: "ran" };
+  }
+
   /** Execute with a temporary breakpoint until it is reached (or something else stops). */
   private runToTemp(temp: Temp): Job {
     this.armBreakpoints(temp);
@@ -679,6 +754,11 @@ export class GuestRuntime {
   /** One instruction; `over` runs a call to its return. */
   stepInstruction(over: boolean): void {
     const insn = this.currentInstruction();
+    const site = this.wedgeCallSite(insn);
+    if (over && site !== undefined) {
+      this.start(() => this.outcomeToResult(this.stepThroughSite(site)) ?? this.stepStop());
+      return;
+    }
     if (over && insn.isCall) {
       const temp = { address: (this.cpu.eip + insn.length) >>> 0, minSp: this.cpu.regs[4] >>> 0 };
       this.start(this.runToTemp(temp));
@@ -720,11 +800,12 @@ export class GuestRuntime {
           const eip = this.cpu.eip >>> 0;
           const sp = this.cpu.regs[4] >>> 0;
           const insn = this.currentInstruction();
-          if (insn.isCall && (mode === "over" || (insn.branchTarget !== undefined && !this.info.lineAt(insn.branchTarget)))) {
+          const site = this.wedgeCallSite(insn);
+          if (site === undefined && insn.isCall && (mode === "over" || (insn.branchTarget !== undefined && !this.info.lineAt(insn.branchTarget)))) {
             temp = { address: (eip + insn.length) >>> 0, minSp: sp };
             continue;
           }
-          const o = this.watches.length > 0 ? this.stepWatched(undefined, 1, true) : this.stepOne(false, undefined, true);
+          const o = site !== undefined ? this.stepThroughSite(site) : this.watches.length > 0 ? this.stepWatched(undefined, 1, true) : this.stepOne(false, undefined, true);
           if (o.kind === "stop" || o.kind === "end") return this.outcomeToResult(o);
           const now = this.cpu.eip >>> 0;
           // An interrupt or fault intervened before a fall-through instruction: run the handler to its return.
@@ -752,6 +833,14 @@ export class GuestRuntime {
 
   /** Run until the current function returns to its caller. */
   stepOut(): void {
+    // Inside the wedge (entry, stub, post): out means back to the guest, past the site it serves.
+    const frame = this.guest.wedgeFrame();
+    if (frame !== undefined) {
+      this.sitesByStart ??= [...this.guest.sites].sort((a, b) => a.start - b.start);
+      const site = this.sitesByStart.find((x) => x.start === frame.site) ?? { start: frame.site, end: frame.site };
+      this.start(() => this.outcomeToResult(this.stepThroughSite(site)) ?? this.stepStop());
+      return;
+    }
     const frames = walkStack(this.cpu, this.info, 2);
     if (frames.length < 2 || frames[0].returnSlot === undefined) {
       this.stepLine("over");

@@ -9,6 +9,7 @@ import { readElf } from "../../core/toolchain/index.js";
 import { DebugInfo } from "../../debugger/debug-info.js";
 import { openElfGuest } from "../../debugger/guest-host.js";
 import { GuestRuntime, type EndInfo, type StopInfo } from "../../debugger/runtime.js";
+import { inWedge, type BackendName } from "../../debugger/guest-types.js";
 import { loadGuest } from "../examples/guests.js";
 import { REP_SLICE } from "../../machine/cpu/string-ops.js";
 import { exampleGuests, source } from "./harness.js";
@@ -18,12 +19,17 @@ before(async () => {
   elfs = (await exampleGuests()).elfs;
 });
 
-function start(path: string, options: { checkpointInterval?: number; maxInstructions?: number } = {}) {
+function start(path: string, options: { checkpointInterval?: number; maxInstructions?: number; backend?: BackendName } = {}) {
   const bytes = readFileSync(path);
   let rt: GuestRuntime | undefined;
   let output = "";
   const waiters: ((r: StopInfo | EndInfo) => void)[] = [];
-  const guest = openElfGuest(bytes, { backend: "raw", fileName: path, onSerial: (t) => rt?.serial(t) });
+  const guest = openElfGuest(bytes, {
+    backend: options.backend ?? "raw",
+    fileName: path,
+    onSerial: (t) => rt?.serial(t),
+    onGuestException: (e, detail) => rt?.guestException(e.vector, e.eip, detail),
+  });
   const info = new DebugInfo(readElf(bytes, path));
   rt = new GuestRuntime(guest, info, {
     stopped: (s) => waiters.shift()?.(s),
@@ -38,6 +44,66 @@ function start(path: string, options: { checkpointInterval?: number; maxInstruct
 }
 
 describe("debugger runtime", () => {
+  it("the exception filter stops at the same guest address on every backend (xen and l4 run int in a wedge stub)", async () => {
+    const seen = new Map<string, string>();
+    for (const backend of ["raw", "trap", "vtx", "xen", "l4"] as const) {
+      const { rt, next } = start(elfs.interrupts, { backend });
+      rt.setExceptionFilters([{ id: "exception", condition: "0x30" }]);
+      const p = next();
+      rt.continue();
+      const stop = (await p) as StopInfo;
+      assert.equal(stop.reason, "exception", `${backend}: ${JSON.stringify(stop)}`);
+      seen.set(backend, stop.description);
+    }
+    assert.match(seen.get("raw")!, /int \$0x30 \(vector 48\) at 0x0010/);
+    for (const [backend, d] of seen) assert.equal(d, seen.get("raw"), backend);
+  });
+
+  it("steps over a site the wedge rewrote into a call (xen, l4): by line, by instruction, and out of the wedge, to the site's end", async () => {
+    for (const backend of ["xen", "l4"] as const) {
+      /** A runtime stopped at the cpuid site of hello, whose rewrite calls into the wedge. */
+      const atSite = async () => {
+        const r = start(elfs.hello, { backend });
+        const site = r.guest.sites.find((x) => x.catalogueId === "cpuid" && x.rewrite === "call");
+        assert.ok(site, `${backend}: hello has a cpuid site rewritten as a call`);
+        r.rt.setCodeBreakpoints("instruction", "instruction", [{ id: 1, address: site.start }]);
+        const p = r.next();
+        r.rt.continue();
+        assert.equal((await p).reason, "instruction breakpoint");
+        r.rt.setCodeBreakpoints("instruction", "instruction", []);
+        return { ...r, site };
+      };
+      const step = async (r: Awaited<ReturnType<typeof atSite>>, how: () => void) => {
+        const p = r.next();
+        how();
+        const stop = await p;
+        assert.equal(stop.reason, "step", `${backend}: ${JSON.stringify(stop)}`);
+        return r.state();
+      };
+      // Over, by instruction and by line: the guest was left running to its end before.
+      let r = await atSite();
+      assert.equal((await step(r, () => r.rt.stepInstruction(true))).eip, r.site.end, `${backend}: next by instruction`);
+      r = await atSite();
+      assert.equal((await step(r, () => r.rt.stepLine("over"))).eip, r.site.end, `${backend}: next by line`);
+      // Into the wedge one instruction at a time: the hooks are steps of their own, and no guest
+      // instruction after the site runs unseen (the one after cpuid loads ESI).
+      r = await atSite();
+      const before = r.state();
+      let now = before;
+      for (let n = 0; n < 10 && (inWedge(now.eip) || now.eip === r.site.start); n++) {
+        const last = now;
+        now = await step(r, () => r.rt.stepInstruction(false));
+        assert.ok(now.count - last.count <= 1, `${backend}: one instruction per step`);
+      }
+      assert.equal(now.eip, r.site.end);
+      assert.equal(now.regs[6], before.regs[6], `${backend}: ESI as before the site`);
+      // Out of the wedge from its entry point.
+      r = await atSite();
+      assert.ok(inWedge((await step(r, () => r.rt.stepInstruction(false))).eip));
+      assert.equal((await step(r, () => r.rt.stepOut())).eip, r.site.end, `${backend}: step out of the wedge`);
+    }
+  });
+
   it("replays deterministically across timer interrupts and halts (reverse continue, then forward again)", async () => {
     const { rt, info, next, state, output } = start(elfs.interrupts);
     const file = source("interrupts/interrupts.c");
