@@ -298,7 +298,8 @@ export class Machine {
 
   /** Run until the guest exits, halts for good, faults thrice, resets, or the budget of virtual time is spent. */
   run(options: RunOptions): RunResult {
-    const max = Math.max(0, Math.floor(options.maxInstructions));
+    // NaN (a budget computed from garbage) runs nothing rather than forever: `used >= NaN` never holds.
+    const max = Number.isNaN(options.maxInstructions) ? 0 : Math.max(0, Math.floor(options.maxInstructions));
     const { clock, timers } = this.devices;
     const cpu = this.cpu;
     const startRetired = cpu.instructionCount;

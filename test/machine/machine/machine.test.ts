@@ -249,6 +249,10 @@ test("cli; hlt stops with reason halt; an endless loop stops at the budget", asy
   const b = boot(`main:\n  jmp main\n`).m.run({ maxInstructions: 5000 });
   assert.equal(b.reason, "budget");
   assert.equal(b.instructions, 5000);
+  // A budget that is not a number runs nothing (it ran forever: no count is ever >= NaN).
+  const c = boot(`main:\n  jmp main\n`).m.run({ maxInstructions: Number.NaN });
+  assert.equal(c.reason, "budget");
+  assert.equal(c.instructions, 0);
 });
 
 test("a guest without an IDT triple-faults with a CPU report; the 8042 pulse reset stops with reason reset", async (t) => {
