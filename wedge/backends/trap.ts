@@ -92,8 +92,11 @@ export function createTrap(ctx: PlatformContext): Platform {
   const pageTables = new PageTableWatch(ctx.machine, (page, eip, instruction) =>
     ctx.ledger.record("trap", eip, "trap.pt-write", `write to write-protected page table ${hex(page << 12)}: the VMM updates its shadow`, instruction),
   );
+  /** EIP of the instruction the hook is handling (the CPU has already moved cpu.eip past it). */
+  let current = 0;
+  /** Resume after the emulated instruction: from its own start, not from cpu.eip (that skipped a second length). */
   const advance = (len: number) => {
-    cpu.eip = (cpu.eip + len) >>> 0;
+    cpu.eip = (current + len) >>> 0;
   };
 
   /** The CPL>0 behaviour of a sensitive-unprivileged instruction: "handled" after a hole, else undefined. */
@@ -200,6 +203,7 @@ export function createTrap(ctx: PlatformContext): Platform {
     beforeInstruction: (form, eip, len) => {
       const entry = entryForForm(form, 32);
       if (!entry) return "continue";
+      current = eip;
       const lin = (cpu.segs[1]!.base + eip) >>> 0;
       const beh = entry.backends.trap;
       if (beh.action === "silent-wrong") return silent(entry, lin, len) ?? "continue";
