@@ -20,7 +20,7 @@ test("trap: an emulated pushf in unpadded code resumes at the next instruction (
       assert.equal(r.exit, 0, `${backend}: ESP back where it was (the popl ran)`);
     }
     const trap = runTiny(plain, "trap");
-
+    assert.equal(trap.guest.ledger.report(trap.guest.machine.cpu.instructionCount).events.hole?.count, 1, "the pushf was the backend's to emulate");
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
