@@ -30,7 +30,7 @@ import { rewriteSite, type SiteRewrite } from "../rewriter.js";
 import type { LedgerEventKind, RewrittenSite } from "../types.js";
 import { WedgeWindow } from "../vcpu.js";
 import { WedgeLoadError } from "../loader.js";
-import { describeException, EFLAGS_IF, ESP, hex, interposeInterrupts, isInterruptGate, linearEip, read32, stackTop, type Platform, type PlatformContext } from "./platform.js";
+import { describeException, EFLAGS_IF, ESP, hex, interposeInterrupts, isInterruptGate, linearEip, read32, stackTop, write32, type Platform, type PlatformContext } from "./platform.js";
 import { PageTableWatch } from "./page-tables.js";
 
 /** How one hypervisor carries out what the wedge asks: the ledger entry for each kind of operation. */
@@ -124,9 +124,16 @@ export class PrevirtRuntime implements Platform {
       onEntry: (lin) => this.onEntry(lin),
       beforeInstruction: (form, eip) => this.beforeInstruction(form, eip),
       onException: (info) => {
-        if (info.software) return "continue"; // int n runs from its site's stub and was counted there
-        this.record(this.model.exception(info.vector, describeException(info)), linearEip(cpu));
-        this.enterThroughGate(info.vector);
+        const at = this.guestAddress(info.vector, info.software);
+        if (!info.software) {
+          // int n runs from its site's stub and was counted there
+          this.record(this.model.exception(info.vector, describeException(info)), at?.eip ?? linearEip(cpu));
+          this.enterThroughGate(info.vector);
+        }
+        if (at !== undefined) {
+          if (at.post) this.post(at.post);
+          this.setEip(at.eip);
+        }
         return "continue";
       },
     };
@@ -185,6 +192,37 @@ export class PrevirtRuntime implements Platform {
     const r = hi >= 0 ? this.rsites[hi] : undefined;
     return r && lin < r.loaded.end ? r : undefined;
   }
+
+  /**
+   * Where the guest's exception frame must point when the exception arises inside a site's wedge stub
+   * or inline rewrite (undefined elsewhere). A stub or mid-rewrite address in the frame defeats the
+   * guest's exception tables, which find a fixup by the faulting address (rdmsr_safe, segment loads,
+   * ud2 for BUG): a fault is reported at the site, whose rewrite runs again if the handler returns. A
+   * trap or software interrupt in a stub is reported where it is on bare metal, after the original
+   * instruction (an int3 handler finds its int3 one byte back), with post's work done here; the
+   * guest's iret back into the site's padding then resumes at the site's end (callOut, "iret").
+   * Inside inline code a trap returns into that code, unchanged.
+   */
+  private guestAddress(vector: number, software: boolean): { eip: number; post?: RuntimeSite } | undefined {
+    const lin = linearEip(this.cpu);
+    const trap = software || vector === 1; // EIP already past the instruction (#DB here: single-step)
+    const stubEnd = WEDGE_STUBS + this.rsites.length * STUB_SIZE;
+    if (lin >= WEDGE_STUBS && lin < stubEnd) {
+      const rs = this.rsites[Math.floor((lin - WEDGE_STUBS) / STUB_SIZE)]!;
+      return trap ? { eip: (rs.loaded.start + ((lin - WEDGE_STUBS) % STUB_SIZE)) >>> 0, post: rs } : { eip: rs.loaded.start };
+    }
+    const rs = this.siteAt(lin);
+    if (rs === undefined || rs.rewrite.kind !== "inline" || lin === rs.loaded.start || trap) return undefined;
+    this.faulted.add(rs);
+    return { eip: rs.loaded.start };
+  }
+
+  /**
+   * Inline sites whose fault was reported at their start and whose handler has not returned yet: its
+   * iret into the site's original padding means "skip the instruction". Only these: an interrupt taken
+   * inside inline code returns into that code, at addresses the original layout calls padding too.
+   */
+  private readonly faulted = new Set<RuntimeSite>();
 
   /** An inline rewrite's counting access (its first vCPU access, identified by the site's own alias) is one execution. */
   private countInline(alias: number, offset: number, write: boolean): void {
@@ -325,6 +363,16 @@ export class PrevirtRuntime implements Platform {
       }
       case "iret": {
         const top = stackTop(cpu);
+        // A handler that skips the instruction it was called for (ud2 for BUG: EIP += 2) computes its
+        // return from the original layout; at a call-out site that is the middle of the `call`. The
+        // original bytes from there on were the padding: returning to the site's end is the same.
+        const to = read32(cpu, top);
+        const back = this.siteAt(to);
+        if (back !== undefined) {
+          const skips = back.rewrite.kind === "call" || this.faulted.has(back);
+          this.faulted.delete(back);
+          if (skips && to >= back.loaded.start + back.loaded.opLength) write32(cpu, top, back.loaded.end);
+        }
         const cs = read32(cpu, top + 4) & 0xffff;
         const eflags = read32(cpu, top + 8);
         this.window.vflags = (eflags | 0x2) >>> 0;
@@ -417,15 +465,18 @@ export class PrevirtRuntime implements Platform {
   }
 
   snapshot(): unknown {
-    return { vflags: this.window.vflags, spaces: [...this.addressSpaces], tables: this.pageTables.snapshot() };
+    const faulted = [...this.faulted].map((rs) => this.rsites.indexOf(rs));
+    return { vflags: this.window.vflags, spaces: [...this.addressSpaces], tables: this.pageTables.snapshot(), faulted };
   }
 
   restore(s: unknown): void {
-    const st = s as { vflags: number; spaces: number[]; tables: unknown };
+    const st = s as { vflags: number; spaces: number[]; tables: unknown; faulted: number[] };
     this.window.vflags = st.vflags;
     this.addressSpaces.clear();
     for (const a of st.spaces) this.addressSpaces.add(a);
     this.pageTables.restore(st.tables);
+    this.faulted.clear();
+    for (const i of st.faulted) this.faulted.add(this.rsites[i]!);
   }
 
   settle(): void {
