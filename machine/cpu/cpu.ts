@@ -107,6 +107,13 @@ export class Cpu implements CpuApi {
    * on first execution (tests use it to exercise compiled code); Infinity never compiles.
    */
   compileThreshold = 2;
+  /**
+   * Decoded instructions the block cache holds at most (each costs a few hundred bytes): past it the
+   * cache starts afresh. A guest running through megabytes of straight-line code (a NOP sled, a wild
+   * jump into zeroed RAM) otherwise kept every block until Node ran out of memory.
+   */
+  maxCachedInstructions = 1 << 19;
+  private cachedInstructions = 0;
   private pageBlocks = new Map<number, Block[]>();
   hookedForms: InstructionForm[] = [];
   private entryRanges: { start: number; end: number }[] = [];
@@ -725,6 +732,7 @@ export class Cpu implements CpuApi {
     const cache = this.blockCache;
     for (const b of list) {
       if (this.blocks.get(b.phys) === b) this.blocks.delete(b.phys);
+      this.cachedInstructions -= b.insns.length;
       const slot = b.phys & (BLOCK_CACHE_SIZE - 1);
       if (cache[slot] === b) cache[slot] = undefined;
       b.valid = false;
@@ -732,8 +740,14 @@ export class Cpu implements CpuApi {
     this.breakBlock = true;
   }
 
+  /** Instructions in the block cache now (for tests of its bound). */
+  get codeCacheInstructions(): number {
+    return this.cachedInstructions;
+  }
+
   flushCodeCache(): void {
     for (const list of this.pageBlocks.values()) for (const b of list) b.valid = false;
+    this.cachedInstructions = 0;
     this.blocks.clear();
     this.pageBlocks.clear();
     this.blockCache.fill(undefined);
@@ -823,6 +837,8 @@ export class Cpu implements CpuApi {
       }
       const nb = decodeBlock(this, lin, phys);
       if (nb.cacheable) {
+        if (this.cachedInstructions + nb.insns.length > this.maxCachedInstructions) this.flushCodeCache();
+        this.cachedInstructions += nb.insns.length;
         this.blockCache[slot] = nb;
         this.blocks.set(phys, nb);
         const page = phys >>> 12;

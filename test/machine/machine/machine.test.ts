@@ -255,6 +255,17 @@ test("cli; hlt stops with reason halt; an endless loop stops at the budget", asy
   assert.equal(c.instructions, 0);
 });
 
+test("straight-line code longer than the block cache's bound runs right and leaves the cache bounded", async (t) => {
+  if (!(await machineLoads(t))) return;
+  // 20,000 one-byte instructions, each executed once, then a check that they all ran.
+  const { m } = boot(`main:\n  xor %ecx, %ecx\n  .rept 20000\n  inc %ecx\n  .endr\n  cmp $20000, %ecx\n  jne 1f\n  mov $0, %eax\n  call exit\n1:\n  mov $1, %eax\n  call exit\n`);
+  m.cpu.maxCachedInstructions = 2000;
+  const r = m.run({ maxInstructions: 1_000_000 });
+  assert.equal(r.reason, "exit");
+  assert.equal(r.exitCode, 0);
+  assert.ok(m.cpu.codeCacheInstructions <= 2000, `${m.cpu.codeCacheInstructions} instructions cached`);
+});
+
 test("a guest without an IDT triple-faults with a CPU report; the 8042 pulse reset stops with reason reset", async (t) => {
   if (!(await machineLoads(t))) return;
   const tf = boot(`main:\n  lidt zero\n  int3\nzero: .word 0\n .long 0\n`).m.run({ maxInstructions: 1000 });
