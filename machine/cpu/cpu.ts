@@ -966,9 +966,10 @@ export class Cpu implements CpuApi {
         const b = this.getBlock();
         const n = b.insns.length;
         const csLimit = this.segs[1].limit;
-        // One instruction at a time when stepping (TF, debug registers) or when a breakpoint or
-        // entry range lies inside the block.
-        const single = debug || (this.slowChecks && !this.blockIsClear(lin, b.bytes));
+        // One instruction at a time when stepping (TF, debug registers), when a breakpoint or entry
+        // range lies inside the block, or inside an interrupt shadow (sti): interrupts are taken after
+        // the one instruction that follows, not after the rest of its block (sti; nop; cli has a window).
+        const single = debug || this.instructionCount < this.inhibitUntil || (this.slowChecks && !this.blockIsClear(lin, b.bytes));
         if (
           !single &&
           b.cacheable &&

@@ -105,6 +105,51 @@ test("the PIT interrupts through the PIC at virtual times; hlt fast-forwards; tw
   );
 });
 
+test("an interrupt pending at sti is taken after the one instruction that follows, even when more follow in its block", async (t) => {
+  if (!(await machineLoads(t))) return;
+  // The PIT's IRQ 0 is raised while interrupts are off (a busy loop longer than its period), then
+  // sti; nop; nop; nop; nop; cli: the interrupt comes after the first nop, before the cli.
+  const { m, text } = boot(`
+main:
+  call init_pic
+  mov $0x20, %eax
+  mov $timer, %ebx
+  call set_gate
+  call load_idt
+  mov $0x34, %al
+  out %al, $0x43
+  mov $1193 & 0xff, %al
+  out %al, $0x40
+  mov $1193 >> 8, %al
+  out %al, $0x40
+  mov $0xfa, %al
+  out %al, $0x21
+  mov $100000, %ecx
+1:loop 1b
+  sti
+  nop
+  nop
+  nop
+  nop
+  cli
+  mov ticks, %eax
+  call putdec
+  mov $0, %eax
+  call exit
+timer:
+  incl ticks
+  push %eax
+  mov $0x20, %al
+  out %al, $0x20
+  pop %eax
+  iret
+ticks: .long 0
+`);
+  const r = m.run({ maxInstructions: 10_000_000 });
+  assert.equal(r.reason, "exit", r.message);
+  assert.equal(text(), "1");
+});
+
 const RTC_GUEST = `
 main:
   mov $0x09, %al
