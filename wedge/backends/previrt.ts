@@ -336,7 +336,8 @@ export class PrevirtRuntime implements Platform {
     const cpu = this.cpu;
     const s = rs.loaded;
     const id = s.entry?.id;
-    switch (id) {
+    // The 16-bit popf has no inline rewrite: it is an ordinary call-out (default), whose stub pops.
+    switch (id === "popf" && rs.rewrite.kind === "call" ? "" : id) {
       case "sti":
       case "popf": {
         // The inline code found an interrupt pending (vIF is already set): deliver it here. After sti, an
@@ -406,7 +407,10 @@ export class PrevirtRuntime implements Platform {
     const id = rs.loaded.entry?.id;
     if (id === "mov-to-cr0" || id === "mov-to-cr3" || id === "mov-to-cr4") this.addressSpaceChanged();
     else if (id === "invlpg") this.pageTables.rescan();
-    // The operation ran with the real IF = vIF; a popf-like effect (none of these) would need more.
+    // The 16-bit popf runs in its stub (the inline rewrite is the 32-bit one): the real popfw set the
+    // low word of the real flags, IF and IOPL among them, which the virtual flags must now hold.
+    else if (id === "popf") this.window.vflags = ((this.window.vflags & ~0xffff) | (this.cpu.getEflags() & 0xffff) | 0x2) >>> 0;
+    // Other operations ran with the real IF = vIF and change no flags the wedge keeps.
   }
 
   /** After cr3/cr0/cr4 changes: map the wedge's window into the new page directory and watch its page tables. */

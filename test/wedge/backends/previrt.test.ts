@@ -51,3 +51,42 @@ test("xen, l4: faults in a stub or inline rewrite are reported at the site, trap
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+const POPFW = `#include "guest.h"
+static volatile uint32_t ticks;
+static void on_timer(struct trapframe *tf) { (void)tf; ticks++; pic_eoi(0); }
+static void spin(void) { for (volatile int i = 0; i < 300000; i++) ; }
+uint32_t kmain(uint32_t magic, uint32_t mbinfo) {
+  (void)magic; (void)mbinfo;
+  gdt_load(); idt_load();
+  trap_set_handler(0x20, on_timer);
+  pic_remap(0x20, 0x28); pic_set_mask(0xFFFE);
+  pit_set_periodic(1000);
+  sti();
+  spin();
+  kprintf("ticks with IF=1: %s\\n", ticks > 0 ? "yes" : "no");
+  uint32_t sp0, sp1;
+  __asm__ volatile("movl %%esp, %0\\n\\tpushw $0x0002\\n\\tpopfw\\n\\tmovl %%esp, %1" : "=r"(sp0), "=r"(sp1) :: "memory", "cc");
+  uint32_t t0 = ticks;
+  spin();
+  uint16_t f16;
+  __asm__ volatile("pushfw\\n\\tpopw %0" : "=r"(f16));
+  kprintf("after popfw(IF=0): ticks %u, pushfw IF=%u, stack %s\\n", ticks - t0, (f16 >> 9) & 1, sp0 == sp1 ? "balanced" : "off");
+  pic_set_mask(0xFFFF);
+  return 0;
+}
+`;
+
+test("xen, l4: a 16-bit popf pops its word and sets the virtual IF from it, as on bare metal", () => {
+  const dir = mkdtempSync(join(tmpdir(), "previrt-popfw-"));
+  try {
+    mkdirSync(join(dir, "popfw"));
+    writeFileSync(join(dir, "popfw", "popfw.c"), POPFW);
+    const r = spawnSync(process.execPath, [afterburn, "run", join(dir, "popfw"), "--backend", "raw,vtx,xen,l4"], { encoding: "utf8", timeout: 180_000 });
+    assert.equal(r.status, 0, r.stderr);
+    assert.equal(r.stdout, "ticks with IF=1: yes\nafter popfw(IF=0): ticks 0, pushfw IF=0, stack balanced\n");
+    assert.match(r.stderr, /console\s+reference\s+same\s+same\s+same/);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
