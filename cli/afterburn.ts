@@ -34,7 +34,8 @@ exit status:
   2  usage error
   3  a file could not be read or written (or is not a usable kernel)
   run: the guest's exit-port value (V & 0xff); 0 when it halts with interrupts off;
-       124 when --max-instructions ran out; 125 after a triple fault; 70 on an emulator error
+       123 when it resets the machine; 124 when --max-instructions ran out; 125 after a
+       triple fault; 70 on an emulator error; several backends: the first nonzero of theirs
 `;
 
 export function main(argv: readonly string[]): number {

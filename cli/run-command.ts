@@ -1,7 +1,7 @@
 // `afterburn run`: boot a guest on the bundled PC under one backend or all of them, stream its COM1 output, and
 // report each backend's ledger (events by kind, top sites with source lines, modelled cycles, overhead vs raw).
 
-import { readFileSync, writeSync } from "node:fs";
+import { readFileSync, statSync, writeSync } from "node:fs";
 import { Machine, type RunResult } from "../machine/index.js";
 import { BACKENDS, loadGuest, VTX_CONTROLS, WedgeLoadError, type BackendName, type LedgerReport } from "../wedge/index.js";
 import { flag, intValue, parseArgs, UsageError, value } from "./args.js";
@@ -21,9 +21,12 @@ const spec = {
 };
 
 /** Exit statuses for runs that did not end through the exit port. */
-export const RUN_EXIT = { halt: 0, budget: 124, tripleFault: 125, error: 70 } as const;
+export const RUN_EXIT = { halt: 0, reset: 123, budget: 124, tripleFault: 125, error: 70 } as const;
 
 const DEFAULT_BUDGET = 2_000_000_000;
+const MAX_MEMORY_MIB = 3072;
+/** mapFirmware's bounds (machine/boot/rom.ts): a non-empty image of at most 16 MiB, mapped to end at 4 GiB. */
+const ROM_MAX_BYTES = 16 * 1024 * 1024;
 
 function readProgram(path: string): Uint8Array {
   try {
@@ -38,7 +41,39 @@ function parseBackends(v: string | undefined): BackendName[] {
   if (v === "all") return [...BACKENDS];
   const list = v.split(",").map((s) => s.trim());
   for (const b of list) if (!BACKENDS.includes(b as BackendName)) throw new UsageError(`unknown backend '${b}' (raw, trap, vtx, xen, l4, all)`);
-  return list as BackendName[];
+  // Each backend once, in the documented order (raw, trap, vtx, xen, l4) whatever the command line's order.
+  return BACKENDS.filter((b) => list.includes(b));
+}
+
+function romSizeError(path: string, size: number): InputError {
+  return new InputError(
+    `${path}: a ROM image of ${size.toLocaleString("en")} bytes; --rom takes 1 byte to 16 MiB (${ROM_MAX_BYTES.toLocaleString("en")} bytes), mapped to end at 4 GiB`,
+  );
+}
+
+function readRom(path: string): Uint8Array {
+  let size: number | undefined;
+  try {
+    const st = statSync(path);
+    if (st.isFile()) size = st.size;
+  } catch {
+    // readProgram names the error
+  }
+  // Checked before reading when the size is known: a huge file is refused without loading it.
+  if (size !== undefined && size > ROM_MAX_BYTES) throw romSizeError(path, size);
+  const bytes = readProgram(path);
+  if (bytes.length === 0 || bytes.length > ROM_MAX_BYTES) throw romSizeError(path, bytes.length);
+  return bytes;
+}
+
+/**
+ * A load error, with the way out named once: the wedge ends a RAM-fit error with "(give the guest more memory)";
+ * here that becomes the option to use.
+ */
+function loadErrorText(message: string): string {
+  if (!/ of RAM\b/.test(message)) return message;
+  const text = message.replace(/ \(give the guest more memory\)$/, "");
+  return `${text} (give the guest more memory: --memory MiB, at most ${MAX_MEMORY_MIB})`;
 }
 
 function parseVtx(values: string[]): Record<string, boolean> {
@@ -55,7 +90,7 @@ function parseVtx(values: string[]): Record<string, boolean> {
 export function runCommand(argv: readonly string[]): number {
   const a = parseArgs(argv, spec);
   const backends = parseBackends(value(a, "--backend"));
-  const memoryMiB = intValue(a, "--memory", 2, 3072) ?? 256;
+  const memoryMiB = intValue(a, "--memory", 2, MAX_MEMORY_MIB) ?? 256;
   const maxInstructions = intValue(a, "--max-instructions", 1, Number.MAX_SAFE_INTEGER) ?? DEFAULT_BUDGET;
   const postPorts = (a.options.get("--post-port") ?? []).map((p) => {
     const n = /^0x[0-9a-f]+$/i.test(p) ? parseInt(p, 16) : /^\d+$/.test(p) ? Number(p) : NaN;
@@ -111,7 +146,15 @@ export function runCommand(argv: readonly string[]): number {
   } else {
     process.stderr.write(formatComparison(reported));
   }
-  return exitStatus(reported[0]!.result);
+  return combinedStatus(reported.map((r) => exitStatus(r.result)));
+}
+
+/**
+ * Several backends: the first nonzero status in backend order (raw, trap, vtx, xen, l4), 0 only when every backend's
+ * is 0: a backend that fails, or exits differently from raw, never leaves the status at 0.
+ */
+function combinedStatus(statuses: number[]): number {
+  return statuses.find((s) => s !== 0) ?? 0;
 }
 
 interface RunOptions {
@@ -148,7 +191,7 @@ function runOne(bytes: Uint8Array, fileName: string, backend: BackendName, o: Ru
       },
     });
   } catch (e) {
-    if (e instanceof WedgeLoadError) throw new InputError(e.message + (/RAM|memory/.test(e.message) ? " (use --memory)" : ""));
+    if (e instanceof WedgeLoadError) throw new InputError(loadErrorText(e.message));
     throw e;
   }
   for (const port of o.postPorts) {
@@ -164,6 +207,7 @@ function runOne(bytes: Uint8Array, fileName: string, backend: BackendName, o: Ru
 }
 
 function runRom(rom: string, o: { memoryMiB: number; maxInstructions: number; postPorts: number[]; json: boolean }): number {
+  const image = readRom(rom);
   let text = "";
   let pending: number[] = [];
   const flush = () => {
@@ -182,7 +226,7 @@ function runRom(rom: string, o: { memoryMiB: number; maxInstructions: number; po
       if (!o.json) process.stderr.write(`post 0x${port.toString(16)}: 0x${byte.toString(16).padStart(2, "0")}\n`);
     },
   });
-  machine.loadRom(readProgram(rom));
+  machine.loadRom(image);
   const started = process.hrtime.bigint();
   const result = machine.run({ maxInstructions: o.maxInstructions });
   const seconds = Number(process.hrtime.bigint() - started) / 1e9;
@@ -212,6 +256,8 @@ function exitStatus(r: RunResult): number {
       return RUN_EXIT.budget;
     case "triple-fault":
       return RUN_EXIT.tripleFault;
+    case "reset":
+      return RUN_EXIT.reset;
     default:
       return RUN_EXIT.error;
   }

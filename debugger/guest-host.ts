@@ -3,7 +3,7 @@
 // records and boots on a bare machine (raw only), with its exceptions in a ledger of the same shape.
 
 import { Machine, type RunResult, type ExceptionInfo } from "../machine/index.js";
-import { loadGuest, STUB_SIZE, WEDGE_STUBS, WedgeLoadError } from "../wedge/index.js";
+import { loadGuest, WedgeLoadError } from "../wedge/index.js";
 import type { DebugGuest, HostOptions, LedgerEvent, LedgerEventKind, LedgerReport, RewrittenSite, SiteLocation } from "./guest-types.js";
 
 export class GuestLoadError extends Error {
@@ -44,14 +44,7 @@ export function openElfGuest(bytes: Uint8Array, options: HostOptions): DebugGues
     throw e;
   }
   watchPostPorts(guest.machine, options);
-  // A site's operation runs in its wedge stub (xen, l4), which starts with the original instruction:
-  // an exception there is reported at the same offset in the site, where raw reports it.
-  const loaded = guest;
-  reportGuestExceptions(guest.machine, options, (eip) => {
-    const site = loaded.wedgeFrame()?.site;
-    if (site === undefined) return eip;
-    return eip >>> 0 >= WEDGE_STUBS ? (site + ((eip - WEDGE_STUBS) % STUB_SIZE)) >>> 0 : site;
-  });
+  reportGuestExceptions(guest.machine, options);
   return guest;
 }
 
@@ -61,7 +54,7 @@ export function openElfGuest(bytes: Uint8Array, options: HostOptions): DebugGues
  * it lets through counts. The ledger cannot serve here: backends price a software interrupt at
  * its site (trap, wedge call) or not at all (raw).
  */
-function reportGuestExceptions(machine: Machine, options: HostOptions, guestEip: (eip: number) => number = (eip) => eip): void {
+function reportGuestExceptions(machine: Machine, options: HostOptions): void {
   const notify = options.onGuestException;
   if (!notify) return;
   const hooks = machine.cpu.hooks;
@@ -69,8 +62,10 @@ function reportGuestExceptions(machine: Machine, options: HostOptions, guestEip:
   hooks.onException = (info) => {
     const r = inner ? inner.call(hooks, info) : "continue";
     if (r === "continue") {
-      const eip = guestEip(info.eip);
-      const at = eip === info.eip ? info : { ...info, eip };
+      // The EIP the frame will carry: the wedge puts an exception raised in a site's stub (xen, l4)
+      // at the site, where raw has it.
+      const eip = machine.cpu.eip >>> 0;
+      const at = eip === info.eip >>> 0 ? info : { ...info, eip };
       notify(at, describeGuestException(at));
     }
     return r;

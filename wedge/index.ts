@@ -5,7 +5,7 @@ export { loadGuest, DEFAULT_MAX_INSTRUCTIONS } from "./guest.js";
 export { WedgeLoadError, describeLocation } from "./loader.js";
 export { Ledger } from "./ledger.js";
 export { VTX_CONTROLS } from "./backends/vtx.js";
-export { WEDGE_VIRT, WEDGE_SPAN, VCPU_BASE, WEDGE_ENTRY, WEDGE_STUBS, STUB_SIZE, inWedge } from "./layout.js";
+export { WEDGE_VIRT, WEDGE_SPAN, VCPU_BASE, WEDGE_ENTRY, inWedge } from "./layout.js";
 export { LEDGER_EVENT_KINDS } from "./types.js";
 export type {
   Guest,

@@ -4,7 +4,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, truncateSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { readAnnotationRecords, readElf } from "../../core/toolchain/index.js";
@@ -15,8 +15,30 @@ const afterburn = join(root, "bin", "afterburn.js");
 const out = mkdtempSync(join(tmpdir(), "ab-run-"));
 test.after(() => rmSync(out, { recursive: true, force: true }));
 
-function run(args: string[]) {
-  return spawnSync(process.execPath, [afterburn, "run", ...args], { encoding: "utf8", timeout: 120_000 });
+function run(args: string[], env: NodeJS.ProcessEnv = process.env) {
+  return spawnSync(process.execPath, [afterburn, "run", ...args], { encoding: "utf8", timeout: 120_000, env });
+}
+
+/** A plain (not afterburned) guest at 1 MiB from GNU as text; returns the ELF's path. */
+function asmGuest(dir: string, name: string, body: string): string {
+  const s = join(dir, `${name}.s`);
+  writeFileSync(s, `\t.globl _start\n_start:\n\tmovl $0x90000, %esp\n${body}\n\thlt\n`);
+  spawnSync("as", ["--32", s, "-o", join(dir, `${name}.o`)]);
+  spawnSync("ld", ["-m", "elf_i386", "-Ttext=0x100000", join(dir, `${name}.o`), "-o", join(dir, `${name}.elf`)]);
+  return join(dir, `${name}.elf`);
+}
+
+/** A copy of an ELF with p_memsz of its executable PT_LOAD replaced. */
+function withCodeMemsz(elf: string, memsz: number, copy: string): string {
+  const b = readFileSync(elf);
+  const v = new DataView(b.buffer, b.byteOffset, b.byteLength);
+  const phoff = v.getUint32(28, true);
+  for (let i = 0; i < v.getUint16(44, true); i++) {
+    const ph = phoff + i * v.getUint16(42, true);
+    if (v.getUint32(ph, true) === 1 && v.getUint32(ph + 24, true) & 1) v.setUint32(ph + 20, memsz, true);
+  }
+  writeFileSync(copy, b);
+  return copy;
 }
 
 test("every example builds with CC=afterburn-cc, carries .afterburn records, and runs to its expected output", async () => {
@@ -102,6 +124,115 @@ test("a guest that never stops ends at --max-instructions with status 124; bad i
     const v = run([join(dir, "loop.elf"), "--backend", "vtx", "--vtx", "bogus=on"]);
     assert.equal(v.status, 2);
     assert.match(v.stderr, /unknown VT-x control 'bogus'/);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test("a build from sources follows the headers it includes: editing one rebuilds, an unchanged one reuses the build", () => {
+  const dir = mkdtempSync(join(tmpdir(), "ab-run-headers-"));
+  try {
+    // A private TMPDIR: the build cache lives there, so no earlier run's cache is in play.
+    const env = { ...process.env, TMPDIR: join(dir, "tmp") };
+    mkdirSync(env.TMPDIR);
+    const guest = join(dir, "dir with space");
+    mkdirSync(guest);
+    writeFileSync(join(guest, "cfg.h"), '#define MSG "version ONE\\n"\n');
+    writeFileSync(join(guest, "main.c"), '#include "guest.h"\n#include "cfg.h"\nuint32_t kmain(uint32_t m, uint32_t i) { (void)m; (void)i; kprintf(MSG); return 0; }\n');
+    const first = run([guest], env);
+    assert.equal(first.status, 0, first.stderr);
+    assert.equal(first.stdout, "version ONE\n");
+    const again = run([guest], env);
+    assert.equal(again.stdout, "version ONE\n");
+    assert.doesNotMatch(again.stderr, /building/, "nothing changed: the cached build runs");
+    writeFileSync(join(guest, "cfg.h"), '#define MSG "version TWO\\n"\n');
+    const edited = run([guest], env);
+    assert.equal(edited.status, 0, edited.stderr);
+    assert.match(edited.stderr, /building/);
+    assert.equal(edited.stdout, "version TWO\n", "the edited header is compiled in");
+    // A header reached by a relative path outside the guest's folder counts too.
+    mkdirSync(join(dir, "shared"));
+    writeFileSync(join(dir, "shared", "tail.h"), '#define TAIL "a"\n');
+    writeFileSync(join(guest, "cfg.h"), '#include "../shared/tail.h"\n#define MSG "version " TAIL "\\n"\n');
+    assert.equal(run([guest], env).stdout, "version a\n");
+    writeFileSync(join(dir, "shared", "tail.h"), '#define TAIL "b"\n');
+    assert.equal(run([guest], env).stdout, "version b\n");
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test("--rom with an empty or oversized image: a clear error naming the file and the allowed size, status 3", () => {
+  const dir = mkdtempSync(join(tmpdir(), "ab-run-rom-"));
+  try {
+    const empty = join(dir, "empty.bin");
+    writeFileSync(empty, "");
+    const huge = join(dir, "huge.bin");
+    writeFileSync(huge, "");
+    truncateSync(huge, 20_000_000);
+    for (const [file, size] of [[empty, "0"], [huge, "20,000,000"]] as const) {
+      const r = run(["--rom", file]);
+      assert.equal(r.status, 3, r.stderr);
+      assert.equal(r.stderr, `afterburn: ${file}: a ROM image of ${size} bytes; --rom takes 1 byte to 16 MiB (16,777,216 bytes), mapped to end at 4 GiB\n`);
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test("a guest-requested reset has its own status (123); the exit port's value is kept & 0xff, as documented", () => {
+  const dir = mkdtempSync(join(tmpdir(), "ab-run-status-"));
+  try {
+    const reset = run([asmGuest(dir, "reset", "\tmovb $0xfe, %al\n\toutb %al, $0x64\n1:\tjmp 1b"), "--json"]);
+    assert.equal(reset.status, 123, reset.stderr);
+    assert.equal(JSON.parse(reset.stdout).runs[0].result.reason, "reset");
+    const wide = run([asmGuest(dir, "wide", "\tmovl $0x1234, %eax\n\toutl %eax, $0xf4"), "--json"]);
+    assert.equal(wide.status, 0x34);
+    assert.equal(JSON.parse(wide.stdout).runs[0].result.exitCode, 0x34);
+    const doc = readFileSync(join(root, "docs", "run-json.md"), "utf8");
+    assert.match(doc, /"exitCode".*V & 0xff/i, "docs/run-json.md says exitCode is V & 0xff");
+    const readme = readFileSync(join(root, "README.md"), "utf8");
+    assert.match(readme, /123 \(the guest reset the\s+machine/);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test("--backend lists run once each in the documented order; several backends exit nonzero when any backend does", () => {
+  const dir = mkdtempSync(join(tmpdir(), "ab-run-order-"));
+  try {
+    const ok = asmGuest(dir, "ok", "\tmovl $0, %eax\n\toutl %eax, $0xf4");
+    const r = run([ok, "--backend", "l4,raw,raw", "--json"]);
+    assert.equal(r.status, 0, r.stderr);
+    assert.deepEqual(JSON.parse(r.stdout).runs.map((x: { backend: string }) => x.backend), ["raw", "l4"]);
+    // pushf after cli: bare metal shows IF=0; trap-and-emulate's pushf shows IF=1 (a hole), so this exits 1 there.
+    const hole = asmGuest(dir, "hole", "\tcli\n\tpushf\n\tpopl %eax\n\tshrl $9, %eax\n\tandl $1, %eax\n\toutl %eax, $0xf4");
+    const all = run([hole, "--backend", "all", "--json"]);
+    const statuses = JSON.parse(all.stdout).runs.map((x: { backend: string; result: { exitCode: number } }) => [x.backend, x.result.exitCode]);
+    assert.deepEqual(statuses[0], ["raw", 0]);
+    assert.deepEqual(statuses[1], ["trap", 1]);
+    assert.equal(all.status, 1, "raw exits 0 but trap does not");
+    assert.equal(run([hole, "--backend", "raw,vtx"]).status, 0, "both exit 0");
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test("unusable kernels: a wild entry point, a segment past 4 GiB or larger than RAM are load errors (status 3), hint once", () => {
+  const dir = mkdtempSync(join(tmpdir(), "ab-run-load-"));
+  try {
+    const ok = asmGuest(dir, "ok", "\tmovl $0, %eax\n\toutl %eax, $0xf4");
+    spawnSync("ld", ["-m", "elf_i386", "-Ttext=0x100000", "-e", "0x5000000", join(dir, "ok.o"), "-o", join(dir, "wild.elf")]);
+    const wild = run([join(dir, "wild.elf")]);
+    assert.equal(wild.status, 3, wild.stderr);
+    assert.match(wild.stderr, /wild\.elf: entry point \(e_entry\) 0x05000000 is not inside any loaded segment/);
+    const huge = run([withCodeMemsz(ok, 0xfffff000, join(dir, "huge.elf"))]);
+    assert.equal(huge.status, 3);
+    assert.match(huge.stderr, /huge\.elf: segment at physical 0x00100000–0x1000ff000 \(p_memsz 0xfffff000\) ends past 4 GiB\n$/);
+    const big = run([withCodeMemsz(ok, 0x10000000, join(dir, "big.elf"))]);
+    assert.equal(big.status, 3);
+    assert.match(big.stderr, /big\.elf: segment 0x00100000–0x10100000 does not fit in 256 MiB of RAM \(give the guest more memory: --memory MiB, at most 3072\)\n$/);
+    assert.equal(big.stderr.match(/memory/g)?.length, 2, "one hint");
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
