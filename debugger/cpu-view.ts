@@ -78,6 +78,17 @@ export function bitNames(value: number, bits: Bit[]): string {
   return out.join(" ");
 }
 
+/**
+ * A control-register bit as `cr0.pe` / `cr4.pse`: qualified, because bare names such as `pe`, `ts`
+ * or `de` would hide guest symbols of those names in expressions.
+ */
+function controlBit(name: string): (Bit & { cr: number }) | undefined {
+  const m = /^cr([04])\.([a-z]+)$/.exec(name);
+  if (!m) return undefined;
+  const bit = (m[1] === "0" ? CR0_BITS : CR4_BITS).find((b) => b.name.toLowerCase() === m[2]);
+  return bit && { ...bit, cr: Number(m[1]) };
+}
+
 export function readRegister(cpu: Cpu, name: string): number | undefined {
   const n = name.toLowerCase();
   let i = GENERAL.indexOf(n as (typeof GENERAL)[number]);
@@ -101,9 +112,18 @@ export function readRegister(cpu: Cpu, name: string): number | undefined {
       return cpu.cr[Number(n[2])] >>> 0;
     case "cpl":
       return cpu.cpl;
+    case "dr0":
+    case "dr1":
+    case "dr2":
+    case "dr3":
+    case "dr6":
+    case "dr7":
+      return (cpu.dr[Number(n[2])] ?? 0) >>> 0;
   }
   const flag = EFLAGS_BITS.find((b) => b.name.toLowerCase() === n);
   if (flag) return (cpu.getEflags() >>> flag.shift) & ((1 << flag.width) - 1);
+  const cb = controlBit(n);
+  if (cb) return (cpu.cr[cb.cr] >>> cb.shift) & ((1 << cb.width) - 1);
   return undefined;
 }
 
@@ -140,9 +160,7 @@ export function writeRegister(cpu: Cpu, name: string, value: number): boolean {
       cpu.setCr(Number(n[2]), value >>> 0);
       return true;
   }
-  const flag = [...EFLAGS_BITS, ...CR0_BITS.map((b) => ({ ...b, cr: 0 })), ...CR4_BITS.map((b) => ({ ...b, cr: 4 }))].find(
-    (b) => b.name.toLowerCase() === n,
-  ) as (Bit & { cr?: number }) | undefined;
+  const flag: (Bit & { cr?: number }) | undefined = EFLAGS_BITS.find((b) => b.name.toLowerCase() === n) ?? controlBit(n);
   if (flag) {
     const mask = ((1 << flag.width) - 1) << flag.shift;
     const old = flag.cr === undefined ? cpu.getEflags() : cpu.cr[flag.cr];
@@ -193,7 +211,7 @@ function decodeGate(lo: number, hi: number): string {
   return `${kinds[type & 0xf] ?? `type ${type}`} → ${hex4(sel)}:${hex8(off)} DPL${dpl}`;
 }
 
-/** Decoded GDT (up to 256 entries) or IDT (up to 256 gates). */
+/** Decoded GDT (up to 256 entries) or IDT (up to 256 gates), every slot (entry i is selector/vector i). */
 export function descriptorTable(cpu: Cpu, which: "gdt" | "idt"): Descriptor[] {
   const t = which === "gdt" ? cpu.gdtr : cpu.idtr;
   const count = Math.min(256, Math.floor((t.limit + 1) / 8));
@@ -203,7 +221,6 @@ export function descriptorTable(cpu: Cpu, which: "gdt" | "idt"): Descriptor[] {
   for (let i = 0; i < count; i++) {
     const lo = dv.getUint32(i * 8, true);
     const hi = dv.getUint32(i * 8 + 4, true);
-    if (which === "idt" && lo === 0 && hi === 0) continue;
     out.push({ index: i, selector: i * 8, raw: [lo, hi], text: which === "gdt" ? decodeSegmentDescriptor(lo, hi) : decodeGate(lo, hi) });
   }
   return out;
@@ -255,22 +272,22 @@ export function walkStack(cpu: Cpu, info: DebugInfo, maxFrames = 64): StackFrame
     frames.push({ pc: ret, sp: slot + 4 });
     return true;
   };
-  if (fn) {
-    const pro = cpu.readLinear(fn.address, 3);
-    const hasPrologue = pro[0] === 0x55 && pro[1] === 0x89 && pro[2] === 0xe5;
-    const off = (cpu.eip >>> 0) - fn.address;
-    if (!hasPrologue || off === 0) {
-      if (!push(esp)) return frames;
-    } else if (off === 1) {
-      if (!push(esp + 4)) return frames;
-    } else if (isReturnAt(cpu)) {
-      // at `ret` after `leave` / `pop %ebp`: EBP is the caller's again
-      if (!push(esp)) return frames;
-    } else {
-      if (!push(ebp + 4)) return frames;
-      ebp = read32(cpu, ebp) ?? 0;
-    }
-  } else return frames;
+  // Code outside every symbol (the wedge's handlers) is taken as code without a prologue: a return
+  // address at [esp] counts only when a call ends right before it.
+  const pro = fn ? cpu.readLinear(fn.address, 3) : undefined;
+  const hasPrologue = pro !== undefined && pro[0] === 0x55 && pro[1] === 0x89 && pro[2] === 0xe5;
+  const off = fn ? (cpu.eip >>> 0) - fn.address : 0;
+  if (!hasPrologue || off === 0) {
+    if (!push(esp)) return frames;
+  } else if (off === 1) {
+    if (!push(esp + 4)) return frames;
+  } else if (isReturnAt(cpu)) {
+    // at `ret` after `leave` / `pop %ebp`: EBP is the caller's again
+    if (!push(esp)) return frames;
+  } else {
+    if (!push(ebp + 4)) return frames;
+    ebp = read32(cpu, ebp) ?? 0;
+  }
   while (frames.length < maxFrames && ebp !== 0 && (ebp & 3) === 0) {
     const prevSp = frames[frames.length - 1].sp;
     if (ebp + 4 < prevSp - 4) break; // the chain must go up the stack

@@ -25,6 +25,8 @@ export class DebugInfo {
   /** Addresses where an is_stmt row begins: the places a line step may stop. */
   private readonly rowStarts = new Set<number>();
   private readonly symbols: FunctionSymbol[] = [];
+  /** Where a label without a size stops naming addresses: the end of its section. */
+  private readonly labelEnd = new Map<FunctionSymbol, number>();
   private readonly byName = new Map<string, FunctionSymbol>();
   /** Every named symbol (data objects too), for expressions and data breakpoints. */
   private readonly anyByName = new Map<string, FunctionSymbol>();
@@ -59,12 +61,18 @@ export class DebugInfo {
     }
     if (elf) {
       const textSections = new Set(elf.sections.filter((s) => s.flags & 0x4).map((s) => s.index));
+      const allocated = elf.sections.filter((s) => s.flags & 0x2 && s.size > 0);
+      const sectionEnd = (index: number, address: number) => {
+        const own = allocated.find((x) => x.index === index) ?? allocated.find((x) => address >= x.addr && address < x.addr + x.size);
+        return own ? own.addr + own.size : address + 1;
+      };
       for (const s of elf.symbols) {
         if (!s.name || s.type === "SECTION" || s.type === "FILE") continue;
         if (!this.anyByName.has(s.name) || s.bind === "GLOBAL") this.anyByName.set(s.name, { name: s.name, address: s.value >>> 0, size: s.size });
         if (s.type !== "FUNC" && !(s.type === "NOTYPE" && textSections.has(s.sectionIndex))) continue;
         const f = { name: s.name, address: s.value >>> 0, size: s.size };
         this.symbols.push(f);
+        if (s.size === 0) this.labelEnd.set(f, sectionEnd(s.sectionIndex, f.address));
         const prev = this.byName.get(s.name);
         if (!prev || s.bind === "GLOBAL") this.byName.set(s.name, f);
       }
@@ -106,7 +114,11 @@ export class DebugInfo {
     return this.anyByName.get(name);
   }
 
-  /** The function symbol containing addr (nearest preceding one when sizes are missing). */
+  /**
+   * The function symbol containing addr: a sized symbol that covers it, else the nearest label
+   * before it in the same section (assembly labels have no size). An address outside them all
+   * (the wedge, a hole, unmapped space) has none, however near a symbol.
+   */
   functionAt(addr: number): FunctionSymbol | undefined {
     addr >>>= 0;
     const s = this.symbols;
@@ -123,7 +135,7 @@ export class DebugInfo {
       if (f.size > 0 && addr < f.address + f.size) return f;
       if (f.size === 0 && i === hi) {
         const sized = s.slice(Math.max(0, i - 8), i).reverse().find((g) => g.size > 0 && addr < g.address + g.size);
-        return sized ?? f;
+        return sized ?? (addr < (this.labelEnd.get(f) ?? f.address + 1) ? f : undefined);
       }
     }
     return undefined;

@@ -3,7 +3,7 @@
 // Decoded instructions are cached by address and checked against the current bytes, so
 // self-modifying code and the wedge's rewrites are always shown as they are in memory.
 
-import { Decoder, DecoderOptions, FlowControl, Formatter, FormatterSyntax, InstructionInfoFactory, MemorySizeExt, OpAccess, Register } from "iced-x86";
+import { Decoder, DecoderOptions, FlowControl, Formatter, FormatterSyntax, Instruction, InstructionInfoFactory, MemorySizeExt, OpAccess, Register } from "iced-x86";
 
 export interface MemoryOperand {
   base: number; // general register index 0–7, or -1
@@ -111,6 +111,27 @@ export function decodeAt(address: number, bytes: Uint8Array, bitness: 16 | 32 = 
     insn.free();
     decoder.free();
   }
+}
+
+/**
+ * The length of the instruction starting at each of the first `count` offsets of `bytes` (1 where
+ * nothing valid starts): one decoder over the whole buffer, for searching instruction boundaries.
+ */
+export function instructionLengths(bytes: Uint8Array, count: number, bitness: 16 | 32 = 32): Uint8Array {
+  const out = new Uint8Array(count);
+  const decoder = new Decoder(bitness, bytes, DecoderOptions.None);
+  const insn = new Instruction();
+  try {
+    for (let i = 0; i < count; i++) {
+      decoder.position = i;
+      decoder.decodeOut(insn);
+      out[i] = insn.isInvalid ? 1 : insn.length;
+    }
+  } finally {
+    insn.free();
+    decoder.free();
+  }
+  return out;
 }
 
 export function hexBytes(bytes: Uint8Array): string {

@@ -31,7 +31,10 @@ function tokenize(text: string): Token[] {
       i += num[1].length;
       continue;
     }
-    const id = /^[$%]?[A-Za-z_.][A-Za-z0-9_.$]*/.exec(text.slice(i));
+    // Right after an operand, % is the remainder operator (eax%ecx), not an AT&T register prefix.
+    const prev = out[out.length - 1];
+    const afterOperand = prev !== undefined && (prev.kind === "num" || prev.kind === "id" || (prev.kind === "op" && (prev.value === ")" || prev.value === "]")));
+    const id = (afterOperand ? /^[$]?[A-Za-z_.][A-Za-z0-9_.$]*/ : /^[$%]?[A-Za-z_.][A-Za-z0-9_.$]*/).exec(text.slice(i));
     if (id) {
       out.push({ kind: "id", value: id[0] });
       i += id[0].length;

@@ -8,6 +8,8 @@ export type { BackendName, LedgerEvent, LedgerEventKind, LedgerReport, Rewritten
 export const BACKEND_NAMES: readonly BackendName[] = BACKENDS;
 /** Where a rewritten site's call lands, and the wedge's window (stepping treats both as part of the site). */
 export { inWedge, WEDGE_ENTRY } from "../wedge/index.js";
+/** What backs a physical page (RAM, a device, nothing): a host write lands only on RAM or a device. */
+export { PageKind } from "../machine/memory.js";
 
 export interface WedgeFrame {
   handler: string;

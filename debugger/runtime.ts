@@ -515,7 +515,8 @@ export class GuestRuntime {
 
   private budgetLeft(): number {
     const max = this.options.maxInstructions;
-    if (!max) return Number.MAX_SAFE_INTEGER;
+    // Only a positive whole number is a budget (launch checks it; a NaN here made the run loop spin).
+    if (max === undefined || !Number.isSafeInteger(max) || max <= 0) return Number.MAX_SAFE_INTEGER;
     return max - (this.guest.machine.devices.clock.now() - this.budgetStart);
   }
 

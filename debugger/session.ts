@@ -5,6 +5,7 @@
 import { basename } from "node:path";
 import {
   Breakpoint,
+  BreakpointEvent,
   ExitedEvent,
   InitializedEvent,
   InvalidatedEvent,
@@ -22,9 +23,9 @@ import {
 import type { DebugProtocol } from "@vscode/debugprotocol";
 import { DebugInfo } from "./debug-info.js";
 import { openElfGuest, openRomGuest, GuestLoadError } from "./guest-host.js";
-import { BACKEND_NAMES, type BackendName, type DebugGuest, type LedgerEvent } from "./guest-types.js";
+import { BACKEND_NAMES, inWedge, PageKind, type BackendName, type DebugGuest, type LedgerEvent } from "./guest-types.js";
 import { obtainProgram, ProgramError, type Program } from "./program.js";
-import { EXCEPTION_FILTERS, GuestRuntime, type DataAccess, type ExceptionFilterId, type StopInfo, type EndInfo } from "./runtime.js";
+import { EXCEPTION_FILTERS, GuestRuntime, parseVectorList, type DataAccess, type ExceptionFilterId, type StopInfo, type EndInfo } from "./runtime.js";
 import { readElf } from "../core/toolchain/index.js";
 import {
   CR0_BITS,
@@ -41,8 +42,9 @@ import {
   writeRegister,
   type Bit,
 } from "./cpu-view.js";
-import { decodeAt, disassembleBytes, hexBytes } from "./disasm.js";
+import { decodeAt, disassembleBytes, hexBytes, instructionLengths } from "./disasm.js";
 import { argumentProblem } from "./request-shape.js";
+import { hitConditionMet } from "./expression.js";
 
 /** Launch configuration of type "afterburn" (contract B). */
 export interface AfterburnLaunchArguments extends DebugProtocol.LaunchRequestArguments {
@@ -71,17 +73,77 @@ export interface AfterburnLaunchArguments extends DebugProtocol.LaunchRequestArg
 }
 
 const THREAD_ID = 1;
+const DATA_ACCESS: readonly DebugProtocol.DataBreakpointAccessType[] = ["read", "write", "readWrite"];
 const LEDGER_EVENT_INTERVAL_MS = 100;
 /** Instructions one disassemble request may ask for, and how far from its address it may start. */
 const MAX_DISASSEMBLY = 10_000;
 
-type VarProvider = { list(): DebugProtocol.Variable[]; set?(name: string, value: string): string };
+/** A breakpoint request as set, with the breakpoints the client was answered (ids included). */
+interface SetBreakpoints<A> {
+  args: A;
+  reported: DebugProtocol.Breakpoint[];
+}
+
+/** A variables reference: its named children, its indexed children (entry i is index i), and how to set one. */
+type VarProvider = { list(): DebugProtocol.Variable[]; indexed?(): DebugProtocol.Variable[]; set?(name: string, value: string): string };
+
+/**
+ * Requests the base class would answer with an empty success although nothing happens (the
+ * capability is not announced): a client that sends them anyway learns it is not supported.
+ */
+const UNSUPPORTED: Record<string, string> = {
+  attach: "attach is not supported: afterburn-dap runs the guest itself (request \"launch\")",
+  source: "there are no sources by reference: every source is a file on disk (source.path)",
+  cancel: "cancel is not supported",
+  goto: "goto is not supported",
+  gotoTargets: "goto is not supported",
+  restartFrame: "restartFrame is not supported (stepBack and reverseContinue go back in time)",
+  stepInTargets: "stepInTargets is not supported",
+  breakpointLocations: "breakpointLocations is not supported",
+  completions: "completions is not supported",
+  loadedSources: "loadedSources is not supported",
+  setExpression: "setExpression is not supported (setVariable changes registers; writeMemory changes memory)",
+  terminateThreads: "terminateThreads is not supported",
+};
+
+function unsupported(command: string): string | undefined {
+  return Object.hasOwn(UNSUPPORTED, command) ? UNSUPPORTED[command] : undefined;
+}
 
 function parseAddress(ref: string): number {
   const t = ref.trim();
   const n = /^0x[0-9a-f]+$/i.test(t) ? parseInt(t, 16) : /^\d+$/.test(t) ? Number(t) : NaN;
   if (!Number.isFinite(n)) throw new Error(`'${ref}' is not a memory reference (expected an address such as 0x100000)`);
   return n >>> 0;
+}
+
+/** Standard base64 (padding optional), or an error: Buffer.from would decode junk into bytes silently. */
+function decodeBase64(text: string): Uint8Array {
+  const body = text.replace(/={1,2}$/, "");
+  if (!/^[A-Za-z0-9+/]*$/.test(body) || body.length % 4 === 1 || (body.length !== text.length && text.length % 4 !== 0)) {
+    throw new Error(`data is not base64 ('${text.length > 40 ? `${text.slice(0, 40)}...` : text}')`);
+  }
+  return new Uint8Array(Buffer.from(text, "base64"));
+}
+
+/**
+ * How many bytes from `address` a host write would land in memory: mapped by the guest's page
+ * tables and backed by RAM or a device (a ROM or a hole beyond RAM ignores writes).
+ */
+function writablePrefix(guest: DebugGuest, address: number, length: number): number {
+  const cpu = guest.machine.cpu;
+  const memory = guest.machine.memory;
+  let n = 0;
+  while (n < length) {
+    const lin = (address + n) >>> 0;
+    if (n > 0 && lin === 0) break; // the 4 GiB linear space ends here
+    const phys = cpu.translate(lin, false, false);
+    if (phys === null) break;
+    const kind = memory.pageKind[phys >>> 12];
+    if (kind !== PageKind.Ram && kind !== PageKind.Mmio) break;
+    n += Math.min(0x1000 - (lin & 0xfff), length - n);
+  }
+  return n;
 }
 
 export class AfterburnSession extends LoggingDebugSession {
@@ -102,11 +164,15 @@ export class AfterburnSession extends LoggingDebugSession {
   private outputTimer: NodeJS.Timeout | undefined;
   private nextBreakpointId = 1;
   private ended = false;
-  /** The last breakpoint requests, replayed after a restart. */
-  private sourceBps = new Map<string, DebugProtocol.SetBreakpointsArguments>();
-  private functionBps: DebugProtocol.SetFunctionBreakpointsArguments | undefined;
-  private instructionBps: DebugProtocol.SetInstructionBreakpointsArguments | undefined;
-  private dataBps: DebugProtocol.SetDataBreakpointsArguments | undefined;
+  /**
+   * The last breakpoint requests, replayed when a guest is loaded (launch, restart), with the ids
+   * the client was given and what it was told of each: a replay keeps the ids, so hitBreakpointIds
+   * name breakpoints the client knows, and reports what changed with `breakpoint` events.
+   */
+  private sourceBps = new Map<string, SetBreakpoints<DebugProtocol.SetBreakpointsArguments>>();
+  private functionBps: SetBreakpoints<DebugProtocol.SetFunctionBreakpointsArguments> | undefined;
+  private instructionBps: SetBreakpoints<DebugProtocol.SetInstructionBreakpointsArguments> | undefined;
+  private dataBps: SetBreakpoints<DebugProtocol.SetDataBreakpointsArguments> | undefined;
   private exceptionBps: DebugProtocol.SetExceptionBreakpointsArguments | undefined;
 
   constructor() {
@@ -124,10 +190,12 @@ export class AfterburnSession extends LoggingDebugSession {
 
   /** A request that fails unexpectedly answers with an error; it never takes the adapter down. */
   protected override dispatchRequest(request: DebugProtocol.Request): void {
-    const problem = argumentProblem(request.command, request.arguments);
+    const problem = argumentProblem(request.command, request.arguments) ?? unsupported(request.command);
     if (problem) {
       const response = { seq: 0, type: "response", request_seq: request.seq, command: request.command, success: false } as DebugProtocol.Response;
-      this.sendErrorResponse(response, { id: 1101, format: `afterburn-dap: ${request.command}: ${problem}`.replace(/[{}]/g, ""), showUser: false });
+      // A launch the user started must say why it failed; other requests come from the client's machinery.
+      const showUser = request.command === "launch" || request.command === "restart" || request.command === "attach";
+      this.sendErrorResponse(response, { id: 1101, format: `afterburn-dap: ${request.command}: ${problem}`.replace(/[{}]/g, ""), showUser });
       return;
     }
     try {
@@ -174,6 +242,8 @@ export class AfterburnSession extends LoggingDebugSession {
   }
 
   protected override async launchRequest(response: DebugProtocol.LaunchResponse, args: AfterburnLaunchArguments): Promise<void> {
+    // A launch in a session that already has a guest replaces it: the old one must stop running.
+    if (this.runtime) this.teardown();
     this.launchArgs = args;
     try {
       await this.load(args);
@@ -198,6 +268,10 @@ export class AfterburnSession extends LoggingDebugSession {
   private async load(args: AfterburnLaunchArguments): Promise<void> {
     const backend = args.backend ?? "raw";
     if (!BACKEND_NAMES.includes(backend)) throw new GuestLoadError(`unknown backend '${backend}' (one of ${BACKEND_NAMES.join(", ")})`);
+    if (Array.isArray(args.breakOnTrap)) {
+      const unknown = args.breakOnTrap.find((id) => !EXCEPTION_FILTERS.some((f) => f.id === id));
+      if (unknown !== undefined) throw new GuestLoadError(`breakOnTrap: unknown exception filter '${unknown}' (one of ${EXCEPTION_FILTERS.map((f) => f.id).join(", ")})`);
+    }
     const program = await obtainProgram({ program: args.program, rom: args.rom, args: args.args, cwd: args.cwd });
     if (program.buildLog.trim()) this.sendEvent(new OutputEvent(program.buildLog, "console"));
     const postPorts = args.postPort === undefined ? [] : Array.isArray(args.postPort) ? args.postPort : [args.postPort];
@@ -233,11 +307,11 @@ export class AfterburnSession extends LoggingDebugSession {
       log: (t) => this.sendEvent(new OutputEvent(t, "console")),
     }, { maxInstructions: args.maxInstructions });
     runtimeRef = this.runtime;
-    // breakpoints from before a restart
-    for (const a of this.sourceBps.values()) this.applySourceBreakpoints(a);
-    if (this.functionBps) this.applyFunctionBreakpoints(this.functionBps);
-    if (this.instructionBps) this.applyInstructionBreakpoints(this.instructionBps);
-    if (this.dataBps) this.applyDataBreakpoints(this.dataBps);
+    // breakpoints set before this launch, or before a restart
+    for (const set of this.sourceBps.values()) this.replay(set, (ids) => this.applySourceBreakpoints(set.args, ids));
+    if (this.functionBps) this.replay(this.functionBps, (ids) => this.applyFunctionBreakpoints(this.functionBps!.args, ids));
+    if (this.instructionBps) this.replay(this.instructionBps, (ids) => this.applyInstructionBreakpoints(this.instructionBps!.args, ids));
+    if (this.dataBps) this.replay(this.dataBps, (ids) => this.applyDataBreakpoints(this.dataBps!.args, ids));
     this.applyExceptionFilters();
   }
 
@@ -253,7 +327,11 @@ export class AfterburnSession extends LoggingDebugSession {
   }
 
   protected override async restartRequest(response: DebugProtocol.RestartResponse, args: DebugProtocol.RestartArguments): Promise<void> {
-    const launch = ((args?.arguments as AfterburnLaunchArguments | undefined) ?? this.launchArgs)!;
+    const launch = (args?.arguments as AfterburnLaunchArguments | undefined) ?? this.launchArgs;
+    if (!launch) {
+      this.sendErrorResponse(response, { id: 1010, format: "afterburn-dap: restart: there is nothing to restart yet (no launch has happened)", showUser: true });
+      return;
+    }
     this.teardown();
     this.launchArgs = launch;
     try {
@@ -288,8 +366,12 @@ export class AfterburnSession extends LoggingDebugSession {
   }
 
   protected override disconnectRequest(response: DebugProtocol.DisconnectResponse): void {
+    this.flushLedger();
     this.teardown();
     this.sendResponse(response);
+    // The guest was launched by this adapter, so disconnect ends it and the adapter with it (the
+    // base class exits the process, except when the session runs inside the extension host).
+    this.shutdown();
   }
 
   // ------------------------------------------------------------------ runtime → DAP
@@ -364,31 +446,46 @@ export class AfterburnSession extends LoggingDebugSession {
 
   // ------------------------------------------------------------------ breakpoints
 
+  /** Apply a kept request again with the ids it was given; tell the client what came out different. */
+  private replay<A>(set: SetBreakpoints<A>, apply: (ids: (number | undefined)[]) => DebugProtocol.Breakpoint[]): void {
+    const now = apply(set.reported.map((b) => b.id));
+    now.forEach((bp, i) => {
+      if (JSON.stringify(bp) !== JSON.stringify(set.reported[i])) this.sendEvent(new BreakpointEvent("changed", bp));
+    });
+    set.reported = now;
+  }
+
+  private breakpointId(ids: (number | undefined)[] | undefined, i: number): number {
+    return ids?.[i] ?? this.nextBreakpointId++;
+  }
+
   protected override setBreakPointsRequest(response: DebugProtocol.SetBreakpointsResponse, args: DebugProtocol.SetBreakpointsArguments): void {
     const path = args.source.path ?? args.source.name ?? "";
-    this.sourceBps.set(path, args);
-    response.body = { breakpoints: this.applySourceBreakpoints(args) };
+    const reported = this.applySourceBreakpoints(args);
+    this.sourceBps.set(path, { args, reported });
+    response.body = { breakpoints: reported };
     this.sendResponse(response);
   }
 
-  private applySourceBreakpoints(args: DebugProtocol.SetBreakpointsArguments): DebugProtocol.Breakpoint[] {
+  private applySourceBreakpoints(args: DebugProtocol.SetBreakpointsArguments, ids?: (number | undefined)[]): DebugProtocol.Breakpoint[] {
     const path = args.source.path ? this.convertClientPathToDebugger(args.source.path) : (args.source.name ?? "");
     const out: DebugProtocol.Breakpoint[] = [];
     const entries: { id: number; address: number; condition?: string; hitCondition?: string; logMessage?: string }[] = [];
-    for (const b of args.breakpoints ?? (args.lines ?? []).map((line) => ({ line }) as DebugProtocol.SourceBreakpoint)) {
+    for (const [i, b] of (args.breakpoints ?? (args.lines ?? []).map((line) => ({ line }) as DebugProtocol.SourceBreakpoint)).entries()) {
       const line = this.convertClientLineToDebugger(b.line);
-      const id = this.nextBreakpointId++;
+      const id = this.breakpointId(ids, i);
       const bp = new Breakpoint(false, b.line) as DebugProtocol.Breakpoint;
       bp.id = id;
       const table = this.info?.lineTable;
-      const found = table?.lineToAddresses(path, line);
-      if (!this.info) bp.message = "the program is not loaded yet";
+      const found = line >= 1 ? table?.lineToAddresses(path, line) : undefined;
+      if (line < 1) bp.message = `line ${b.line} is not a line of ${basename(path)} (lines start at ${this.convertDebuggerLineToClient(1)})`;
+      else if (!this.info) bp.message = "the program is not loaded yet";
       else if (!table || table.rows.length === 0) bp.message = this.info.lineTableProblem ?? "no line table";
       else if (!found) {
         const known = table.files.some((f) => f === path || f.endsWith("/" + basename(path)));
         bp.message = known ? `no code at or after line ${line} in ${basename(path)}` : `${basename(path)} is not part of ${basename(this.program?.path ?? "the program")} (no DWARF line rows name it)`;
       } else {
-        const cond = this.checkCondition(b.condition);
+        const cond = this.checkCondition(b.condition, b.hitCondition);
         if (cond) bp.message = cond;
         else {
           bp.verified = true;
@@ -405,7 +502,19 @@ export class AfterburnSession extends LoggingDebugSession {
     return out;
   }
 
-  private checkCondition(condition: string | undefined): string | undefined {
+  /**
+   * Why a breakpoint's condition or hit condition can never work (it does not parse, or names
+   * nothing), the same for every kind of breakpoint; a condition that merely fails to evaluate
+   * here (a load from an unmapped page) is fine.
+   */
+  private checkCondition(condition: string | undefined, hitCondition?: string): string | undefined {
+    if (hitCondition !== undefined && hitCondition.trim() !== "") {
+      try {
+        hitConditionMet(hitCondition, 0);
+      } catch (e) {
+        return (e as Error).message;
+      }
+    }
     if (!condition || !this.runtime) return undefined;
     try {
       this.runtime.evaluate(condition);
@@ -416,27 +525,36 @@ export class AfterburnSession extends LoggingDebugSession {
   }
 
   protected override setFunctionBreakPointsRequest(response: DebugProtocol.SetFunctionBreakpointsResponse, args: DebugProtocol.SetFunctionBreakpointsArguments): void {
-    this.functionBps = args;
-    response.body = { breakpoints: this.applyFunctionBreakpoints(args) };
+    const reported = this.applyFunctionBreakpoints(args);
+    this.functionBps = { args, reported };
+    response.body = { breakpoints: reported };
     this.sendResponse(response);
   }
 
-  private applyFunctionBreakpoints(args: DebugProtocol.SetFunctionBreakpointsArguments): DebugProtocol.Breakpoint[] {
+  private applyFunctionBreakpoints(args: DebugProtocol.SetFunctionBreakpointsArguments, ids?: (number | undefined)[]): DebugProtocol.Breakpoint[] {
     const entries: { id: number; address: number; condition?: string; hitCondition?: string }[] = [];
-    const out = args.breakpoints.map((b) => {
-      const id = this.nextBreakpointId++;
+    const out = args.breakpoints.map((b, i) => {
+      const id = this.breakpointId(ids, i);
       const bp = new Breakpoint(false) as DebugProtocol.Breakpoint;
       bp.id = id;
-      const sym = this.info?.lookupAny(b.name.trim());
-      let address = sym?.address;
-      if (address === undefined && this.runtime) {
+      const name = b.name.trim();
+      // Code only: a data symbol would be a breakpoint that never fires.
+      let address = this.info?.lookup(name)?.address;
+      let problem: string | undefined;
+      if (/^\*/.test(name) && this.runtime) {
         try {
-          if (/^\*/.test(b.name.trim())) address = this.runtime.evaluate(b.name.trim().slice(1));
-        } catch {
-          // reported below
+          address = this.runtime.evaluate(name.slice(1));
+        } catch (e) {
+          problem = `*EXPR: ${(e as Error).message}`;
         }
       }
-      if (address === undefined) bp.message = `no function or label '${b.name}' in the symbol table`;
+      if (!this.info) bp.message = "the program is not loaded yet";
+      else if (problem) bp.message = problem;
+      else if (address === undefined) {
+        bp.message = this.info.lookupAny(name)
+          ? `'${b.name}' is a data symbol, not a function or code label (watch it with a data breakpoint)`
+          : `no function or label '${b.name}' in the symbol table`;
+      } else if ((problem = this.checkCondition(b.condition, b.hitCondition))) bp.message = problem;
       else {
         bp.verified = true;
         bp.instructionReference = hex8(address);
@@ -454,19 +572,22 @@ export class AfterburnSession extends LoggingDebugSession {
   }
 
   protected override setInstructionBreakpointsRequest(response: DebugProtocol.SetInstructionBreakpointsResponse, args: DebugProtocol.SetInstructionBreakpointsArguments): void {
-    this.instructionBps = args;
-    response.body = { breakpoints: this.applyInstructionBreakpoints(args) };
+    const reported = this.applyInstructionBreakpoints(args);
+    this.instructionBps = { args, reported };
+    response.body = { breakpoints: reported };
     this.sendResponse(response);
   }
 
-  private applyInstructionBreakpoints(args: DebugProtocol.SetInstructionBreakpointsArguments): DebugProtocol.Breakpoint[] {
+  private applyInstructionBreakpoints(args: DebugProtocol.SetInstructionBreakpointsArguments, ids?: (number | undefined)[]): DebugProtocol.Breakpoint[] {
     const entries: { id: number; address: number; condition?: string; hitCondition?: string }[] = [];
-    const out = args.breakpoints.map((b) => {
-      const id = this.nextBreakpointId++;
+    const out = args.breakpoints.map((b, i) => {
+      const id = this.breakpointId(ids, i);
       const bp = new Breakpoint(false) as DebugProtocol.Breakpoint;
       bp.id = id;
       try {
         const address = (parseAddress(b.instructionReference) + (b.offset ?? 0)) >>> 0;
+        const problem = this.checkCondition(b.condition, b.hitCondition);
+        if (problem) throw new Error(problem);
         bp.verified = true;
         bp.instructionReference = hex8(address);
         entries.push({ id, address, condition: b.condition, hitCondition: b.hitCondition });
@@ -480,7 +601,7 @@ export class AfterburnSession extends LoggingDebugSession {
   }
 
   protected override dataBreakpointInfoRequest(response: DebugProtocol.DataBreakpointInfoResponse, args: DebugProtocol.DataBreakpointInfoArguments): void {
-    const accessTypes: DebugProtocol.DataBreakpointAccessType[] = ["read", "write", "readWrite"];
+    const accessTypes = [...DATA_ACCESS];
     const none = (why: string) => {
       response.body = { dataId: null, description: why };
       this.sendResponse(response);
@@ -509,19 +630,23 @@ export class AfterburnSession extends LoggingDebugSession {
   }
 
   protected override setDataBreakpointsRequest(response: DebugProtocol.SetDataBreakpointsResponse, args: DebugProtocol.SetDataBreakpointsArguments): void {
-    this.dataBps = args;
-    response.body = { breakpoints: this.applyDataBreakpoints(args) };
+    const reported = this.applyDataBreakpoints(args);
+    this.dataBps = { args, reported };
+    response.body = { breakpoints: reported };
     this.sendResponse(response);
   }
 
-  private applyDataBreakpoints(args: DebugProtocol.SetDataBreakpointsArguments): DebugProtocol.Breakpoint[] {
+  private applyDataBreakpoints(args: DebugProtocol.SetDataBreakpointsArguments, ids?: (number | undefined)[]): DebugProtocol.Breakpoint[] {
     const watches: { id: number; address: number; size: number; access: DataAccess; condition?: string; hitCondition?: string }[] = [];
-    const out = args.breakpoints.map((b) => {
-      const id = this.nextBreakpointId++;
+    const out = args.breakpoints.map((b, i) => {
+      const id = this.breakpointId(ids, i);
       const bp = new Breakpoint(false) as DebugProtocol.Breakpoint;
       bp.id = id;
       const m = /^(0x[0-9a-f]+):(\d+)$/i.exec(b.dataId);
+      const problem = this.checkCondition(b.condition, b.hitCondition);
       if (!m) bp.message = `unknown data id '${b.dataId}'`;
+      else if (b.accessType !== undefined && !DATA_ACCESS.includes(b.accessType)) bp.message = `unknown accessType '${b.accessType}' (one of ${DATA_ACCESS.join(", ")})`;
+      else if (problem) bp.message = problem;
       else {
         bp.verified = true;
         bp.instructionReference = m[1];
@@ -534,29 +659,60 @@ export class AfterburnSession extends LoggingDebugSession {
   }
 
   protected override setExceptionBreakPointsRequest(response: DebugProtocol.SetExceptionBreakpointsResponse, args: DebugProtocol.SetExceptionBreakpointsArguments): void {
-    this.exceptionBps = args;
+    let resolved: { list: { id: ExceptionFilterId; condition?: string }[]; breakpoints: DebugProtocol.Breakpoint[] };
     try {
-      const result = this.applyExceptionFilters();
-      response.body = { breakpoints: result };
-      this.sendResponse(response);
+      resolved = this.resolveExceptionFilters(args);
     } catch (e) {
-      this.sendErrorResponse(response, { id: 1002, format: (e as Error).message, showUser: true });
+      // Rejected settings are not kept: the previous ones stay in force (and a restart replays those).
+      this.sendErrorResponse(response, { id: 1002, format: (e as Error).message.replace(/[{}]/g, ""), showUser: true });
+      return;
     }
+    this.exceptionBps = args;
+    this.runtime?.setExceptionFilters(resolved.list);
+    response.body = { breakpoints: resolved.breakpoints };
+    this.sendResponse(response);
   }
 
-  private applyExceptionFilters(): DebugProtocol.Breakpoint[] {
+  private applyExceptionFilters(): void {
+    this.runtime?.setExceptionFilters(this.resolveExceptionFilters(this.exceptionBps).list);
+  }
+
+  /**
+   * The filters a request (or, before the client sent one, the launch's breakOnTrap) enables, one
+   * breakpoint per filter and option as the protocol pairs them. Throws for a condition that is not
+   * a vector list.
+   */
+  private resolveExceptionFilters(args: DebugProtocol.SetExceptionBreakpointsArguments | undefined): {
+    list: { id: ExceptionFilterId; condition?: string }[];
+    breakpoints: DebugProtocol.Breakpoint[];
+  } {
     const list: { id: ExceptionFilterId; condition?: string }[] = [];
-    const args = this.exceptionBps;
-    const known = new Set(EXCEPTION_FILTERS.map((f) => f.id));
-    for (const f of args?.filters ?? []) if (known.has(f as ExceptionFilterId)) list.push({ id: f as ExceptionFilterId });
-    for (const o of args?.filterOptions ?? []) if (known.has(o.filterId as ExceptionFilterId)) list.push({ id: o.filterId as ExceptionFilterId, condition: o.condition });
+    const breakpoints: DebugProtocol.Breakpoint[] = [];
+    const known = new Set<string>(EXCEPTION_FILTERS.map((f) => f.id));
+    const add = (id: string, condition?: string) => {
+      const bp = new Breakpoint(known.has(id)) as DebugProtocol.Breakpoint;
+      if (!known.has(id)) bp.message = `unknown exception filter '${id}' (one of ${[...known].join(", ")})`;
+      else {
+        if (condition?.trim()) {
+          if (id !== "exception") throw new Error(`the ${id} filter takes no condition (got '${condition}')`);
+          try {
+            parseVectorList(condition);
+          } catch (e) {
+            throw new Error(`exception filter condition: ${(e as Error).message}`);
+          }
+        }
+        list.push({ id: id as ExceptionFilterId, condition: condition?.trim() || undefined });
+      }
+      breakpoints.push(bp);
+    };
+    for (const f of args?.filters ?? []) add(f);
+    for (const o of args?.filterOptions ?? []) add(o.filterId, o.condition);
     if (!args) {
       const on = this.launchArgs?.breakOnTrap;
-      if (on === true) list.push({ id: "trap" }, { id: "vm-exit" }, { id: "hole" }, { id: "missed-site" }, { id: "triple-fault" });
-      else if (Array.isArray(on)) for (const id of on) if (known.has(id)) list.push({ id });
+      if (on === true) for (const id of ["trap", "vm-exit", "hole", "missed-site", "triple-fault"]) add(id);
+      else if (Array.isArray(on)) for (const id of on) add(id);
     }
-    this.runtime?.setExceptionFilters(list);
-    return list.map(() => new Breakpoint(true) as DebugProtocol.Breakpoint);
+    return { list, breakpoints };
   }
 
   protected override exceptionInfoRequest(response: DebugProtocol.ExceptionInfoResponse): void {
@@ -683,8 +839,7 @@ export class AfterburnSession extends LoggingDebugSession {
     walkStack(cpu, info).forEach((fr, i) => {
       // For callers, the line is that of the call (the return address may start the next line).
       const { source, line } = this.sourceFor(i === 0 ? fr.pc : fr.pc - 1);
-      const sym = info.functionAt(fr.pc);
-      const name = sym ? sym.name : hex8(fr.pc);
+      const name = codeName(guest, info, fr.pc) ?? hex8(fr.pc);
       const f = new StackFrame(i, name, source, line, 1) as DebugProtocol.StackFrame;
       f.instructionPointerReference = hex8(fr.pc);
       if (!source) f.presentationHint = "subtle";
@@ -722,21 +877,29 @@ export class AfterburnSession extends LoggingDebugSession {
     this.sendResponse(response);
   }
 
-  private bitsScope(get: () => number, bits: Bit[], set: (name: string, v: number) => void): VarProvider {
+  /** The named bits of one register (eflags, cr0, cr4); only those bits can be set here. */
+  private bitsScope(register: "eflags" | "cr0" | "cr4", bits: Bit[]): VarProvider {
+    const cpu = this.guest!.machine.cpu;
+    const get = () => readRegister(cpu, register)!;
+    const field = (b: Bit) => (get() >>> b.shift) & ((1 << b.width) - 1);
     return {
       list: () =>
         bits.map((b) => ({
           name: b.name,
-          value: String((get() >>> b.shift) & ((1 << b.width) - 1)),
+          value: String(field(b)),
           type: b.meaning,
           variablesReference: 0,
-          evaluateName: `$${b.name.toLowerCase()}`,
+          // EFLAGS bits are registers of the expression language by their own names; CR bits are qualified.
+          evaluateName: register === "eflags" ? `$${b.name.toLowerCase()}` : `$${register}.${b.name.toLowerCase()}`,
         })),
       set: (name, value) => {
+        const b = bits.find((x) => x.name === name);
+        if (!b) throw new Error(`'${name}' is not a bit of ${register}`);
         const v = this.runtime!.evaluate(value);
-        set(name, v);
-        const b = bits.find((x) => x.name === name)!;
-        return String((get() >>> b.shift) & ((1 << b.width) - 1));
+        const mask = (((1 << b.width) - 1) << b.shift) >>> 0;
+        writeRegister(cpu, register, ((get() & ~mask) | ((v << b.shift) & mask)) >>> 0);
+        this.runtime?.edited();
+        return String(field(b));
       },
     };
   }
@@ -752,21 +915,17 @@ export class AfterburnSession extends LoggingDebugSession {
       memoryReference: hex8(value),
       ...extra,
     });
-    const setBit = (name: string, v: number) => {
-      writeRegister(cpu, name, v);
-      this.runtime?.edited();
-    };
     return {
       list: () => {
         const out: DebugProtocol.Variable[] = GENERAL.map((n, i) => reg(n, cpu.regs[i] >>> 0));
         const sym = info.symbolize(cpu.eip);
         out.push(reg("eip", cpu.eip >>> 0, { value: `${hex8(cpu.eip)}${sym ? ` <${sym}>` : ""}` }));
         const fl = cpu.getEflags() >>> 0;
-        out.push(reg("eflags", fl, { value: `${hex8(fl)} [${bitNames(fl, EFLAGS_BITS)}]`, variablesReference: this.ref(this.bitsScope(() => cpu.getEflags(), EFLAGS_BITS, setBit)), memoryReference: undefined }));
-        out.push(reg("cr0", cpu.cr[0], { value: `${hex8(cpu.cr[0])} [${bitNames(cpu.cr[0], CR0_BITS)}]`, variablesReference: this.ref(this.bitsScope(() => cpu.cr[0], CR0_BITS, setBit)), memoryReference: undefined }));
+        out.push(reg("eflags", fl, { value: `${hex8(fl)} [${bitNames(fl, EFLAGS_BITS)}]`, variablesReference: this.ref(this.bitsScope("eflags", EFLAGS_BITS)), memoryReference: undefined }));
+        out.push(reg("cr0", cpu.cr[0], { value: `${hex8(cpu.cr[0])} [${bitNames(cpu.cr[0], CR0_BITS)}]`, variablesReference: this.ref(this.bitsScope("cr0", CR0_BITS)), memoryReference: undefined }));
         out.push(reg("cr2", cpu.cr[2]));
         out.push(reg("cr3", cpu.cr[3]));
-        out.push(reg("cr4", cpu.cr[4], { value: `${hex8(cpu.cr[4])} [${bitNames(cpu.cr[4], CR4_BITS)}]`, variablesReference: this.ref(this.bitsScope(() => cpu.cr[4], CR4_BITS, setBit)), memoryReference: undefined }));
+        out.push(reg("cr4", cpu.cr[4], { value: `${hex8(cpu.cr[4])} [${bitNames(cpu.cr[4], CR4_BITS)}]`, variablesReference: this.ref(this.bitsScope("cr4", CR4_BITS)), memoryReference: undefined }));
         for (const i of [0, 1, 2, 3, 6, 7]) out.push(reg(`dr${i}`, cpu.dr[i] ?? 0, { memoryReference: undefined }));
         out.push({ name: "cpl", value: String(cpu.cpl), variablesReference: 0, evaluateName: "$cpl" });
         out.push({ name: "mode", value: `${cpu.cr[0] & 1 ? "protected" : "real"}${cpu.cr[0] & 0x80000000 ? ", paging" : ""}, ${cpu.codeSize}-bit code${cpu.halted ? ", halted" : ""}`, variablesReference: 0 });
@@ -795,7 +954,8 @@ export class AfterburnSession extends LoggingDebugSession {
           value: `base ${hex8(t.base)} limit ${hex4(t.limit)}`,
           memoryReference: hex8(t.base),
           variablesReference: this.ref({
-            list: () =>
+            list: () => [],
+            indexed: () =>
               descriptorTable(cpu, which).map((d) => ({
                 name: which === "gdt" ? `[${d.index}] ${hex4(d.selector)}` : `[${d.index}] vector ${d.index}`,
                 value: d.text,
@@ -856,8 +1016,14 @@ export class AfterburnSession extends LoggingDebugSession {
 
   protected override variablesRequest(response: DebugProtocol.VariablesResponse, args: DebugProtocol.VariablesArguments): void {
     const p = this.varRefs.get(args.variablesReference);
-    let vars = p ? p.list() : [];
-    if (args.start !== undefined || args.count !== undefined) vars = vars.slice(args.start ?? 0, args.count ? (args.start ?? 0) + args.count : undefined);
+    // A client pages indexed children with filter "indexed" and shows named ones apart (filter
+    // "named"); without a filter it gets both, named first.
+    let vars: DebugProtocol.Variable[] = [];
+    if (p && args.filter === "indexed") vars = p.indexed?.() ?? [];
+    else if (p && args.filter === "named") vars = p.list();
+    else if (p) vars = [...p.list(), ...(p.indexed?.() ?? [])];
+    const start = Math.max(0, args.start ?? 0);
+    if (start > 0 || args.count) vars = vars.slice(start, args.count ? start + args.count : undefined);
     response.body = { variables: vars };
     this.sendResponse(response);
   }
@@ -865,7 +1031,12 @@ export class AfterburnSession extends LoggingDebugSession {
   protected override setVariableRequest(response: DebugProtocol.SetVariableResponse, args: DebugProtocol.SetVariableArguments): void {
     const p = this.varRefs.get(args.variablesReference);
     if (!p?.set || this.runtime?.running) {
-      this.sendErrorResponse(response, { id: 1004, format: `${args.name} cannot be changed here`, showUser: true });
+      this.sendErrorResponse(response, { id: 1004, format: `${args.name} cannot be changed here`.replace(/[{}]/g, ""), showUser: true });
+      return;
+    }
+    // Only the scope's own variables: a name from elsewhere (eax among the EFLAGS bits) is an error, not a write to it.
+    if (!p.list().some((v) => v.name === args.name)) {
+      this.sendErrorResponse(response, { id: 1004, format: `'${args.name}' is not a variable of this scope`.replace(/[{}]/g, ""), showUser: true });
       return;
     }
     try {
@@ -916,20 +1087,26 @@ export class AfterburnSession extends LoggingDebugSession {
   }
 
   protected override writeMemoryRequest(response: DebugProtocol.WriteMemoryResponse, args: DebugProtocol.WriteMemoryArguments): void {
-    const cpu = this.guest?.machine.cpu;
+    const guest = this.guest;
     try {
-      if (!cpu) throw new Error("the program is not loaded");
+      if (!guest) throw new Error("the program is not loaded");
       if (this.runtime?.running) throw new Error("pause the guest before writing its memory");
+      const cpu = guest.machine.cpu;
       const address = (parseAddress(args.memoryReference) + (args.offset ?? 0)) >>> 0;
-      const data = Buffer.from(args.data, "base64");
-      const written = cpu.writeLinear(address, new Uint8Array(data));
+      const data = decodeBase64(args.data);
+      const writable = writablePrefix(guest, address, data.length);
+      if (writable < data.length && !(args.allowPartial && writable > 0)) {
+        const at = hex8(address + writable);
+        throw new Error(`${at} is ${writable === 0 ? "" : `${writable} byte(s) in and `}not writable (not mapped, or not RAM): nothing was written${writable > 0 ? " (allowPartial writes what can be)" : ""}`);
+      }
+      const written = cpu.writeLinear(address, data.subarray(0, writable));
       this.runtime?.edited();
       response.body = { bytesWritten: written, offset: 0 };
       this.sendResponse(response);
       this.sendEvent(new MemoryEvent(hex8(address), 0, written));
       this.sendEvent(new InvalidatedEvent(["variables"]));
     } catch (e) {
-      this.sendErrorResponse(response, { id: 1007, format: (e as Error).message, showUser: true });
+      this.sendErrorResponse(response, { id: 1007, format: (e as Error).message.replace(/[{}]/g, ""), showUser: true });
     }
   }
 
@@ -978,8 +1155,24 @@ export class AfterburnSession extends LoggingDebugSession {
 }
 
 /**
- * `count` instructions starting `instructionOffset` instructions from `base`. Going backwards,
- * decoding restarts from known instruction boundaries (symbols, line rows) before `base`.
+ * What code at an address is called: the function (or label) it lies in, "wedge" inside the
+ * wedge's window where the backend has put one, else nothing (the caller shows the address).
+ */
+function codeName(guest: DebugGuest, info: DebugInfo, address: number): string | undefined {
+  const fn = info.functionAt(address);
+  if (fn) return fn.name;
+  if (!inWedge(address)) return undefined;
+  const phys = guest.machine.cpu.translate(address >>> 0, false, false);
+  return phys !== null && guest.machine.memory.pageKind[phys >>> 12] === PageKind.Mmio ? "wedge" : undefined;
+}
+
+/**
+ * `count` instructions starting `instructionOffset` instructions from `base`, in address order.
+ * Going backwards, decoding restarts from known instruction boundaries (symbols, line rows) before
+ * `base`, else from the longest chain of instructions that ends exactly at it. Where there is no
+ * instruction to show (before address 0, past the 4 GiB space, no boundary found) a placeholder
+ * marked invalid stands in, one per byte, so addresses still increase: before 0 they are negative
+ * decimals ("-3"), past the end hex beyond 32 bits.
  */
 export function disassemble(
   guest: DebugGuest,
@@ -991,50 +1184,30 @@ export function disassemble(
 ): DebugProtocol.DisassembledInstruction[] {
   const cpu = guest.machine.cpu;
   const bits = cpu.codeSize;
+  const TOP = 0x1_0000_0000;
   const decodeFrom = (addr: number) => decodeAt(addr, cpu.readLinear(addr >>> 0, 15), bits);
-  let start = base;
-  let lead: number[] = [];
-  if (instructionOffset < 0) {
-    const need = -instructionOffset;
-    const span = need * 15 + 32;
-    const lo = Math.max(0, base - span);
-    const syncs = [...new Set([...info.symbolStartsBefore(base, span), ...info.rowStartsIn(lo, base)])].filter((a) => a >= lo && a < base).sort((a, b) => a - b);
-    let found: number[] | undefined;
-    for (const s of syncs) {
-      const addrs: number[] = [];
-      let a = s;
-      while (a < base) {
-        addrs.push(a);
-        a += decodeFrom(a).length;
-      }
-      if (a === base) {
-        found = addrs;
-        break;
-      }
-    }
-    if (!found) {
-      // No boundary known: decode from `need` bytes back (each instruction at least one byte).
-      found = [];
-      for (let a = base - need; a < base; a++) found.push(a);
-    }
-    lead = found.slice(-need);
-    while (lead.length < need) lead.unshift(-1);
-    start = base;
-  }
-  const addrs: number[] = [...lead];
-  let a = start;
-  const skip = Math.max(0, instructionOffset);
-  for (let i = 0; i < skip; i++) a += decodeFrom(a).length;
-  while (addrs.length < count) {
-    addrs.push(a);
-    a += decodeFrom(a).length;
+  /** Past the last instruction in the address space, every byte is a placeholder. */
+  const advance = (a: number) => (a < TOP ? a + decodeFrom(a).length : a + 1);
+  const entries: { address: number; boundary: boolean }[] = [];
+  let a = base;
+  if (instructionOffset < 0) entries.push(...instructionsBefore(guest, info, base, -instructionOffset));
+  else for (let i = 0; i < instructionOffset; i++) a = advance(a);
+  while (entries.length < count) {
+    entries.push({ address: a, boundary: true });
+    a = advance(a);
   }
   const out: DebugProtocol.DisassembledInstruction[] = [];
-  let lastLine = "";
-  let placeholder = base - lead.length - 1;
-  for (const addr of addrs.slice(0, count)) {
+  for (const { address: addr, boundary } of entries.slice(0, count)) {
     if (addr < 0) {
-      out.push({ address: hex8(Math.max(0, placeholder--)), instruction: "??", presentationHint: "invalid" });
+      out.push({ address: String(addr), instruction: "?? (before address 0)", presentationHint: "invalid" });
+      continue;
+    }
+    if (addr >= TOP) {
+      out.push({ address: `0x${addr.toString(16)}`, instruction: "?? (past the end of the 4 GiB address space)", presentationHint: "invalid" });
+      continue;
+    }
+    if (!boundary) {
+      out.push({ address: hex8(addr), instruction: "?? (no known instruction boundary here)", presentationHint: "invalid" });
       continue;
     }
     const lin = addr >>> 0;
@@ -1054,20 +1227,61 @@ export function disassemble(
             : `    # afterburn site ${site.catalogueId}, rewritten (${site.rewrite}) by the wedge; original: ${orig} [${hexBytes(site.original)}]`;
       } else text += `    # ${site.rewrite === "none" ? "padding" : "rewrite"} of the site at ${hex8(site.start)}`;
     }
-    const fn = info.functionAt(lin);
+    const name = codeName(guest, info, lin);
     const ins: DebugProtocol.DisassembledInstruction = { address: hex8(lin), instructionBytes: hexBytes(d.bytes), instruction: text };
-    if (fn) ins.symbol = fn.name;
+    if (name) ins.symbol = name;
     if (d.invalid) ins.presentationHint = "invalid";
     const loc = info.lineAt(lin);
     if (loc) {
-      const key = `${loc.file}:${loc.line}`;
       const sl = where(loc.file, loc.line);
       ins.location = sl.source;
       ins.line = sl.line;
-      lastLine = key;
     }
     out.push(ins);
   }
-  void lastLine;
   return out;
+}
+
+/**
+ * The `need` instructions right before `end`, oldest first. Each round finds a chain of
+ * instructions ending exactly where the previous round began; what no chain reaches is filled with
+ * one-byte placeholders (boundary false), which go below 0 near the bottom of the space.
+ */
+function instructionsBefore(guest: DebugGuest, info: DebugInfo, end: number, need: number): { address: number; boundary: boolean }[] {
+  const out: { address: number; boundary: boolean }[] = [];
+  let stop = end;
+  while (out.length < need && stop > 0) {
+    const chain = chainEndingAt(guest, info, stop, need - out.length);
+    if (chain.length === 0) break;
+    out.unshift(...chain.map((address) => ({ address, boundary: true })));
+    stop = chain[0];
+  }
+  while (out.length < need) out.unshift({ address: --stop, boundary: false });
+  return out;
+}
+
+/**
+ * Up to `want` instruction addresses, ascending, the last of which ends exactly at `stop`: from the
+ * earliest known boundary (symbol, line row) whose chain lands on `stop`, else from the start of
+ * the longest such chain (x86 decoding resynchronises, so the longest is almost always the real one).
+ */
+function chainEndingAt(guest: DebugGuest, info: DebugInfo, stop: number, want: number): number[] {
+  const cpu = guest.machine.cpu;
+  const lo = Math.max(0, stop - (want * 15 + 32));
+  const span = stop - lo;
+  const lengths = instructionLengths(cpu.readLinear(lo, span + 15), span, cpu.codeSize);
+  // depth[i]: instructions from lo+i to stop when that chain lands exactly on it, else 0.
+  const depth = new Uint32Array(span);
+  let best = -1;
+  for (let i = span - 1; i >= 0; i--) {
+    const next = i + lengths[i];
+    depth[i] = next === span ? 1 : next < span && depth[next] > 0 ? depth[next] + 1 : 0;
+    if (depth[i] > 0 && (best < 0 || depth[i] >= depth[best])) best = i;
+  }
+  const syncs = [...info.symbolStartsBefore(stop, span), ...info.rowStartsIn(lo, stop)].filter((x) => x >= lo && x < stop && depth[x - lo] > 0);
+  const from = syncs.length > 0 ? syncs.reduce((m, x) => Math.min(m, x)) - lo : best;
+  if (from < 0) return [];
+  const chain: number[] = [];
+  for (let i = from; i < span; i += lengths[i]) chain.push(lo + i);
+  return chain.slice(-want);
 }

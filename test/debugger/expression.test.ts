@@ -36,6 +36,16 @@ describe("debugger expressions", () => {
     assert.equal(evaluate("~0", ctx), 0xffffffff);
   });
 
+  it("reads % right after an operand as the remainder, elsewhere as a register prefix", () => {
+    const regs = { ...ctx, register: (n: string) => ({ eax: 17, ecx: 5 })[n] };
+    assert.equal(evaluate("eax%ecx", regs), 2);
+    assert.equal(evaluate("eax % %ecx", regs), 2);
+    assert.equal(evaluate("(eax+1)%ecx", regs), 3);
+    assert.equal(evaluate("%eax%%ecx", regs), 2);
+    assert.equal(evaluate("%ecx", regs), 5);
+    assert.equal(evaluate("20%7", regs), 6);
+  });
+
   it("names what it does not understand", () => {
     assert.throws(() => evaluate("nosuch + 1", ctx), (e: Error) => e instanceof ExpressionError && /unknown register or symbol 'nosuch'/.test(e.message));
     assert.throws(() => evaluate("1 +", ctx), ExpressionError);
