@@ -208,7 +208,20 @@ export function main(argv: readonly string[]): number {
 // A build runs this once per source file: exiting at once skips tearing the heap down. All work is
 // synchronous but writes to a piped stderr (make | tee, ninja), which Node queues once the pipe is
 // full: then the process ends when the queue has drained, or warnings would be lost.
+//
+// Ctrl-C reaches the whole process group: Node would die of it at once and leave the temporary
+// folder behind. With listeners it waits for the step in progress (the compiler got the signal too,
+// so the step ends), the folder goes, and afterburn-cc then dies of the signal as make expects. One
+// turn of the event loop at the end hands the listeners a signal sent to afterburn-cc alone.
+const ENDING: readonly NodeJS.Signals[] = ["SIGINT", "SIGTERM", "SIGHUP"];
+const onEnding = (sig: NodeJS.Signals) => {
+  diedOf ??= sig;
+};
+for (const sig of ENDING) process.on(sig, onEnding);
 const status = main(process.argv.slice(2));
-if (diedOf !== undefined) process.kill(process.pid, diedOf);
-if (process.stderr.writableLength === 0 && process.stdout.writableLength === 0) process.exit(status);
-else process.exitCode = status;
+setImmediate(() => {
+  for (const sig of ENDING) process.off(sig, onEnding);
+  if (diedOf !== undefined) process.kill(process.pid, diedOf);
+  if (process.stderr.writableLength === 0 && process.stdout.writableLength === 0) process.exit(status);
+  else process.exitCode = status;
+});

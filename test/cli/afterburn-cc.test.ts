@@ -1,8 +1,8 @@
 // afterburn-cc as a build system meets it: a drop-in gcc under make -j, with deps, -g and errors intact.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { execFileSync, spawnSync } from "node:child_process";
-import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { execFileSync, spawn, spawnSync } from "node:child_process";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterburn } from "../../core/burn/afterburn.js";
@@ -196,6 +196,31 @@ test("a compiler step killed by a signal: afterburn-cc dies of the same signal a
     assert.equal(r.signal, "SIGTERM", `status ${r.status}, stderr: ${r.stderr}`);
     assert.deepEqual(readdirSync(tmp), []);
   });
+});
+
+test("Ctrl-C while the compiler runs (SIGINT to the process group): afterburn-cc dies of it and leaves no temporary files", async () => {
+  const dir = mkdtempSync(join(tmpdir(), "ab-cc-"));
+  try {
+    // A compiler that announces itself, then takes its time; the signal ends it as it would gcc.
+    writeFileSync(join(dir, "slow.sh"), `#!/bin/sh\ntouch ${join(dir, "started")}\nsleep 20\n`);
+    writeFileSync(join(dir, "x.c"), 'void f(void) { __asm__ volatile("cli"); }\n');
+    const tmp = join(dir, "tmp");
+    mkdirSync(tmp);
+    const child = spawn(process.execPath, [bin, "-m32", "-c", "x.c"], {
+      cwd: dir,
+      detached: true, // its own process group, as a terminal gives make and everything it runs
+      stdio: "ignore",
+      env: { ...process.env, AFTERBURN_REAL_CC: `sh ${join(dir, "slow.sh")}`, TMPDIR: tmp },
+    });
+    const ended = new Promise<NodeJS.Signals | null>((r) => child.on("exit", (_code, signal) => r(signal)));
+    while (!existsSync(join(dir, "started"))) await new Promise((r) => setTimeout(r, 50));
+    assert.equal(readdirSync(tmp).length, 1, "the temporary folder exists while the compiler runs");
+    process.kill(-child.pid!, "SIGINT");
+    assert.equal(await ended, "SIGINT");
+    assert.deepEqual(readdirSync(tmp), []);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
 
 test("every warning reaches a piped stderr, however many: none is cut off when afterburn-cc exits", () => {
