@@ -1,6 +1,7 @@
 // `afterburn-cc`: a drop-in gcc. For `-c` of C, C++, .S and .s inputs it compiles to assembly
-// (or preprocesses), afterburns, and assembles; every other invocation goes to the real compiler
-// untouched. `make CC=afterburn-cc` therefore afterburns a whole build.
+// (or preprocesses), afterburns, and assembles; a compile-and-link does that for each source, then
+// links; every other invocation goes to the real compiler untouched. `make CC=afterburn-cc`
+// therefore afterburns a whole build.
 //
 // Environment:
 //   AFTERBURN_REAL_CC   the compiler to drive, with arguments ("ccache gcc", "i686-linux-gnu-gcc",
@@ -17,7 +18,7 @@ import { basename, dirname, extname, join, resolve } from "node:path";
 import { hasAfterburnerErrors, prepareAfterburn } from "../core/burn/afterburn.js";
 import { printDiagnostics, sitesJson } from "./burn-commands.js";
 import { realCompilerCommand } from "../core/toolchain/tools.js";
-import { assembleFlags, defaultObjectName, expandResponseFiles, frontFlags, isCompiled, modeOfFlags, readCompileCommand, type SourceInput } from "./cc/gcc-args.js";
+import { assembleFlags, defaultObjectName, expandResponseFiles, frontFlags, isCompiled, modeOfFlags, readCompileCommand, type CompileCommand, type SourceInput } from "./cc/gcc-args.js";
 
 /** <afterburn.h> on the include path (after the user's own), and the macro that switches it on. */
 const ANNOTATION_FLAGS = ["-D__AFTERBURN__=1", "-idirafter", join(__dirname, "..", "include")];
@@ -83,7 +84,7 @@ function lineMarker(name: string): string {
   return `# 1 "${name.replace(/[\\"]/g, "\\$&").replace(/\n/g, "\\n")}"\n`;
 }
 
-function afterburnOne(cc: readonly string[], input: SourceInput, object: string, mode: 16 | 32 | 64, cmd: ReturnType<typeof readCompileCommand>): number {
+function afterburnOne(cc: readonly string[], input: SourceInput, object: string, mode: 16 | 32 | 64, cmd: CompileCommand): number {
   const keep = process.env.AFTERBURN_KEEP === "1";
   // Named after the object, which is one per compile: two sources of one name in a parallel build share nothing.
   const stem = basename(object, extname(object));
@@ -168,15 +169,15 @@ export function main(argv: readonly string[]): number {
   const cmd = readCompileCommand(args);
   // Every compile sees <afterburn.h> and __AFTERBURN__, split or not (-E, -S, -M, compile and link).
   const passThrough = () => run([...cc, ...(cmd.inputs.length > 0 ? ANNOTATION_FLAGS : []), ...argv]);
-  const supported = cmd.inputs.length > 0 && cmd.inputs.every((i) => i.language !== "other");
+  const sources = cmd.inputs.filter((i) => i.language !== "other");
   const output = cmd.output;
-  if (
-    !cmd.compileOnly || !supported || cmd.missingValue || output === "-" || (output !== undefined && cmd.inputs.length > 1) ||
-    (output !== undefined && cmd.inputs.some((i) => sameFile(i.path, output)))
-  ) {
-    // Not a compile we can split (link, -E, -S, -M, version queries, odd inputs, gcc's own usage errors
+  const splits =
+    sources.length > 0 && !cmd.missingValue && output !== "-" && !(output !== undefined && cmd.inputs.some((i) => sameFile(i.path, output))) &&
+    ((cmd.compileOnly && sources.length === cmd.inputs.length && (output === undefined || cmd.inputs.length === 1)) || cmd.links);
+  if (!splits) {
+    // Not a compile we can split (-E, -S, -M, version queries, odd inputs, gcc's own usage errors
     // such as an output that is an input): the real compiler answers exactly as it would without us.
-    if (cmd.compileOnly && cmd.inputs.some((i) => i.path === "-")) {
+    if ((cmd.compileOnly || cmd.links) && cmd.inputs.some((i) => i.path === "-")) {
       process.stderr.write("afterburn-cc: warning: a source on standard input is compiled without afterburning (give it a file name)\n");
     }
     return passThrough();
@@ -185,7 +186,7 @@ export function main(argv: readonly string[]): number {
     process.stderr.write("afterburn-cc: warning: -flto defers code generation to link time, where the afterburner cannot see it; compiling without afterburning\n");
     return passThrough();
   }
-  if (cmd.intelSyntax && cmd.inputs.some((i) => isCompiled(i.language))) {
+  if (cmd.intelSyntax && sources.some((i) => isCompiled(i.language))) {
     process.stderr.write("afterburn-cc: error: -masm=intel: the afterburner reads AT&T syntax only; compile without -masm=intel\n");
     return EXIT_AFTERBURN;
   }
@@ -194,15 +195,53 @@ export function main(argv: readonly string[]): number {
     return EXIT_AFTERBURN;
   }
   const mode = targetMode(cc, cmd.mode);
-  // As gcc does: every source is compiled, whichever fail; the status is the first failure's.
+  return cmd.links ? compileAndLink(cc, args, cmd, sources, mode) : compileEach(cc, cmd, mode);
+}
+
+/** `-c`: each source to its object. As gcc does, every source is compiled whichever fail; the status is the first failure's. */
+function compileEach(cc: readonly string[], cmd: CompileCommand, mode: 16 | 32 | 64): number {
   let status = 0;
   for (const input of cmd.inputs) {
-    const object = output ?? defaultObjectName(input.path);
+    const object = cmd.output ?? defaultObjectName(input.path);
     const s = afterburnOne(cc, input, object, mode, cmd);
     if (s !== 0 && status === 0) status = s;
     if (diedOf !== undefined) break;
   }
   return status;
+}
+
+/**
+ * Compile and link in one command (`gcc -o prog a.c b.S lib.o`): each source is afterburned into a
+ * temporary object, then gcc links the command line with those objects in the sources' places
+ * (`-x none` before each, so a `-x c` before a source does not apply to its object).
+ */
+function compileAndLink(cc: readonly string[], args: readonly string[], cmd: CompileCommand, sources: readonly SourceInput[], mode: 16 | 32 | 64): number {
+  let work: string;
+  try {
+    work = workFolder(cmd.output ?? "a.out");
+  } catch (e) {
+    process.stderr.write(`afterburn-cc: cannot make a temporary folder: ${(e as Error).message}\n`);
+    return EXIT_AFTERBURN;
+  }
+  try {
+    const objects = new Map<number, string>();
+    let status = 0;
+    for (const [n, input] of sources.entries()) {
+      const object = join(work, `${n}-${defaultObjectName(input.path)}`);
+      const s = afterburnOne(cc, input, object, mode, cmd);
+      if (s !== 0 && status === 0) status = s;
+      if (diedOf !== undefined) return s;
+      objects.set(input.index, object);
+    }
+    if (status !== 0) return status;
+    const link = args.flatMap((a, i) => {
+      const object = objects.get(i);
+      return object === undefined ? [a] : ["-x", "none", object];
+    });
+    return run([...cc, ...link]);
+  } finally {
+    rmSync(work, { recursive: true, force: true });
+  }
 }
 
 // A build runs this once per source file: exiting at once skips tearing the heap down. All work is

@@ -37,6 +37,8 @@ export interface SourceInput {
 export interface CompileCommand {
   /** The command line has `-c` and none of -E/-S/-M/-MM (which stop before the object). */
   compileOnly: boolean;
+  /** Neither `-c` nor a flag that stops early: gcc compiles its sources and links (`gcc -o prog prog.c`). */
+  links: boolean;
   inputs: SourceInput[];
   /** `-o` value, if any. */
   output?: string;
@@ -153,6 +155,7 @@ export function readCompileCommand(argv: readonly string[]): CompileCommand {
   let forcedLanguage: string | undefined;
   const cmd: CompileCommand = {
     compileOnly: false,
+    links: false,
     inputs: [],
     makesDeps: false,
     hasDepTarget: false,
@@ -223,6 +226,7 @@ export function readCompileCommand(argv: readonly string[]): CompileCommand {
     cmd.inputs.push({ path: a, language: a === "-" ? "other" : languageOf(a, forcedLanguage), index: i });
   }
   cmd.compileOnly = compile && !stopsEarly;
+  cmd.links = !compile && !stopsEarly;
   return cmd;
 }
 

@@ -373,3 +373,25 @@ test("a .s input: assembler errors and -g line info name the source, not the tem
     assert.doesNotMatch(lines, /afterburn_/);
   });
 });
+
+test("compile and link in one command (cc -o prog a.c b.S c.o): every source is afterburned, objects link as given", () => {
+  withDir((dir) => {
+    writeFileSync(join(dir, "a.c"), 'void a(void) { __asm__ __volatile__("cli"); }\n');
+    writeFileSync(join(dir, "entry.S"), "\t.text\n\t.globl _start\n_start:\n\tcall a\n\tcall c\n\thlt\n");
+    writeFileSync(join(dir, "c.src"), 'void c(void) { __asm__ __volatile__("sti"); }\n');
+    // c.o is compiled plainly: its sti stays without a record, as the object was given.
+    execFileSync("gcc", ["-m32", "-ffreestanding", "-fno-pic", "-c", "-x", "c", "c.src", "-o", "c.o"], { cwd: dir });
+    const link = ["-m32", "-ffreestanding", "-fno-pic", "-nostdlib", "-static", "-Wl,-Ttext=0x100000", "-Wl,-e,_start"];
+    const r = cc([...link, "-o", "k.elf", "entry.S", "-x", "c", "a.c", "-x", "none", "c.o"], { cwd: dir });
+    assert.equal(r.status, 0, r.stderr);
+    assert.equal(records(join(dir, "k.elf")), 2, "hlt and cli: the sources' sites, not c.o's sti");
+    const syms = execFileSync("nm", [join(dir, "k.elf")], { encoding: "utf8" });
+    for (const f of ["a", "c", "_start"]) assert.match(syms, new RegExp(`\\b${f}$`, "m"));
+    assert.deepEqual(readdirSync(dir).sort(), ["a.c", "c.o", "c.src", "entry.S", "k.elf"], "no objects or temporary files left beside the sources");
+    // A source that fails stops the link, with gcc's status.
+    writeFileSync(join(dir, "bad.c"), "int g( {\n");
+    const b = cc([...link, "-o", "bad.elf", "entry.S", "bad.c"], { cwd: dir });
+    assert.equal(b.status, 1);
+    assert.ok(!readdirSync(dir).includes("bad.elf"));
+  });
+});
