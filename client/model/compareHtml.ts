@@ -4,6 +4,11 @@
 import { EVENT_KINDS, type EventKind, hex, type RunJson, siteLabel } from "./ledger";
 import { formatCount, kindTitle } from "./trapTree";
 
+/** A run's cycles as a multiple of raw's: the report's overheadVsRaw is (cycles − raw) / raw, so 0 is "1.00×". */
+function timesRaw(overhead: number): string {
+  return `${(overhead + 1).toFixed(2)}×`;
+}
+
 export function escapeHtml(s: string): string {
   return s.replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" })[c]!);
 }
@@ -56,7 +61,7 @@ export function cyclesChart(run: RunJson): string {
     .map((r, i) => {
       const y = 5 + i * (barH + gap);
       const w = Math.max(r.cycles > 0 ? 2 : 0, Math.round((r.cycles / max) * plot));
-      const note = `${formatCount(r.cycles)} cycles${r.overhead !== undefined ? ` · ${r.overhead.toFixed(2)}× raw` : ""}`;
+      const note = `${formatCount(r.cycles)} cycles${r.overhead !== undefined ? ` · ${timesRaw(r.overhead)} raw` : ""}`;
       return (
         `<g class="bar" data-backend="${escapeHtml(r.backend)}">` +
         `<text x="${left - 8}" y="${y + barH / 2 + 5}" text-anchor="end">${escapeHtml(r.backend)}</text>` +
@@ -121,7 +126,7 @@ export function compareHtml(run: RunJson, options: { title?: string; cspSource?:
       return (
         `<tr><th>${escapeHtml(r.backend)}</th><td>${escapeHtml(r.result.reason)}${r.result.exitCode !== undefined ? ` (${r.result.exitCode})` : ""}</td>` +
         `<td class="num">${formatCount(r.result.instructions)}</td><td class="num">${r.ledger ? formatCount(r.ledger.cycles) : "—"}</td>` +
-        `<td class="num">${r.overheadVsRaw !== undefined ? `${r.overheadVsRaw.toFixed(2)}×` : "—"}</td>` +
+        `<td class="num">${r.overheadVsRaw !== undefined ? timesRaw(r.overheadVsRaw) : "—"}</td>` +
         `<td>${escapeHtml(same)}</td><td class="num">${holes}</td><td class="num">${missed}</td></tr>`
       );
     })

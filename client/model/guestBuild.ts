@@ -3,6 +3,7 @@
 // tested under test/client/; client/run.ts adds progress, terminals and views around it.
 import { execFile, type ChildProcess } from "node:child_process";
 import { existsSync, statSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { basename, dirname, extname, join, relative, resolve, sep } from "node:path";
 
 export interface ToolchainSettings {
@@ -91,17 +92,46 @@ export interface BuildPlan {
   elf: string;
 }
 
+/** The nearest folder from `start` up holding `name`, never above `stop` (the workspace: a file there may run builds). */
 function findUp(start: string, name: string, stop: string | undefined): string | undefined {
-  for (let dir = start; ; dir = dirname(dir)) {
+  const top = stop === undefined ? undefined : resolve(stop);
+  for (let dir = resolve(start); ; dir = dirname(dir)) {
+    if (top !== undefined && dir !== top && !dir.startsWith(top.endsWith(sep) ? top : top + sep)) return undefined;
     if (existsSync(join(dir, name))) return dir;
-    if ((stop && resolve(dir) === resolve(stop)) || dirname(dir) === dir) return undefined;
+    if (dir === top || dirname(dir) === dir) return undefined;
   }
 }
 
-/** Lists the guest names a Makefile offers through `make list` style (GUESTS := a b c), read from the file. */
-function makefileGuests(makefile: string, text: string): string[] {
-  const m = /^GUESTS\s*:?=\s*(.+)$/m.exec(text);
-  return m ? m[1]!.trim().split(/\s+/) : [];
+/** A word for the shell make hands $(CC) to: quoted unless it is plainly safe. */
+function shellWord(w: string): string {
+  return /^[A-Za-z0-9_./:=@%+,-]+$/.test(w) ? w : `'${w.replace(/'/g, "'\\''")}'`;
+}
+
+/**
+ * A folder make can name in targets and variables: make splits words at blanks and gives `:`, `#`,
+ * `$`, `%` and parentheses meanings of their own (VS Code's storage is under "Application Support"
+ * on macOS). A folder with such characters is replaced by one under the system's temporary folder.
+ */
+function makeSafeFolder(dir: string, tmp: string): string {
+  if (/^[A-Za-z0-9_./+,@=-]+$/.test(dir)) return dir;
+  let h = 0;
+  for (let i = 0; i < dir.length; i++) h = (Math.imul(h, 31) + dir.charCodeAt(i)) | 0;
+  return join(tmp, `afterburn-guests-${(h >>> 0).toString(16)}`);
+}
+
+/**
+ * The guest names a Makefile lists in GUESTS (`GUESTS := a b \` continued, `GUESTS += c`), without
+ * `#` comments.
+ */
+function makefileGuests(text: string): string[] {
+  const joined = text.replace(/\\\r?\n/g, " ");
+  const out: string[] = [];
+  for (const m of joined.matchAll(/^GUESTS\s*(:?=|\+=|=)(.*)$/gm)) {
+    const words = m[2]!.replace(/#.*/, "").trim().split(/\s+/).filter((w) => w.length > 0);
+    if (m[1] !== "+=") out.length = 0;
+    out.push(...words);
+  }
+  return out;
 }
 
 /**
@@ -113,21 +143,22 @@ function makefileGuests(makefile: string, text: string): string[] {
  */
 export function planGuestBuild(
   file: string,
-  options: { bundles: Bundles; outDir: string; workspaceRoot?: string; readFile: (p: string) => string },
+  options: { bundles: Bundles; outDir: string; workspaceRoot?: string; readFile: (p: string) => string; tmpDir?: string },
 ): BuildPlan {
   const src = resolve(file);
   const ext = extname(src).toLowerCase();
   if (![".c", ".s", ".asm"].includes(ext)) {
     throw new Error(`${src}: not a guest source (.c, .s, .S)`);
   }
-  const cc = `${options.bundles.node} ${ccPath(options.bundles)}`;
+  // make hands $(CC) to the shell: each word quoted (VS Code's node is "Code Helper (Plugin)" on macOS).
+  const cc = `${shellWord(options.bundles.node)} ${shellWord(ccPath(options.bundles))}`;
   const makeDir = findUp(dirname(dirname(src)), "Makefile", options.workspaceRoot);
   if (makeDir) {
-    const guests = makefileGuests(join(makeDir, "Makefile"), options.readFile(join(makeDir, "Makefile")));
+    const guests = makefileGuests(options.readFile(join(makeDir, "Makefile")));
     const rel = relative(makeDir, src).split(sep);
     const guest = rel.length > 1 ? rel[0]! : "";
     if (guests.includes(guest)) {
-      const out = join(options.outDir, basename(makeDir));
+      const out = join(makeSafeFolder(options.outDir, options.tmpDir ?? tmpdir()), basename(makeDir));
       const elf = join(out, `${guest}.elf`);
       return {
         guest,
@@ -147,7 +178,8 @@ export function planGuestBuild(
   const guest = basename(src, extname(src));
   const elf = join(options.outDir, `${guest}.elf`);
   const ldScriptDir = findUp(dirname(src), "guest.ld", options.workspaceRoot);
-  const link = ldScriptDir ? [`-Wl,-T,${join(ldScriptDir, "guest.ld")}`] : ["-Wl,-Ttext=0x100000"];
+  // -T as gcc's own option: -Wl,-T,PATH splits PATH at its commas.
+  const link = ldScriptDir ? ["-T", join(ldScriptDir, "guest.ld")] : ["-Wl,-Ttext=0x100000"];
   return {
     guest,
     elf,
@@ -161,7 +193,8 @@ export function planGuestBuild(
           "-fno-asynchronous-unwind-tables", "-fcf-protection=none",
           "-Wl,-m,elf_i386", "-Wl,--build-id=none", "-Wl,-z,max-page-size=0x1000", "-Wl,--no-warn-rwx-segments",
           ...link,
-          "-o", elf, src,
+          // .asm is this extension's name for GNU as source; gcc knows the language only by .s/.S.
+          "-o", elf, ...(ext === ".asm" ? ["-x", "assembler-with-cpp"] : []), src,
         ],
         cwd: dirname(src),
       },

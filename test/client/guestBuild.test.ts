@@ -2,9 +2,9 @@
 // (dist/ must be built: `npm test` builds first).
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import {
   afterburnedName,
   checkToolchain,
@@ -17,6 +17,7 @@ import {
   type Bundles,
 } from "../../client/model/guestBuild";
 import { parseRunJson } from "../../client/model/ledger";
+import { readAnnotationRecords, readElf } from "../../core/toolchain/index.js";
 
 const root = join(__dirname, "..", "..");
 const bundles: Bundles = { root, node: process.execPath };
@@ -110,4 +111,81 @@ test("runProcess: cancellation kills the process", async () => {
   const r = await p;
   assert.equal(r.cancelled, true);
   assert.notEqual(r.code, 0);
+});
+
+test("plans stay inside the workspace, read GUESTS as make does, and pass odd paths safely", () => {
+  const ws = mkdtempSync(join(tmpdir(), "ext-plan-"));
+  try {
+    // A Makefile above the workspace root is not the workspace's to run.
+    writeFileSync(join(ws, "Makefile"), "GUESTS := inner\n");
+    mkdirSync(join(ws, "inner"));
+    writeFileSync(join(ws, "inner", "entry.S"), "");
+    const alone = planGuestBuild(join(ws, "inner", "entry.S"), { bundles, outDir: "/tmp/out", workspaceRoot: join(ws, "inner"), readFile });
+    assert.notEqual(alone.steps[0]!.command, "make");
+    // GUESTS continued over lines, added to with +=, with a comment.
+    writeFileSync(join(ws, "Makefile"), "GUESTS := one \\\n\ttwo # three\nGUESTS += four\n");
+    for (const g of ["one", "two", "four", "three"]) {
+      mkdirSync(join(ws, g));
+      writeFileSync(join(ws, g, "k.S"), "");
+      const plan = planGuestBuild(join(ws, g, "k.S"), { bundles, outDir: "/tmp/out", workspaceRoot: ws, readFile });
+      assert.equal(plan.steps[0]!.command === "make", g !== "three", g);
+    }
+    // make gets a CC it can hand to the shell, and an output folder without blanks.
+    const odd = planGuestBuild(join(ws, "one", "k.S"), {
+      bundles: { root: "/ext dir", node: "/Apps/Code Helper (Plugin)" },
+      outDir: "/Users/me/Library/Application Support/x",
+      workspaceRoot: ws,
+      readFile,
+      tmpDir: "/tmp",
+    });
+    const args = odd.steps[0]!.args;
+    assert.ok(args.includes("CC='/Apps/Code Helper (Plugin)' '/ext dir/dist/afterburn-cc.js'"), args.join(" | "));
+    assert.ok(!/\s/.test(odd.elf), odd.elf);
+    // A linker script path with a comma; an .asm file.
+    mkdirSync(join(ws, "proj,v2"));
+    writeFileSync(join(ws, "proj,v2", "guest.ld"), "");
+    const ld = planGuestBuild(join(ws, "proj,v2", "boot.asm"), { bundles, outDir: "/tmp/out", workspaceRoot: ws, readFile }).steps[0]!.args;
+    assert.deepEqual(ld.slice(ld.indexOf("-T"), ld.indexOf("-T") + 2), ["-T", join(ws, "proj,v2", "guest.ld")]);
+    assert.deepEqual(ld.slice(-3), ["-x", "assembler-with-cpp", join(ws, "proj,v2", "boot.asm")]);
+  } finally {
+    rmSync(ws, { recursive: true, force: true });
+  }
+});
+
+test("a guest builds through make from folders with blanks and parentheses, and alone with records", { skip: !haveBundles && "dist/ not built" }, async () => {
+  const base = mkdtempSync(join(tmpdir(), "ext odd "));
+  try {
+    // The node that runs the bundles and the extension's folder, as on macOS: blanks and parentheses.
+    mkdirSync(join(base, "Code Helper (Plugin)"));
+    const node = join(base, "Code Helper (Plugin)", "node");
+    symlinkSync(process.execPath, node);
+    const ext = join(base, "ext dir");
+    mkdirSync(ext);
+    symlinkSync(join(root, "dist"), join(ext, "dist"));
+    const odd: Bundles = { root: ext, node };
+    const ws = join(base, "ws");
+    cpSync(join(root, "examples"), join(ws, "examples"), { recursive: true, filter: (p) => !p.includes(`${join("examples", "build")}`) });
+    const plan = planGuestBuild(join(ws, "examples", "hello", "hello.S"), { bundles: odd, outDir: join(base, "Application Support"), workspaceRoot: ws, readFile });
+    for (const step of plan.steps) {
+      const r = await runProcess(step, { env: toolEnv({}) });
+      assert.equal(r.code, 0, `${step.title}:\n${r.stdout}${r.stderr}`);
+    }
+    assert.ok(readAnnotationRecords(readElf(readFileSync(plan.elf), plan.elf)).length > 0);
+    assert.ok(!plan.elf.startsWith(base), "built outside the folder make cannot name");
+    rmSync(dirname(dirname(plan.elf)), { recursive: true, force: true });
+    // Alone: one compile-and-link command through afterburn-cc, with a guest.ld whose path has a comma.
+    const proj = join(base, "proj,v2");
+    mkdirSync(proj);
+    cpSync(join(root, "examples", "guest.ld"), join(proj, "guest.ld"));
+    writeFileSync(join(proj, "k.asm"), "\t.section .multiboot, \"a\"\n\t.long 0x1BADB002, 0, -0x1BADB002\n\t.text\n\t.globl _start\n_start:\n\tcli\n\thlt\n");
+    mkdirSync(join(base, "out"));
+    const single = planGuestBuild(join(proj, "k.asm"), { bundles: odd, outDir: join(base, "out"), workspaceRoot: base, readFile });
+    for (const step of single.steps) {
+      const r = await runProcess(step, { env: toolEnv({}) });
+      assert.equal(r.code, 0, `${step.title}:\n${r.stdout}${r.stderr}`);
+    }
+    assert.equal(readAnnotationRecords(readElf(readFileSync(single.elf), single.elf)).length, 2, "cli and hlt carry records");
+  } finally {
+    rmSync(base, { recursive: true, force: true });
+  }
 });

@@ -137,7 +137,9 @@ test("Compare Backends page: charts per backend, top sites, escaped text, no scr
   const widths = [...cycles.matchAll(/data-backend="(\w+)"><text[^>]*>\w+<\/text><rect x="\d+" y="\d+" width="(\d+)"/g)].map((m) => [m[1], Number(m[2])]);
   assert.deepEqual(widths.map((w) => w[0]), ["raw", "trap", "xen"]);
   assert.ok((widths[1]![1] as number) > (widths[2]![1] as number) && (widths[2]![1] as number) > (widths[0]![1] as number));
-  assert.match(cycles, /2\.50× raw/);
+  // overheadVsRaw 2.5 is 2.5 times raw's cycles more than raw: 3.5 times raw.
+  assert.match(cycles, /3\.50× raw/);
+  assert.match(cycles, /2\.20× raw/);
   const events = eventsChart(run);
   assert.match(events, /data-kind="trap"/);
   assert.match(events, /data-kind="hypercall"/);
