@@ -138,7 +138,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<Afterb
 
   command("afterburn.revealSite", async (node?: SiteNode) => {
     if (!node) return;
-    const loc = node.file && node.line ? node : model.location(node.address);
+    const loc = node.file && node.line ? node : model.location(node.address, node.backend);
     if (!loc?.file || !loc.line) {
       void vscode.window.showInformationMessage(`No source line for the site at 0x${node.address.toString(16)} (build the guest with -g).`);
       return;

@@ -420,6 +420,8 @@ export class AfterburnSession extends LoggingDebugSession {
 
   private sendReport(): void {
     if (!this.guest) return;
+    // Every event the report counts goes out before it: the client adds each event after a report.
+    this.flushLedger();
     this.sendEvent(new Event("afterburnReport", { backend: this.guest.backend, report: this.guest.report() }));
   }
 

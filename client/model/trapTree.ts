@@ -61,10 +61,15 @@ function emptyState(origin: "run" | "debug"): BackendState {
   return { origin, live: origin === "debug", extra: new Map(), extraCycles: 0, lastInstruction: 0 };
 }
 
+type LocatedSite = SiteLocation & { catalogueId?: string; mnemonic?: string };
+
 /** Holds what the views show; `onChange` listeners re-render. */
 export class TrapLedgerModel {
   private readonly backends = new Map<string, BackendState>();
-  private readonly locations = new Map<number, SiteLocation & { catalogueId?: string; mnemonic?: string }>();
+  /** Site locations per backend, from its reports: guests all link at 1 MiB, so an address means nothing across guests. */
+  private readonly locations = new Map<string, Map<number, LocatedSite>>();
+  /** Backends with a debug session running: live events count there. */
+  private readonly sessions = new Set<string>();
   private readonly listeners = new Set<() => void>();
 
   onChange(listener: () => void): () => void {
@@ -82,13 +87,16 @@ export class TrapLedgerModel {
     this.changed();
   }
 
-  /** A debug session started on this backend: its previous figures go. */
+  /** A debug session started on this backend: its previous figures (and what they located) go. */
   startSession(backend: string): void {
+    this.sessions.add(backend);
     this.backends.set(backend, emptyState("debug"));
+    this.locations.delete(backend);
     this.changed();
   }
 
   endSession(backend: string): void {
+    this.sessions.delete(backend);
     const s = this.backends.get(backend);
     if (s) {
       s.live = false;
@@ -98,16 +106,17 @@ export class TrapLedgerModel {
 
   /** A whole report: replaces what was known for its backend (it covers every event so far). */
   setReport(report: LedgerReport, origin: "run" | "debug" = "run"): void {
-    const previous = this.backends.get(report.backend);
     const state = emptyState(origin);
-    state.live = origin === "debug" && (previous?.live ?? true);
+    state.live = origin === "debug" && this.sessions.has(report.backend);
     state.report = report;
     state.lastInstruction = report.instructions;
     this.backends.set(report.backend, state);
-    for (const s of report.sites) this.locations.set(s.address, s);
+    const locations = new Map<number, LocatedSite>();
+    for (const s of report.sites) locations.set(s.address, s);
     for (const s of [...report.missedSites, ...report.holes]) {
-      if (!this.locations.has(s.address)) this.locations.set(s.address, s);
+      if (!locations.has(s.address)) locations.set(s.address, s);
     }
+    this.locations.set(report.backend, locations);
     this.changed();
   }
 
@@ -118,9 +127,12 @@ export class TrapLedgerModel {
       state = emptyState("debug");
       this.backends.set(backend, state);
     }
+    // A run's report shows here until the session's next report: its figures are not the session's.
+    if (state.origin === "run") return;
+    // The adapter sends every event a report counts before that report, so each event after it is new
+    // (one at the report's own instruction count too: the instruction a breakpoint stopped before).
     let added = 0;
     for (const e of events) {
-      if (state.report && e.instruction <= state.report.instructions) continue;
       const byKind = state.extra.get(e.kind) ?? new Map<number, SiteTally>();
       state.extra.set(e.kind, byKind);
       const t = byKind.get(e.site) ?? { count: 0, cycles: 0 };
@@ -136,9 +148,14 @@ export class TrapLedgerModel {
     if (added > 0) this.changed();
   }
 
-  /** Known source location of a site address (from any report so far). */
-  location(address: number): SiteLocation | undefined {
-    return this.locations.get(address);
+  /** Known source location of a site address: from the backend's last report, else from any backend's. */
+  location(address: number, backend?: string): LocatedSite | undefined {
+    if (backend !== undefined) return this.locations.get(backend)?.get(address);
+    for (const m of this.locations.values()) {
+      const l = m.get(address);
+      if (l) return l;
+    }
+    return undefined;
   }
 
   backendNames(): string[] {
@@ -209,7 +226,7 @@ export class TrapLedgerModel {
           if (existing.cycles !== undefined) existing.cycles += t.cycles;
           if (existing.siteCycles !== undefined) existing.siteCycles += t.cycles;
         } else {
-          const loc = this.locations.get(address);
+          const loc = this.location(address, backend);
           ke.sites.set(address, {
             type: "site",
             backend,
@@ -218,8 +235,8 @@ export class TrapLedgerModel {
             symbol: loc?.symbol,
             file: loc?.file,
             line: loc?.line,
-            catalogueId: t.catalogueId ?? this.locations.get(address)?.catalogueId,
-            mnemonic: this.locations.get(address)?.mnemonic,
+            catalogueId: t.catalogueId ?? loc?.catalogueId,
+            mnemonic: loc?.mnemonic,
             count: t.count,
             cycles: t.cycles,
             detail: t.detail,

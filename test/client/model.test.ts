@@ -85,7 +85,7 @@ test("trap tree from a report: backend → kind → site, with counts and cycles
   assert.match(describeNode(b!).description, /6 events · 5,400 cycles \(last run\)/);
 });
 
-test("trap tree live: events accumulate per site; a report replaces them; events it already counted are skipped", () => {
+test("trap tree live: events accumulate per site; a report replaces them; each event after it counts", () => {
   const m = new TrapLedgerModel();
   let changes = 0;
   m.onChange(() => changes++);
@@ -99,24 +99,37 @@ test("trap tree live: events accumulate per site; a report replaces them; events
   assert.equal(b!.live, true);
   assert.deepEqual(b!.kinds.map((k) => [k.kind, k.count, k.cycles]), [["hypercall", 2, 2400], ["inline", 1, 4]]);
   assert.equal(b!.kinds[0]!.sites[0]!.file, undefined, "no location before a report");
-  // The stop's report covers the first 30 instructions; a late batch with instruction <= 30 is not counted twice.
+  // The stop's report covers the first 30 instructions (the adapter sends the events it counts before it).
   m.setReport(report("xen", { instructions: 30, cycles: 2404, events: { hypercall: { count: 2, cycles: 2400 }, inline: { count: 1, cycles: 4 } }, holes: [], sites: [
     { address: 0x100020, file: "/src/hello.S", line: 40, catalogueId: "out-dx", mnemonic: "outb", events: { hypercall: 2 }, cycles: 2400 },
     { address: 0x100010, file: "/src/hello.S", line: 12, catalogueId: "cli", mnemonic: "cli", events: { inline: 1 }, cycles: 4 },
   ] }), "debug");
+  // The instruction the stop was before runs when the guest goes on: same count as the report's, yet new.
   m.addEvents("xen", [
-    { kind: "hypercall", site: 0x100020, detail: "console_io", cycles: 1200, instruction: 20 },
+    { kind: "hypercall", site: 0x100020, detail: "console_io", cycles: 1200, instruction: 30 },
     { kind: "hypercall", site: 0x100020, detail: "console_io", cycles: 1200, instruction: 40 },
   ]);
   [b] = m.tree();
   const hc = b!.kinds.find((k) => k.kind === "hypercall")!;
-  assert.equal(hc.count, 3);
-  assert.equal(hc.cycles, 3600);
+  assert.equal(hc.count, 4);
+  assert.equal(hc.cycles, 4800);
   assert.equal(hc.sites[0]!.line, 40, "location from the report");
-  assert.equal(hc.sites[0]!.count, 3);
+  assert.equal(hc.sites[0]!.count, 4);
   assert.equal(b!.live, true);
+  // A plain run on the same backend shows until the session reports again; its figures get no live events.
+  m.setReport(report("xen", { instructions: 500, cycles: 9000, holes: [], sites: [] }), "run");
+  m.addEvents("xen", [{ kind: "hypercall", site: 0x100020, detail: "console_io", cycles: 1200, instruction: 50 }]);
+  assert.equal(m.tree()[0]!.live, false);
+  assert.equal(m.tree()[0]!.kinds.find((k) => k.kind === "hypercall")?.count ?? 0, report("xen", { instructions: 500, cycles: 9000, holes: [], sites: [] }).events.hypercall?.count ?? 0);
+  m.setReport(report("xen", { instructions: 60, cycles: 2404, holes: [], sites: [] }), "debug");
+  assert.equal(m.tree()[0]!.live, true, "the session's next report is live again");
   m.endSession("xen");
   assert.equal(m.tree()[0]!.live, false);
+  // A new session (another guest, same addresses): the last guest's locations do not label its sites.
+  m.startSession("xen");
+  m.addEvents("xen", [{ kind: "inline", site: 0x100010, catalogueId: "sti", detail: "vcpu.if=1", cycles: 4, instruction: 5 }]);
+  assert.equal(m.tree()[0]!.kinds[0]!.sites[0]!.file, undefined);
+  assert.equal(m.location(0x100010, "xen"), undefined);
   assert.ok(changes >= 4);
 });
 
