@@ -124,6 +124,9 @@ function collect(cp: CParser, root: Node, out: Found[], shift: BodyShift | undef
   for (const node of root.descendantsOfType(types)) {
     if (node === null) continue;
     if (node.type === "gnu_asm_expression") {
+      // `extern u64 rdtsc(void) __asm__("rdtsc");`, `int x asm("name");`: an assembler name for a
+      // declaration (a symbol), not instructions.
+      if (/declarator$|^declaration$/.test(node.parent?.type ?? "")) continue;
       out.push(readAsm(node, shift));
       continue;
     }

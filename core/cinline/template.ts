@@ -29,16 +29,26 @@ const WIDTH: Record<string, Record<string, string>> = {
   q: { eax: "rax", ebx: "rbx", ecx: "rcx", edx: "rdx", esi: "rsi", edi: "rdi" },
 };
 
+/**
+ * Port I/O: GCC prints a register operand in the width of its C expression's type, which the text
+ * alone does not tell; for in/out the instruction does. The port register is %dx (a `u16 port` in
+ * "Nd"(port)), the data register as wide as the suffix (`inb %1, %0` with "=a"(u8) is `inb %dx, %al`).
+ */
+const PORT_IO = /^(in|out)([bwl]?)$/;
+const SUFFIX_WIDTH: Record<string, string> = { b: "b", w: "w", l: "k" };
+
 /** What GCC would most likely print for an operand with this constraint: a register, memory or an immediate. */
-function operandText(operands: readonly AsmOperand[], index: number, modifier: string, depth = 0): string {
+function operandText(operands: readonly AsmOperand[], index: number, modifier: string, mnemonic: string, depth = 0): string {
   const op = operands[index];
   if (op === undefined || depth > 4) return "%eax";
   const c = op.constraint.replace(/[=+&%*#!?]/g, "");
-  if (/^[0-9]+$/.test(c)) return operandText(operands, Number(c), modifier, depth + 1);
+  if (/^[0-9]+$/.test(c)) return operandText(operands, Number(c), modifier, mnemonic, depth + 1);
   let reg: string | undefined;
   for (const ch of c) if (REG32[ch] !== undefined) { reg = REG32[ch]; break; }
   if (reg === undefined && /[rqRQlgxyU]/.test(c)) reg = "eax";
   if (reg !== undefined) {
+    const io = modifier === "" ? PORT_IO.exec(mnemonic) : null;
+    if (io !== null) modifier = reg === "edx" ? "w" : (SUFFIX_WIDTH[io[2]!] ?? "");
     const r = modifier && WIDTH[modifier] ? WIDTH[modifier][reg] ?? reg : reg;
     return `%${r}`;
   }
@@ -121,11 +131,19 @@ export function substituteTemplate(template: string, operands: readonly AsmOpera
     if (modifier === "l" || index >= operands.length) {
       const label = labels[index - operands.length];
       emit(label !== undefined ? `.L${label}` : ".Llabel", i);
-    } else emit(operandText(operands, index, modifier), i);
+    } else emit(operandText(operands, index, modifier, statementMnemonic(text)), i);
     i = j - 1;
   }
   map.push(n);
   return { text, map };
+}
+
+/** The mnemonic (lower case, after any labels and prefixes) of the statement `text` ends in. */
+function statementMnemonic(text: string): string {
+  const start = Math.max(text.lastIndexOf("\n"), text.lastIndexOf(";")) + 1;
+  const words = text.slice(start).replace(/^\s*([A-Za-z0-9_.$]+:\s*)*/, "").trim().toLowerCase().split(/[\s,]+/);
+  while (words.length > 1 && /^(rep|repe|repz|repne|repnz|lock|data16|addr16)$/.test(words[0]!)) words.shift();
+  return words[0] ?? "";
 }
 
 /** Decodes a C escape sequence (`\n`, `\t`, `\\`, `\"`, octal, hex) to its character. */

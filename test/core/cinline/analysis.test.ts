@@ -52,6 +52,36 @@ test("GCC template syntax: %%cr3, %0, %[name], %w1, %l0, %= and dialect alternat
   assert.equal(r.statements[2].text, "jmp .Lout\n\tcli");
 });
 
+test("port I/O helpers without width modifiers: the port is %dx and the data register as wide as the suffix, as GCC prints them", async () => {
+  const src = [
+    "static inline unsigned char inb(unsigned short port) { unsigned char r; asm volatile(\"inb %1, %0\" : \"=a\"(r) : \"Nd\"(port)); return r; }",
+    "static inline void outw(unsigned short v, unsigned short port) { asm volatile(\"outw %0, %1\" :: \"a\"(v), \"Nd\"(port)); }",
+    "static inline unsigned inl(unsigned short port) { unsigned r; asm volatile(\"inl %w1, %0\" : \"=a\"(r) : \"d\"(port)); return r; }",
+    "static inline void outsb(const void *p, unsigned n, unsigned short port) { asm volatile(\"rep; outsb\" : \"+S\"(p), \"+c\"(n) : \"d\"(port)); }",
+    "static inline void io_delay(void) { asm volatile(\"outb %%al, %0\" :: \"dN\"((unsigned short)0x80)); }",
+  ].join("\n");
+  const r = await analyseC(src);
+  assert.deepEqual(sites(r).map(([id, line, , text]) => [id, line, text]), [
+    ["in-dx", 1, "inb %dx, %al"],
+    ["out-dx", 2, "outw %ax, %dx"],
+    ["in-dx", 3, "inl %dx, %eax"],
+    ["outs", 4, "rep; outsb"],
+    ["out-dx", 5, "outb %al, %dx"],
+  ]);
+});
+
+test("an asm label naming a declaration's symbol is no template: no sites from it", async () => {
+  const src = [
+    "extern unsigned long long rdtsc(void) __asm__(\"rdtsc\");",
+    "extern void h(void) __asm__(\"hlt\");",
+    "int wbinvd asm(\"wbinvd\") = 0;",
+    "static int counter __asm__(\"cli\");",
+    "void f(void) { asm volatile(\"sti\"); }",
+  ].join("\n");
+  const r = await analyseC(src);
+  assert.deepEqual(sites(r).map(([id, line]) => [id, line]), [["sti", 5]]);
+});
+
 test("asm inside #define bodies (multi-line with continuations) maps back into the macro", async () => {
   const src = [
     "#define local_irq_disable() asm volatile(\"cli\" ::: \"memory\")", // 1
