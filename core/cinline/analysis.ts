@@ -230,6 +230,8 @@ function decodeTemplate(lits: Node[], shift: BodyShift | undefined): { text: str
           column++;
         }
       } else if (part.type === "escape_sequence") {
+        // A backslash ending a line inside the literal splices the lines (C's phase 2): no character.
+        if (/^\\\r?\n?$/.test(part.text) && part.text.length > 1) continue;
         text += decodeEscape(part.text);
         pos.push(shiftPoint(part.startPosition, shift));
       }

@@ -70,6 +70,13 @@ test("port I/O helpers without width modifiers: the port is %dx and the data reg
   ]);
 });
 
+test("a backslash-newline inside a template's literal splices the lines, as C does", async () => {
+  // gcc sees "nop\tcli" (one line: no cli instruction) and "nop; cli; nop".
+  const r = await analyseC('void f(void) { asm("nop\\\n\tcli"); }\nvoid g(void) { asm("nop; cl\\\ni; nop"); }\n');
+  assert.deepEqual(r.statements.map((s) => s.text), ["nop\tcli", "nop; cli; nop"]);
+  assert.deepEqual(sites(r), [["cli", 3, 26, "cli"]]);
+});
+
 test("an asm label naming a declaration's symbol is no template: no sites from it", async () => {
   const src = [
     "extern unsigned long long rdtsc(void) __asm__(\"rdtsc\");",
