@@ -9,6 +9,7 @@ import { findSites, type AsmSite } from "../asm/sites.js";
 import type { CodeMode, Span } from "../asm/types.js";
 import { cParserIfLoaded, loadCParser, type CParser } from "./parser.js";
 import { decodeEscape, substituteTemplate, type AsmOperand, type FilePoint } from "./template.js";
+import { Conditions } from "./conditional.js";
 
 export interface CSite extends AsmSite {
   /** Document range of the instruction in the C source. */
@@ -88,7 +89,7 @@ export function analyseCWith(cp: CParser, text: string, options: CAnalysisOption
   if (tree === null) return EMPTY();
   try {
     const found: Found[] = [];
-    collect(cp, tree.rootNode, found, undefined);
+    collect(cp, tree.rootNode, found, undefined, new Conditions(tree.rootNode, options.mode ?? 32));
     return analyseStatements(found, options.mode ?? 32, functionsOf(tree.rootNode));
   } finally {
     tree.delete();
@@ -119,10 +120,12 @@ function shiftPoint(p: FilePoint, shift: BodyShift | undefined): FilePoint {
 
 const WRAP_PREFIX = "void __afterburn_macro(void){";
 
-function collect(cp: CParser, root: Node, out: Found[], shift: BodyShift | undefined): void {
+function collect(cp: CParser, root: Node, out: Found[], shift: BodyShift | undefined, conditions?: Conditions): void {
   const types = shift === undefined ? ["gnu_asm_expression", "preproc_def", "preproc_function_def"] : ["gnu_asm_expression"];
   for (const node of root.descendantsOfType(types)) {
     if (node === null) continue;
+    // In a branch the preprocessor surely drops (#if 0, the other architecture's #ifdef): not compiled.
+    if (conditions?.dropped(node)) continue;
     if (node.type === "gnu_asm_expression") {
       // `extern u64 rdtsc(void) __asm__("rdtsc");`, `int x asm("name");`: an assembler name for a
       // declaration (a symbol), not instructions.

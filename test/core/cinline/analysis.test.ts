@@ -77,6 +77,41 @@ test("a backslash-newline inside a template's literal splices the lines, as C do
   assert.deepEqual(sites(r), [["cli", 3, 26, "cli"]]);
 });
 
+test("asm in a branch the preprocessor surely drops has no sites; branches the file cannot settle stay analysed", async () => {
+  const src = [
+    "#define FOO 1",                                 // 1
+    "#if 0",                                         // 2
+    "void a(void) { asm(\"cli\"); }",              // 3: dropped
+    "#elif defined(FOO) && !BAR",                    // 4: BAR comes from elsewhere: unknown
+    "void b(void) { asm(\"sti\"); }",              // 5
+    "#else",
+    "void c(void) { asm(\"hlt\"); }",              // 7: the #elif may fail
+    "#endif",
+    "void d(void) {",
+    "#ifdef __x86_64__",
+    " asm(\"pushfq\");",                           // 11: 64-bit only
+    "#else",
+    " asm(\"pushfl\");",                           // 13: 32-bit only
+    "#endif",
+    "#ifndef FOO",
+    " asm(\"invd\");",                             // 16: FOO is defined here
+    "#endif",
+    "#if defined(CONFIG_X) || 1",
+    " asm(\"wbinvd\");",                           // 19
+    "#endif",
+    "#if CONFIG_Y",
+    " asm(\"clts\");",                             // 22: unknown
+    "#endif",
+    "}",
+    "#if 0",
+    "#define OFF() asm volatile(\"lgdt (%eax)\")", // 26: a macro in a dropped branch
+    "#endif",
+  ].join("\n");
+  const at = async (mode: 32 | 64) => (await analyseC(src, { mode })).sites.map((s) => `${s.entry.id}@${s.range.line + 1}`);
+  assert.deepEqual(await at(32), ["sti@5", "hlt@7", "pushf@13", "wbinvd@19", "clts@22"]);
+  assert.deepEqual(await at(64), ["sti@5", "hlt@7", "pushf@11", "wbinvd@19", "clts@22"]);
+});
+
 test("an asm label naming a declaration's symbol is no template: no sites from it", async () => {
   const src = [
     "extern unsigned long long rdtsc(void) __asm__(\"rdtsc\");",
