@@ -244,6 +244,13 @@ function decodeTemplate(lits: Node[], shift: BodyShift | undefined): { text: str
   return { text, pos };
 }
 
+/** The end (exclusive) of the template element at i: a whole operand reference (%0, %w1, %[name], %l0), else i + 1. */
+function referenceEnd(template: string, i: number): number {
+  if (template[i] !== "%") return i + 1;
+  const m = /^%[a-zA-Z]?(?:[0-9]+|\[[^\]]*\])/.exec(template.slice(i, i + 64));
+  return m ? i + m[0].length : i + 1;
+}
+
 function functionsOf(root: Node): CFunction[] {
   const out: CFunction[] = [];
   for (const f of root.descendantsOfType("function_definition")) {
@@ -264,7 +271,7 @@ function analyseStatements(found: Found[], mode: CodeMode, functions: CFunction[
   const statements: CAsmStatement[] = [];
   const diagnostics: CDiagnostic[] = [];
   const asmLines: string[] = [];
-  const lineOwner: { statement: number; lineStart: number; sub: { text: string; map: number[] }; pos: FilePoint[] }[] = [];
+  const lineOwner: { statement: number; lineStart: number; sub: { text: string; map: number[] }; pos: FilePoint[]; template: string; extended: boolean }[] = [];
   const assemblyLines: number[] = [];
   for (const f of found) {
     const index = statements.length;
@@ -280,7 +287,7 @@ function analyseStatements(found: Found[], mode: CodeMode, functions: CFunction[
     let start = 0;
     const lines = sub.text.split("\n");
     for (const l of lines) {
-      lineOwner.push({ statement: index, lineStart: start, sub, pos: f.template.pos });
+      lineOwner.push({ statement: index, lineStart: start, sub, pos: f.template.pos, template: f.template.text, extended: f.statement.extended });
       asmLines.push(l);
       assemblyLines.push(f.template.pos[sub.map[start] ?? 0]?.row ?? f.statement.range.line);
       start += l.length + 1;
@@ -294,7 +301,9 @@ function analyseStatements(found: Found[], mode: CodeMode, functions: CFunction[
       const owner = lineOwner[s.span.line];
       if (owner === undefined) continue;
       const from = owner.sub.map[owner.lineStart + s.span.start];
-      const to = owner.sub.map[owner.lineStart + Math.max(s.span.start, s.span.end - 1)];
+      const last = owner.sub.map[owner.lineStart + Math.max(s.span.start, s.span.end - 1)];
+      // A site ending in a substituted operand (`outb %b0, %w1`) ends where the reference does.
+      const to = last !== undefined && owner.extended ? referenceEnd(owner.template, last) - 1 : last;
       const a = owner.pos[from ?? 0];
       const b = owner.pos[to ?? 0];
       if (a === undefined) continue;

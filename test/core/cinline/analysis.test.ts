@@ -112,6 +112,13 @@ test("asm in a branch the preprocessor surely drops has no sites; branches the f
   assert.deepEqual(await at(64), ["sti@5", "hlt@7", "pushf@11", "wbinvd@19", "clts@22"]);
 });
 
+test("a site ending in an operand reference ends where the reference does (the inlay hint goes after it)", async () => {
+  const line0 = 'void f(unsigned char v, unsigned short p, unsigned x) { asm volatile("outb %b0, %w1" :: "a"(v), "Nd"(p)); asm volatile("mov %%cr0, %0" : "=r"(x)); asm("movl %[x], %%cr3" :: [x] "r"(x)); }';
+  const r = await analyseC(line0);
+  const text = (i: number) => line0.slice(r.sites[i]!.range.start, r.sites[i]!.range.end);
+  assert.deepEqual([0, 1, 2].map(text), ["outb %b0, %w1", "mov %%cr0, %0", "movl %[x], %%cr3"]);
+});
+
 test("an asm label naming a declaration's symbol is no template: no sites from it", async () => {
   const src = [
     "extern unsigned long long rdtsc(void) __asm__(\"rdtsc\");",
