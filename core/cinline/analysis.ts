@@ -289,7 +289,9 @@ function analyseStatements(found: Found[], mode: CodeMode, functions: CFunction[
     for (const l of lines) {
       lineOwner.push({ statement: index, lineStart: start, sub, pos: f.template.pos, template: f.template.text, extended: f.statement.extended });
       asmLines.push(l);
-      assemblyLines.push(f.template.pos[sub.map[start] ?? 0]?.row ?? f.statement.range.line);
+      // The line's C line is its first instruction character's: a leading "\t" often ends the literal before.
+      const lead = l.search(/\S/);
+      assemblyLines.push(f.template.pos[sub.map[start + Math.max(0, lead)] ?? 0]?.row ?? f.statement.range.line);
       start += l.length + 1;
     }
   }

@@ -119,6 +119,13 @@ test("a site ending in an operand reference ends where the reference does (the i
   assert.deepEqual([0, 1, 2].map(text), ["outb %b0, %w1", "mov %%cr0, %0", "movl %[x], %%cr3"]);
 });
 
+test("each assembly line is owned by the C line of its first instruction character, not of a tab ending the literal before", async () => {
+  const src = ["void f(void) {", '  asm volatile("nop\\n\\t"', '               "cli\\n\\t"', '               "sti");', "}"].join("\n");
+  const r = await analyseC(src);
+  assert.deepEqual(r.assembly.split("\n"), ["nop", "\tcli", "\tsti"]);
+  assert.deepEqual(r.assemblyLines, [1, 2, 3]);
+});
+
 test("an asm label naming a declaration's symbol is no template: no sites from it", async () => {
   const src = [
     "extern unsigned long long rdtsc(void) __asm__(\"rdtsc\");",
