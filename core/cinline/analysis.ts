@@ -285,14 +285,25 @@ function analyseStatements(found: Found[], mode: CodeMode, functions: CFunction[
     const sub = f.statement.extended ? substituteTemplate(f.template.text, f.operands, f.labels) : { text: f.template.text, map: [...f.template.text].map((_, i) => i).concat(f.template.text.length) };
     f.statement.text = sub.text;
     let start = 0;
-    const lines = sub.text.split("\n");
-    for (const l of lines) {
+    // Lines as the assembler parser breaks them (a lone "\r" too), each with the length of its break.
+    const breaks = /\r\n|\r|\n/g;
+    const lines: string[] = [];
+    const breakLength: number[] = [];
+    let from = 0;
+    for (let m = breaks.exec(sub.text); m !== null; m = breaks.exec(sub.text)) {
+      lines.push(sub.text.slice(from, m.index));
+      breakLength.push(m[0].length);
+      from = m.index + m[0].length;
+    }
+    lines.push(sub.text.slice(from));
+    breakLength.push(1);
+    for (const [k, l] of lines.entries()) {
       lineOwner.push({ statement: index, lineStart: start, sub, pos: f.template.pos, template: f.template.text, extended: f.statement.extended });
       asmLines.push(l);
       // The line's C line is its first instruction character's: a leading "\t" often ends the literal before.
       const lead = l.search(/\S/);
       assemblyLines.push(f.template.pos[sub.map[start + Math.max(0, lead)] ?? 0]?.row ?? f.statement.range.line);
-      start += l.length + 1;
+      start += l.length + breakLength[k]!;
     }
   }
   const assembly = asmLines.join("\n");

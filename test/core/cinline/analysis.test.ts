@@ -126,6 +126,11 @@ test("each assembly line is owned by the C line of its first instruction charact
   assert.deepEqual(r.assemblyLines, [1, 2, 3]);
 });
 
+test("a lone \\r in a template breaks the line as the assembler does, and later statements keep their lines", async () => {
+  const r = await analyseC('void f(void) {\n  asm("nop\\rhlt");\n  asm("sti");\n}\n');
+  assert.deepEqual(sites(r), [["hlt", 2, 13, "hlt"], ["sti", 3, 8, "sti"]]);
+});
+
 test("an asm label naming a declaration's symbol is no template: no sites from it", async () => {
   const src = [
     "extern unsigned long long rdtsc(void) __asm__(\"rdtsc\");",
