@@ -185,7 +185,8 @@ function readAsm(node: Node, shift: BodyShift | undefined): Found {
   const code = node.childForFieldName("assembly_code");
   if (code === null) statement.unparsed = "no template string";
   else if (code.hasError || (code.type !== "string_literal" && code.type !== "concatenated_string")) {
-    statement.unparsed = "the template is not a plain string (a macro call inside it?): preprocess with compile_commands.json for accurate analysis";
+    // C files get no accurate (cpp) mode: the way to see these sites is the compiler's own output.
+    statement.unparsed = "the template is not a plain string (a macro call inside it?): its sites show in the afterburned build (Afterburn File on this file runs gcc -S)";
   } else {
     const lits = code.type === "concatenated_string" ? code.namedChildren.filter((c): c is Node => c !== null && c.type === "string_literal") : [code];
     if (code.type === "concatenated_string" && code.namedChildren.some((c) => c !== null && c.type === "identifier")) {
