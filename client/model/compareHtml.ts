@@ -82,7 +82,21 @@ export function eventsChart(run: RunJson): string {
   const used = EVENT_KINDS.filter((k) => rows.some((r) => r.kinds.some((x) => x.kind === k)));
   const max = Math.max(1, ...rows.map((r) => r.total));
   const barH = 26, gap = 10, left = 60, width = 720, plot = width - left - 110;
-  const legendH = used.length > 0 ? 24 : 0;
+  // The legend wraps onto more rows where an item would run past the chart's width.
+  const itemWidth = (k: EventKind) => 24 + kindTitle(k).length * 7;
+  const placed: { kind: EventKind; x: number; row: number }[] = [];
+  for (const k of used) {
+    const prev = placed[placed.length - 1];
+    let x = prev ? prev.x + itemWidth(prev.kind) : left;
+    let row = prev?.row ?? 0;
+    if (prev && x + itemWidth(k) > width) {
+      x = left;
+      row++;
+    }
+    placed.push({ kind: k, x, row });
+  }
+  const legendRows = placed.length > 0 ? placed[placed.length - 1]!.row + 1 : 0;
+  const legendH = legendRows * 20 + (legendRows > 0 ? 4 : 0);
   const height = rows.length * (barH + gap) + 10 + legendH;
   const bars = rows
     .map((r, i) => {
@@ -102,13 +116,11 @@ export function eventsChart(run: RunJson): string {
       );
     })
     .join("");
-  let lx = left;
   const legendY = rows.length * (barH + gap) + 14;
-  const legend = used
-    .map((k) => {
-      const item = `<rect x="${lx}" y="${legendY}" width="12" height="12" fill="${KIND_COLOURS[k]}"/><text x="${lx + 16}" y="${legendY + 11}">${escapeHtml(kindTitle(k))}</text>`;
-      lx += 24 + kindTitle(k).length * 7;
-      return item;
+  const legend = placed
+    .map(({ kind: k, x, row }) => {
+      const y = legendY + row * 20;
+      return `<rect x="${x}" y="${y}" width="12" height="12" fill="${KIND_COLOURS[k]}"/><text x="${x + 16}" y="${y + 11}">${escapeHtml(kindTitle(k))}</text>`;
     })
     .join("");
   return `<svg class="chart events" role="img" aria-label="Events per backend by kind" width="100%" viewBox="0 0 ${width} ${height}" preserveAspectRatio="xMinYMin meet">${bars}${legend}</svg>`;

@@ -155,6 +155,17 @@ test("Compare Backends page: charts per backend, top sites, escaped text, no scr
   assert.match(cycles, /2\.20× raw/);
   const events = eventsChart(run);
   assert.match(events, /data-kind="trap"/);
+  // Every legend item fits the chart's width (720): long lists wrap onto more rows.
+  const every = eventsChart(parseRunJson(JSON.stringify({
+    schema: "afterburn-run", version: 2, program: "g.elf",
+    runs: [{ backend: "xen", result: { reason: "exit", exitCode: 0, instructions: 1, message: "" }, console: "", ledger: report("xen", {
+      events: Object.fromEntries(["trap", "vm-exit", "hypercall", "ipc", "wedge-call", "inline", "hole", "missed-site", "exception"].map((k) => [k, { count: 1, cycles: 1 }])),
+    }) }],
+  })));
+  const items = [...every.matchAll(/<rect x="(\d+)" y="(\d+)" width="12" height="12"[^>]*\/><text x="\d+" y="\d+">([^<]+)<\/text>/g)];
+  assert.ok(items.length >= 8, `${items.length} legend items`);
+  for (const m of items) assert.ok(Number(m[1]) + 24 + m[3]!.length * 7 <= 720, `${m[3]} at x=${m[1]} fits`);
+  assert.ok(new Set(items.map((m) => m[2])).size > 1, "the legend wraps");
   assert.match(events, /data-kind="hypercall"/);
   const sites = topSites(run);
   assert.equal(sites[0]!.mnemonic, "outb");
