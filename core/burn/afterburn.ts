@@ -499,6 +499,11 @@ function burn(text: string, options: BurnOptions): Burnt {
   }
 
   /** Returns true when the directive is the afterburner's own and must not reach `as`. */
+  /** The afterburner's own diagnostic at a directive. */
+  function directiveProblem(d: DirectiveStatement, es: ExpandedStatement, severity: "error" | "warning", message: string): void {
+    diagnostics.push({ file: fileName, line: es.line + 1, column: d.span.start + 1, severity, message, from: "afterburner", source: sourceOf(es) });
+  }
+
   function handleDirective(d: DirectiveStatement, es: ExpandedStatement): boolean {
     switch (d.name) {
       case ".afterburn_noannotate":
@@ -514,15 +519,7 @@ function burn(text: string, options: BurnOptions): Burnt {
         const kind = memopKind(name ?? "");
         const count = countText === undefined ? 1 : Number(countText);
         if (!kind || !Number.isInteger(count) || count < 1 || count > 8) {
-          diagnostics.push({
-            file: fileName,
-            line: es.line + 1,
-            column: d.span.start + 1,
-            severity: "error",
-            message: kind ? `.afterburn_memop ${name}: count must be 1–8` : `.afterburn_memop: unknown kind '${name ?? ""}'`,
-            from: "afterburner",
-            source: sourceOf(es),
-          });
+          directiveProblem(d, es, "error", kind ? `.afterburn_memop ${name}: count must be 1–8` : `.afterburn_memop: unknown kind '${name ?? ""}'`);
         } else {
           pendingMemop = { kind, remaining: count, line: es.line };
         }
@@ -532,32 +529,18 @@ function burn(text: string, options: BurnOptions): Burnt {
       case ".include":
         // GNU as reads the file when it assembles; the afterburner never sees its instructions.
         if (annotate) {
-          diagnostics.push({
-            file: fileName,
-            line: es.line + 1,
-            column: d.span.start + 1,
-            severity: "warning",
-            message: `.include ${boundedQuote(d.args)}: the included file is not afterburned, so sensitive instructions in it get no records; use cpp's #include in a .S file, or afterburn the included file and include that`,
-            from: "afterburner",
-            source: sourceOf(es),
-          });
+          directiveProblem(d, es, "warning", `.include ${boundedQuote(d.args)}: the included file is not afterburned, so sensitive instructions in it get no records; use cpp's #include in a .S file, or afterburn the included file and include that`);
         }
         return false;
       case ".org": {
         const p = paddedSinceOrg.get(es.section);
         if (p) {
-          diagnostics.push({
-            file: fileName,
-            line: es.line + 1,
-            column: d.span.start + 1,
-            severity: "warning",
-            message:
-              `.org after ${p.sites} padded site${p.sites === 1 ? "" : "s"} in ${es.section} (${p.bytes} bytes of NOP padding since the section began or its last .org): ` +
+          directiveProblem(
+            d, es, "warning",
+            `.org after ${p.sites} padded site${p.sites === 1 ? "" : "s"} in ${es.section} (${p.bytes} bytes of NOP padding since the section began or its last .org): ` +
               'the code after them moves, so GNU as fails with "attempt to move .org backwards" where it now runs past this .org, ' +
               "and elsewhere the .org leaves less room; put fixed-layout code in .afterburn_noannotate or give the .org that much more room",
-            from: "afterburner",
-            source: sourceOf(es),
-          });
+          );
         }
         paddedSinceOrg.delete(es.section);
         return false;

@@ -1,6 +1,6 @@
 // The debug adapter end to end: dist/debugger.js over stdio, the example guests built with the
 // afterburner (-g, so DWARF line tables are there).
-import { after, before, describe, it } from "node:test";
+import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { readFileSync, writeFileSync, mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -8,39 +8,20 @@ import { join } from "node:path";
 import type { DebugProtocol } from "@vscode/debugprotocol";
 import { readAnnotationRecords, readElf, readLineTable } from "../../core/toolchain/index.js";
 import { loadGuest } from "../examples/guests.js";
-import { Client, guests, hexOf, source } from "./harness.js";
+import { adapterSuite, hexOf, lineOf, source } from "./harness.js";
 
-type Elfs = Awaited<ReturnType<typeof guests>>["elfs"];
-let elfs: Elfs;
-const clients: Client[] = [];
-const client = () => {
-  const c = new Client();
-  clients.push(c);
-  return c;
-};
-
-before(async () => {
-  elfs = (await guests()).elfs;
-});
-after(async () => {
-  for (const c of clients) await c.stop().catch(() => {});
-});
+const suite = adapterSuite();
+const client = suite.client;
 
 const HELLO_S = source("hello/hello.S");
 const INTERRUPTS_C = source("interrupts/interrupts.c");
 
-/** The first line of `file` containing `text` (1-based). */
-function lineOf(file: string, text: string): number {
-  const i = readFileSync(file, "utf8").split("\n").findIndex((l) => l.includes(text));
-  assert.ok(i >= 0, `${text} not in ${file}`);
-  return i + 1;
-}
 
 describe("debug adapter on the raw backend", () => {
   it("stops on entry, hits a source breakpoint in a .S file, steps by line and by instruction", async () => {
     const c = client();
     const line = lineOf(HELLO_S, "movl $msg_cpuid, %esi");
-    const { event, breakpoints } = await c.launch({ program: elfs.hello, stopOnEntry: true }, { breakpoints: [{ path: HELLO_S, lines: [line] }] });
+    const { event, breakpoints } = await c.launch({ program: suite.elfs().hello, stopOnEntry: true }, { breakpoints: [{ path: HELLO_S, lines: [line] }] });
     assert.equal(event.event, "stopped");
     assert.equal(event.body.reason, "entry");
     assert.equal(breakpoints[0][0].verified, true);
@@ -90,7 +71,7 @@ describe("debug adapter on the raw backend", () => {
   it("hits a breakpoint in a C file, evaluates globals, and shows the caller chain", async () => {
     const c = client();
     const line = lineOf(INTERRUPTS_C, `kprintf("int $0x%x: handler ran`);
-    const { event } = await c.launch({ program: elfs.interrupts }, { breakpoints: [{ path: INTERRUPTS_C, lines: [line] }] });
+    const { event } = await c.launch({ program: suite.elfs().interrupts }, { breakpoints: [{ path: INTERRUPTS_C, lines: [line] }] });
     assert.equal(event.body.reason, "breakpoint");
     const frames = await c.frames();
     assert.equal(frames[0].source?.name, "interrupts.c");
@@ -107,7 +88,7 @@ describe("debug adapter on the raw backend", () => {
   it("steps over a line that halts until a timer interrupt, and steps back by line", async () => {
     const c = client();
     const line = lineOf(INTERRUPTS_C, "    sti_hlt();");
-    const { event } = await c.launch({ program: elfs.interrupts }, { breakpoints: [{ path: INTERRUPTS_C, lines: [line] }] });
+    const { event } = await c.launch({ program: suite.elfs().interrupts }, { breakpoints: [{ path: INTERRUPTS_C, lines: [line] }] });
     assert.equal(event.body.reason, "breakpoint");
     await c.dc.setBreakpointsRequest({ source: { path: INTERRUPTS_C }, breakpoints: [] });
     const ticks = await c.evaluate("u32(ticks)");
@@ -135,7 +116,7 @@ describe("debug adapter on the raw backend", () => {
     for (const request of ["next", "stepIn"] as const) {
       const c = client();
       // A timer period is far more virtual time than this budget; the handler's own instructions are far fewer.
-      const { event } = await c.launch({ program: elfs.interrupts, maxInstructions: 20_000 }, { breakpoints: [{ path: INTERRUPTS_C, lines: [line] }] });
+      const { event } = await c.launch({ program: suite.elfs().interrupts, maxInstructions: 20_000 }, { breakpoints: [{ path: INTERRUPTS_C, lines: [line] }] });
       assert.equal(event.body.reason, "breakpoint");
       await c.dc.setBreakpointsRequest({ source: { path: INTERRUPTS_C }, breakpoints: [] });
       const ticks = await c.evaluate("u32(ticks)");
@@ -149,7 +130,7 @@ describe("debug adapter on the raw backend", () => {
   it("a run with a data breakpoint still charges the guest's idle time to the run budget", async () => {
     const c = client();
     const line = lineOf(INTERRUPTS_C, "    sti_hlt();");
-    await c.launch({ program: elfs.interrupts, maxInstructions: 20_000 }, { breakpoints: [{ path: INTERRUPTS_C, lines: [line] }] });
+    await c.launch({ program: suite.elfs().interrupts, maxInstructions: 20_000 }, { breakpoints: [{ path: INTERRUPTS_C, lines: [line] }] });
     await c.dc.setBreakpointsRequest({ source: { path: INTERRUPTS_C }, breakpoints: [] });
     // Watched instruction by instruction, on a variable nothing writes any more.
     const info = await c.dc.dataBreakpointInfoRequest({ name: "soft_ints" });
@@ -165,7 +146,7 @@ describe("debug adapter on the raw backend", () => {
   it("rejects breakpoints it cannot place, with a reason", async () => {
     const c = client();
     const elsewhere = source("paging/paging.c");
-    const { breakpoints } = await c.launch({ program: elfs.hello, stopOnEntry: true }, { breakpoints: [{ path: elsewhere, lines: [10] }, { path: HELLO_S, lines: [100000] }] });
+    const { breakpoints } = await c.launch({ program: suite.elfs().hello, stopOnEntry: true }, { breakpoints: [{ path: elsewhere, lines: [10] }, { path: HELLO_S, lines: [100000] }] });
     assert.equal(breakpoints[0][0].verified, false);
     assert.match(breakpoints[0][0].message!, /paging\.c is not part of hello\.elf/);
     assert.equal(breakpoints[1][0].verified, false);
@@ -176,7 +157,7 @@ describe("debug adapter on the raw backend", () => {
 
   it("reads registers with decoded bits and edits them", async () => {
     const c = client();
-    await c.launch({ program: elfs.hello, stopOnEntry: true });
+    await c.launch({ program: suite.elfs().hello, stopOnEntry: true });
     const regs = await c.registers();
     assert.equal(regs.eax.value, "0x2badb002", "multiboot magic in eax");
     assert.match(regs.cr0.value, /\[PE\]/);
@@ -198,8 +179,8 @@ describe("debug adapter on the raw backend", () => {
 
   it("disassembles around an afterburned site and marks it", async () => {
     const c = client();
-    await c.launch({ program: elfs.hello, stopOnEntry: true });
-    const elf = readElf(readFileSync(elfs.hello), elfs.hello);
+    await c.launch({ program: suite.elfs().hello, stopOnEntry: true });
+    const elf = readElf(readFileSync(suite.elfs().hello), suite.elfs().hello);
     const sites = readAnnotationRecords(elf);
     assert.ok(sites.length > 0);
     const site = sites[0];
@@ -216,7 +197,7 @@ describe("debug adapter on the raw backend", () => {
 
   it("reads and writes guest memory; the guest prints what was written", async () => {
     const c = client();
-    await c.launch({ program: elfs.hello, stopOnEntry: true });
+    await c.launch({ program: suite.elfs().hello, stopOnEntry: true });
     const ev = await c.dc.evaluateRequest({ expression: "msg_hello", context: "watch" });
     const ref = ev.body.memoryReference!;
     const read = await c.dc.customRequest("readMemory", { memoryReference: ref, count: 5 });
@@ -232,7 +213,7 @@ describe("debug adapter on the raw backend", () => {
 
   it("stops on a guest exception filter (software interrupt 0x30) with the event in exceptionInfo", async () => {
     const c = client();
-    const { event } = await c.launch({ program: elfs.interrupts }, { filters: [{ filterId: "exception", condition: "0x30" }] });
+    const { event } = await c.launch({ program: suite.elfs().interrupts }, { filters: [{ filterId: "exception", condition: "0x30" }] });
     assert.equal(event.body.reason, "exception");
     assert.match(event.body.description, /exception .*int \$0x30/);
     const info = await c.dc.exceptionInfoRequest({ threadId: 1 });
@@ -251,7 +232,7 @@ describe("debug adapter on the raw backend", () => {
 
   it("steps back and reverse-continues through recorded history without repeating console output", async () => {
     const c = client();
-    const { event } = await c.launch({ program: elfs.hello }, { functions: ["puts"] });
+    const { event } = await c.launch({ program: suite.elfs().hello }, { functions: ["puts"] });
     assert.equal(event.body.reason, "function breakpoint");
     await c.continue(); // second call of puts
     await c.continue(); // third
@@ -288,7 +269,7 @@ describe("debug adapter on the raw backend", () => {
     const c = client();
     const putsLine = lineOf(HELLO_S, "puts:") + 1;
     const { event } = await c.launch(
-      { program: elfs.hello },
+      { program: suite.elfs().hello },
       { breakpoints: [{ path: HELLO_S, lines: [putsLine], conditions: ["esi == msg_cpuid"] }] },
     );
     assert.equal(event.body.reason, "breakpoint");
@@ -305,7 +286,7 @@ describe("debug adapter on the raw backend", () => {
   it("stops on a data breakpoint when the guest writes a watched variable", async () => {
     const c = client();
     const line = lineOf(INTERRUPTS_C, "pit_set_periodic(TIMER_HZ);");
-    await c.launch({ program: elfs.interrupts }, { breakpoints: [{ path: INTERRUPTS_C, lines: [line] }] });
+    await c.launch({ program: suite.elfs().interrupts }, { breakpoints: [{ path: INTERRUPTS_C, lines: [line] }] });
     const info = await c.dc.dataBreakpointInfoRequest({ name: "ticks" });
     assert.ok(info.body.dataId);
     assert.deepEqual(info.body.accessTypes, ["read", "write", "readWrite"]);
@@ -361,7 +342,7 @@ describe("debug adapter on the raw backend", () => {
     c.dc.on("output", (e: DebugProtocol.OutputEvent) => {
       if (e.body.category === "console") logs.push(e.body.output);
     });
-    const { event } = await c.launch({ program: elfs.hello }, { breakpoints: [{ path: HELLO_S, lines: [line] }] });
+    const { event } = await c.launch({ program: suite.elfs().hello }, { breakpoints: [{ path: HELLO_S, lines: [line] }] });
     assert.equal(event.body.reason, "breakpoint");
     await c.dc.setBreakpointsRequest({ source: { path: HELLO_S }, breakpoints: [{ line }, { line: logLine, logMessage: "esi={esi}" }] });
     const firstRun = c.output;
@@ -374,7 +355,7 @@ describe("debug adapter on the raw backend", () => {
 
   it("returns the CGA text screen on request", async () => {
     const c = client();
-    await c.launch({ program: elfs.hello, stopOnEntry: true });
+    await c.launch({ program: suite.elfs().hello, stopOnEntry: true });
     const s = await c.dc.customRequest("afterburnScreen");
     assert.equal(typeof s.body.text, "string");
     assert.equal(s.body.columns, 80);
@@ -389,7 +370,7 @@ describe("debug adapter on the hypervisor backends (the wedge)", () => {
     it(`${backend}: breakpoint in a .S file, instruction step, scopes, disassembly of a site, break on ${FILTER[backend]}, run to exit`, async () => {
       const c = client();
       const line = lineOf(HELLO_S, "movl $msg_cpuid, %esi");
-      const { event, breakpoints } = await c.launch({ program: elfs.hello, backend }, { breakpoints: [{ path: HELLO_S, lines: [line] }] });
+      const { event, breakpoints } = await c.launch({ program: suite.elfs().hello, backend }, { breakpoints: [{ path: HELLO_S, lines: [line] }] });
       assert.equal(event.body.reason, "breakpoint", JSON.stringify(event.body));
       assert.equal(breakpoints[0][0].verified, true);
       assert.equal((await c.top()).line, line);
@@ -410,7 +391,7 @@ describe("debug adapter on the hypervisor backends (the wedge)", () => {
       assert.notEqual(parseInt((await c.registers()).eip.value, 16), before);
 
       // the out in puts is a site: rewritten by the wedge on xen/l4, left padded elsewhere
-      const elf = readElf(readFileSync(elfs.hello), elfs.hello);
+      const elf = readElf(readFileSync(suite.elfs().hello), suite.elfs().hello);
       const outAt = lineOf(HELLO_S, "outb %al, %dx");
       const lines = readLineTable(elf);
       const site = readAnnotationRecords(elf).find((r) => lines.addressToLine(r.start)?.line === outAt);
@@ -445,7 +426,7 @@ describe("debug adapter on the hypervisor backends (the wedge)", () => {
   it("xen: stepping an instruction into a call-out shows the wedge frame", async () => {
     const c = client();
     const outAt = lineOf(HELLO_S, "outb %al, %dx");
-    const { event } = await c.launch({ program: elfs.hello, backend: "xen" }, { breakpoints: [{ path: HELLO_S, lines: [outAt] }] });
+    const { event } = await c.launch({ program: suite.elfs().hello, backend: "xen" }, { breakpoints: [{ path: HELLO_S, lines: [outAt] }] });
     assert.equal(event.body.reason, "breakpoint");
     let wedge: DebugProtocol.StackFrame | undefined;
     for (let i = 0; i < 4 && !wedge; i++) {
@@ -460,10 +441,10 @@ describe("debug adapter on the hypervisor backends (the wedge)", () => {
     const c = client();
     await c.dc.start();
     await c.dc.initializeRequest({ adapterID: "afterburn", linesStartAt1: true, columnsStartAt1: true, pathFormat: "path" });
-    await assert.rejects(c.dc.launchRequest({ program: elfs.hello, backend: "kvm" } as DebugProtocol.LaunchRequestArguments), /unknown backend 'kvm'/);
+    await assert.rejects(c.dc.launchRequest({ program: suite.elfs().hello, backend: "kvm" } as DebugProtocol.LaunchRequestArguments), /unknown backend 'kvm'/);
     const d = client();
     await d.dc.start();
     await d.dc.initializeRequest({ adapterID: "afterburn", linesStartAt1: true, columnsStartAt1: true, pathFormat: "path" });
-    await assert.rejects(d.dc.launchRequest({ program: elfs.hello, backend: "vtx", vtx: { warpDrive: true } } as DebugProtocol.LaunchRequestArguments), /unknown VT-x control "warpDrive"/);
+    await assert.rejects(d.dc.launchRequest({ program: suite.elfs().hello, backend: "vtx", vtx: { warpDrive: true } } as DebugProtocol.LaunchRequestArguments), /unknown VT-x control "warpDrive"/);
   });
 });

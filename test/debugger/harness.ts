@@ -1,8 +1,10 @@
 // Test harness for the debug adapter: the bundled adapter (dist/debugger.js) driven over stdio by
 // @vscode/debugadapter-testsupport's DebugClient, and the example guests built with the
 // afterburner into a temporary directory (once per test process).
+import { after, before } from "node:test";
+import assert from "node:assert/strict";
 import { execFileSync, type ChildProcess } from "node:child_process";
-import { mkdtempSync } from "node:fs";
+import { mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { DebugClient } from "@vscode/debugadapter-testsupport";
@@ -147,3 +149,33 @@ export class Client {
 }
 
 export const hexOf = (n: number) => "0x" + (n >>> 0).toString(16).padStart(8, "0");
+
+/** The first line of `file` containing `text` (1-based). */
+export function lineOf(file: string, text: string): number {
+  const i = readFileSync(file, "utf8").split("\n").findIndex((l) => l.includes(text));
+  assert.ok(i >= 0, `${text} not in ${file}`);
+  return i + 1;
+}
+
+/**
+ * For a test file: the example guests built once before its tests, and adapter clients that are
+ * stopped after them. `elfs()` is valid inside the tests.
+ */
+export function adapterSuite(): { elfs: () => Awaited<ReturnType<typeof guests>>["elfs"]; client: () => Client } {
+  let built: Awaited<ReturnType<typeof guests>>["elfs"] | undefined;
+  const clients: Client[] = [];
+  before(async () => {
+    built = (await guests()).elfs;
+  });
+  after(async () => {
+    for (const c of clients) await c.stop().catch(() => {});
+  });
+  return {
+    elfs: () => built!,
+    client: () => {
+      const c = new Client();
+      clients.push(c);
+      return c;
+    },
+  };
+}

@@ -3,40 +3,22 @@
 // breakpoint ids across launch and restart, scope edits, evaluateNames, memory writes, disassembly
 // placeholders, symbol names far from the program, variable paging and breakpoints that could
 // never fire. dist/debugger.js over stdio on the example guests, as adapter.test.ts.
-import { after, before, describe, it } from "node:test";
+import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import type { ChildProcess } from "node:child_process";
-import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { DebugProtocol } from "@vscode/debugprotocol";
 import { loadGuest } from "../examples/guests.js";
-import { Client, guests, hexOf, source } from "./harness.js";
+import { adapterSuite, hexOf, lineOf, source, type Client } from "./harness.js";
 
-type Elfs = Awaited<ReturnType<typeof guests>>["elfs"];
-let elfs: Elfs;
-const clients: Client[] = [];
-const client = () => {
-  const c = new Client();
-  clients.push(c);
-  return c;
-};
-
-before(async () => {
-  elfs = (await guests()).elfs;
-});
-after(async () => {
-  for (const c of clients) await c.stop().catch(() => {});
-});
+const suite = adapterSuite();
+const client = suite.client;
 
 const HELLO_S = source("hello/hello.S");
 const INTERRUPTS_C = source("interrupts/interrupts.c");
 
-function lineOf(file: string, text: string): number {
-  const i = readFileSync(file, "utf8").split("\n").findIndex((l) => l.includes(text));
-  assert.ok(i >= 0, `${text} not in ${file}`);
-  return i + 1;
-}
 
 /** A started, initialized client (no launch yet). */
 async function initialized(): Promise<Client> {
@@ -105,7 +87,7 @@ describe("launch configuration", () => {
     ];
     for (const [args, message] of cases) {
       const c = await initialized();
-      const text = await launchFailure(c, { program: elfs.hello, ...args });
+      const text = await launchFailure(c, { program: suite.elfs().hello, ...args });
       assert.match(text, message, JSON.stringify(args));
       assert.doesNotMatch(text, /Cannot read properties|TypeError|\n\s+at /);
       await c.stop();
@@ -114,7 +96,7 @@ describe("launch configuration", () => {
 
   it("takes maxInstructions 0 as no budget: the guest runs to its end", async () => {
     const c = client();
-    const { event } = await c.launch({ program: elfs.hello, maxInstructions: 0 });
+    const { event } = await c.launch({ program: suite.elfs().hello, maxInstructions: 0 });
     assert.equal(event.event, "exited");
     assert.equal(c.output, loadGuest("hello").expectedOutput);
   });
@@ -142,7 +124,7 @@ describe("launch configuration", () => {
     await firstOutput; // the first guest runs
 
     const entry = c.next();
-    await c.dc.launchRequest({ program: elfs.hello, stopOnEntry: true } as DebugProtocol.LaunchRequestArguments);
+    await c.dc.launchRequest({ program: suite.elfs().hello, stopOnEntry: true } as DebugProtocol.LaunchRequestArguments);
     assert.equal((await entry).body.reason, "entry");
     const mark = c.output.length;
     const end = await c.continue();
@@ -154,7 +136,7 @@ describe("launch configuration", () => {
 describe("session lifecycle and malformed requests", () => {
   it("disconnect ends the adapter process", async () => {
     const c = client();
-    await c.launch({ program: elfs.hello, stopOnEntry: true });
+    await c.launch({ program: suite.elfs().hello, stopOnEntry: true });
     const proc = (c.dc as unknown as { _adapterProcess: ChildProcess })._adapterProcess;
     const exited = exitOf(proc);
     await c.dc.disconnectRequest({});
@@ -166,7 +148,7 @@ describe("session lifecycle and malformed requests", () => {
     assert.match(await failure(c.dc.restartRequest({})), /nothing to restart yet/);
     assert.match(await launchFailure(c, null as unknown as Record<string, unknown>), /launch: the arguments are missing \(.*\): launch needs the launch configuration/);
     assert.match(await failure(c.dc.customRequest("source", { sourceReference: 5 })), /no sources by reference/);
-    assert.match(await failure(c.dc.customRequest("attach", { program: elfs.hello })), /attach is not supported/);
+    assert.match(await failure(c.dc.customRequest("attach", { program: suite.elfs().hello })), /attach is not supported/);
     const init = await failure(c.dc.customRequest("initialize", null));
     assert.match(init, /initialize: the arguments are missing/);
     for (const text of [init]) assert.doesNotMatch(text, /TypeError|Cannot read properties|\n\s+at /);
@@ -176,7 +158,7 @@ describe("session lifecycle and malformed requests", () => {
 describe("exception filters", () => {
   it("a rejected setExceptionBreakpoints is not kept: restart still works", async () => {
     const c = client();
-    await c.launch({ program: elfs.hello, stopOnEntry: true });
+    await c.launch({ program: suite.elfs().hello, stopOnEntry: true });
     const text = await failure(c.dc.setExceptionBreakpointsRequest({ filters: [], filterOptions: [{ filterId: "exception", condition: "13, bogus" }] }));
     assert.match(text, /'bogus' is not an exception vector/);
     const again = await c.act(() => c.dc.restartRequest({}));
@@ -194,7 +176,7 @@ describe("breakpoint ids", () => {
     assert.equal(bp.verified, false);
     assert.match(bp.message ?? "", /not loaded yet/);
     const init = c.dc.waitForEvent("initialized");
-    const launched = c.dc.launchRequest({ program: elfs.hello } as DebugProtocol.LaunchRequestArguments);
+    const launched = c.dc.launchRequest({ program: suite.elfs().hello } as DebugProtocol.LaunchRequestArguments);
     await init;
     const first = c.next();
     await c.dc.configurationDoneRequest();
@@ -211,7 +193,7 @@ describe("breakpoint ids", () => {
   it("restart keeps the ids of the breakpoints it sets again", async () => {
     const c = client();
     const line = lineOf(HELLO_S, "movl $msg_cpuid, %esi");
-    const { event, breakpoints } = await c.launch({ program: elfs.hello }, { breakpoints: [{ path: HELLO_S, lines: [line] }] });
+    const { event, breakpoints } = await c.launch({ program: suite.elfs().hello }, { breakpoints: [{ path: HELLO_S, lines: [line] }] });
     const id = breakpoints[0][0].id;
     assert.deepEqual(event.body.hitBreakpointIds, [id]);
     const again = await c.act(() => c.dc.restartRequest({}));
@@ -223,7 +205,7 @@ describe("breakpoint ids", () => {
 describe("variables", () => {
   it("setVariable among the EFLAGS bits takes only EFLAGS bits", async () => {
     const c = client();
-    await c.launch({ program: elfs.hello, stopOnEntry: true });
+    await c.launch({ program: suite.elfs().hello, stopOnEntry: true });
     const regs = await c.registers();
     const eax = await c.evaluate("eax");
     const cr0 = await c.evaluate("cr0");
@@ -246,7 +228,7 @@ describe("variables", () => {
 
   it("every evaluateName of the registers and their bits evaluates to the value shown", async () => {
     const c = client();
-    await c.launch({ program: elfs.hello, stopOnEntry: true });
+    await c.launch({ program: suite.elfs().hello, stopOnEntry: true });
     const regs = await c.registers();
     const named = Object.values(regs).filter((v) => v.evaluateName);
     for (const r of ["eflags", "cr0", "cr4"]) {
@@ -265,7 +247,7 @@ describe("variables", () => {
   it("honours filter named and indexed (with start and count) on the descriptor tables", async () => {
     const c = client();
     const line = lineOf(INTERRUPTS_C, `kprintf("int $0x%x: handler ran`);
-    await c.launch({ program: elfs.interrupts }, { breakpoints: [{ path: INTERRUPTS_C, lines: [line] }] });
+    await c.launch({ program: suite.elfs().interrupts }, { breakpoints: [{ path: INTERRUPTS_C, lines: [line] }] });
     const scopes = await c.dc.scopesRequest({ frameId: 0 });
     const seg = scopes.body.scopes.find((s) => s.name.startsWith("Segments"))!;
     const vars = (await c.dc.variablesRequest({ variablesReference: seg.variablesReference })).body.variables;
@@ -286,7 +268,7 @@ describe("variables", () => {
 describe("memory writes", () => {
   it("rejects bad base64, writes nothing of a partly unwritable range unless allowPartial, and never reports a write beyond RAM", async () => {
     const c = client();
-    await c.launch({ program: elfs.hello, stopOnEntry: true, memory: 2 });
+    await c.launch({ program: suite.elfs().hello, stopOnEntry: true, memory: 2 });
     const read = async (address: number, count: number) =>
       Buffer.from((await c.dc.customRequest("readMemory", { memoryReference: hexOf(address), count })).body.data ?? "", "base64");
     const target = await c.evaluate("msg_hello");
@@ -313,7 +295,7 @@ describe("disassembly", () => {
 
   it("placeholders before address 0 and before a decodable start have distinct, increasing addresses", async () => {
     const c = client();
-    await c.launch({ program: elfs.hello, stopOnEntry: true });
+    await c.launch({ program: suite.elfs().hello, stopOnEntry: true });
     const near0 = (await c.dc.disassembleRequest({ memoryReference: "0x00000002", instructionOffset: -5, instructionCount: 7 })).body!.instructions;
     assert.equal(near0.length, 7);
     assert.ok(increasing(addresses(near0)), near0.map((i) => i.address).join(" "));
@@ -338,7 +320,7 @@ describe("symbols", () => {
   it("addresses outside the program get no symbol: the wedge's frames say wedge", async () => {
     const c = client();
     const outAt = lineOf(HELLO_S, "outb %al, %dx");
-    await c.launch({ program: elfs.hello, backend: "xen" }, { breakpoints: [{ path: HELLO_S, lines: [outAt] }] });
+    await c.launch({ program: suite.elfs().hello, backend: "xen" }, { breakpoints: [{ path: HELLO_S, lines: [outAt] }] });
     let frames: DebugProtocol.StackFrame[] = [];
     for (let i = 0; i < 4 && !frames.some((f) => f.name.startsWith("wedge: ")); i++) {
       await c.act(() => c.dc.stepInRequest({ threadId: 1, granularity: "instruction" }));
@@ -358,7 +340,7 @@ describe("symbols", () => {
 describe("breakpoints that could never fire", () => {
   it("rejects a bogus data access type, a function breakpoint on data, bad conditions and line 0", async () => {
     const c = client();
-    const { breakpoints } = await c.launch({ program: elfs.hello, stopOnEntry: true }, { breakpoints: [{ path: HELLO_S, lines: [0, -5] }] });
+    const { breakpoints } = await c.launch({ program: suite.elfs().hello, stopOnEntry: true }, { breakpoints: [{ path: HELLO_S, lines: [0, -5] }] });
     for (const bp of breakpoints[0]) {
       assert.equal(bp.verified, false);
       assert.match(bp.message ?? "", /is not a line/);

@@ -7,8 +7,8 @@ import { execFileSync } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { loadGuest, WedgeLoadError, type BackendName } from "../../wedge/index.js";
-import { buildTiny, runTiny, STACK, EXIT } from "./tiny.js";
+import { loadGuest } from "../../wedge/index.js";
+import { buildTiny, loadError, runTiny, STACK, EXIT } from "./tiny.js";
 
 const dir = mkdtempSync(join(tmpdir(), "wedge-loader-records-"));
 test.after(() => rmSync(dir, { recursive: true, force: true }));
@@ -25,15 +25,6 @@ function memGuest(name: string, site: string, pad = 4) {
   return buildTiny(dir, name, src, { burn: false });
 }
 
-function loadError(bytes: Uint8Array, backend: BackendName = "xen"): WedgeLoadError {
-  try {
-    loadGuest(bytes, { backend, fileName: "bad.elf" });
-  } catch (e) {
-    assert.ok(e instanceof WedgeLoadError, String(e));
-    return e;
-  }
-  assert.fail("the load succeeded");
-}
 
 test("a memory annotation on a relative call is refused on every backend, naming the site", () => {
   const t = memGuest("callrel", "\tcall 1f");

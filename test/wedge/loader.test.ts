@@ -5,8 +5,8 @@ import assert from "node:assert/strict";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { loadGuest, WedgeLoadError, type BackendName } from "../../wedge/index.js";
-import { buildTiny, STACK } from "./tiny.js";
+import { loadGuest, type BackendName } from "../../wedge/index.js";
+import { buildTiny, loadError, STACK } from "./tiny.js";
 
 const dir = mkdtempSync(join(tmpdir(), "wedge-loader-"));
 test.after(() => rmSync(dir, { recursive: true, force: true }));
@@ -17,15 +17,6 @@ function guest(name: string, body: string, records: string): Uint8Array {
   return buildTiny(dir, name, src, { burn: false }).bytes;
 }
 
-function loadError(bytes: Uint8Array, backend: BackendName = "xen"): WedgeLoadError {
-  try {
-    loadGuest(bytes, { backend, fileName: "bad.elf" });
-  } catch (e) {
-    assert.ok(e instanceof WedgeLoadError, String(e));
-    return e;
-  }
-  assert.fail("the load succeeded");
-}
 
 const NOPS = (n: number) => Array(n).fill("\tnop").join("\n");
 

@@ -4,7 +4,8 @@ import { execFileSync } from "node:child_process";
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterburn } from "../../core/burn/afterburn.js";
-import { loadGuest, type BackendName, type Guest } from "../../wedge/index.js";
+import assert from "node:assert/strict";
+import { loadGuest, WedgeLoadError, type BackendName, type Guest } from "../../wedge/index.js";
 
 export interface Tiny {
   elf: string;
@@ -35,4 +36,15 @@ export function runTiny(t: Tiny, backend: BackendName): { guest: Guest; console:
   const guest = loadGuest(t.bytes, { backend, fileName: t.elf, onSerial: (s) => (console += s) });
   const r = guest.run({ maxInstructions: 10_000_000 });
   return { guest, console, exit: r.exitCode, reason: r.reason };
+}
+
+/** The error loading `bytes` fails with (the test fails if it loads). */
+export function loadError(bytes: Uint8Array, backend: BackendName = "xen"): WedgeLoadError {
+  try {
+    loadGuest(bytes, { backend, fileName: "bad.elf" });
+  } catch (e) {
+    assert.ok(e instanceof WedgeLoadError, String(e));
+    return e;
+  }
+  assert.fail("the load succeeded");
 }

@@ -51,9 +51,8 @@ test("a guest boots by multiboot, prints to COM1 and exits through port 0xF4", a
   assert.equal(text(), "guest says hello\n");
 });
 
-const PIT_GUEST = `
-main:
-  call init_pic
+/** IRQ 0 through the PIC to `timer` at about 1 kHz (interrupts still off), and the handler counting `ticks`. */
+const PIT_SETUP = `  call init_pic
   mov $0x20, %eax
   mov $timer, %ebx
   call set_gate
@@ -66,7 +65,19 @@ main:
   out %al, $0x40
   mov $0xfa, %al          # unmask IRQ 0 (and the cascade)
   out %al, $0x21
-  sti
+`;
+const TIMER = `timer:
+  incl ticks
+  push %eax
+  mov $0x20, %al
+  out %al, $0x20
+  pop %eax
+  iret
+`;
+
+const PIT_GUEST = `
+main:
+${PIT_SETUP}  sti
 1:hlt
   cmpl $5, ticks
   jb 1b
@@ -75,14 +86,7 @@ main:
   call putdec
   mov $0, %eax
   call exit
-timer:
-  incl ticks
-  push %eax
-  mov $0x20, %al
-  out %al, $0x20
-  pop %eax
-  iret
-ticks: .long 0
+${TIMER}ticks: .long 0
 `;
 
 test("the PIT interrupts through the PIC at virtual times; hlt fast-forwards; two runs are identical", async (t) => {
@@ -111,20 +115,7 @@ test("an interrupt pending at sti is taken after the one instruction that follow
   // sti; nop; nop; nop; nop; cli: the interrupt comes after the first nop, before the cli.
   const { m, text } = boot(`
 main:
-  call init_pic
-  mov $0x20, %eax
-  mov $timer, %ebx
-  call set_gate
-  call load_idt
-  mov $0x34, %al
-  out %al, $0x43
-  mov $1193 & 0xff, %al
-  out %al, $0x40
-  mov $1193 >> 8, %al
-  out %al, $0x40
-  mov $0xfa, %al
-  out %al, $0x21
-  mov $100000, %ecx
+${PIT_SETUP}  mov $100000, %ecx
 1:loop 1b
   sti
   nop
@@ -136,14 +127,7 @@ main:
   call putdec
   mov $0, %eax
   call exit
-timer:
-  incl ticks
-  push %eax
-  mov $0x20, %al
-  out %al, $0x20
-  pop %eax
-  iret
-ticks: .long 0
+${TIMER}ticks: .long 0
 `);
   const r = m.run({ maxInstructions: 10_000_000 });
   assert.equal(r.reason, "exit", r.message);
