@@ -716,20 +716,22 @@ export class GuestRuntime {
   private wedgeCallSite(insn: DecodedInstruction): { start: number; end: number } | undefined {
     if (!insn.isCall || insn.branchTarget !== WEDGE_ENTRY) return undefined;
     const lin = insn.address >>> 0;
+    return this.siteContaining(lin) ?? { start: lin, end: (lin + insn.length) >>> 0 };
+  }
+
+  /** The rewritten site holding linear address `lin`: the guest lists its sites in address order (the loader sorts its records). */
+  private siteContaining(lin: number): { start: number; end: number } | undefined {
+    const sites = this.guest.sites;
     let lo = 0;
-    let hi = this.guest.sites.length;
-    this.sitesByStart ??= [...this.guest.sites].sort((a, b) => a.start - b.start);
-    const sites = this.sitesByStart;
+    let hi = sites.length;
     while (lo < hi) {
       const mid = (lo + hi) >>> 1;
       if (sites[mid].start <= lin) lo = mid + 1;
       else hi = mid;
     }
     const s = sites[lo - 1];
-    return s !== undefined && lin < s.end ? { start: s.start, end: s.end } : { start: lin, end: (lin + insn.length) >>> 0 };
+    return s !== undefined && lin < s.end ? s : undefined;
   }
-
-  private sitesByStart: { start: number; end: number }[] | undefined;
 
   /** One step over a site's wedge call: instruction by instruction (hooks included) until the guest is out of the site and the wedge. */
   private stepThroughSite(site: { start: number; end: number }): Outcome {
@@ -837,8 +839,7 @@ export class GuestRuntime {
     // Inside the wedge (entry, stub, post): out means back to the guest, past the site it serves.
     const frame = this.guest.wedgeFrame();
     if (frame !== undefined) {
-      this.sitesByStart ??= [...this.guest.sites].sort((a, b) => a.start - b.start);
-      const site = this.sitesByStart.find((x) => x.start === frame.site) ?? { start: frame.site, end: frame.site };
+      const site = this.siteContaining(frame.site) ?? { start: frame.site, end: frame.site };
       this.start(() => this.outcomeToResult(this.stepThroughSite(site)) ?? this.stepStop());
       return;
     }

@@ -58,7 +58,10 @@ export interface ExceptionInfo {
 }
 
 export interface CpuHooks {
-  /** Called before an instruction whose form is in the hooked set (see Cpu.setHookedForms). */
+  /**
+   * Called before an instruction whose form is in the hooked set (see Cpu.setHookedForms), with EIP
+   * already past it: "handled" (the hook did its work) resumes after the instruction as it is.
+   */
   beforeInstruction?(form: InstructionForm, eip: number, length: number): HookResult;
   /** Called before a fault, trap or software interrupt is delivered through the guest IDT: a VMM sees #GP first. */
   onException?(info: ExceptionInfo): HookResult;

@@ -92,15 +92,9 @@ export function createTrap(ctx: PlatformContext): Platform {
   const pageTables = new PageTableWatch(ctx.machine, (page, eip, instruction) =>
     ctx.ledger.record("trap", eip, "trap.pt-write", `write to write-protected page table ${hex(page << 12)}: the VMM updates its shadow`, instruction),
   );
-  /** EIP of the instruction the hook is handling (the CPU has already moved cpu.eip past it). */
-  let current = 0;
-  /** Resume after the emulated instruction: from its own start, not from cpu.eip (that skipped a second length). */
-  const advance = (len: number) => {
-    cpu.eip = (current + len) >>> 0;
-  };
 
   /** The CPL>0 behaviour of a sensitive-unprivileged instruction: "handled" after a hole, else undefined. */
-  const silent = (entry: CatalogueEntry, lin: number, len: number): "handled" | undefined => {
+  const silent = (entry: CatalogueEntry, lin: number): "handled" | undefined => {
     const d = decodeAt(lin);
     if (!d || cpu.cpl !== 0) return undefined; // the guest's own user code sees what it would see on bare metal
     const [op0, op1] = d.operands;
@@ -111,7 +105,6 @@ export function createTrap(ctx: PlatformContext): Platform {
         const seen = (bare | EFLAGS_IF) & ~EFLAGS_IOPL; // the VMM runs the guest with IF = 1 and IOPL = 0
         if (seen === bare) return undefined;
         push32(cpu, seen);
-        advance(len);
         hole(lin, entry, `pushf pushed IF=1 IOPL=0; bare metal: IF=${(bare >>> 9) & 1} IOPL=${(bare >>> 12) & 3}`);
         return "handled";
       }
@@ -123,7 +116,6 @@ export function createTrap(ctx: PlatformContext): Platform {
         if ((v & keep) === (cur & keep)) return undefined;
         cpu.setEflags(((v & ~keep & 0x254fd5) | (cur & keep) | 0x2) >>> 0);
         cpu.regs[ESP] = (cpu.regs[ESP]! + 4) | 0;
-        advance(len);
         hole(lin, entry, `popf dropped IF=${(v >>> 9) & 1} IOPL=${(v >>> 12) & 3} (kept IF=${(cur >>> 9) & 1}): no fault at CPL 1, IOPL 0`);
         return "handled";
       }
@@ -132,7 +124,6 @@ export function createTrap(ctx: PlatformContext): Platform {
         if (bare === TRAP_HOST.msw) return undefined;
         const r32 = op0?.kind === "reg" && op0.reg.kind === "gpr" && op0.reg.size === 4;
         writeOp(cpu, op0, r32 ? ((cpu.cr[0]! & 0xffff0000) | TRAP_HOST.msw) >>> 0 : TRAP_HOST.msw, true);
-        advance(len);
         hole(lin, entry, `smsw stored the host's ${hex(TRAP_HOST.msw).replace(/^0x0+/, "0x")}; bare metal: ${hex(bare).replace(/^0x0+/, "0x")}`);
         return "handled";
       }
@@ -144,7 +135,6 @@ export function createTrap(ctx: PlatformContext): Platform {
         if (real.base >>> 0 === host.base && real.limit === host.limit) return undefined;
         const a = ea(cpu, op0);
         cpu.writeLinear(a, Uint8Array.of(host.limit & 0xff, host.limit >>> 8, host.base & 0xff, (host.base >>> 8) & 0xff, (host.base >>> 16) & 0xff, host.base >>> 24));
-        advance(len);
         hole(lin, entry, `${entry.id} stored the VMM's table (base ${hex(host.base)}, limit ${hex(host.limit)}); the guest's is at ${hex(real.base)}`);
         return "handled";
       }
@@ -154,7 +144,6 @@ export function createTrap(ctx: PlatformContext): Platform {
         const bare = entry.id === "sldt" ? cpu.ldtr.selector : cpu.tr.selector;
         if (bare === host) return undefined;
         writeOp(cpu, op0, host, true);
-        advance(len);
         hole(lin, entry, `${entry.id} stored the VMM's selector ${hex(host)}; the guest's is ${hex(bare)}`);
         return "handled";
       }
@@ -168,7 +157,6 @@ export function createTrap(ctx: PlatformContext): Platform {
           if (d.opsize16) return undefined;
           push32(cpu, seen);
         } else writeOp(cpu, op0, seen, true);
-        advance(len);
         hole(lin, entry, `%${src.reg.index === 1 ? "cs" : "ss"} reads ${hex(seen)} (RPL 1, the deprivileged ring); bare metal: ${hex(bare)}`);
         return "handled";
       }
@@ -189,7 +177,6 @@ export function createTrap(ctx: PlatformContext): Platform {
         const deprivOk = conforming || (dpl >= 1 && dpl >= rpl);
         if (!bareOk || deprivOk) return undefined;
         cpu.setEflags(cpu.getEflags() & ~ZF);
-        advance(len);
         hole(lin, entry, `${entry.id} on selector ${hex(sel)} (DPL ${dpl}) fails at CPL 1 (ZF=0); bare metal: accessible`);
         return "handled";
       }
@@ -200,13 +187,12 @@ export function createTrap(ctx: PlatformContext): Platform {
 
   cpu.setHookedForms(hookForms(32));
   cpu.hooks = {
-    beforeInstruction: (form, eip, len) => {
+    beforeInstruction: (form, eip) => {
       const entry = entryForForm(form, 32);
       if (!entry) return "continue";
-      current = eip;
       const lin = (cpu.segs[1]!.base + eip) >>> 0;
       const beh = entry.backends.trap;
-      if (beh.action === "silent-wrong") return silent(entry, lin, len) ?? "continue";
+      if (beh.action === "silent-wrong") return silent(entry, lin) ?? "continue";
       if (beh.action !== "trap" || cpu.cpl === 3) return "continue";
       ctx.ledger.record("trap", lin, beh.cost, beh.detail, cpu.instructionCount, entry.id);
       if (entry.id === "mov-to-cr3" || entry.id === "mov-to-cr0") {
@@ -215,8 +201,7 @@ export function createTrap(ctx: PlatformContext): Platform {
         const src = d?.operands[1];
         if (src?.kind === "reg" && src.reg.kind === "gpr") {
           cpu.setCr(entry.id === "mov-to-cr3" ? 3 : 0, cpu.regs[src.reg.index]! >>> 0);
-          advance(len);
-          if (cpu.cr[0]! & 0x80000000) pageTables.track(cpu.cr[3]! & 0xfffff000);
+            if (cpu.cr[0]! & 0x80000000) pageTables.track(cpu.cr[3]! & 0xfffff000);
           return "handled";
         }
       }
