@@ -84,62 +84,76 @@ function lineMarker(name: string): string {
   return `# 1 "${name.replace(/[\\"]/g, "\\$&").replace(/\n/g, "\\n")}"\n`;
 }
 
-function afterburnOne(cc: readonly string[], input: SourceInput, object: string, mode: 16 | 32 | 64, cmd: CompileCommand): number {
-  const keep = process.env.AFTERBURN_KEEP === "1";
-  // Named after the object, which is one per compile: two sources of one name in a parallel build share nothing.
-  const stem = basename(object, extname(object));
+/** Runs `fn` in a fresh temporary folder, removed afterwards; EXIT_AFTERBURN when none can be made. */
+function inWorkFolder(near: string, fn: (work: string) => number): number {
   let work: string;
   try {
-    work = keep ? dirname(object) : workFolder(object);
+    work = workFolder(near);
   } catch (e) {
     process.stderr.write(`afterburn-cc: cannot make a temporary folder: ${(e as Error).message}\n`);
     return EXIT_AFTERBURN;
   }
+  try {
+    return fn(work);
+  } finally {
+    rmSync(work, { recursive: true, force: true });
+  }
+}
+
+/**
+ * One source to its object, the intermediates in `work` (a temporary folder of its own when not
+ * given; beside the object with AFTERBURN_KEEP).
+ */
+function afterburnOne(cc: readonly string[], input: SourceInput, object: string, mode: 16 | 32 | 64, cmd: CompileCommand, work?: string): number {
+  if (process.env.AFTERBURN_KEEP === "1") return burnIn(dirname(object), cc, input, object, mode, cmd);
+  if (work !== undefined) return burnIn(work, cc, input, object, mode, cmd);
+  return inWorkFolder(object, (w) => burnIn(w, cc, input, object, mode, cmd));
+}
+
+function burnIn(work: string, cc: readonly string[], input: SourceInput, object: string, mode: 16 | 32 | 64, cmd: CompileCommand): number {
+  // Named after the object, which is one per compile: two sources of one name in a parallel build share nothing.
+  const stem = basename(object, extname(object));
   const preburn = join(work, `.preburn_${stem}.s`);
   const burnt = join(work, `.afterburn_${stem}.s`);
-  try {
-    // 1. To assembly text: gcc -S for C/C++, the preprocessor for .S, nothing for .s.
-    let source = input.path;
-    if (input.language !== "assembler") {
-      const step = input.language === "assembler-with-cpp" ? "-E" : "-S";
-      const status = run([...cc, ...frontFlags(cmd, object), ...ANNOTATION_FLAGS, "-x", input.language, step, input.path, "-o", preburn]);
-      if (status !== 0) return status;
-      source = preburn;
-    }
-
-    // 2. Afterburn. The input stays bytes: the output is written from them and the edits, never made into one string.
-    let bytes: Buffer;
-    try {
-      bytes = readFileSync(source);
-    } catch (e) {
-      process.stderr.write(`afterburn-cc: ${source}: cannot read: ${(e as Error).message}\n`);
-      return EXIT_AFTERBURN;
-    }
-    const result = prepareAfterburn(bytes, { mode: mode === 64 ? 64 : 32, fileName: input.path });
-    // Diagnostics name the input as the user wrote it; lines are those of the preprocessed text. The
-    // afterburner's own warnings (a site left unannotated, a .org behind padding) always show; the
-    // parser's questions about syntax only when verbose, as GNU as has the last word on those.
-    printDiagnostics(
-      result.diagnostics.filter((d) => d.severity === "error" || d.from === "afterburner" || verbose),
-      false,
-    );
-    if (hasAfterburnerErrors(result)) return EXIT_AFTERBURN;
-    const fd = openSync(burnt, "w");
-    try {
-      // A .s input is assembled from here, not from where it is: say where its lines are.
-      if (source === input.path) writeSync(fd, lineMarker(input.path));
-      result.writeTo(fd);
-    } finally {
-      closeSync(fd);
-    }
-    if (process.env.AFTERBURN_SITES === "1") writeFileSync(`${object}.sites.json`, sitesJson(result, input.path, mode === 64 ? 64 : 32));
-
-    // 3. Assemble.
-    const fromCompiler = isCompiled(input.language);
-    return run([...cc, ...assembleFlags(cmd.common, fromCompiler), "-x", "assembler", "-c", burnt, "-o", object]);
-  } finally {
-    if (!keep) rmSync(work, { recursive: true, force: true });
+  // 1. To assembly text: gcc -S for C/C++, the preprocessor for .S, nothing for .s.
+  let source = input.path;
+  if (input.language !== "assembler") {
+    const step = input.language === "assembler-with-cpp" ? "-E" : "-S";
+    const status = run([...cc, ...frontFlags(cmd, object), ...ANNOTATION_FLAGS, "-x", input.language, step, input.path, "-o", preburn]);
+    if (status !== 0) return status;
+    source = preburn;
   }
+
+  // 2. Afterburn. The input stays bytes: the output is written from them and the edits, never made into one string.
+  let bytes: Buffer;
+  try {
+    bytes = readFileSync(source);
+  } catch (e) {
+    process.stderr.write(`afterburn-cc: ${source}: cannot read: ${(e as Error).message}\n`);
+    return EXIT_AFTERBURN;
+  }
+  const result = prepareAfterburn(bytes, { mode: mode === 64 ? 64 : 32, fileName: input.path });
+  // Diagnostics name the input as the user wrote it; lines are those of the preprocessed text. The
+  // afterburner's own warnings (a site left unannotated, a .org behind padding) always show; the
+  // parser's questions about syntax only when verbose, as GNU as has the last word on those.
+  printDiagnostics(
+    result.diagnostics.filter((d) => d.severity === "error" || d.from === "afterburner" || verbose),
+    false,
+  );
+  if (hasAfterburnerErrors(result)) return EXIT_AFTERBURN;
+  const fd = openSync(burnt, "w");
+  try {
+    // A .s input is assembled from here, not from where it is: say where its lines are.
+    if (source === input.path) writeSync(fd, lineMarker(input.path));
+    result.writeTo(fd);
+  } finally {
+    closeSync(fd);
+  }
+  if (process.env.AFTERBURN_SITES === "1") writeFileSync(`${object}.sites.json`, sitesJson(result, input.path, mode === 64 ? 64 : 32));
+
+  // 3. Assemble.
+  const fromCompiler = isCompiled(input.language);
+  return run([...cc, ...assembleFlags(cmd.common, fromCompiler), "-x", "assembler", "-c", burnt, "-o", object]);
 }
 
 /** The same file (the output would overwrite the input: gcc refuses, and must get the chance to). */
@@ -216,19 +230,12 @@ function compileEach(cc: readonly string[], cmd: CompileCommand, mode: 16 | 32 |
  * (`-x none` before each, so a `-x c` before a source does not apply to its object).
  */
 function compileAndLink(cc: readonly string[], args: readonly string[], cmd: CompileCommand, sources: readonly SourceInput[], mode: 16 | 32 | 64): number {
-  let work: string;
-  try {
-    work = workFolder(cmd.output ?? "a.out");
-  } catch (e) {
-    process.stderr.write(`afterburn-cc: cannot make a temporary folder: ${(e as Error).message}\n`);
-    return EXIT_AFTERBURN;
-  }
-  try {
+  return inWorkFolder(cmd.output ?? "a.out", (work) => {
     const objects = new Map<number, string>();
     let status = 0;
     for (const [n, input] of sources.entries()) {
       const object = join(work, `${n}-${defaultObjectName(input.path)}`);
-      const s = afterburnOne(cc, input, object, mode, cmd);
+      const s = afterburnOne(cc, input, object, mode, cmd, work);
       if (s !== 0 && status === 0) status = s;
       if (diedOf !== undefined) return s;
       objects.set(input.index, object);
@@ -239,9 +246,7 @@ function compileAndLink(cc: readonly string[], args: readonly string[], cmd: Com
       return object === undefined ? [a] : ["-x", "none", object];
     });
     return run([...cc, ...link]);
-  } finally {
-    rmSync(work, { recursive: true, force: true });
-  }
+  });
 }
 
 // A build runs this once per source file: exiting at once skips tearing the heap down. All work is

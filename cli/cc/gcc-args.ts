@@ -14,6 +14,9 @@ const SEPARATE_VALUE = new Set([
 /** gcc's queries: they print something and compile nothing, whatever else the line holds. */
 const QUERY = /^(-###|--version|--help|--target-help|-print-.*|-dumpversion|-dumpfullversion|-dumpmachine|-dumpspecs)$/;
 
+/** The code size each -m flag selects (the last one given counts). */
+const FLAG_MODE: ReadonlyMap<string, 16 | 32 | 64> = new Map([["-m16", 16], ["-m32", 32], ["-m64", 64], ["-mx32", 64]]);
+
 /** Options that take a separate value only when given bare (e.g. `-I dir` but `-Idir`). */
 function takesSeparateValue(arg: string): boolean {
   return SEPARATE_VALUE.has(arg);
@@ -199,10 +202,11 @@ export function readCompileCommand(argv: readonly string[]): CompileCommand {
       forcedLanguage = a.slice(2);
       continue;
     }
-    if (a === "-m32") cmd.mode = 32;
-    else if (a === "-m64" || a === "-mx32") cmd.mode = 64;
-    else if (a === "-m16") cmd.mode = 16;
-    if (a === "-mx32" || a === "-m32" || a === "-m64" || a === "-m16") cmd.x32 = a === "-mx32";
+    const flagged = FLAG_MODE.get(a);
+    if (flagged !== undefined) {
+      cmd.mode = flagged;
+      cmd.x32 = a === "-mx32";
+    }
     if (a.startsWith("-masm=")) cmd.intelSyntax = a === "-masm=intel";
     if (a === "-dumpbase" || a === "-dumpdir") cmd.namesAuxOutputs = true;
     if (a === "-MD" || a === "-MMD") cmd.makesDeps = true;
@@ -233,11 +237,7 @@ export function readCompileCommand(argv: readonly string[]): CompileCommand {
 /** The code size a compiler command's own arguments select (AFTERBURN_REAL_CC="gcc -m32"), before the line's. */
 export function modeOfFlags(words: readonly string[]): 16 | 32 | 64 | undefined {
   let mode: 16 | 32 | 64 | undefined;
-  for (const w of words) {
-    if (w === "-m32") mode = 32;
-    else if (w === "-m64" || w === "-mx32") mode = 64;
-    else if (w === "-m16") mode = 16;
-  }
+  for (const w of words) mode = FLAG_MODE.get(w) ?? mode;
   return mode;
 }
 
