@@ -66,16 +66,6 @@ function readRom(path: string): Uint8Array {
   return bytes;
 }
 
-/**
- * A load error, with the way out named once: the wedge ends a RAM-fit error with "(give the guest more memory)";
- * here that becomes the option to use.
- */
-function loadErrorText(message: string): string {
-  if (!/ of RAM\b/.test(message)) return message;
-  const text = message.replace(/ \(give the guest more memory\)$/, "");
-  return `${text} (give the guest more memory: --memory MiB, at most ${MAX_MEMORY_MIB})`;
-}
-
 function parseVtx(values: string[]): Record<string, boolean> {
   const out: Record<string, boolean> = {};
   for (const v of values) {
@@ -191,7 +181,9 @@ function runOne(bytes: Uint8Array, fileName: string, backend: BackendName, o: Ru
       },
     });
   } catch (e) {
-    if (e instanceof WedgeLoadError) throw new InputError(loadErrorText(e.message));
+    if (e instanceof WedgeLoadError) {
+      throw new InputError(e.tooLittleMemory ? `${e.message} (give the guest more memory: --memory MiB, at most ${MAX_MEMORY_MIB})` : e.message);
+    }
     throw e;
   }
   for (const port of o.postPorts) {

@@ -40,7 +40,9 @@ export function openElfGuest(bytes: Uint8Array, options: HostOptions): DebugGues
       onSerial: options.onSerial,
     });
   } catch (e) {
-    if (e instanceof WedgeLoadError) throw new GuestLoadError(e.message + (/RAM|memory/.test(e.message) ? " (set \"memory\" in the launch configuration)" : ""), e.site);
+    if (e instanceof WedgeLoadError) {
+      throw new GuestLoadError(e.tooLittleMemory ? `${e.message} (give the guest more memory: set "memory" in the launch configuration)` : e.message, e.site);
+    }
     throw e;
   }
   watchPostPorts(guest.machine, options);

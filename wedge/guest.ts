@@ -53,7 +53,7 @@ class WedgeGuest implements Guest {
     try {
       this.machine.loadElfSegments(image.segments, image.entry, { cmdline: options.cmdline ?? image.fileName });
     } catch (e) {
-      throw new WedgeLoadError(`${image.fileName}: ${(e as Error).message} (give the guest more memory)`);
+      throw new WedgeLoadError(`${image.fileName}: ${(e as Error).message}`, undefined, { tooLittleMemory: true });
     }
     this.platform = FACTORIES[backend]({ machine: this.machine, image, ledger: this.ledger, backend, options });
     this.sites = this.platform.sites;

@@ -21,10 +21,13 @@ import type { SiteLocation } from "./types.js";
 
 export class WedgeLoadError extends Error {
   readonly site?: SiteLocation;
-  constructor(message: string, site?: SiteLocation) {
+  /** The guest does not fit in its RAM: each front end names its own way to give it more. */
+  readonly tooLittleMemory: boolean;
+  constructor(message: string, site?: SiteLocation, options: { tooLittleMemory?: boolean } = {}) {
     super(message);
     this.name = "WedgeLoadError";
     this.site = site;
+    this.tooLittleMemory = options.tooLittleMemory ?? false;
   }
 }
 

@@ -5,7 +5,7 @@ import assert from "node:assert/strict";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { loadGuest, type BackendName } from "../../wedge/index.js";
+import { loadGuest, WedgeLoadError, type BackendName } from "../../wedge/index.js";
 import { buildTiny, loadError, STACK } from "./tiny.js";
 
 const dir = mkdtempSync(join(tmpdir(), "wedge-loader-"));
@@ -65,4 +65,17 @@ test("a rewrite that does not fit its room fails on the pre-virtualized backends
 test("not an IA-32 executable, or not an ELF at all", () => {
   assert.throws(() => loadGuest(new TextEncoder().encode("not an elf file at all"), { backend: "raw", fileName: "x.bin" }), /x\.bin: not an ELF file/);
   assert.throws(() => loadGuest(new Uint8Array(8), { backend: "bogus" as BackendName }), /unknown backend "bogus"/);
+});
+
+test("a guest too big for its RAM says so as a flag, which front ends turn into their own advice", () => {
+  const big = guest("big", "\tcli\n\t.fill 0x300000, 1, 0x90", "");
+  let e: unknown;
+  try {
+    loadGuest(big, { backend: "raw", fileName: "big.elf", memoryMiB: 2 });
+  } catch (x) {
+    e = x;
+  }
+  assert.ok(e instanceof WedgeLoadError && e.tooLittleMemory, String(e));
+  assert.match(e.message, /of RAM$/, "no front end's advice in the wedge's own message");
+  assert.equal(loadError(guest("bad", "\tnop", "\t.long 0x12345678, 0x12345679")).tooLittleMemory, false);
 });
