@@ -111,8 +111,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<Afterb
       return undefined;
     }
     const name = uri.path.split("/").pop() ?? "file";
-    const preview = Previews.uriFor(uri);
-    previews.set(preview, uri, lspRange, result.text);
+    const preview = previews.show(uri, lspRange, result.text);
     // Diff only the whole file; a range preview has nothing to line up with on the left.
     if (lspRange) {
       const doc = await vscode.workspace.openTextDocument(preview);

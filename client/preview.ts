@@ -44,18 +44,19 @@ export class Previews implements vscode.TextDocumentContentProvider, vscode.Disp
     ];
   }
 
-  /** The preview document of a source (one per source file; a range preview replaces the whole-file one). */
-  static uriFor(source: vscode.Uri): vscode.Uri {
-    return vscode.Uri.from({ scheme: PREVIEW_SCHEME, path: `${source.path}.afterburn.s`, query: source.toString() });
-  }
-
-  /** Shows `text` as the preview of `source` (over `range`, protocol form) and follows the source from now on. */
-  set(preview: vscode.Uri, source: vscode.Uri, range: unknown, text: string): void {
+  /**
+   * Shows `text` as the preview of `source` (over `range`, protocol form) and follows the source from
+   * now on. Returns the preview document's uri: one per source file (a range preview replaces the
+   * whole-file one).
+   */
+  show(source: vscode.Uri, range: unknown, text: string): vscode.Uri {
+    const preview = vscode.Uri.from({ scheme: PREVIEW_SCHEME, path: `${source.path}.afterburn.s`, query: source.toString() });
     const key = preview.toString();
     const old = this.shown.get(key);
     if (old?.timer !== undefined) clearTimeout(old.timer);
     this.shown.set(key, { source: source.toString(), range, text, timer: undefined, busy: false, again: false });
     this.emitter.fire(preview);
+    return preview;
   }
 
   provideTextDocumentContent(uri: vscode.Uri): string {
