@@ -2,6 +2,7 @@
 // toolchain check with an install hint, and a cancellable process runner. Plain module (node only),
 // tested under test/client/; client/run.ts adds progress, terminals and views around it.
 import { execFile, type ChildProcess } from "node:child_process";
+import { createHash } from "node:crypto";
 import { existsSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { basename, dirname, extname, join, relative, resolve, sep } from "node:path";
@@ -114,9 +115,7 @@ function shellWord(w: string): string {
  */
 function makeSafeFolder(dir: string, tmp: string): string {
   if (/^[A-Za-z0-9_./+,@=-]+$/.test(dir)) return dir;
-  let h = 0;
-  for (let i = 0; i < dir.length; i++) h = (Math.imul(h, 31) + dir.charCodeAt(i)) | 0;
-  return join(tmp, `afterburn-guests-${(h >>> 0).toString(16)}`);
+  return join(tmp, `afterburn-guests-${createHash("sha256").update(dir).digest("hex").slice(0, 16)}`);
 }
 
 /**

@@ -148,14 +148,9 @@ export class TrapLedgerModel {
     if (added > 0) this.changed();
   }
 
-  /** Known source location of a site address: from the backend's last report, else from any backend's. */
-  location(address: number, backend?: string): LocatedSite | undefined {
-    if (backend !== undefined) return this.locations.get(backend)?.get(address);
-    for (const m of this.locations.values()) {
-      const l = m.get(address);
-      if (l) return l;
-    }
-    return undefined;
+  /** Known source location of a site address, from the backend's last report. */
+  location(address: number, backend: string): LocatedSite | undefined {
+    return this.locations.get(backend)?.get(address);
   }
 
   backendNames(): string[] {
