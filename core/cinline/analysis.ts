@@ -8,7 +8,7 @@ import { parseAsm } from "../asm/parse.js";
 import { findSites, type AsmSite } from "../asm/sites.js";
 import type { CodeMode, Span } from "../asm/types.js";
 import { cParserIfLoaded, loadCParser, type CParser } from "./parser.js";
-import { decodeEscape, substituteTemplate, type AsmOperand, type FilePoint } from "./template.js";
+import { decodeEscape, substituteTemplate, type AsmOperand, type FilePoint, type SubstitutedTemplate } from "./template.js";
 import { Conditions } from "./conditional.js";
 
 export interface CSite extends AsmSite {
@@ -245,13 +245,6 @@ function decodeTemplate(lits: Node[], shift: BodyShift | undefined): { text: str
   return { text, pos };
 }
 
-/** The end (exclusive) of the template element at i: a whole operand reference (%0, %w1, %[name], %l0), else i + 1. */
-function referenceEnd(template: string, i: number): number {
-  if (template[i] !== "%") return i + 1;
-  const m = /^%[a-zA-Z]?(?:[0-9]+|\[[^\]]*\])/.exec(template.slice(i, i + 64));
-  return m ? i + m[0].length : i + 1;
-}
-
 function functionsOf(root: Node): CFunction[] {
   const out: CFunction[] = [];
   for (const f of root.descendantsOfType("function_definition")) {
@@ -272,7 +265,7 @@ function analyseStatements(found: Found[], mode: CodeMode, functions: CFunction[
   const statements: CAsmStatement[] = [];
   const diagnostics: CDiagnostic[] = [];
   const asmLines: string[] = [];
-  const lineOwner: { statement: number; lineStart: number; sub: { text: string; map: number[] }; pos: FilePoint[]; template: string; extended: boolean }[] = [];
+  const lineOwner: { statement: number; lineStart: number; sub: SubstitutedTemplate; pos: FilePoint[] }[] = [];
   const assemblyLines: number[] = [];
   for (const f of found) {
     const index = statements.length;
@@ -283,7 +276,9 @@ function analyseStatements(found: Found[], mode: CodeMode, functions: CFunction[
       diagnostics.push({ range: f.statement.range, message: `asm statement not analysed: ${f.statement.unparsed}`, severity: "info" });
     }
     if (f.template === undefined) continue;
-    const sub = f.statement.extended ? substituteTemplate(f.template.text, f.operands, f.labels) : { text: f.template.text, map: [...f.template.text].map((_, i) => i).concat(f.template.text.length) };
+    const sub: SubstitutedTemplate = f.statement.extended
+      ? substituteTemplate(f.template.text, f.operands, f.labels)
+      : { text: f.template.text, map: [...f.template.text].map((_, i) => i).concat(f.template.text.length), ends: [...f.template.text].map((_, i) => i + 1).concat(f.template.text.length) };
     f.statement.text = sub.text;
     let start = 0;
     // Lines as the assembler parser breaks them (a lone "\r" too), each with the length of its break.
@@ -299,7 +294,7 @@ function analyseStatements(found: Found[], mode: CodeMode, functions: CFunction[
     lines.push(sub.text.slice(from));
     breakLength.push(1);
     for (const [k, l] of lines.entries()) {
-      lineOwner.push({ statement: index, lineStart: start, sub, pos: f.template.pos, template: f.template.text, extended: f.statement.extended });
+      lineOwner.push({ statement: index, lineStart: start, sub, pos: f.template.pos });
       asmLines.push(l);
       // The line's C line is its first instruction character's: a leading "\t" often ends the literal before.
       const lead = l.search(/\S/);
@@ -315,9 +310,10 @@ function analyseStatements(found: Found[], mode: CodeMode, functions: CFunction[
       const owner = lineOwner[s.span.line];
       if (owner === undefined) continue;
       const from = owner.sub.map[owner.lineStart + s.span.start];
-      const last = owner.sub.map[owner.lineStart + Math.max(s.span.start, s.span.end - 1)];
-      // A site ending in a substituted operand (`outb %b0, %w1`) ends where the reference does.
-      const to = last !== undefined && owner.extended ? referenceEnd(owner.template, last) - 1 : last;
+      // The template character the site's last character came from, at the end of its element: a site
+      // ending in a substituted operand (`outb %b0, %w1`) ends where the reference does.
+      const end = owner.sub.ends[owner.lineStart + Math.max(s.span.start, s.span.end - 1)];
+      const to = end === undefined ? undefined : end - 1;
       const a = owner.pos[from ?? 0];
       const b = owner.pos[to ?? 0];
       if (a === undefined) continue;

@@ -2,6 +2,8 @@
 // character's file position), then replace GCC's operand references (%0, %[name], %w1, %l0, %=, %%) with
 // representative AT&T operands so the statement can be classified as the assembler will see it.
 
+import { PREFIX_WORDS } from "../asm/registers.js";
+
 export interface FilePoint {
   row: number;
   column: number;
@@ -18,6 +20,8 @@ export interface SubstitutedTemplate {
   text: string;
   /** map[i] = index into the decoded template of output character i (map.length = text.length + 1). */
   map: number[];
+  /** ends[i] = index just past the template element output character i came from (a whole `%w1` for its `%dx`). */
+  ends: number[];
 }
 
 const REG32: Record<string, string> = { a: "eax", b: "ebx", c: "ecx", d: "edx", S: "esi", D: "edi", A: "eax" };
@@ -64,9 +68,13 @@ function operandText(operands: readonly AsmOperand[], index: number, modifier: s
 export function substituteTemplate(template: string, operands: readonly AsmOperand[], labels: readonly string[]): SubstitutedTemplate {
   let text = "";
   const map: number[] = [];
-  const emit = (s: string, at: number) => {
+  const ends: number[] = [];
+  const emit = (s: string, at: number, end: number) => {
     text += s;
-    for (let k = 0; k < s.length; k++) map.push(at);
+    for (let k = 0; k < s.length; k++) {
+      map.push(at);
+      ends.push(end);
+    }
   };
   const n = template.length;
   let dialect = 0; // 0 outside {...}; 1 in the AT&T alternative; 2 in a later alternative (dropped)
@@ -86,18 +94,17 @@ export function substituteTemplate(template: string, operands: readonly AsmOpera
     }
     if (dialect === 2) continue;
     if (ch !== "%") {
-      text += ch;
-      map.push(i);
+      emit(ch, i, i + 1);
       continue;
     }
     const next = template[i + 1];
     if (next === "%" || next === "{" || next === "|" || next === "}") {
-      emit(next, i);
+      emit(next, i, i + 2);
       i++;
       continue;
     }
     if (next === "=") {
-      emit("0", i);
+      emit("0", i, i + 2);
       i++;
       continue;
     }
@@ -124,25 +131,25 @@ export function substituteTemplate(template: string, operands: readonly AsmOpera
     }
     if (index === undefined) {
       // Not an operand reference (e.g. a lone % in a plain asm without operands): keep it as written.
-      text += ch;
-      map.push(i);
+      emit(ch, i, i + 1);
       continue;
     }
     if (modifier === "l" || index >= operands.length) {
       const label = labels[index - operands.length];
-      emit(label !== undefined ? `.L${label}` : ".Llabel", i);
-    } else emit(operandText(operands, index, modifier, statementMnemonic(text)), i);
+      emit(label !== undefined ? `.L${label}` : ".Llabel", i, j);
+    } else emit(operandText(operands, index, modifier, statementMnemonic(text)), i, j);
     i = j - 1;
   }
   map.push(n);
-  return { text, map };
+  ends.push(n);
+  return { text, map, ends };
 }
 
 /** The mnemonic (lower case, after any labels and prefixes) of the statement `text` ends in. */
 function statementMnemonic(text: string): string {
   const start = Math.max(text.lastIndexOf("\n"), text.lastIndexOf(";")) + 1;
   const words = text.slice(start).replace(/^\s*([A-Za-z0-9_.$]+:\s*)*/, "").trim().toLowerCase().split(/[\s,]+/);
-  while (words.length > 1 && /^(rep|repe|repz|repne|repnz|lock|data16|addr16)$/.test(words[0]!)) words.shift();
+  while (words.length > 1 && PREFIX_WORDS.has(words[0]!)) words.shift();
   return words[0] ?? "";
 }
 

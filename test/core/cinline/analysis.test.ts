@@ -181,4 +181,9 @@ test("substituteTemplate keeps a map from every output character to its template
   assert.equal(t[s.map[s.text.indexOf("%cr")]], "%");
   assert.equal(s.map[0], 0);
   assert.equal(s.map[s.text.indexOf("%eax")], t.indexOf("%[v]"));
+  // ...and where that character's template element ends: past the whole reference for its substitute.
+  assert.equal(s.ends.length, s.map.length);
+  assert.equal(s.ends[s.text.indexOf("%eax") + 3], t.indexOf("%[v]") + "%[v]".length);
+  assert.equal(s.ends[s.text.length - 1], t.length, "%= ends the template");
+  assert.equal(s.ends[0], 1);
 });
