@@ -10,7 +10,7 @@ import * as operandsModule from "./operands.js";
 // Bound once: under tsx (CJS interop) every use of an imported binding is a getter call.
 const { skipString } = operandsModule;
 
-type Truth = 0 | 1 | 2; // false, true, unknown
+export type Truth = 0 | 1 | 2; // false, true, unknown
 
 interface Conditional {
   /** Truth of the branch being read. */
@@ -46,7 +46,13 @@ function unescapeCString(s: string): string {
   return s.replace(/\\(.)/g, "$1");
 }
 
-function evaluateCondition(expr: string, defined: Map<string, boolean>, defines: Map<string, number>): Truth {
+/** The value of a constant cpp expression (a #define's body), with C's integer suffixes; undefined when not constant here. */
+export function constantValue(text: string, defines: ReadonlyMap<string, number>): number | undefined {
+  return analyseExpression(text.replace(/(\d+)[uUlL]+\b/g, "$1"), defines).value;
+}
+
+/** A #if / #elif condition: 1 or 0 when the names it uses are known here, else 2 (unknown). */
+export function evaluateCondition(expr: string, defined: ReadonlyMap<string, boolean>, defines: ReadonlyMap<string, number>): Truth {
   // defined(X) / defined X → 1 or 0 when known here, else unknown.
   let unknown = false;
   const replaced = expr.replace(/\bdefined\s*(?:\(\s*([A-Za-z_]\w*)\s*\)|([A-Za-z_]\w*))/g, (_m, a: string | undefined, b: string | undefined) => {
@@ -59,9 +65,9 @@ function evaluateCondition(expr: string, defined: Map<string, boolean>, defines:
     return d ? "1" : "0";
   });
   // cpp's && / || / ! / comparisons differ from gas (true is 1), but only truthiness matters here.
-  const r = analyseExpression(replaced.replace(/(\d+)[uUlL]+\b/g, "$1"), defines);
-  if (unknown || r.value === undefined) return 2;
-  return r.value !== 0 ? 1 : 0;
+  const value = constantValue(replaced, defines);
+  if (unknown || value === undefined) return 2;
+  return value !== 0 ? 1 : 0;
 }
 
 function not(t: Truth): Truth {
@@ -125,7 +131,7 @@ export function applyPreprocessor(lines: ParsedLine[], honourConditionals: boole
         } else {
           defined.set(m[1], true);
           if (m[2] === undefined) {
-            const v = analyseExpression(m[3].replace(/(\d+)[uUlL]+\b/g, "$1"), defines).value;
+            const v = constantValue(m[3], defines);
             if (v !== undefined) defines.set(m[1], v);
             else defines.delete(m[1]);
           }
