@@ -2,7 +2,7 @@
 // report each backend's ledger (events by kind, top sites with source lines, modelled cycles, overhead vs raw).
 
 import { readFileSync, statSync, writeSync } from "node:fs";
-import { Machine, type RunResult } from "../machine/index.js";
+import { Machine, MAX_MEMORY_MIB, MIN_MEMORY_MIB, type RunResult } from "../machine/index.js";
 import { BACKENDS, loadGuest, VTX_CONTROLS, WedgeLoadError, type BackendName, type LedgerReport } from "../wedge/index.js";
 import { flag, intValue, parseArgs, UsageError, value } from "./args.js";
 import { InputError } from "./burn-commands.js";
@@ -24,7 +24,6 @@ const spec = {
 export const RUN_EXIT = { halt: 0, reset: 123, budget: 124, tripleFault: 125, error: 70 } as const;
 
 const DEFAULT_BUDGET = 2_000_000_000;
-const MAX_MEMORY_MIB = 3072;
 /** mapFirmware's bounds (machine/boot/rom.ts): a non-empty image of at most 16 MiB, mapped to end at 4 GiB. */
 const ROM_MAX_BYTES = 16 * 1024 * 1024;
 
@@ -80,7 +79,7 @@ function parseVtx(values: string[]): Record<string, boolean> {
 export function runCommand(argv: readonly string[]): number {
   const a = parseArgs(argv, spec);
   const backends = parseBackends(value(a, "--backend"));
-  const memoryMiB = intValue(a, "--memory", 2, MAX_MEMORY_MIB) ?? 256;
+  const memoryMiB = intValue(a, "--memory", MIN_MEMORY_MIB, MAX_MEMORY_MIB) ?? 256;
   const maxInstructions = intValue(a, "--max-instructions", 1, Number.MAX_SAFE_INTEGER) ?? DEFAULT_BUDGET;
   const postPorts = (a.options.get("--post-port") ?? []).map((p) => {
     const n = /^0x[0-9a-f]+$/i.test(p) ? parseInt(p, 16) : /^\d+$/.test(p) ? Number(p) : NaN;

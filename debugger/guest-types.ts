@@ -10,6 +10,8 @@ export const BACKEND_NAMES: readonly BackendName[] = BACKENDS;
 export { inWedge, WEDGE_ENTRY } from "../wedge/index.js";
 /** What backs a physical page (RAM, a device, nothing): a host write lands only on RAM or a device. */
 export { PageKind } from "../machine/memory.js";
+/** Guest RAM the machine takes, in MiB. */
+export { MAX_MEMORY_MIB, MIN_MEMORY_MIB } from "../machine/machine.js";
 
 export interface WedgeFrame {
   handler: string;

@@ -5,6 +5,8 @@
 // checked here too, value by value, since a nonsense budget or memory size would otherwise reach
 // the emulator (a string budget made the run loop spin forever).
 
+import { MAX_MEMORY_MIB, MIN_MEMORY_MIB } from "./guest-types.js";
+
 type Kind = "string" | "integer" | "boolean" | "object";
 
 interface Field {
@@ -43,8 +45,11 @@ const LAUNCH: Fields = {
   rom: opt("string"),
   backend: opt("string"),
   stopOnEntry: opt("boolean"),
-  // The machine takes 2 to 3072 MiB (machine/machine.ts).
-  memory: custom((v) => (Number.isSafeInteger(v) && (v as number) >= 2 && (v as number) <= 3072 ? undefined : `must be a whole number of MiB from 2 to 3072 (got ${describeValue(v)})`)),
+  memory: custom((v) =>
+    Number.isSafeInteger(v) && (v as number) >= MIN_MEMORY_MIB && (v as number) <= MAX_MEMORY_MIB
+      ? undefined
+      : `must be a whole number of MiB from ${MIN_MEMORY_MIB} to ${MAX_MEMORY_MIB} (got ${describeValue(v)})`,
+  ),
   // 0 is no budget, as when it is left out.
   maxInstructions: custom((v) => (Number.isSafeInteger(v) && (v as number) >= 0 ? undefined : `must be a whole number of instructions, 0 or more (0: no budget) (got ${describeValue(v)})`)),
   postPort: custom((v) => (isPort(v) || (Array.isArray(v) && v.every(isPort)) ? undefined : `must be a port number (0-0xffff) or a list of them (got ${describeValue(v)})`)),

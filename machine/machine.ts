@@ -27,6 +27,9 @@ import { writeMpTables } from "./boot/mp-table.js";
 import { mapFirmware } from "./boot/rom.js";
 
 export const DEFAULT_MEMORY_MIB = 256;
+/** Guest RAM the machine takes, in MiB (below 3 GiB: the top GiB holds the APICs, the wedge's window and the firmware). */
+export const MIN_MEMORY_MIB = 2;
+export const MAX_MEMORY_MIB = 3072;
 export const DEFAULT_CLOCK_HZ = 100_000_000;
 export const COM1_BASE = 0x3f8;
 export const COM1_IRQ = 4;
@@ -142,7 +145,9 @@ export class Machine {
 
   constructor(options: MachineOptions = {}) {
     const mib = options.memoryMiB ?? DEFAULT_MEMORY_MIB;
-    if (!Number.isInteger(mib) || mib < 2 || mib > 3072) throw new RangeError(`memoryMiB must be an integer from 2 to 3072, got ${mib}`);
+    if (!Number.isInteger(mib) || mib < MIN_MEMORY_MIB || mib > MAX_MEMORY_MIB) {
+      throw new RangeError(`memoryMiB must be an integer from ${MIN_MEMORY_MIB} to ${MAX_MEMORY_MIB}, got ${mib}`);
+    }
     const clockHz = options.clockHz ?? DEFAULT_CLOCK_HZ;
     this.memory = new PhysicalMemory(mib * 1024 * 1024);
     this.cpu = new Cpu(this.memory);
