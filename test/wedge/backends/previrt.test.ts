@@ -11,6 +11,18 @@ import { join } from "node:path";
 
 const afterburn = join(__dirname, "..", "..", "..", "bin", "afterburn.js");
 
+/** `afterburn run` on a one-file C guest `name` (built by the CLI with the examples' runtime) on `backends`. */
+function runGuest(name: string, source: string, backends: string) {
+  const dir = mkdtempSync(join(tmpdir(), `previrt-${name}-`));
+  try {
+    mkdirSync(join(dir, name));
+    writeFileSync(join(dir, name, `${name}.c`), source);
+    return spawnSync(process.execPath, [afterburn, "run", join(dir, name), "--backend", backends], { encoding: "utf8", timeout: 180_000 });
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
 const GUEST = `#include "guest.h"
 extern char site_int3[], site_ud2[], site_gp[], fix_gp[], bad_load[];
 static void on_bp(struct trapframe *tf) { kprintf("#BP at site+%d\\n", (int)(tf->eip - (uint32_t)site_int3)); }
@@ -38,18 +50,11 @@ uint32_t kmain(uint32_t magic, uint32_t mbinfo) {
 `;
 
 test("xen, l4: faults in a stub or inline rewrite are reported at the site, traps after the instruction; handlers that fix up or skip work", () => {
-  const dir = mkdtempSync(join(tmpdir(), "previrt-exc-"));
-  try {
-    mkdirSync(join(dir, "exc"));
-    writeFileSync(join(dir, "exc", "exc.c"), GUEST);
-    const r = spawnSync(process.execPath, [afterburn, "run", join(dir, "exc"), "--backend", "all"], { encoding: "utf8", timeout: 180_000 });
-    assert.equal(r.status, 0, r.stderr);
-    assert.equal(r.stdout, "#BP at site+1\n#UD at site+0\n#GP at the rdmsr: fixed up\n#GP at load+0\nfs 0x10\n");
-    assert.match(r.stderr, /result\s+exit 0\s+exit 0\s+exit 0\s+exit 0\s+exit 0/);
-    assert.match(r.stderr, /console\s+reference\s+same\s+same\s+same\s+same/);
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
+  const r = runGuest("exc", GUEST, "all");
+  assert.equal(r.status, 0, r.stderr);
+  assert.equal(r.stdout, "#BP at site+1\n#UD at site+0\n#GP at the rdmsr: fixed up\n#GP at load+0\nfs 0x10\n");
+  assert.match(r.stderr, /result\s+exit 0\s+exit 0\s+exit 0\s+exit 0\s+exit 0/);
+  assert.match(r.stderr, /console\s+reference\s+same\s+same\s+same\s+same/);
 });
 
 const POPFW = `#include "guest.h"
@@ -78,15 +83,8 @@ uint32_t kmain(uint32_t magic, uint32_t mbinfo) {
 `;
 
 test("xen, l4: a 16-bit popf pops its word and sets the virtual IF from it, as on bare metal", () => {
-  const dir = mkdtempSync(join(tmpdir(), "previrt-popfw-"));
-  try {
-    mkdirSync(join(dir, "popfw"));
-    writeFileSync(join(dir, "popfw", "popfw.c"), POPFW);
-    const r = spawnSync(process.execPath, [afterburn, "run", join(dir, "popfw"), "--backend", "raw,vtx,xen,l4"], { encoding: "utf8", timeout: 180_000 });
-    assert.equal(r.status, 0, r.stderr);
-    assert.equal(r.stdout, "ticks with IF=1: yes\nafter popfw(IF=0): ticks 0, pushfw IF=0, stack balanced\n");
-    assert.match(r.stderr, /console\s+reference\s+same\s+same\s+same/);
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
+  const r = runGuest("popfw", POPFW, "raw,vtx,xen,l4");
+  assert.equal(r.status, 0, r.stderr);
+  assert.equal(r.stdout, "ticks with IF=1: yes\nafter popfw(IF=0): ticks 0, pushfw IF=0, stack balanced\n");
+  assert.match(r.stderr, /console\s+reference\s+same\s+same\s+same/);
 });
