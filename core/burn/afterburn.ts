@@ -89,10 +89,10 @@ interface LineEdit extends Edit {
  * refSuffix: "b" for numeric labels). beginHere false: the begin label is defined before, at the
  * instruction's prefix on an earlier line.
  */
-function siteText(insn: string, padding: number, section: string, mode: CodeMode, begin: string, end: string, refSuffix: string, beginHere = true): string {
+function siteText(insn: string, padding: number, section: string, mode: CodeMode, objectMode: CodeMode, begin: string, end: string, refSuffix: string, beginHere = true): string {
   // Made of few pieces, the fixed ones kept: a large file has thousands of sites, and every piece
   // joined is an object to allocate (then to collect).
-  return `${beginHere ? `${begin}: ` : ""}${insn}${paddingText(padding)}${end}${recordOpening(section, mode)}${begin}${refSuffix}, ${end}${refSuffix}; .popsection`;
+  return `${beginHere ? `${begin}: ` : ""}${insn}${paddingText(padding)}${end}${recordOpening(section, mode, objectMode)}${begin}${refSuffix}, ${end}${refSuffix}; .popsection`;
 }
 
 /** What follows the instruction up to its end label: its padding, if any. */
@@ -103,14 +103,21 @@ function paddingText(padding: number): string {
   return (paddingTexts[padding] ??= `; .fill ${padding},1,0x90; `);
 }
 
-/** From the end label's colon to the record's first label. */
+/**
+ * From the end label's colon to the record's first label. The reader sizes records by the object's
+ * ELF class (as --32 or --64), which a .code32/.code64 switch does not change: a site in the other
+ * code size than the burn's (-m32/-m64) gets `.dc.a`, which GNU as sizes by the object's class
+ * (a .quad in an --32 object is an error; a .long in an --64 one misaligns every record after it).
+ * Every record is then 2 words of the object's size, so the .balign never pads.
+ */
 const recordOpenings = new Map<string, string>();
-function recordOpening(section: string, mode: CodeMode): string {
-  const key = mode === 64 ? `64${section}` : `32${section}`;
+function recordOpening(section: string, mode: CodeMode, objectMode: CodeMode): string {
+  const key = `${mode}/${objectMode}${section}`;
   let t = recordOpenings.get(key);
   if (t === undefined) {
     const wide = mode === 64;
-    t = `:; .pushsection ${section},"",@progbits; .balign ${wide ? 8 : 4}; ${wide ? ".quad" : ".long"} `;
+    const word = mode !== objectMode ? ".dc.a" : wide ? ".quad" : ".long";
+    t = `:; .pushsection ${section},"",@progbits; .balign ${wide ? 8 : 4}; ${word} `;
     // Sections are few; a file naming thousands (generated names) only stops being cached.
     if (recordOpenings.size < 256) recordOpenings.set(key, t);
   }
@@ -397,7 +404,7 @@ function burn(text: string, options: BurnOptions): Burnt {
         const first = parsed.statements[outside[0]];
         addEdit(first.line, { start: first.statement.span.start, end: first.statement.span.start, text: `${begin}: ` });
       }
-      const annotated = siteText(joined.length > 0 ? [...joined, st.text].join(" ") : st.text, padding, site.annotationSection, es.mode, begin, end, "", outside.length === 0);
+      const annotated = siteText(joined.length > 0 ? [...joined, st.text].join(" ") : st.text, padding, site.annotationSection, es.mode, defaultMode, begin, end, "", outside.length === 0);
       if (inline) inline.parts.push(annotated);
       else addEdit(es.line, { start: st.span.start, end: st.span.end, text: annotated });
       site.padding = padding;
@@ -438,7 +445,7 @@ function burn(text: string, options: BurnOptions): Burnt {
       addEdit(inner.bodyLine, {
         start: raw.span.start,
         end: raw.span.end,
-        text: siteText(raw.text, padding, site.annotationSection, es.mode, "9997", "9998", "b", first === undefined),
+        text: siteText(raw.text, padding, site.annotationSection, es.mode, defaultMode, "9997", "9998", "b", first === undefined),
       });
     }
     site.padding = padding;

@@ -58,6 +58,27 @@ test("64-bit code gets .quad records", async () => {
   assert.ok(recs.every((x) => x.end > x.start));
 });
 
+test("a site in the other code size gets records of the object's word size, whichever as assembles it", async () => {
+  // The reader sizes records by ELF class (as --32/--64), which a .code32/.code64 switch does not change.
+  const cases = [
+    { mode: 32 as const, src: ".text\n\tcli\n.code64\n\tswapgs\n\tmov %rax, %cr8\n.code32\n\tsti\n" },
+    { mode: 64 as const, src: ".text\n\tcli\n.code32\n\tmov %eax, %cr3\n\tljmp $8, $0\n.code64\n\tsti\n" },
+    // a file that says .code64 itself, burned without -m64 and assembled with --64
+    { mode: 64 as const, src: ".code64\n\tcli\n\tswapgs\n", burnMode: 32 as const },
+  ];
+  for (const { mode, src, burnMode } of cases) {
+    const r = afterburn(src, { mode: burnMode ?? mode });
+    const { records: recs, elf } = await records(r.output, mode);
+    assert.equal(recs.length, r.sites.length, src);
+    const text = elf.section(".text")!.data();
+    for (const [k, rec] of recs.entries()) {
+      assert.equal(rec.section, ".text", src);
+      assert.equal(rec.end - rec.start > r.sites[k].padding, true, src);
+      assert.equal(text[rec.end - 1], 0x90, `${src}: record ${k} ends after its padding`);
+    }
+  }
+});
+
 test(".afterburn_noannotate regions are listed but not annotated, and the directives are consumed", async () => {
   const src = ".text\n.afterburn_noannotate\ncli\n.afterburn_annotate\nsti\n";
   const r = afterburn(src);
