@@ -539,6 +539,17 @@ function burn(text: string, options: BurnOptions): Burnt {
           directiveProblem(d, es, "warning", `.include ${boundedQuote(d.args)}: the included file is not afterburned, so sensitive instructions in it get no records; use cpp's #include in a .S file, or afterburn the included file and include that`);
         }
         return false;
+      case ".intel_syntax":
+      case ".att_syntax": {
+        // The parser reads AT&T operands only: in Intel order, or without % on registers, `mov cr3, eax`
+        // is no control-register move, so sensitive instructions would pass unannotated.
+        const [form] = d.argList;
+        const readable = d.name === ".att_syntax" && (form === undefined || form.toLowerCase() === "prefix");
+        if (!readable) {
+          directiveProblem(d, es, "error", `${boundedQuote(`${d.name}${d.args ? ` ${d.args}` : ""}`)}: the afterburner reads AT&T syntax only (with % on registers), so sensitive instructions up to the next .att_syntax would be missed; write this code in AT&T syntax`);
+        }
+        return false;
+      }
       case ".org": {
         const p = paddedSinceOrg.get(es.section);
         if (p) {

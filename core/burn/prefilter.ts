@@ -60,9 +60,9 @@ function foldCase(c: number): number {
 
 /**
  * Directives after which statements have another mode or section (mirrored from the full parser's
- * derive pass), and `.org` and `.include`, which the afterburner warns about.
+ * derive pass), and `.org`, `.include` and the syntax switches, which the afterburner reports.
  */
-const CONTEXT_DIRECTIVES = [".text", ".data", ".bss", ".section", ".pushsection", ".popsection", ".previous", ".code16", ".code16gcc", ".code32", ".code64", ".file", ".org", ".include"];
+const CONTEXT_DIRECTIVES = [".text", ".data", ".bss", ".section", ".pushsection", ".popsection", ".previous", ".code16", ".code16gcc", ".code32", ".code64", ".file", ".org", ".include", ".intel_syntax", ".att_syntax"];
 /** Directives the fast path does not model: the whole file goes to the full parser. */
 const FULL_PARSE_DIRECTIVES: ReadonlySet<string> = new Set([
   ".macro", ".endm", ".endmacro", ".rept", ".irp", ".irpc", ".endr", ".exitm", ".purgem",

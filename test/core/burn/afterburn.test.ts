@@ -247,6 +247,24 @@ test(".include is warned of at its line, on the fast path and the full parser: t
   assert.equal(afterburn(src, { fileName: "t.s", annotate: false }).diagnostics.filter((d) => d.from === "afterburner").length, 0);
 });
 
+test("Intel syntax is an error at its directive, on the fast path and the full parser: its operands are not read, so sites would be missed", () => {
+  const src = "\t.text\n\tcli\n  .intel_syntax noprefix\n\tmov eax, cr0\n\tmov cr3, eax\n.att_syntax\n\tsti\n";
+  for (const fullParse of [false, true]) {
+    const r = afterburn(src, { fileName: "t.s", fullParse });
+    const e = r.diagnostics.filter((d) => d.from === "afterburner");
+    assert.equal(e.length, 1, `fullParse=${fullParse}`);
+    assert.equal(e[0].severity, "error");
+    assert.deepEqual([e[0].line, e[0].column], [3, 3]);
+    assert.match(e[0].message, /^\.intel_syntax noprefix: the afterburner reads AT&T syntax only/);
+    assert.ok(hasAfterburnerErrors(r));
+  }
+  // back in AT&T syntax with prefixes, or never left: no error
+  for (const ok of ["\t.att_syntax\n\tcli\n", "\t.att_syntax prefix\n\tcli\n", "\tcli\n"]) {
+    assert.equal(hasAfterburnerErrors(afterburn(ok)), false, ok);
+  }
+  assert.ok(hasAfterburnerErrors(afterburn("\t.att_syntax noprefix\n\tmov eax, cr0\n")), "AT&T without % prefixes is not read either");
+});
+
 test(".org is not warned of without padding before it in its own section", () => {
   const quiet = [
     "\t.text\n\tcli\n\t.data\nd:\n\t.org d+16\n", // the site is in another section
