@@ -20,6 +20,7 @@ import {
   MarkupKind,
   SymbolKind,
   type Hover,
+  type TextEdit,
   type Position,
   type Range,
 } from "vscode-languageserver";
@@ -480,13 +481,15 @@ export function codeActionsFor(doc: OpenDocument, range: Range, diagnostics: Dia
   const ours = diagnostics.filter((d) => d.source === "afterburn" && typeof d.code === "string" && ids.has(d.code)).slice(0, ACTION_DIAGNOSTICS);
   const annotated = sites.filter((s) => s.annotated);
   if (annotated.length > 0) {
-    const edit = excludeEdit(doc, range, annotated);
-    if (edit !== undefined) {
+    const exclude = excludeEdit(doc, range, annotated);
+    if (exclude !== undefined) {
+      // Named by what the edit excludes, which can be more than the selection's sites (a comment running on to another).
+      const gone = exclude.sites;
       out.push({
-        title: annotated.length === 1 ? `Exclude \`${boundedQuote(annotated[0].text)}\` from afterburning` : `Exclude ${annotated.length} sensitive sites from afterburning`,
+        title: gone.length === 1 ? `Exclude \`${boundedQuote(gone[0].text)}\` from afterburning` : `Exclude ${gone.length} sensitive sites from afterburning`,
         kind: CodeActionKind.QuickFix,
         diagnostics: ours,
-        edit: { changes: { [doc.uri]: edit } },
+        edit: { changes: { [doc.uri]: exclude.edits } },
       });
     }
   }
@@ -502,8 +505,11 @@ export function codeActionsFor(doc: OpenDocument, range: Range, diagnostics: Dia
   return out;
 }
 
-/** Wraps the lines of the selected sites in .afterburn_noannotate / .afterburn_annotate (inside the asm template in C). */
-function excludeEdit(doc: OpenDocument, range: Range, sites: EditorSite[]) {
+/**
+ * Wraps the lines of the selected sites in .afterburn_noannotate / .afterburn_annotate (inside the asm
+ * template in C), with the annotated sites the wrapped lines hold.
+ */
+function excludeEdit(doc: OpenDocument, range: Range, sites: EditorSite[]): { edits: TextEdit[]; sites: EditorSite[] } | undefined {
   if (doc.asm !== undefined) {
     // Loops, not Math.min(...lines): spread into arguments, a selection of 100,000 sites overflows the stack.
     let first = range.start.line;
@@ -512,17 +518,22 @@ function excludeEdit(doc: OpenDocument, range: Range, sites: EditorSite[]) {
       if (s.range.line < first) first = s.range.line;
       if (s.range.line > last) last = s.range.line;
     }
+    // Directive lines inserted in a .rept body or a comment would repeat or vanish: whole constructs are wrapped.
+    ({ first, last } = doc.asm.wholeStatementLines(first, last));
     const indent = /^\s*/.exec(doc.lineText(first))![0] || "\t";
     const lastText = doc.lineText(last);
-    return [
-      { range: { start: { line: first, character: 0 }, end: { line: first, character: 0 } }, newText: `${indent}.afterburn_noannotate\n` },
-      { range: { start: { line: last, character: lastText.length }, end: { line: last, character: lastText.length } }, newText: `\n${indent}.afterburn_annotate` },
-    ];
+    return {
+      edits: [
+        { range: { start: { line: first, character: 0 }, end: { line: first, character: 0 } }, newText: `${indent}.afterburn_noannotate\n` },
+        { range: { start: { line: last, character: lastText.length }, end: { line: last, character: lastText.length } }, newText: `\n${indent}.afterburn_annotate` },
+      ],
+      sites: sitesOf(doc).filter((s) => s.annotated && s.range.line >= first && s.range.line <= last),
+    };
   }
   const c = doc.cAnalysisNow();
   if (c === undefined) return undefined;
   const stmts = new Set(sites.map((s) => (s as { statement?: number }).statement ?? -1));
-  const edits = [];
+  const edits: TextEdit[] = [];
   for (const i of stmts) {
     const st = c.statements[i];
     if (st === undefined || st.templateStart === undefined || st.templateEnd === undefined) continue;
@@ -531,7 +542,7 @@ function excludeEdit(doc: OpenDocument, range: Range, sites: EditorSite[]) {
       { range: { start: { line: st.templateEnd.row, character: st.templateEnd.column }, end: { line: st.templateEnd.row, character: st.templateEnd.column } }, newText: "\\n\\t.afterburn_annotate" },
     );
   }
-  return edits.length > 0 ? edits : undefined;
+  return edits.length > 0 ? { edits, sites: sitesOf(doc).filter((s) => s.annotated && stmts.has((s as { statement?: number }).statement ?? -1)) } : undefined;
 }
 
 /** Entry points a guest starts from: `_start` in assembly, kmain/main in C. */

@@ -301,6 +301,23 @@ export class AsmAnalysis {
     return this.defines.get(name);
   }
 
+  /**
+   * Widens document lines [first, last] so that a line can be inserted before `first` and after
+   * `last`: neither inside a block comment or continued cpp line that runs across the boundary, nor
+   * inside a `.macro`/`.rept`/`.irp` body (a body opened within the lines is closed within them).
+   */
+  wholeStatementLines(first: number, last: number): { first: number; last: number } {
+    const n = Math.min(this.source.length, this.maxLines);
+    if (first < 0 || last >= n || first > last) return { first, last };
+    const off = this.prologue.length;
+    const lines = this.doc.file.lines;
+    const template = (l: number) => lines[off + l]?.template === true;
+    // A line goes between line k - 1 and line k: inside a body when either of them is a body line.
+    while (first > 0 && (this.doc.runsOn(off + first - 1) || template(first - 1) || template(first))) first--;
+    while (last < n - 1 && (this.doc.runsOn(off + last) || template(last) || template(last + 1))) last++;
+    return { first, last };
+  }
+
   /** Every sensitive site with document ranges (sites inside headers' macros are shown at their invocation). */
   sites(): MappedSite[] {
     const version = this.doc.version;

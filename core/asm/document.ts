@@ -191,6 +191,12 @@ export class AsmDocument {
     return this.texts[line] ?? "";
   }
 
+  /** Whether the line ends inside a construct that runs into the next line (an open block comment, a continued cpp line). */
+  runsOn(line: number): boolean {
+    const s = this.endStates[line];
+    return s !== undefined && s !== LEX_INITIAL;
+  }
+
   /** The full analysis (computed on first read after a change). */
   get file(): AsmFile {
     const file = this.currentAnalysis();
