@@ -286,6 +286,7 @@ function burn(text: string, options: BurnOptions): Burnt {
   let pendingMemop: { kind: MemopKind; remaining: number; line: number } | undefined;
   let labelCounter = 0;
   const labelPrefix = uniqueLabelPrefix(text);
+  let bodyLabels: [string, string] | undefined; // found when a body first needs them
 
   // Body lines (inside .macro/.rept/.irp) are annotated once, in the body; each expansion is a site.
   // bodyDecision: per body line, per instruction index: the entry if every expansion is sensitive.
@@ -440,12 +441,13 @@ function burn(text: string, options: BurnOptions): Burnt {
     if (!bodyEdited.has(key)) {
       bodyEdited.add(key);
       const first = prefixRaws[0];
-      if (first) addEdit(first.line, { start: first.raw!.span.start, end: first.raw!.span.start, text: "9997: " });
       // Numeric local labels: unique per expansion, as the original did inside macros.
+      const [begin, end] = (bodyLabels ??= unusedNumericLabels(text));
+      if (first) addEdit(first.line, { start: first.raw!.span.start, end: first.raw!.span.start, text: `${begin}: ` });
       addEdit(inner.bodyLine, {
         start: raw.span.start,
         end: raw.span.end,
-        text: siteText(raw.text, padding, site.annotationSection, es.mode, defaultMode, "9997", "9998", "b", first === undefined),
+        text: siteText(raw.text, padding, site.annotationSection, es.mode, defaultMode, begin, end, "b", first === undefined),
       });
     }
     site.padding = padding;
@@ -740,6 +742,18 @@ function lineEnds(text: string): (start: number) => number {
     }
     return cr < nl ? cr : nl;
   };
+}
+
+/**
+ * Two numeric local labels for macro and loop bodies that the input never writes: one the file
+ * uses itself (`9998:` ... `jmp 9998b` in a body) would take the file's own references. Any digit
+ * run counts, not only labels: a macro argument or .irp value can become a label.
+ */
+function unusedNumericLabels(text: string): [string, string] {
+  const used = (n: number) => new RegExp(`(?<![0-9])0*${n}(?![0-9])`).test(text);
+  const found: string[] = [];
+  for (let n = 9997; found.length < 2; n++) if (!used(n)) found.push(String(n));
+  return [found[0]!, found[1]!];
 }
 
 /** A label prefix that the input does not already use (so re-burning a hand-edited output cannot clash). */

@@ -116,6 +116,46 @@ test("macro bodies are annotated once; every expansion carries its own record", 
   assert.equal(new Set(recs.map((x) => x.start)).size, 7, "records are distinct");
 });
 
+test("the numeric labels a macro or loop body's site gets are numbers the file does not use: its own 1b/1f still land where they did", async () => {
+  const src = [
+    ".text",
+    ".macro m",
+    "9998:\tnop",
+    "\tcli",
+    "\tjmp 9998b",
+    "\tjmp 9997f",
+    ".endm",
+    "\tm",
+    "9997:\tret",
+    ".rept 2",
+    "\tjmp 9998f",
+    "\trep",
+    "\tinsb",
+    "9998:\tnop",
+    ".endr",
+    "",
+  ].join("\n");
+  const plain = readElf(await assemble(src, { mode: 32, fileName: "t.s" }), "t.o").section(".text")!.data();
+  const r = afterburn(src);
+  assert.equal(r.sites.filter((s) => s.annotated).length, 3);
+  const { elf, records: recs } = await records(r.output);
+  const text = elf.section(".text")!.data();
+  // m: nop, cli + padding, jmp back to the nop (2 bytes each), jmp forward to the ret
+  const cli = recs[0];
+  assert.deepEqual([cli.start, text[cli.start]], [1, 0xfa]);
+  const back = cli.end;
+  assert.deepEqual([text[back], back + 2 + (text[back + 1] << 24 >> 24)], [0xeb, 0], "jmp 9998b lands on the body's own 9998");
+  const ret = back + 4 + (text[back + 3] << 24 >> 24);
+  assert.equal(text[ret], 0xc3, "jmp 9997f lands on the ret");
+  // each .rept iteration: jmp over its rep insb (and its padding) to its own nop
+  for (const rec of recs.slice(1)) {
+    const jmp = rec.start - 2;
+    assert.deepEqual([text[jmp], jmp + 2 + text[jmp + 1]], [0xeb, rec.end]);
+    assert.equal(text[rec.end], 0x90);
+  }
+  assert.equal(plain[plain.length - 1], 0x90);
+});
+
 test("a macro whose sensitivity depends on its arguments is written out inline where it is sensitive", async () => {
   const src = [".macro LOAD src, dst", "\tmovl \\src, \\dst", ".endm", ".text", "LOAD %eax, %ebx", "LOAD %eax, %cr3", "LOAD %ecx, %edx"].join("\n");
   const r = afterburn(src);
