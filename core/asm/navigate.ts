@@ -57,8 +57,20 @@ export function classifyWord(an: AsmAnalysis, line: number, character: number): 
   return { word, kind, span };
 }
 
-/** True when the span is the first word of a statement (a mnemonic, directive or macro name). */
+/** True when the span is the first word of a statement (a mnemonic, directive or macro name) or a prefix. */
 function isMnemonicPosition(an: AsmAnalysis, line: number, span: Span): boolean {
+  // The line's parsed statements know, past comments and labels, which words lead a statement; `foo` of
+  // `foo = 5` leads none. The text is read only where no statement covers the word (a comment, a bad line).
+  const statements = an.file.lines[an.offset + line]?.statements ?? [];
+  const covers = (s: Span | undefined, strict: boolean) => {
+    const r = s === undefined ? undefined : an.toSource(s);
+    return r !== undefined && r.line === line && (strict ? r.start <= span.start && span.end <= r.end : r.start < span.end && span.start < r.end);
+  };
+  for (const st of statements) {
+    if (st.kind === "instruction" && (covers(st.mnemonicSpan, false) || st.prefixes.some((p) => covers(p.span, false)))) return true;
+    if (st.kind === "directive" && covers(st.nameSpan, false)) return true;
+    if (covers(st.span, true)) return false;
+  }
   const text = an.lineText(line);
   let i = span.start - 1;
   while (i >= 0 && (text[i] === " " || text[i] === "\t")) i--;

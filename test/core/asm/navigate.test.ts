@@ -3,7 +3,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { AsmAnalysis } from "../../../core/asm/analysis.js";
-import { foldingRanges } from "../../../core/asm/navigate.js";
+import { classifyWord, foldingRanges, hoverAt } from "../../../core/asm/navigate.js";
 
 test("folding: a closer ends the innermost open block of its kind and the blocks left open inside it; unmatched closers fold nothing", () => {
   const text = [
@@ -31,4 +31,17 @@ test("folding: thousands of unmatched closers under an open stack stay cheap and
   const n = 20_000;
   const text = [...Array.from({ length: n }, () => ".if 1"), ...Array.from({ length: n }, () => ".endm")].join("\n");
   assert.deepEqual(foldingRanges(new AsmAnalysis(text, { fileName: "f.S" })), []);
+});
+
+test("hover: a mnemonic after a block comment is the instruction (it read as an undefined symbol); an assignment's name is its symbol", () => {
+  const an = new AsmAnalysis(["/* é😀 */ cli", "f: /* irq */ sti", "foo = 5", "\tlock cmpxchgl %ebx, (%ecx)", "\tmovl $foo, %eax"].join("\n"), { fileName: "h.s" });
+  const hover = (line: number, character: number) => hoverAt(an, line, character)?.markdown ?? "";
+  assert.match(hover(0, 11), /^`cli` — privileged; the afterburner pads/);
+  assert.deepEqual(classifyWord(an, 0, 11)?.kind, "instruction");
+  assert.match(hover(1, 14), /^`sti` — privileged/);
+  assert.equal(classifyWord(an, 2, 1)?.kind, "symbol");
+  assert.match(hover(2, 1), /^\*\*symbol\*\* `foo` = `5`/);
+  assert.equal(classifyWord(an, 3, 2)?.kind, "instruction");
+  assert.equal(classifyWord(an, 3, 8)?.kind, "instruction");
+  assert.equal(classifyWord(an, 4, 8)?.kind, "symbol");
 });
