@@ -10,6 +10,8 @@ import type { CodeMode, Span } from "../asm/types.js";
 import { cParserIfLoaded, loadCParser, type CParser } from "./parser.js";
 import { decodeEscape, substituteTemplate, type AsmOperand, type FilePoint, type SubstitutedTemplate } from "./template.js";
 import { Conditions } from "./conditional.js";
+import { blankDirectiveComments } from "./source.js";
+import { ASM_START, pasteStringMacros, pointKey, stringMacros, type Placeholder, type Placeholders } from "./string-macros.js";
 
 export interface CSite extends AsmSite {
   /** Document range of the instruction in the C source. */
@@ -85,12 +87,22 @@ export async function analyseC(text: string, options: CAnalysisOptions = {}): Pr
 /** Synchronous form once the parser is loaded. */
 export function analyseCWith(cp: CParser, text: string, options: CAnalysisOptions = {}): CAnalysisResult {
   if (!mayContainAsm(text)) return EMPTY();
-  const tree = cp.parser.parse(text);
+  const mode = options.mode ?? 32;
+  const source = blankDirectiveComments(text);
+  let tree = cp.parser.parse(source);
   if (tree === null) return EMPTY();
   try {
+    let conditions = new Conditions(tree.rootNode, mode);
+    const macros = stringMacros(tree.rootNode, conditions);
+    const pasted = pasteStringMacros(cp, source, tree, macros);
+    if (pasted !== undefined) {
+      tree.delete();
+      tree = pasted.tree;
+      conditions = new Conditions(tree.rootNode, mode);
+    }
     const found: Found[] = [];
-    collect(cp, tree.rootNode, found, undefined, new Conditions(tree.rootNode, options.mode ?? 32));
-    return analyseStatements(found, options.mode ?? 32, functionsOf(tree.rootNode));
+    collect(cp, tree.rootNode, found, { shift: undefined, macros, placeholders: pasted?.placeholders }, conditions);
+    return analyseStatements(found, mode, functionsOf(tree.rootNode));
   } finally {
     tree.delete();
   }
@@ -120,8 +132,22 @@ function shiftPoint(p: FilePoint, shift: BodyShift | undefined): FilePoint {
 
 const WRAP_PREFIX = "void __afterburn_macro(void){";
 
-function collect(cp: CParser, root: Node, out: Found[], shift: BodyShift | undefined, conditions?: Conditions): void {
-  const types = shift === undefined ? ["gnu_asm_expression", "preproc_def", "preproc_function_def"] : ["gnu_asm_expression"];
+/** Where the text being read came from: the file, or a #define body re-parsed on its own. */
+interface Context {
+  shift: BodyShift | undefined;
+  /** The file's string macros (#define NAME "text"). */
+  macros: ReadonlyMap<string, string>;
+  /** Placeholder literals standing for those macros in this text. */
+  placeholders: Placeholders | undefined;
+}
+
+function collect(cp: CParser, root: Node, out: Found[], ctx: Context, conditions?: Conditions): void {
+  const types = ctx.shift === undefined ? ["gnu_asm_expression", "preproc_def", "preproc_function_def"] : ["gnu_asm_expression"];
+  // `asm(NAME)` with a NAME that is not a string this file defines: tree-sitter cannot make an asm
+  // statement of it (an ERROR node). Say so rather than show nothing.
+  for (const node of errorNodes(root)) {
+    if (!conditions?.dropped(node) && ASM_START.test(node.text) && node.descendantsOfType("gnu_asm_expression").length === 0) out.push(unreadable(node, ctx.shift));
+  }
   for (const node of root.descendantsOfType(types)) {
     if (node === null) continue;
     // In a branch the preprocessor surely drops (#if 0, the other architecture's #ifdef): not compiled.
@@ -130,19 +156,25 @@ function collect(cp: CParser, root: Node, out: Found[], shift: BodyShift | undef
       // `extern u64 rdtsc(void) __asm__("rdtsc");`, `int x asm("name");`: an assembler name for a
       // declaration (a symbol), not instructions.
       if (/declarator$|^declaration$/.test(node.parent?.type ?? "")) continue;
-      out.push(readAsm(node, shift));
+      out.push(readAsm(node, ctx));
       continue;
     }
     const value = node.childForFieldName("value");
     const name = node.childForFieldName("name")?.text ?? "?";
     if (value === null || !ASM_WORD.test(value.text)) continue;
     // Continuation backslashes become spaces (same length, rows unchanged); wrap the body as a function.
-    const body = value.text.replace(/\\(\r?\n)/g, " $1");
-    const sub = cp.parser.parse(`${WRAP_PREFIX}${body}\n;}`);
+    const wrapped = `${WRAP_PREFIX}${value.text.replace(/\\(\r?\n)/g, " $1")}\n;}`;
+    let sub = cp.parser.parse(wrapped);
     if (sub === null) continue;
+    const pasted = pasteStringMacros(cp, wrapped, sub, ctx.macros);
+    if (pasted !== undefined) {
+      sub.delete();
+      sub = pasted.tree;
+    }
     try {
       const before = out.length;
-      collect(cp, sub.rootNode, out, { row: value.startPosition.row, column: value.startPosition.column, prefix: WRAP_PREFIX.length, name });
+      const shift = { row: value.startPosition.row, column: value.startPosition.column, prefix: WRAP_PREFIX.length, name };
+      collect(cp, sub.rootNode, out, { shift, macros: ctx.macros, placeholders: pasted?.placeholders });
       for (let k = before; k < out.length; k++) out[k].statement.macro = name;
     } finally {
       sub.delete();
@@ -150,15 +182,33 @@ function collect(cp: CParser, root: Node, out: Found[], shift: BodyShift | undef
   }
 }
 
-function readAsm(node: Node, shift: BodyShift | undefined): Found {
+/** The ERROR nodes under `root` (descendantsOfType does not take "ERROR"); only subtrees with an error are walked. */
+function errorNodes(root: Node): Node[] {
+  const out: Node[] = [];
+  const walk = (n: Node): void => {
+    if (n.type === "ERROR") out.push(n);
+    else for (const c of n.children) if (c !== null && c.hasError) walk(c);
+  };
+  if (root.hasError) walk(root);
+  return out;
+}
+
+/** An asm statement at `node`, its template not read yet. */
+function statementAt(node: Node, shift: BodyShift | undefined): CAsmStatement {
   const s = shiftPoint(node.startPosition, shift);
   const e = shiftPoint(node.endPosition, shift);
-  const statement: CAsmStatement = {
-    range: { line: s.row, start: s.column, end: s.row === e.row ? e.column : s.column + 3, endLine: e.row },
-    text: "",
-    extended: false,
-    goto: false,
-  };
+  return { range: { line: s.row, start: s.column, end: s.row === e.row ? e.column : s.column + 3, endLine: e.row }, text: "", extended: false, goto: false };
+}
+
+function unreadable(node: Node, shift: BodyShift | undefined): Found {
+  const statement = statementAt(node, shift);
+  statement.unparsed = "its template is not a string literal (a macro this file does not define as a string?): its sites show in the afterburned build (Afterburn File on this file runs gcc -S)";
+  return { statement, operands: [], labels: [] };
+}
+
+function readAsm(node: Node, ctx: Context): Found {
+  const shift = ctx.shift;
+  const statement = statementAt(node, shift);
   const found: Found = { statement, operands: [], labels: [] };
   for (const c of node.children) {
     if (c === null) continue;
@@ -190,12 +240,13 @@ function readAsm(node: Node, shift: BodyShift | undefined): Found {
   } else {
     const lits = code.type === "concatenated_string" ? code.namedChildren.filter((c): c is Node => c !== null && c.type === "string_literal") : [code];
     if (code.type === "concatenated_string" && code.namedChildren.some((c) => c !== null && c.type === "identifier")) {
-      statement.unparsed = "the template pastes in a macro (identifier between strings): its text is unknown without the preprocessor";
+      statement.unparsed = "the template pastes in a macro (identifier between strings) that this file does not define as a string: its text is unknown without the preprocessor";
     }
-    found.template = decodeTemplate(lits, shift);
+    found.template = decodeTemplate(lits, ctx);
     const first = lits[0];
     const last = lits[lits.length - 1];
-    if (first !== undefined && last !== undefined) {
+    // The noannotate code action writes inside the first and last literals: not into a macro's name.
+    if (first !== undefined && last !== undefined && placeholderAt(first, ctx) === undefined && placeholderAt(last, ctx) === undefined) {
       statement.templateStart = shiftPoint({ row: first.startPosition.row, column: first.startPosition.column + 1 }, shift);
       statement.templateEnd = shiftPoint({ row: last.endPosition.row, column: last.endPosition.column - 1 }, shift);
     }
@@ -213,10 +264,23 @@ function stringValue(lit: Node): string {
   return s;
 }
 
-function decodeTemplate(lits: Node[], shift: BodyShift | undefined): { text: string; pos: FilePoint[] } {
+function placeholderAt(lit: Node, ctx: Context): Placeholder | undefined {
+  return ctx.placeholders?.get(pointKey(lit.startPosition.row, lit.startPosition.column));
+}
+
+function decodeTemplate(lits: Node[], ctx: Context): { text: string; pos: FilePoint[] } {
+  const shift = ctx.shift;
   let text = "";
   const pos: FilePoint[] = [];
   for (const lit of lits) {
+    const pasted = placeholderAt(lit, ctx);
+    if (pasted !== undefined) {
+      // Every character of a macro's text is at its name: a site from it covers the name.
+      const at = shiftPoint(lit.startPosition, shift);
+      text += pasted.text;
+      for (let k = 0; k < pasted.text.length; k++) pos.push({ ...at, width: pasted.width });
+      continue;
+    }
     for (const part of lit.namedChildren) {
       if (part === null) continue;
       if (part.type === "string_content") {
@@ -317,7 +381,7 @@ function analyseStatements(found: Found[], mode: CodeMode, functions: CFunction[
       const a = owner.pos[from ?? 0];
       const b = owner.pos[to ?? 0];
       if (a === undefined) continue;
-      const range: Span = { line: a.row, start: a.column, end: b !== undefined && b.row === a.row ? b.column + 1 : a.column + s.mnemonic.length };
+      const range: Span = { line: a.row, start: a.column, end: b !== undefined && b.row === a.row ? b.column + (b.width ?? 1) : a.column + s.mnemonic.length };
       sites.push({ ...s, range, statement: owner.statement });
     }
     for (const d of file.diagnostics) {
@@ -325,7 +389,8 @@ function analyseStatements(found: Found[], mode: CodeMode, functions: CFunction[
       if (owner === undefined || d.severity === "info") continue;
       const a = owner.pos[owner.sub.map[owner.lineStart + d.span.start] ?? 0] ?? owner.pos[0];
       if (a === undefined) continue;
-      diagnostics.push({ range: { line: a.row, start: a.column, end: a.column + Math.max(1, d.span.end - d.span.start) }, message: `in asm template: ${d.message}`, severity: d.severity === "error" ? "warning" : d.severity });
+      const width = a.width ?? Math.max(1, d.span.end - d.span.start);
+      diagnostics.push({ range: { line: a.row, start: a.column, end: a.column + width }, message: `in asm template: ${d.message}`, severity: d.severity === "error" ? "warning" : d.severity });
     }
   }
   return { statements, sites, functions, diagnostics, assembly, assemblyLines };

@@ -7,6 +7,8 @@ import { PREFIX_WORDS } from "../asm/registers.js";
 export interface FilePoint {
   row: number;
   column: number;
+  /** Columns the character stands for, when not 1: text pasted in from a string macro stands at its name. */
+  width?: number;
 }
 
 export interface AsmOperand {

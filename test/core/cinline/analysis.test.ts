@@ -2,6 +2,12 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { analyseC, mayContainAsm, substituteTemplate } from "../../../core/cinline/index.js";
 import { cParserIfLoaded } from "../../../core/cinline/parser.js";
+import { spawnSync } from "node:child_process";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { parseAsm } from "../../../core/asm/parse.js";
+import { findSites } from "../../../core/asm/sites.js";
 
 function sites(r: Awaited<ReturnType<typeof analyseC>>): [string, number, number, string][] {
   // 1-based line:column like a compiler message, the catalogue id and the instruction as the assembler sees it.
@@ -165,6 +171,90 @@ test("non-ASCII text before a site keeps UTF-16 columns", async () => {
 test("a template with a macro call inside is reported as unparsed, not misread", async () => {
   const r = await analyseC("#define STR(x) #x\nvoid f(void) { asm(\"mov %0, %%cr\" STR(3) :: \"r\"(0)); }\n");
   assert.ok(r.diagnostics.some((d) => /not analysed/.test(d.message)), JSON.stringify(r.diagnostics));
+});
+
+test("a template made of string macros the file defines is read with their text; each site covers the macro's name", async () => {
+  const src = [
+    "#define CLI \"cli\"",                                                        // 1
+    "#define STI_HLT \"sti\\n\\t\" /* wake */ \"\" \\",                     // 2: tree-sitter-c alone cuts the value at the comment
+    "        \"hlt\"",                                                            // 3
+    "#define FLAGS_OFF \"pushfl\\n\\t\" CLI",                                  // 4
+    "void a(void) { asm volatile(CLI); }",                                        // 5: tree-sitter makes an ERROR of this
+    "void b(void) { __asm__ __volatile__(STI_HLT ::: \"memory\"); }",             // 6
+    "void c(void) { asm(\"nop; \" CLI \"; nop\"); }",                            // 7
+    "void d(void) { asm volatile(FLAGS_OFF); }",                                  // 8
+    "#define irq_off() asm volatile(CLI ::: \"memory\")",                       // 9
+  ].join("\n");
+  const r = await analyseC(src);
+  const covered = r.sites.map((s) => [s.entry.id, s.range.line + 1, src.split("\n")[s.range.line]!.slice(s.range.start, s.range.end)]);
+  assert.deepEqual(covered, [
+    ["cli", 5, "CLI"],
+    ["sti", 6, "STI_HLT"],
+    ["hlt", 6, "STI_HLT"],
+    ["cli", 7, "CLI"],
+    ["pushf", 8, "FLAGS_OFF"],
+    ["cli", 8, "FLAGS_OFF"],
+    ["cli", 9, "CLI"],
+  ]);
+  assert.deepEqual(r.diagnostics, []);
+  assert.equal(r.statements[2]!.text, "nop; cli; nop");
+  // The noannotate code action writes inside the first and last literals: none here begins with one.
+  assert.equal(r.statements[0]!.templateStart, undefined);
+});
+
+test("string-macro templates: the sites, by C line, are those of gcc -S's own output", async (t) => {
+  const src = [
+    "#define CLI \"cli\"",
+    "#define STI \"sti\" /* enable */ \"\"",
+    "#define OFF_ON CLI \"\\n\\t\" STI",
+    "#define irq_off() asm volatile(CLI ::: \"memory\")",
+    "void a(void) { asm volatile(CLI); }",
+    "void b(void) { __asm__ __volatile__(OFF_ON ::: \"memory\"); }",
+    "void c(void) { asm(\"nop; \" STI \"; nop\"); }",
+    "void d(void) { irq_off(); }",
+    "",
+  ].join("\n");
+  const dir = mkdtempSync(join(tmpdir(), "cinline-gcc-"));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  writeFileSync(join(dir, "m.c"), src);
+  const gcc = spawnSync("gcc", ["-m32", "-O0", "-S", "-o", "-", "m.c"], { cwd: dir, encoding: "utf8" });
+  if (gcc.status !== 0) return t.skip(`gcc -m32 -S failed here: ${gcc.stderr}`);
+  const file = parseAsm(gcc.stdout, { fileName: "m.s" });
+  // An asm statement's line is its #APP block's line marker (the assembler counts on from there per template line).
+  const markerLine = (line: number): number | undefined => {
+    for (let i = line; i >= 0; i--) {
+      const st = file.lines[i]!.statements[0];
+      if (st?.kind === "preprocessor" && st.directive === "line-marker") return Number(st.args.split(/\s/)[0]);
+    }
+    return undefined;
+  };
+  const truth = findSites(file).map((s) => [s.entry.id, markerLine(s.span.line)]);
+  const ours = (await analyseC(src)).sites.filter((s) => s.range.line !== 3).map((s) => [s.entry.id, s.range.line + 1]);
+  // The #define body's own site (line 4) shows at the use in gcc's output: line 8.
+  assert.deepEqual(truth, [...ours, ["cli", 8]]);
+});
+
+test("a string macro the file does not settle (defined twice, #undef'd, not a string, not defined here) leaves the template unanalysed, and says so", async () => {
+  const src = [
+    "#ifdef CONFIG_A",
+    "#define OP \"cli\"",
+    "#else",
+    "#define OP \"sti\"",
+    "#endif",
+    "#define NUM 3",
+    "#define GONE \"hlt\"",
+    "#undef GONE",
+    "#define TWICE \"sti;\"",
+    "#define TWICE \"hlt;\"",
+    "void a(void) { asm(\"nop;\" OP); }",
+    "void b(void) { asm(\"nop;\" NUM); }",
+    "void c(void) { asm(\"nop;\" GONE); }",
+    "void d(void) { asm(\"nop;\" TWICE); }",
+    "void e(void) { asm volatile(FROM_A_HEADER); }", // tree-sitter makes an ERROR of this: it was silently skipped
+  ].join("\n");
+  const r = await analyseC(src);
+  assert.deepEqual(r.sites, []);
+  assert.deepEqual(r.diagnostics.filter((d) => /not analysed/.test(d.message)).map((d) => d.range.line + 1), [11, 12, 13, 14, 15], JSON.stringify(r.diagnostics));
 });
 
 test("noannotate in one asm statement stays in force for later ones (as in gcc -S output)", async () => {
