@@ -534,6 +534,17 @@ export interface SemanticToken {
   modifiers: (typeof SEMANTIC_TOKEN_MODIFIERS)[number][];
 }
 
+/** The modifiers of a token that is a site's mnemonic or invocation. */
+function siteModifiers(site: MappedSite | undefined): SemanticToken["modifiers"] {
+  const mods: SemanticToken["modifiers"] = [];
+  if (site) {
+    mods.push("sensitive");
+    if (site.entry.class === "privileged") mods.push("privileged");
+    if (!site.annotated) mods.push("notAnnotated");
+  }
+  return mods;
+}
+
 /** Semantic tokens for lines [from, to): mnemonics (sensitive ones marked), registers, directives, labels, macro calls. */
 export function semanticTokens(an: AsmAnalysis, from = 0, to = an.lineCount): SemanticToken[] {
   to = Math.min(to, an.lineCount, an.maxLines);
@@ -557,13 +568,7 @@ export function semanticTokens(an: AsmAnalysis, from = 0, to = an.lineCount): Se
       const sp = mapped(st.mnemonicSpan);
       if (sp === undefined || sp.end <= sp.start) continue;
       const isMacro = macros.has(st.mnemonic);
-      const site = siteAt.get(`${line}:${sp.start}`);
-      const mods: SemanticToken["modifiers"] = [];
-      if (site) {
-        mods.push("sensitive");
-        if (site.entry.class === "privileged") mods.push("privileged");
-        if (!site.annotated) mods.push("notAnnotated");
-      }
+      const mods = siteModifiers(siteAt.get(`${line}:${sp.start}`));
       out.push({ line, start: sp.start, length: sp.end - sp.start, type: isMacro || an.cppMacroAt(st.mnemonicSpan) !== undefined ? "macro" : "keyword", modifiers: mods });
       for (const op of st.operands) {
         if (op.kind !== "reg") continue;
@@ -576,6 +581,19 @@ export function semanticTokens(an: AsmAnalysis, from = 0, to = an.lineCount): Se
     } else if (st.kind === "directive") {
       const r = mapped(st.nameSpan);
       if (r && r.end > r.start) out.push({ line, start: r.start, length: r.end - r.start, type: macros.has(st.name) ? "macro" : "keyword", modifiers: [] });
+    }
+  }
+  // Macro invocations: the statement list holds only what they expand to, the parsed lines hold the calls.
+  const lines = an.file.lines;
+  for (let line = Math.max(0, from); line < to; line++) {
+    const pl = lines[an.offset + line];
+    if (pl === undefined || pl.template || pl.skipped) continue;
+    for (const st of pl.statements) {
+      if (st.kind !== "instruction" || !macros.has(st.mnemonic)) continue;
+      const sp = an.toSource(st.mnemonicSpan);
+      if (sp === undefined || sp.end <= sp.start) continue;
+      const mods = siteModifiers(siteAt.get(`${line}:${sp.start}`));
+      out.push({ line, start: sp.start, length: sp.end - sp.start, type: "macro", modifiers: mods });
     }
   }
   out.sort((a, b) => a.line - b.line || a.start - b.start);

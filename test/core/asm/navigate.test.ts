@@ -3,7 +3,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { AsmAnalysis } from "../../../core/asm/analysis.js";
-import { classifyWord, foldingRanges, hoverAt } from "../../../core/asm/navigate.js";
+import { classifyWord, foldingRanges, hoverAt, semanticTokens } from "../../../core/asm/navigate.js";
 
 test("folding: a closer ends the innermost open block of its kind and the blocks left open inside it; unmatched closers fold nothing", () => {
   const text = [
@@ -44,4 +44,16 @@ test("hover: a mnemonic after a block comment is the instruction (it read as an 
   assert.equal(classifyWord(an, 3, 2)?.kind, "instruction");
   assert.equal(classifyWord(an, 3, 8)?.kind, "instruction");
   assert.equal(classifyWord(an, 4, 8)?.kind, "symbol");
+});
+
+test("semantic tokens: a .macro invocation is a macro token, marked sensitive when it expands to a site (invocations had no token)", () => {
+  const an = new AsmAnalysis([".macro irq_off", "\tcli", ".endm", ".macro quiet", "\tnop", ".endm", "\tirq_off", "x:\tIRQ_OFF", "\tquiet"].join("\n"), { fileName: "t.s" });
+  const tokens = semanticTokens(an).filter((t) => t.line >= 6).map((t) => [t.line, t.start, t.length, t.type, t.modifiers.join(" ")]);
+  assert.deepEqual(tokens, [
+    [6, 1, 7, "macro", "sensitive privileged"],
+    [7, 0, 1, "function", "declaration"],
+    [7, 3, 7, "macro", "sensitive privileged"],
+    [8, 1, 5, "macro", ""],
+  ]);
+  assert.deepEqual(semanticTokens(an, 7, 8).map((t) => [t.line, t.start]), [[7, 0], [7, 3]]);
 });
