@@ -75,11 +75,14 @@ export function sitesCommand(argv: readonly string[]): number {
   const a = parseArgs(argv, sitesSpec);
   const mode = modeOf(a);
   const { bytes, name } = readInput(a);
-  const result = prepareAfterburn(bytes, { mode, fileName: name, annotate: false });
   if (flag(a, "--json")) {
-    process.stdout.write(sitesJson(result, name, mode));
+    // What burn --sites writes: the padding each site gets, and the real reason a site is left
+    // unannotated (a .afterburn_noannotate region, 16-bit code), not "annotation disabled" for all.
+    const burnt = prepareAfterburn(bytes, { mode, fileName: name });
+    process.stdout.write(sitesJson(burnt, name, mode));
     return 0;
   }
+  const result = prepareAfterburn(bytes, { mode, fileName: name, annotate: false });
   printDiagnostics(result.diagnostics, true);
   process.stdout.write(formatSiteTable(result.sites));
   return 0;

@@ -1,0 +1,43 @@
+// `afterburn burn` and `afterburn sites` against each other and against the file system, run as a
+// user runs them: the bundled bin, real files, real exit codes.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+
+const bin = join(__dirname, "..", "..", "bin", "afterburn.js");
+
+function afterburn(args: string[], input?: string) {
+  const r = spawnSync(process.execPath, [bin, ...args], { input, encoding: "utf8" });
+  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+function withDir(fn: (dir: string) => void): void {
+  const dir = mkdtempSync(join(tmpdir(), "ab-burn-cli-"));
+  try {
+    fn(dir);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+test("sites --json lists what burn --sites lists: padding, annotated, and why a site is not annotated", () => {
+  withDir((dir) => {
+    const input = join(dir, "k.s");
+    writeFileSync(input, [".text", "\tcli", ".afterburn_noannotate", "\tsti", ".afterburn_annotate", ".code16", "\thlt", ".code32", "\tmovl %eax, %cr3", ""].join("\n"));
+    for (const mode of ["-m32", "-m64"]) {
+      const b = afterburn(["burn", input, "-o", join(dir, "k.ab.s"), "--sites", join(dir, "k.json"), mode]);
+      assert.equal(b.status, 0, b.stderr);
+      const s = afterburn(["sites", input, "--json", mode]);
+      assert.equal(s.status, 0, s.stderr);
+      assert.equal(s.stdout, readFileSync(join(dir, "k.json"), "utf8"), mode);
+      const sites = JSON.parse(s.stdout).sites as { annotated: boolean; padding: number; reason?: string }[];
+      assert.deepEqual(sites.map((x) => x.annotated), [true, false, false, true]);
+      assert.ok(sites[0].padding > 0);
+      assert.match(sites[1].reason!, /noannotate/);
+      assert.match(sites[2].reason!, /16-bit/);
+    }
+  });
+});
