@@ -43,6 +43,17 @@ function readInput(a: ParsedArgs): { bytes: Buffer; name: string } {
 /** A file could not be read or written (exit status 3). */
 export class InputError extends Error {}
 
+/** writeFileAtomic, failing with the path the user gave: its own error names the temporary file beside it. */
+function writeOutput(path: string, data: string | ((tmp: string) => void)): void {
+  try {
+    writeFileAtomic(path, data);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === undefined) throw e;
+    throw new InputError(`${path}: cannot write: ${code}`);
+  }
+}
+
 export function printDiagnostics(diags: readonly BurnDiagnostic[], quiet: boolean): void {
   for (const d of diags) {
     if (quiet && d.severity !== "error") continue;
@@ -64,10 +75,10 @@ export function burnCommand(argv: readonly string[]): number {
   const result = prepareAfterburn(bytes, { mode, fileName: name, annotate: !flag(a, "--no-annotate") });
   printDiagnostics(result.diagnostics, flag(a, "--quiet"));
   const out = value(a, "--output");
-  if (out && out !== "-") writeFileAtomic(out, (tmp) => result.writeTo(tmp)); // written from the input and the edits, never one string
+  if (out && out !== "-") writeOutput(out, (tmp) => result.writeTo(tmp)); // written from the input and the edits, never one string
   else process.stdout.write(result.outputString()); // stdout may be a non-blocking pipe: left to the stream
   const sitesFile = value(a, "--sites");
-  if (sitesFile) writeFileAtomic(sitesFile, sitesJson(result, name, mode));
+  if (sitesFile) writeOutput(sitesFile, sitesJson(result, name, mode));
   return hasAfterburnerErrors(result) ? 1 : 0;
 }
 

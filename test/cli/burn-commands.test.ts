@@ -41,3 +41,14 @@ test("sites --json lists what burn --sites lists: padding, annotated, and why a 
     }
   });
 });
+
+test("an output file that cannot be written is named, not the temporary file beside it", () => {
+  withDir((dir) => {
+    const out = join(dir, "missing-dir", "o.s");
+    for (const args of [["-o", out], ["-o", join(dir, "o.s"), "--sites", out]]) {
+      const r = afterburn(["burn", ...args], ".text\ncli\n");
+      assert.equal(r.status, 3, args.join(" "));
+      assert.equal(r.stderr, `afterburn: ${out}: cannot write: ENOENT\n`, args.join(" "));
+    }
+  });
+});
