@@ -32,8 +32,9 @@ import {
   toRange,
   type PreviewResult,
 } from "./features.js";
-import { classifyWord, labelDefinitions, macroDefinition, occurrences, semanticTokens, SEMANTIC_TOKEN_MODIFIERS, SEMANTIC_TOKEN_TYPES } from "../core/asm/navigate.js";
+import { classifyWord, labelDefinitions, localReferences, macroDefinition, occurrences, semanticTokens, SEMANTIC_TOKEN_MODIFIERS, SEMANTIC_TOKEN_TYPES } from "../core/asm/navigate.js";
 import { WorkspaceIndex } from "../core/asm/workspace.js";
+import type { Span } from "../core/asm/types.js";
 import { includeDirsOf, loadCompileDatabase, modeOf, preprocessAccurately, type CompileCommand } from "../core/asm/accurate.js";
 import { splitCommandLine } from "../core/toolchain/commandLine.js";
 import { pathOf } from "./documents.js";
@@ -359,7 +360,7 @@ export function startServer(connection: Connection): void {
       if (d !== undefined) return [definitionLocation(doc, d)];
     }
     if (w.kind === "label" || w.kind === "symbol" || w.kind === "unknown" || w.kind === "instruction") {
-      const defs = labelDefinitions(an, w.word, p.position.line);
+      const defs = labelDefinitions(an, w.word, p.position.line, w.span.start);
       if (defs.length > 0) return defs.map((d) => definitionLocation(doc, d));
       const sym = an.file.symbols.get(w.word);
       if (sym !== undefined) {
@@ -377,10 +378,34 @@ export function startServer(connection: Connection): void {
   connection.onReferences((p) => safe("references", [], (): Location[] => {
     const doc = docs.get(p.textDocument.uri);
     if (doc?.asm === undefined) return [];
-    const w = classifyWord(doc.asm, p.position.line, p.position.character);
+    const an = doc.asm;
+    const withDeclaration = p.context?.includeDeclaration !== false;
+    // .L and numeric labels are the file's own: another file's `1:` or `.L3` is another label.
+    const local = localReferences(an, p.position.line, p.position.character);
+    if (local !== undefined) {
+      const spans = withDeclaration ? [...local.definitions, ...local.uses].sort((a, b) => a.line - b.line || a.start - b.start) : local.uses;
+      return spans.map((s) => ({ uri: doc.uri, range: toRange(s) }));
+    }
+    const w = classifyWord(an, p.position.line, p.position.character);
     if (w === undefined || w.kind === "number") return [];
-    const name = w.kind === "register" ? w.word : w.word;
-    const out: Location[] = occurrences((i) => doc.lineText(i), doc.lineCount, name).map((s) => ({ uri: doc.uri, range: toRange(s) }));
+    const name = w.word;
+    // Where the name is defined (the document's labels, .set symbols and macros, the index's other files): left out on request.
+    const declarations = new Set<string>();
+    if (!withDeclaration) {
+      const here = (line: number, start: number) => declarations.add(`${doc.uri}:${line}:${start}`);
+      for (const d of labelDefinitions(an, name, p.position.line)) if (d.line !== undefined) here(d.line, d.start);
+      const sym = an.file.symbols.get(name);
+      const symAt = sym === undefined ? undefined : an.toSource(sym.span);
+      if (symAt !== undefined) here(symAt.line, an.lineText(symAt.line).indexOf(name, symAt.start));
+      const macro = macroDefinition(an, name);
+      if (macro?.line !== undefined) here(macro.line, an.lineText(macro.line).indexOf(name, macro.start));
+      for (const s of index.lookup(name)) if (s.file !== doc.path) declarations.add(`${fileUri(s.file)}:${s.line}:${s.start}`);
+    }
+    const out: Location[] = [];
+    const add = (uri: string, s: Span) => {
+      if (!declarations.has(`${uri}:${s.line}:${s.start}`)) out.push({ uri, range: toRange(s) });
+    };
+    for (const s of occurrences((i) => doc.lineText(i), doc.lineCount, name)) add(doc.uri, s);
     const open = new Map([...docs.values()].map((d) => [d.path, d]));
     for (const path of index.paths()) {
       if (path === doc.path) continue;
@@ -388,7 +413,8 @@ export function startServer(connection: Connection): void {
       const lines = other !== undefined ? null : readHeader(path);
       const count = other !== undefined ? other.lineCount : lines?.length ?? 0;
       const get = other !== undefined ? (i: number) => other.lineText(i) : (i: number) => lines![i];
-      for (const s of occurrences(get, count, name)) out.push({ uri: other?.uri ?? fileUri(path), range: toRange(s) });
+      const uri = other?.uri ?? fileUri(path);
+      for (const s of occurrences(get, count, name)) add(uri, s);
       if (out.length > 5000) break;
     }
     return out;

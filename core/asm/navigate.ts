@@ -9,7 +9,7 @@ import { registerKind } from "../isa/registers.js";
 import type { AsmAnalysis, MappedSite } from "./analysis.js";
 import { boundedQuote } from "./message.js";
 import { registerNames } from "./registers.js";
-import type { ExpandedStatement, InstructionStatement, Span } from "./types.js";
+import type { ExpandedStatement, InstructionStatement, LabelDefinition, Span } from "./types.js";
 
 export type WordKind = "register" | "directive" | "instruction" | "macro" | "cpp-macro" | "label" | "symbol" | "number" | "unknown";
 
@@ -243,7 +243,7 @@ export function hoverAt(an: AsmAnalysis, line: number, character: number): { mar
       return { markdown: `**directive** \`${w.word}\`${doc ? ` — ${doc}` : ""}`, span: w.span };
     }
     case "label": {
-      const defs = labelDefinitions(an, w.word, line);
+      const defs = labelDefinitions(an, w.word, line, w.span.start);
       if (defs.length === 0) return { markdown: `**symbol** \`${w.word}\` — not defined in this file`, span: w.span };
       const d = defs[0];
       const count = d.line !== undefined ? sitesUnderLabel(an, d.line) : 0;
@@ -276,20 +276,30 @@ export interface DefinitionLocation {
   headerLine?: number;
 }
 
-/** Where a label is defined in this document or the headers analysed with it. `1b`/`1f` resolve from `fromLine`. */
-export function labelDefinitions(an: AsmAnalysis, name: string, fromLine: number): DefinitionLocation[] {
+/**
+ * Where a label is defined in this document or the headers analysed with it. `1b`/`1f` resolve from
+ * the use at `fromLine`, `fromCharacter` (a line can hold several statements: `1: jmp 1f; 1: …`; without
+ * a column, labels on the use's line count as before it).
+ */
+export function labelDefinitions(an: AsmAnalysis, name: string, fromLine: number, fromCharacter = Infinity): DefinitionLocation[] {
   const file = an.file;
   const local = /^([0-9]+)([bf])$/i.exec(name);
   const defs = file.labels.get(local ? local[1] : name) ?? [];
   const out: DefinitionLocation[] = [];
+  // A definition's place against the use: negative before it, positive after it.
+  const at = an.offset + fromLine;
+  const against = (d: LabelDefinition) => {
+    if (d.line !== at) return d.line - at;
+    const col = an.toSource(d.expansion ? { line: d.line, start: d.expansion.site.start, end: d.expansion.site.end } : d.span)?.start ?? 0;
+    return col < fromCharacter ? -1 : 1;
+  };
   const pick = local
     ? (() => {
-        const at = an.offset + fromLine;
         if (local[2].toLowerCase() === "b") {
-          for (let i = defs.length - 1; i >= 0; i--) if (defs[i].line <= at) return [defs[i]];
+          for (let i = defs.length - 1; i >= 0; i--) if (against(defs[i]) < 0) return [defs[i]];
           return [];
         }
-        for (const d of defs) if (d.line > at) return [d];
+        for (const d of defs) if (against(d) > 0) return [d];
         return [];
       })()
     : defs;
@@ -446,6 +456,50 @@ export function occurrences(lines: readonly string[] | ((i: number) => string), 
     }
   }
   return out;
+}
+
+/**
+ * References of a label local to the document: `.L…` labels (never in the symbol table) and numeric
+ * labels, whose every `Nb`/`Nf` use is resolved as GNU as resolves it (another `1:` is another label).
+ * `uses` and `definitions` in document coordinates; undefined when the word at the position is no such label.
+ */
+export function localReferences(an: AsmAnalysis, line: number, character: number): { uses: Span[]; definitions: Span[] } | undefined {
+  const text = an.lineText(line);
+  const span = wordAt(text, line, character);
+  if (span === undefined) return undefined;
+  const word = text.slice(span.start, span.end);
+  const n = Math.min(an.lineCount, an.maxLines);
+  if (word.startsWith(".L")) {
+    if (!an.file.labels.has(word)) return undefined;
+    const definitions = labelDefinitions(an, word, line).flatMap((d) => (d.line === undefined ? [] : [nameSpan(an, d, word)]));
+    const defined = new Set(definitions.map((d) => `${d.line}:${d.start}`));
+    return { uses: occurrences((i) => an.lineText(i), n, word).filter((u) => !defined.has(`${u.line}:${u.start}`)), definitions };
+  }
+  const ref = /^([0-9]+)([bf])$/.exec(word);
+  let label: string;
+  let target: DefinitionLocation | undefined;
+  if (ref !== null) {
+    label = ref[1];
+    target = labelDefinitions(an, word, line, span.start)[0];
+  } else if (/^[0-9]+$/.test(word) && text[span.end] === ":") {
+    // The definition `N:` itself: the label `Nb` would name from just after it.
+    label = word;
+    target = labelDefinitions(an, `${word}b`, line, span.start + 1)[0];
+  } else return undefined;
+  if (target === undefined || target.line === undefined) return { uses: [], definitions: [] };
+  const same = (d: DefinitionLocation | undefined) => d !== undefined && d.line === target.line && d.start === target.start;
+  const uses: Span[] = [];
+  for (const dir of ["b", "f"]) {
+    for (const u of occurrences((i) => an.lineText(i), n, label + dir)) if (same(labelDefinitions(an, label + dir, u.line, u.start)[0])) uses.push(u);
+  }
+  uses.sort((a, b) => a.line - b.line || a.start - b.start);
+  return { uses, definitions: [nameSpan(an, target, label)] };
+}
+
+/** The label's name at a definition in the document (the definition's whole span when it is not written there: an expansion). */
+function nameSpan(an: AsmAnalysis, d: DefinitionLocation, name: string): Span {
+  const line = d.line!;
+  return an.lineText(line).startsWith(name, d.start) ? { line, start: d.start, end: d.start + name.length } : { line, start: d.start, end: d.end };
 }
 
 export interface FoldingInfo {
