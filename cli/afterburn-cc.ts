@@ -12,13 +12,16 @@
 //   AFTERBURN_VERBOSE=1 print each step
 
 import { spawnSync } from "node:child_process";
-import { closeSync, mkdtempSync, openSync, readFileSync, realpathSync, rmSync, writeFileSync, writeSync } from "node:fs";
+import { closeSync, copyFileSync, mkdtempSync, openSync, readFileSync, realpathSync, rmSync, writeFileSync, writeSync } from "node:fs";
 import { constants, tmpdir } from "node:os";
 import { basename, dirname, extname, join, resolve } from "node:path";
 import { hasAfterburnerErrors, prepareAfterburn } from "../core/burn/afterburn.js";
 import { printDiagnostics, sitesJson } from "./burn-commands.js";
 import { realCompilerCommand } from "../core/toolchain/tools.js";
-import { assembleFlags, defaultObjectName, expandResponseFiles, frontFlags, isCompiled, modeOfFlags, readCompileCommand, type CompileCommand, type SourceInput } from "./cc/gcc-args.js";
+import {
+  assembleFlags, compileNames, defaultObjectName, expandResponseFiles, frontFlags, isCompiled, linkNames, modeOfFlags, readCompileCommand, savedTempsStem,
+  type CompileCommand, type OutputNames, type SourceInput,
+} from "./cc/gcc-args.js";
 
 /** <afterburn.h> on the include path (after the user's own), and the macro that switches it on. */
 const ANNOTATION_FLAGS = ["-D__AFTERBURN__=1", "-idirafter", join(__dirname, "..", "include")];
@@ -102,15 +105,15 @@ function inWorkFolder(near: string, fn: (work: string) => number): number {
 
 /**
  * One source to its object, the intermediates in `work` (a temporary folder of its own when not
- * given; beside the object with AFTERBURN_KEEP).
+ * given; beside the object with AFTERBURN_KEEP). `names`: what gcc names after this source.
  */
-function afterburnOne(cc: readonly string[], input: SourceInput, object: string, mode: 16 | 32 | 64, cmd: CompileCommand, work?: string): number {
-  if (process.env.AFTERBURN_KEEP === "1") return burnIn(dirname(object), cc, input, object, mode, cmd);
-  if (work !== undefined) return burnIn(work, cc, input, object, mode, cmd);
-  return inWorkFolder(object, (w) => burnIn(w, cc, input, object, mode, cmd));
+function afterburnOne(cc: readonly string[], input: SourceInput, object: string, mode: 16 | 32 | 64, cmd: CompileCommand, names: OutputNames, work?: string): number {
+  if (process.env.AFTERBURN_KEEP === "1") return burnIn(dirname(object), cc, input, object, mode, cmd, names);
+  if (work !== undefined) return burnIn(work, cc, input, object, mode, cmd, names);
+  return inWorkFolder(object, (w) => burnIn(w, cc, input, object, mode, cmd, names));
 }
 
-function burnIn(work: string, cc: readonly string[], input: SourceInput, object: string, mode: 16 | 32 | 64, cmd: CompileCommand): number {
+function burnIn(work: string, cc: readonly string[], input: SourceInput, object: string, mode: 16 | 32 | 64, cmd: CompileCommand, names: OutputNames): number {
   // Named after the object, which is one per compile: two sources of one name in a parallel build share nothing.
   const stem = basename(object, extname(object));
   const preburn = join(work, `.preburn_${stem}.s`);
@@ -119,11 +122,10 @@ function burnIn(work: string, cc: readonly string[], input: SourceInput, object:
   let source = input.path;
   if (input.language !== "assembler") {
     const step = input.language === "assembler-with-cpp" ? "-E" : "-S";
-    const status = run([...cc, ...frontFlags(cmd, object), ...ANNOTATION_FLAGS, "-x", input.language, step, input.path, "-o", preburn]);
+    const status = run([...cc, ...frontFlags(cmd, names), ...ANNOTATION_FLAGS, "-x", input.language, step, input.path, "-o", preburn]);
     if (status !== 0) return status;
     source = preburn;
   }
-
   // 2. Afterburn. The input stays bytes: the output is written from them and the edits, never made into one string.
   let bytes: Buffer;
   try {
@@ -150,6 +152,16 @@ function burnIn(work: string, cc: readonly string[], input: SourceInput, object:
     closeSync(fd);
   }
   if (process.env.AFTERBURN_SITES === "1") writeFileSync(`${object}.sites.json`, sitesJson(result, input.path, mode === 64 ? 64 : 32));
+  // -save-temps keeps the assembly gcc assembles: here, the afterburned one. gcc keeps none for a .s
+  // input (the input is the assembly), and that name may be the input's own.
+  const kept = savedTempsStem(cmd, names);
+  if (kept !== undefined && source !== input.path && !sameFile(`${kept}.s`, input.path)) {
+    try {
+      copyFileSync(burnt, `${kept}.s`);
+    } catch (e) {
+      process.stderr.write(`afterburn-cc: -save-temps: cannot write ${kept}.s: ${(e as Error).message}\n`);
+    }
+  }
 
   // 3. Assemble.
   const fromCompiler = isCompiled(input.language);
@@ -217,7 +229,7 @@ function compileEach(cc: readonly string[], cmd: CompileCommand, mode: 16 | 32 |
   let status = 0;
   for (const input of cmd.inputs) {
     const object = cmd.output ?? defaultObjectName(input.path);
-    const s = afterburnOne(cc, input, object, mode, cmd);
+    const s = afterburnOne(cc, input, object, mode, cmd, compileNames(cmd, object));
     if (s !== 0 && status === 0) status = s;
     if (diedOf !== undefined) break;
   }
@@ -234,8 +246,11 @@ function compileAndLink(cc: readonly string[], args: readonly string[], cmd: Com
     const objects = new Map<number, string>();
     let status = 0;
     for (const [n, input] of sources.entries()) {
-      const object = join(work, `${n}-${defaultObjectName(input.path)}`);
-      const s = afterburnOne(cc, input, object, mode, cmd, work);
+      const names = linkNames(cmd, input.path, sources.length);
+      // -save-temps keeps each source's object too, as gcc does (prog-a.o).
+      const kept = savedTempsStem(cmd, names);
+      const object = kept !== undefined ? `${kept}.o` : join(work, `${n}-${defaultObjectName(input.path)}`);
+      const s = afterburnOne(cc, input, object, mode, cmd, names, work);
       if (s !== 0 && status === 0) status = s;
       if (diedOf !== undefined) return s;
       objects.set(input.index, object);

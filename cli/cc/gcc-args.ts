@@ -54,8 +54,11 @@ export interface CompileCommand {
   /** -MF present (or the -Wp,-MD,file form, which names its file). */
   hasDepFile: boolean;
   lto: boolean;
-  /** -dumpbase or -dumpdir given: the user names the auxiliary outputs (.su, .gcno, .dwo...) themselves. */
-  namesAuxOutputs: boolean;
+  /** -dumpdir / -dumpbase values: the user names the auxiliary outputs (.su, .gcno, .dwo...) themselves. */
+  dumpdir?: string;
+  dumpbase?: string;
+  /** -save-temps (= -save-temps=obj: beside the output) or -save-temps=cwd. */
+  saveTemps?: "obj" | "cwd";
   /** The last -masm= is intel: the compiler writes Intel syntax, which the afterburner does not read. */
   intelSyntax: boolean;
   /** -mx32: 64-bit code with 32-bit pointers in an ELF32 object. */
@@ -164,7 +167,6 @@ export function readCompileCommand(argv: readonly string[]): CompileCommand {
     hasDepTarget: false,
     hasDepFile: false,
     lto: false,
-    namesAuxOutputs: false,
     intelSyntax: false,
     x32: false,
     missingValue: false,
@@ -208,7 +210,10 @@ export function readCompileCommand(argv: readonly string[]): CompileCommand {
       cmd.x32 = a === "-mx32";
     }
     if (a.startsWith("-masm=")) cmd.intelSyntax = a === "-masm=intel";
-    if (a === "-dumpbase" || a === "-dumpdir") cmd.namesAuxOutputs = true;
+    if (a === "-dumpbase") cmd.dumpbase = argv[i + 1];
+    if (a === "-dumpdir") cmd.dumpdir = argv[i + 1];
+    if (a === "-save-temps" || a === "-save-temps=obj") cmd.saveTemps = "obj";
+    if (a === "-save-temps=cwd") cmd.saveTemps = "cwd";
     if (a === "-MD" || a === "-MMD") cmd.makesDeps = true;
     if (a.startsWith("-Wp,-MD,") || a.startsWith("-Wp,-MMD,")) {
       cmd.makesDeps = true;
@@ -298,25 +303,66 @@ export function assembleFlags(common: readonly string[], fromCompiler: boolean):
 }
 
 /**
- * Flags for the compile-to-assembly / preprocess step: everything, with dependency output kept
- * pointing at the real object, and auxiliary outputs (.su, .gcno, the .gcda path built into the
- * code, -gsplit-dwarf's .dwo name, dumps) named after it as gcc names them: gcc derives those names
- * from its -o, which for this step is a temporary file.
+ * What gcc names after one source of a command: its dependency rule (target and file), and the stem
+ * of its auxiliary outputs (.su, .gcno, the .gcda path built into the code, -gsplit-dwarf's .dwo,
+ * dumps) and of the temporaries -save-temps keeps: gcc's -dumpdir and -dumpbase.
  */
-export function frontFlags(cmd: CompileCommand, object: string): string[] {
-  const out = cmd.common.filter((a) => a !== "-save-temps" && !a.startsWith("-save-temps="));
+export interface OutputNames {
+  depTarget: string;
+  depFile: string;
+  /** "" for the current directory ("./" would show in the .gcda path), else ending in "/". */
+  dumpdir: string;
+  dumpbase: string;
+}
+
+function dirPrefix(path: string): string {
+  const dir = dirname(path);
+  return dir === "." ? "" : `${dir}/`;
+}
+
+function stem(path: string): string {
+  const base = basename(path);
+  const ext = extname(base);
+  return ext ? base.slice(0, -ext.length) : base;
+}
+
+/** `-c`: everything is named after the object (-save-temps=cwd: the temporaries and aux outputs go to the current directory). */
+export function compileNames(cmd: CompileCommand, object: string): OutputNames {
+  return { depTarget: object, depFile: defaultDepFile(object), dumpdir: cmd.saveTemps === "cwd" ? "" : dirPrefix(object), dumpbase: stem(object) };
+}
+
+/**
+ * Compile and link (`gcc -o prog a.c b.c`), as gcc 12 names it: each source's outputs are `prog-a.*`
+ * beside prog (`a-a.*` without -o; a lone source without -o: `a.*`), and the dependency rule is
+ * prog's, in prog.d (without -o: `a.o` in `a-a.d`).
+ */
+export function linkNames(cmd: CompileCommand, source: string, sources: number): OutputNames {
+  const out = cmd.output;
+  const dumpbase = out !== undefined ? `${basename(out)}-${stem(source)}` : sources === 1 ? stem(source) : `a-${stem(source)}`;
+  const dumpdir = cmd.saveTemps === "cwd" || out === undefined ? "" : dirPrefix(out);
+  return out !== undefined
+    ? { depTarget: out, depFile: defaultDepFile(out), dumpdir, dumpbase }
+    : { depTarget: `${stem(source)}.o`, depFile: `${dumpbase}.d`, dumpdir, dumpbase };
+}
+
+/**
+ * Flags for the compile-to-assembly / preprocess step: everything, with the dependency rule and the
+ * auxiliary outputs named as `names` says. gcc would derive them from its -o, which for this step is
+ * a temporary file. -save-temps stays: gcc keeps its .i under the same names.
+ */
+export function frontFlags(cmd: CompileCommand, names: OutputNames): string[] {
+  const out = [...cmd.common];
   if (cmd.makesDeps) {
     // -MQ quotes the name for make ($ and blanks), as gcc's own target from -o is quoted.
-    if (!cmd.hasDepTarget) out.push("-MQ", object);
-    if (!cmd.hasDepFile) out.push("-MF", defaultDepFile(object));
+    if (!cmd.hasDepTarget) out.push("-MQ", names.depTarget);
+    if (!cmd.hasDepFile) out.push("-MF", names.depFile);
   }
-  if (!cmd.namesAuxOutputs) {
-    const dir = dirname(object);
-    const base = basename(object);
-    const ext = extname(base);
-    // gcc's own: the object's directory ("" for the current one: "./" would show in the .gcda path)
-    // and its name without the suffix.
-    out.push("-dumpdir", dir === "." ? "" : `${dir}/`, "-dumpbase", ext ? base.slice(0, -ext.length) : base);
-  }
+  if (cmd.dumpdir === undefined && cmd.dumpbase === undefined) out.push("-dumpdir", names.dumpdir, "-dumpbase", names.dumpbase);
   return out;
+}
+
+/** Where -save-temps keeps the assembly (and, for a link, the object) of a source: undefined without -save-temps. */
+export function savedTempsStem(cmd: CompileCommand, names: OutputNames): string | undefined {
+  if (cmd.saveTemps === undefined) return undefined;
+  return (cmd.dumpdir ?? names.dumpdir) + (cmd.dumpbase ?? names.dumpbase);
 }

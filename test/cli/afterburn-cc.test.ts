@@ -395,3 +395,43 @@ test("compile and link in one command (cc -o prog a.c b.S c.o): every source is 
     assert.ok(!readdirSync(dir).includes("bad.elf"));
   });
 });
+
+test("-save-temps keeps what gcc keeps, where gcc keeps it (the .s is the afterburned one); a compile-and-link's .su and .d land as gcc's do", () => {
+  withDir((dir) => {
+    writeFileSync(join(dir, "a.c"), 'void a(void) { __asm__ __volatile__("cli"); }\n');
+    writeFileSync(join(dir, "m.c"), "void m(void) { }\n");
+    writeFileSync(join(dir, "e.S"), "\t.text\n\t.globl _start\n_start:\n\tcall a\n\thlt\n");
+    const link = ["-m32", "-ffreestanding", "-nostdlib", "-static", "-Wl,-e,_start"];
+    const cases: [string, string[]][] = [
+      ["compile", ["-m32", "-save-temps", "-c", "../a.c", "-o", "obj/x.o"]],
+      ["compile, temps in the current folder", ["-m32", "-save-temps=cwd", "-fstack-usage", "-c", "../a.c", "-o", "obj/x.o"]],
+      [".S", ["-m32", "-save-temps", "-c", "../e.S", "-o", "obj/e.o"]],
+      ["link", [...link, "-save-temps", "-o", "obj/prog", "../e.S", "../a.c", "../m.c"]],
+      ["link: .su and .d", [...link, "-fstack-usage", "-MD", "-o", "obj/prog", "../e.S", "../a.c", "../m.c"]],
+    ];
+    for (const [what, args] of cases) {
+      const listing: Record<string, string[]> = {};
+      for (const tool of ["gcc", "ours"]) {
+        const work = join(dir, tool);
+        rmSync(work, { recursive: true, force: true });
+        mkdirSync(join(work, "obj"), { recursive: true });
+        const r = tool === "gcc" ? spawnSync("gcc", args, { cwd: work, encoding: "utf8" }) : cc(args, { cwd: work });
+        assert.equal(r.status, 0, `${what} (${tool}): ${r.stderr}`);
+        listing[tool] = [...readdirSync(work).map((f) => f), ...readdirSync(join(work, "obj")).map((f) => `obj/${f}`)].sort();
+      }
+      assert.deepEqual(listing.ours, listing.gcc, what);
+      if (what === "link: .su and .d") assert.equal(readFileSync(join(dir, "ours", "obj", "prog.d"), "utf8"), readFileSync(join(dir, "gcc", "obj", "prog.d"), "utf8"));
+      if (what === "link") {
+        // The kept assembly is what was assembled: the afterburned text, with its record.
+        assert.match(readFileSync(join(dir, "ours", "obj", "prog-a.s"), "utf8"), /\.afterburn/);
+        assert.equal(records(join(dir, "ours", "obj", "prog-a.o")), 1);
+      }
+    }
+    // A .s input is its own assembly: nothing is written over it.
+    writeFileSync(join(dir, "t.s"), "\t.text\n\tcli\n");
+    const r = cc(["-m32", "-save-temps", "-c", "t.s"], { cwd: dir });
+    assert.equal(r.status, 0, r.stderr);
+    assert.equal(readFileSync(join(dir, "t.s"), "utf8"), "\t.text\n\tcli\n");
+    assert.equal(records(join(dir, "t.o")), 1);
+  });
+});
