@@ -299,16 +299,24 @@ function burn(text: string, options: BurnOptions): Burnt {
   let lastRunKey = "";
   const runIdx: number[] = [];
   const expandedEntry: (CatalogueEntry | null)[] = [];
+  // Per expanded instruction: the entry when this expansion gets a record (sensitive, and neither
+  // 16-bit code nor a .afterburn_noannotate region, which the main pass leaves unannotated).
+  const recordedEntry: (CatalogueEntry | null)[] = [];
+  let annotatingHere = true;
   // The fast path yields no expansions: these two passes only matter for the full parser's output.
   if (!scan) parsed.statements.forEach((es, i) => {
-    if (es.statement.kind !== "instruction" || !es.expansion) return;
+    const st = es.statement;
+    if (st.kind === "directive" && (st.name === ".afterburn_noannotate" || st.name === ".afterburn_annotate")) annotatingHere = st.name === ".afterburn_annotate";
+    if (st.kind !== "instruction" || !es.expansion) return;
     const inner = es.expansion;
     const idx = (runIdx[i] = advanceRun(es));
-    const entry = (expandedEntry[i] = classify(es.statement, es.mode) ?? null);
+    const entry = (expandedEntry[i] = classify(st, es.mode) ?? null);
+    // A body annotated once pads every expansion: one that must stay unpadded makes the line mixed.
+    const recorded = (recordedEntry[i] = annotatingHere && es.mode !== 16 ? entry : null);
     const decisions = bodyDecisions.get(inner.bodyLine) ?? [];
     const prev = decisions[idx];
-    if (prev === undefined) decisions[idx] = entry;
-    else if (prev !== "mixed" && prev?.id !== entry?.id) decisions[idx] = "mixed";
+    if (prev === undefined) decisions[idx] = recorded;
+    else if (prev !== "mixed" && prev?.id !== recorded?.id) decisions[idx] = "mixed";
     bodyDecisions.set(inner.bodyLine, decisions);
   });
 
@@ -319,7 +327,7 @@ function burn(text: string, options: BurnOptions): Burnt {
   if (!scan) parsed.statements.forEach((es, i) => {
     if (es.statement.kind !== "instruction" || !es.expansion) return;
     if (bodyDecisions.get(es.expansion.bodyLine)?.[runIdx[i]] !== "mixed") return;
-    if (!expandedEntry[i]) return; // this invocation's expansion is harmless: it stays a macro call
+    if (!recordedEntry[i]) return; // this invocation's expansion gets no record: it stays a macro call
     const outer = outermost(es.expansion);
     if (outer.kind === "macro" && chainIsExact(es.expansion)) inlined.set(originKey(outer), { site: outer.site, parts: [] });
   });

@@ -116,6 +116,18 @@ test("macro bodies are annotated once; every expansion carries its own record", 
   assert.equal(new Set(recs.map((x) => x.start)).size, 7, "records are distinct");
 });
 
+test("a macro invoked in 16-bit code or a .afterburn_noannotate region too: only the expansions listed as annotated get padding and a record", async () => {
+  const src = [".macro m", "\tcli", ".endm", ".text", ".code16", "\tm", ".code32", "\tm", ".afterburn_noannotate", "\tm", ".afterburn_annotate", "\tm", ""].join("\n");
+  const r = afterburn(src);
+  assert.deepEqual(r.sites.map((s) => s.annotated), [false, true, false, true]);
+  const { elf, records: recs } = await records(r.output);
+  const text = elf.section(".text")!.data();
+  // 16-bit cli, padded cli, unpadded cli, padded cli
+  const pad = r.sites[1].padding;
+  assert.deepEqual(recs.map((x) => [x.start, x.end]), [[1, 2 + pad], [3 + pad, 4 + 2 * pad]]);
+  assert.deepEqual([text[0], text[2 + pad], text.length], [0xfa, 0xfa, 4 + 2 * pad], "the 16-bit and the noannotate cli stay unpadded");
+});
+
 test("the numeric labels a macro or loop body's site gets are numbers the file does not use: its own 1b/1f still land where they did", async () => {
   const src = [
     ".text",
