@@ -10,7 +10,7 @@ import type { CodeMode, Span } from "../asm/types.js";
 import { cParserIfLoaded, loadCParser, type CParser } from "./parser.js";
 import { decodeEscape, substituteTemplate, type AsmOperand, type FilePoint, type SubstitutedTemplate } from "./template.js";
 import { Conditions } from "./conditional.js";
-import { blankDirectiveComments } from "./source.js";
+import { parserText } from "./source.js";
 import { ASM_START, pasteStringMacros, pointKey, stringMacros, type Placeholder, type Placeholders } from "./string-macros.js";
 
 export interface CSite extends AsmSite {
@@ -88,7 +88,7 @@ export async function analyseC(text: string, options: CAnalysisOptions = {}): Pr
 export function analyseCWith(cp: CParser, text: string, options: CAnalysisOptions = {}): CAnalysisResult {
   if (!mayContainAsm(text)) return EMPTY();
   const mode = options.mode ?? 32;
-  const source = blankDirectiveComments(text);
+  const source = parserText(text);
   let tree = cp.parser.parse(source);
   if (tree === null) return EMPTY();
   try {

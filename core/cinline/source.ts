@@ -1,8 +1,15 @@
-// The C text tree-sitter is given. tree-sitter-c ends a #define's value at a comment that has more
-// tokens after it on the logical line (`#define A "sti;" /* why */ "hlt"`): the rest of the value is
-// lost and the following code mis-parses. The preprocessor replaces each comment by a space before it
-// reads directives, so blanking the comments of directive lines (same length, line breaks kept) changes
-// nothing the compiler sees and keeps every column.
+// The C text tree-sitter is given: the file as the compiler reads it, with every row and column kept.
+// - CRLF line breaks become LF: tree-sitter-c does not take a backslash-CRLF line splice inside a
+//   string (the asm template was unreadable). A CR before LF ends its line, so no position moves.
+// - tree-sitter-c ends a #define's value at a comment that has more tokens after it on the logical
+//   line (`#define A "sti;" /* why */ "hlt"`): the rest of the value is lost and the following code
+//   mis-parses. The preprocessor replaces each comment by a space before it reads directives, so
+//   blanking the comments of directive lines (same length, line breaks kept) changes nothing it sees.
+
+/** `text` ready for tree-sitter-c (see above); rows and columns are those of `text`. */
+export function parserText(text: string): string {
+  return blankDirectiveComments(text.includes("\r\n") ? text.replace(/\r\n/g, "\n") : text);
+}
 
 const SPACE_RUN = (s: string): string => s.replace(/[^\r\n]/g, " ");
 

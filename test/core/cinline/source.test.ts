@@ -34,3 +34,10 @@ test("a comment inside a #define no longer throws the C parse off: the define's 
   assert.deepEqual(r.sites.map((s) => [s.entry.id, s.range.line + 1]), [["sti", 2], ["hlt", 2], ["cli", 3]]);
   assert.deepEqual(r.functions.map((f) => f.name), ["f", "g"]);
 });
+
+test("a backslash-CRLF line splice inside a template's literal (a file with Windows line breaks) is read as gcc reads it", async () => {
+  const r = await analyseC('void f(void) {\r\n  asm volatile("nop; \\\r\ncli");\r\n}\r\n');
+  assert.equal(r.statements[0]!.text, "nop; cli");
+  assert.deepEqual(r.sites.map((s) => [s.entry.id, s.range.line, s.range.start, s.range.end]), [["cli", 2, 0, 3]]);
+  assert.deepEqual(r.diagnostics, []);
+});
