@@ -5,7 +5,7 @@
 
 import { AsmDocument, spliceInPlace } from "./document.js";
 import { collectDefines, expandLine, FILE_EXPANSION_BUDGET, mapToSource, replacementOver, type DefineTable, type ExpandedLine, type ExpansionBudget } from "./defines.js";
-import { gatherIncludes, type HeaderMacroLine, type IncludeSet } from "./includes.js";
+import { findIncludes, gatherIncludes, resolveInclude, type HeaderMacroLine, type IncludeSet } from "./includes.js";
 import { boundedMessage } from "./message.js";
 import { splitLines } from "./parse.js";
 import { findSitesIn, isAnnotationSwitch, siteOf, type AsmSite } from "./sites.js";
@@ -38,6 +38,8 @@ export interface MappedSite extends AsmSite {
 export const DEFAULT_MAX_LINES = 200_000;
 
 const STRUCTURAL_TEXT = /^\s*(#\s*(define|undef|include)|\.include\b)/;
+/** What changes a plain `.s` file's headers: GNU as reads `.include` without cpp. */
+const GAS_INCLUDE = /^\s*\.include\b/;
 
 /** The line break after a line: LF, CRLF, a lone CR, or none (the last line). */
 const LF = 0;
@@ -57,6 +59,13 @@ function splitWithBreaks(text: string): { lines: string[]; breaks: number[] } {
     for (let m = re.exec(text); m !== null; m = re.exec(text)) breaks[i++] = m[0] === "\n" ? LF : m[0] === "\r\n" ? CRLF : CR;
   }
   return { lines, breaks };
+}
+
+/** The `.include` lines of a file read without cpp, each with the file it names when found. */
+function gasIncludes(lines: readonly string[], fileName: string | undefined, includeDirs: readonly string[]): IncludeSet {
+  const includes = findIncludes(lines.map((t) => (t.indexOf(".include") >= 0 && GAS_INCLUDE.test(t) ? t : "")));
+  for (const inc of includes) inc.path = resolveInclude(inc.name, fileName, includeDirs);
+  return { includes, defines: new Map(), macroLines: [], files: includes.flatMap((i) => (i.path === undefined ? [] : [i.path])) };
 }
 
 export class AsmAnalysis {
@@ -173,6 +182,7 @@ export class AsmAnalysis {
     spliceInPlace(this.breaks, sl, el - sl + 1, split.breaks.slice(from, to));
     const structural =
       (this.cppAware && (old.some((t) => STRUCTURAL_TEXT.test(t)) || inserted.some((t) => STRUCTURAL_TEXT.test(t)) || (sl > 0 && this.source[sl - 1].endsWith("\\")) || old.some((t) => t.endsWith("\\")) || inserted.some((t) => t.endsWith("\\")))) ||
+      (!this.cppAware && (old.some((t) => GAS_INCLUDE.test(t)) || inserted.some((t) => GAS_INCLUDE.test(t)))) ||
       this.source.length > this.maxLines || n > this.maxLines;
     if (structural) {
       this.rebuild();
@@ -247,6 +257,9 @@ export class AsmAnalysis {
       this.definesBudget = budget;
       this.expanded = analysed.map((t) => expandLine(t, this.defines, budget));
     } else {
+      // No cpp: `#include` is a comment. `.include` lines are found for navigation only: the afterburner
+      // does not read the included file (it warns), so its macros are not expanded here either.
+      this.includeSet = gasIncludes(analysed, this.options.fileName, this.options.includeDirs ?? []);
       this.prologue = [];
       this.defines = new Map();
       this.expanded = new Array(analysed.length).fill(undefined);

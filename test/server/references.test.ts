@@ -116,3 +116,11 @@ test("references of a .L label stay in its file; includeDeclaration: false leave
   assert.deepEqual(where(await references(aUri, 12, 7, true)), ["a:11:0-4", "a:12:6-10", "a:1:8-12", "b:4:6-10"]);
   assert.deepEqual(where(await references(aUri, 12, 7, false)), ["a:12:6-10", "a:1:8-12", "b:4:6-10"]);
 });
+
+test("go to definition on a .s file's .include line opens the included file", async () => {
+  writeFileSync(join(ws, "m.inc"), ".macro SAVE\n\tpushfl\n.endm\n");
+  const uri = pathToFileURL(join(ws, "c.s")).href;
+  await client.openAndWait(uri, '\t.include "m.inc"\n\tSAVE\n');
+  const defs = await client.request<Loc[] | null>("textDocument/definition", { textDocument: { uri }, position: { line: 0, character: 13 } });
+  assert.deepEqual(defs?.map((d) => [d.uri, d.range.start.line]), [[pathToFileURL(join(ws, "m.inc")).href, 0]]);
+});
