@@ -106,6 +106,11 @@ export class AsmAnalysis {
     this.rebuild();
   }
 
+  /** Whether the document goes through cpp (`#` lines are directives); in a plain `.s` file they are comments. */
+  get readsCpp(): boolean {
+    return this.cppAware;
+  }
+
   /** Lines of the document beyond the analysis cap, not analysed. */
   get truncated(): boolean {
     return this.source.length > this.maxLines;

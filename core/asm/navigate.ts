@@ -416,9 +416,11 @@ export function documentSymbols(an: AsmAnalysis): SymbolInfo[] {
     const end = an.sourceLine(m.endLine) ?? src.line;
     out.push({ name: m.name, kind: "macro", line: src.line, start: src.start, end: src.end, endLine: end, detail: ".macro" });
   }
+  // Without cpp (a .s file) `# define …` is a comment.
+  const cpp = an.readsCpp;
   for (let i = 0; i < an.lineCount && i < an.maxLines; i++) {
     const t = an.lineText(i);
-    if (t.indexOf("#") >= 0) {
+    if (cpp && t.indexOf("#") >= 0) {
       const m = /^\s*#\s*define\s+([A-Za-z_]\w*)/.exec(t);
       if (m) {
         const at = t.indexOf(m[1], m[0].length - m[1].length);
@@ -546,6 +548,8 @@ export function foldingRanges(an: AsmAnalysis): FoldingInfo[] {
     if (m === null) continue;
     const word = (m[2] ?? m[3]).toLowerCase();
     if (m[2] !== undefined) {
+      // Without cpp (a .s file) `# if …` is a comment.
+      if (!an.readsCpp) continue;
       if (word === "endif") close("#if", i - 0);
       else if (word === "else" || word === "elif") {
         close("#if", i - 1);

@@ -3,7 +3,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { AsmAnalysis } from "../../../core/asm/analysis.js";
-import { classifyWord, foldingRanges, hoverAt, semanticTokens } from "../../../core/asm/navigate.js";
+import { classifyWord, documentSymbols, foldingRanges, hoverAt, semanticTokens } from "../../../core/asm/navigate.js";
 
 test("folding: a closer ends the innermost open block of its kind and the blocks left open inside it; unmatched closers fold nothing", () => {
   const text = [
@@ -56,4 +56,15 @@ test("semantic tokens: a .macro invocation is a macro token, marked sensitive wh
     [8, 1, 5, "macro", ""],
   ]);
   assert.deepEqual(semanticTokens(an, 7, 8).map((t) => [t.line, t.start]), [[7, 0], [7, 3]]);
+});
+
+test(".s files have no cpp: a '# define …' or '# if …' comment is no #define symbol and opens no fold", () => {
+  const text = ["# define the entry point", "# if interrupts are on, turn them off", "\t.text", "f:\tcli", "# endif of the comment", "\tret"].join("\n");
+  const s = new AsmAnalysis(text, { fileName: "c.s" });
+  assert.deepEqual(documentSymbols(s).map((x) => [x.name, x.kind]), [[".text", "section"], ["f", "label"]]);
+  assert.deepEqual(foldingRanges(s).map((f) => [f.startLine, f.endLine]), [[2, 5]]);
+  // The same lines in a .S file are cpp's.
+  const S = new AsmAnalysis(text, { fileName: "c.S" });
+  assert.ok(documentSymbols(S).some((x) => x.name === "the" && x.kind === "constant"));
+  assert.ok(foldingRanges(S).some((f) => f.startLine === 1 && f.endLine === 4));
 });
