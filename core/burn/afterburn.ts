@@ -324,12 +324,30 @@ function burn(text: string, options: BurnOptions): Burnt {
   // written out inline instead (as GNU as would expand it), so that exactly its sensitive
   // instructions are annotated. Only for macros without conditionals, whose expansion is exact here.
   const inlined = new Map<string, { site: Span; parts: string[] }>();
+  /** Outermost invocations not inlined because of \@ in a macro nested inside them. */
+  const nestedCounted = new Set<string>();
   if (!scan) parsed.statements.forEach((es, i) => {
     if (es.statement.kind !== "instruction" || !es.expansion) return;
     if (bodyDecisions.get(es.expansion.bodyLine)?.[runIdx[i]] !== "mixed") return;
     if (!recordedEntry[i]) return; // this invocation's expansion gets no record: it stays a macro call
     const outer = outermost(es.expansion);
     if (outer.kind === "macro" && chainIsExact(es.expansion)) inlined.set(originKey(outer), { site: outer.site, parts: [] });
+  });
+  // GNU as numbers macro executions for \@; an invocation written out is one execution fewer, so a
+  // macro of no body is invoked in its place (one `.macro` line defines it) to keep the later numbers.
+  // Executions nested inside the inlined one cannot be counted here: those invocations stay calls.
+  const countsExpansions = inlined.size > 0 && text.includes("\\@");
+  if (countsExpansions) parsed.statements.forEach((es) => {
+    if (!es.expansion) return;
+    const key = originKey(outermost(es.expansion));
+    if (!inlined.has(key)) return;
+    for (let o: ExpansionOrigin | undefined = es.expansion; o?.parent; o = o.parent) {
+      if (o.kind === "macro") {
+        inlined.delete(key);
+        nestedCounted.add(key);
+        return;
+      }
+    }
   });
 
   // The prefix-only statements right before the current one (indices into parsed.statements).
@@ -429,8 +447,9 @@ function burn(text: string, options: BurnOptions): Burnt {
     const raw = instructionsOf(parsed.lines[inner.bodyLine])[idx];
     const decision = bodyDecisions.get(inner.bodyLine)?.[idx];
     if (!raw || (decision === "mixed" && !memop)) {
+      const why = nestedCounted.has(originKey(outermost(inner))) ? "a macro invoked inside it would number \\@ differently" : "conditionals or a loop around it";
       site.reason = raw
-        ? `${expansionName(inner)}: this body instruction is sensitive in some expansions only; the expansion could not be written out exactly (conditionals or a loop around it); write the sensitive form outside the ${inner.kind === "macro" ? "macro" : "loop"} to have it annotated`
+        ? `${expansionName(inner)}: this body instruction is sensitive in some expansions only; the expansion could not be written out exactly (${why}); write the sensitive form outside the ${inner.kind === "macro" ? "macro" : "loop"} to have it annotated`
         : "expanded from text the afterburner cannot rewrite (outside this file)";
       diagnostics.push({ file: fileName, line: inner.bodyLine + 1, column: (raw?.span.start ?? 0) + 1, severity: "warning", message: `${st.mnemonic}: not annotated: ${site.reason}`, from: "afterburner" });
       return;
@@ -463,7 +482,15 @@ function burn(text: string, options: BurnOptions): Burnt {
     padded(es.section, padding);
   });
 
-  for (const { site, parts } of inlined.values()) addEdit(site.line, { start: site.start, end: site.end, text: parts.join("; ") });
+  let bump = "";
+  for (const { site, parts } of inlined.values()) {
+    if (countsExpansions) {
+      const call = bump || `${labelPrefix.slice(1)}count_expansion`;
+      parts.unshift(bump ? call : `.macro ${call}; .endm; ${call}`);
+      bump = call;
+    }
+    addEdit(site.line, { start: site.start, end: site.end, text: parts.join("; ") });
+  }
 
   if (pendingMemop) {
     diagnostics.push({ file: fileName, line: pendingMemop.line + 1, column: 1, severity: "warning", message: `.afterburn_memop ${pendingMemop.kind.name}: no instruction followed it`, from: "afterburner" });
