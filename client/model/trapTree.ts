@@ -38,7 +38,30 @@ export interface BackendNode {
   kinds: KindNode[];
 }
 
-export type TrapNode = BackendNode | KindNode | SiteNode;
+/** The sites of a kind past the first SITES_LISTED: one line that says how many and what they add up to. */
+export interface MoreNode {
+  type: "more";
+  backend: string;
+  kind: EventKind;
+  sites: number;
+  count: number;
+}
+
+export type TrapNode = BackendNode | KindNode | SiteNode | MoreNode;
+
+/**
+ * Sites listed under a kind, costliest first. A guest can trap at tens of thousands of sites, and a
+ * tree of that many rows is slow to draw and no help to read; the rest are summed up in one row.
+ */
+export const SITES_LISTED = 500;
+
+/** The rows under a kind: its first SITES_LISTED sites, then one row for the rest. */
+export function kindChildren(k: KindNode): (SiteNode | MoreNode)[] {
+  if (k.sites.length <= SITES_LISTED) return k.sites;
+  const rest = k.sites.slice(SITES_LISTED);
+  const more: MoreNode = { type: "more", backend: k.backend, kind: k.kind, sites: rest.length, count: rest.reduce((n, s) => n + s.count, 0) };
+  return [...k.sites.slice(0, SITES_LISTED), more];
+}
 
 interface SiteTally {
   count: number;
@@ -297,6 +320,12 @@ export function describeNode(node: TrapNode): { label: string; description: stri
         label: kindTitle(node.kind),
         description: `${formatCount(node.count)}× · ${formatCount(node.cycles)} cycles`,
         tooltip: `${formatCount(node.count)} ${kindTitle(node.kind)} at ${node.sites.length} site(s), ${formatCount(node.cycles)} modelled cycles`,
+      };
+    case "more":
+      return {
+        label: `… ${formatCount(node.sites)} more sites`,
+        description: `${formatCount(node.count)}×`,
+        tooltip: `${formatCount(node.sites)} more sites with ${kindTitle(node.kind)} (${formatCount(node.count)} events), fewer cycles each than those above; the ${SITES_LISTED} costliest are listed. afterburn run --json has them all.`,
       };
     case "site": {
       const what = [node.mnemonic, node.catalogueId && node.catalogueId !== node.mnemonic ? `(${node.catalogueId})` : ""].filter(Boolean).join(" ");

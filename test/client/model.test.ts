@@ -2,7 +2,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { parseLedgerEvents, parseLedgerReport, parseRunJson, RunJsonError, siteLabel, type LedgerReport } from "../../client/model/ledger";
-import { describeNode, TrapLedgerModel } from "../../client/model/trapTree";
+import { describeNode, kindChildren, SITES_LISTED, TrapLedgerModel } from "../../client/model/trapTree";
 import { compareHtml, cyclesChart, escapeHtml, eventsChart, topSites } from "../../client/model/compareHtml";
 
 function report(backend: string, over: Partial<LedgerReport> = {}): LedgerReport {
@@ -83,6 +83,30 @@ test("trap tree from a report: backend → kind → site, with counts and cycles
   assert.equal(d.label, "hello.S:12 cli");
   assert.equal(d.description, "2× · 2,000 cycles");
   assert.match(describeNode(b!).description, /6 events · 5,400 cycles \(last run\)/);
+});
+
+test("a kind with thousands of sites lists the costliest SITES_LISTED and sums the rest in one row", () => {
+  const m = new TrapLedgerModel();
+  const n = SITES_LISTED + 700;
+  const sites = Array.from({ length: n }, (_, i) => ({ address: 0x100000 + 4 * i, catalogueId: "cli", mnemonic: "cli", events: { trap: 1 + (i % 3) }, cycles: 1000 * (1 + (i % 3)) + i }));
+  m.setReport(report("trap", { sites, holes: [], events: { trap: { count: sites.reduce((t, x) => t + x.events.trap, 0), cycles: 0 } } }));
+  const traps = m.tree()[0]!.kinds[0]!;
+  assert.equal(traps.sites.length, n, "the model keeps every site");
+  const rows = kindChildren(traps);
+  assert.equal(rows.length, SITES_LISTED + 1);
+  const listed = rows.slice(0, SITES_LISTED);
+  const more = rows[SITES_LISTED]!;
+  assert.equal(more.type, "more");
+  if (more.type !== "more") return;
+  assert.equal(more.sites, 700);
+  // Listed and summed up add to the kind's count; the listed ones are the costliest.
+  assert.equal(listed.reduce((t, r) => t + (r.type === "site" ? r.count : 0), 0) + more.count, traps.count);
+  const cheapestListed = Math.min(...listed.map((r) => (r.type === "site" ? r.cycles! : Infinity)));
+  assert.ok(traps.sites.slice(SITES_LISTED).every((x) => x.cycles! <= cheapestListed));
+  assert.equal(describeNode(more).label, "… 700 more sites");
+  // A kind within the limit lists every site and no summary row.
+  m.setReport(report("trap"));
+  assert.deepEqual(kindChildren(m.tree()[0]!.kinds[0]!).map((r) => r.type), ["site", "site"]);
 });
 
 test("trap tree live: events accumulate per site; a report replaces them; each event after it counts", () => {
