@@ -32,7 +32,7 @@ import {
   toRange,
   type PreviewResult,
 } from "./features.js";
-import { classifyWord, labelDefinitions, localReferences, macroDefinition, occurrences, semanticTokens, SEMANTIC_TOKEN_MODIFIERS, SEMANTIC_TOKEN_TYPES } from "../core/asm/navigate.js";
+import { classifyWord, labelDefinitions, localReferences, macroDefinition, occurrences, semanticTokens, symbolDefinitionAt, SEMANTIC_TOKEN_MODIFIERS, SEMANTIC_TOKEN_TYPES } from "../core/asm/navigate.js";
 import { WorkspaceIndex } from "../core/asm/workspace.js";
 import type { Span } from "../core/asm/types.js";
 import { includeDirsOf, loadCompileDatabase, modeOf, preprocessAccurately, type CompileCommand } from "../core/asm/accurate.js";
@@ -362,11 +362,9 @@ export function startServer(connection: Connection): void {
     if (w.kind === "label" || w.kind === "symbol" || w.kind === "unknown" || w.kind === "instruction") {
       const defs = labelDefinitions(an, w.word, p.position.line, w.span.start);
       if (defs.length > 0) return defs.map((d) => definitionLocation(doc, d));
-      const sym = an.file.symbols.get(w.word);
-      if (sym !== undefined) {
-        const r = an.toSource(sym.span);
-        if (r) return [{ uri: doc.uri, range: toRange(r) }];
-      }
+      // A symbol set more than once: the definition in force at this use.
+      const sym = symbolDefinitionAt(an, w.word, p.position.line, w.span.start);
+      if (sym !== undefined) return [{ uri: doc.uri, range: toRange(sym.range) }];
     }
     // Elsewhere in the workspace: headers this file includes first.
     const found = index.lookup(w.word);
@@ -394,9 +392,12 @@ export function startServer(connection: Connection): void {
     if (!withDeclaration) {
       const here = (line: number, start: number) => declarations.add(`${doc.uri}:${line}:${start}`);
       for (const d of labelDefinitions(an, name, p.position.line)) if (d.line !== undefined) here(d.line, d.start);
-      const sym = an.file.symbols.get(name);
-      const symAt = sym === undefined ? undefined : an.toSource(sym.span);
-      if (symAt !== undefined) here(symAt.line, an.lineText(symAt.line).indexOf(name, symAt.start));
+      for (const es of an.file.statements) {
+        const st = es.statement;
+        const defines = (st.kind === "assignment" && st.name === name) || (st.kind === "directive" && /^\.(set|equ|equiv|eqv)$/.test(st.name) && st.argList[0] === name);
+        const symAt = defines && es.expansion === undefined ? an.toSource(st.span) : undefined;
+        if (symAt !== undefined) here(symAt.line, an.lineText(symAt.line).indexOf(name, symAt.start));
+      }
       const macro = macroDefinition(an, name);
       if (macro?.line !== undefined) here(macro.line, an.lineText(macro.line).indexOf(name, macro.start));
       for (const s of index.lookup(name)) if (s.file !== doc.path) declarations.add(`${fileUri(s.file)}:${s.line}:${s.start}`);

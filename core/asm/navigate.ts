@@ -8,6 +8,7 @@ import { paddingFor } from "../isa/classify.js";
 import { registerKind } from "../isa/registers.js";
 import type { AsmAnalysis, MappedSite } from "./analysis.js";
 import { boundedQuote } from "./message.js";
+import { analyseExpression } from "./expression.js";
 import { registerNames } from "./registers.js";
 import type { ExpandedStatement, InstructionStatement, LabelDefinition, Span } from "./types.js";
 
@@ -251,7 +252,7 @@ export function hoverAt(an: AsmAnalysis, line: number, character: number): { mar
       return { markdown: `**label** \`${w.word}\` — defined ${d.line !== undefined ? `at line ${d.line + 1}` : `in ${d.file}:${(d.headerLine ?? 0) + 1}`}${sec ? ` in \`${sec}\`` : ""}; ${count} sensitive site${count === 1 ? "" : "s"} until the next label`, span: w.span };
     }
     case "symbol": {
-      const s = file.symbols.get(w.word)!;
+      const s = symbolDefinitionAt(an, w.word, line, w.span.start) ?? file.symbols.get(w.word)!;
       return { markdown: `**symbol** \`${w.word}\` = \`${s.expr}\`${s.value !== undefined ? ` (${s.value})` : ""}`, span: w.span };
     }
     default:
@@ -321,6 +322,43 @@ export function labelDefinitions(an: AsmAnalysis, name: string, fromLine: number
     out.push(at);
   }
   return out;
+}
+
+const SET_DIRECTIVES: ReadonlySet<string> = new Set([".set", ".equ", ".equiv", ".eqv"]);
+
+/**
+ * The `.set`/`.equ`/`=` definition of a symbol in force at a position, with its value there: a symbol
+ * set again is, for each use, the last definition before it (GNU as assembles `movl $x` between two
+ * `.set x` with the first value); a use before every definition sees the last one. `range` is in
+ * document coordinates (an expansion's definition is at its invocation).
+ */
+export function symbolDefinitionAt(an: AsmAnalysis, name: string, line: number, character: number): { expr: string; value?: number; range: Span } | undefined {
+  const at = an.offset + line;
+  const values = new Map<string, number>();
+  let inForce: { expr: string; value?: number; range: Span } | undefined;
+  let last: typeof inForce;
+  for (const es of an.file.statements) {
+    const st = es.statement;
+    let sym: string;
+    let expr: string;
+    if (st.kind === "assignment") ({ name: sym, expr } = st);
+    else if (st.kind === "directive" && SET_DIRECTIVES.has(st.name) && st.argList.length >= 2) {
+      sym = st.argList[0];
+      expr = st.argList.slice(1).join(",");
+    } else continue;
+    // Evaluated in order, as the expander does, so that `.set i, i+1` has its value at each step.
+    const value = analyseExpression(expr, values).value;
+    if (value !== undefined) values.set(sym, value);
+    else values.delete(sym);
+    if (sym !== name) continue;
+    let origin = es.expansion;
+    while (origin?.parent !== undefined) origin = origin.parent;
+    const range = an.toSource(origin !== undefined ? { line: es.line, start: origin.site.start, end: origin.site.end } : st.span);
+    if (range === undefined) continue;
+    last = value !== undefined ? { expr, value, range } : { expr, range };
+    if (es.line < at || (es.line === at && range.start < character)) inForce = last;
+  }
+  return inForce ?? last;
 }
 
 /** Where a macro (gas .macro or cpp #define) is defined. */
@@ -451,7 +489,9 @@ export function occurrences(lines: readonly string[] | ((i: number) => string), 
     const t = get(i);
     let at = t.indexOf(name);
     while (at >= 0) {
-      const before = at > 0 ? t[at - 1] : "";
+      // `$` is a name character, but a `$` that starts a word is AT&T's immediate prefix (`movl $x, %eax`).
+      const b = at > 0 && t[at - 1] === "$" && !(at > 1 && IDENT_BOUNDARY.test(t[at - 2])) ? at - 1 : at;
+      const before = b > 0 ? t[b - 1] : "";
       const after = t[at + name.length] ?? "";
       if (!(before && IDENT_BOUNDARY.test(before)) && !(after && IDENT_BOUNDARY.test(after))) out.push({ line: i, start: at, end: at + name.length });
       at = t.indexOf(name, at + name.length);

@@ -124,3 +124,23 @@ test("go to definition on a .s file's .include line opens the included file", as
   const defs = await client.request<Loc[] | null>("textDocument/definition", { textDocument: { uri }, position: { line: 0, character: 13 } });
   assert.deepEqual(defs?.map((d) => [d.uri, d.range.start.line]), [[pathToFileURL(join(ws, "m.inc")).href, 0]]);
 });
+
+test("go to definition of a symbol set twice goes to the .set in force at the use; without declarations, references leave out every .set", async () => {
+  const uri = pathToFileURL(join(ws, "set.s")).href;
+  await client.openAndWait(uri, ["\t.text", ".set x, 1", "\tmovl $x, %eax", ".set x, 2", "\tmovl $x, %ebx", ""].join("\n"));
+  for (const [use, def] of [[2, 1], [4, 3]]) {
+    const defs = await client.request<Loc[] | null>("textDocument/definition", { textDocument: { uri }, position: { line: use, character: 8 } });
+    assert.deepEqual(defs?.map((d) => d.range.start.line), [def], `use at line ${use}`);
+  }
+  const refs = await client.request<Loc[]>("textDocument/references", { textDocument: { uri }, position: { line: 2, character: 8 }, context: { includeDeclaration: false } });
+  assert.deepEqual(refs.map((r) => r.range.start.line), [2, 4]);
+});
+
+test("references find uses as immediates ($sym, $1f): the $ prefix is no part of the name", async () => {
+  const uri = pathToFileURL(join(ws, "imm.s")).href;
+  await client.openAndWait(uri, ["\t.text", "\tpushl $handler", "\tljmp $8, $1f", "1:\tnop", "handler:\tiret", "\tmovl $a$handler, %eax", ""].join("\n"));
+  const refs = await client.request<Loc[]>("textDocument/references", { textDocument: { uri }, position: { line: 1, character: 10 }, context: { includeDeclaration: true } });
+  assert.deepEqual(where(refs), ["imm.s:1:8-15", "imm.s:4:0-7"].map((w) => w.replace("imm.s", uri)).sort());
+  const local = await client.request<Loc[]>("textDocument/references", { textDocument: { uri }, position: { line: 3, character: 0 }, context: { includeDeclaration: true } });
+  assert.deepEqual(where(local), [`${uri}:2:11-13`, `${uri}:3:0-1`]);
+});

@@ -1,9 +1,14 @@
-// Folding ranges from the block structure, including closers that match no open block and blocks
-// left open inside one that closes.
+// Editor-free navigation: folding ranges from the block structure (closers that match no open block,
+// blocks left open inside one that closes), hovers, semantic tokens, symbols; GNU as is the reference
+// where it resolves something.
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { AsmAnalysis } from "../../../core/asm/analysis.js";
-import { classifyWord, documentSymbols, foldingRanges, hoverAt, semanticTokens } from "../../../core/asm/navigate.js";
+import { execFileSync } from "node:child_process";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { classifyWord, documentSymbols, foldingRanges, hoverAt, semanticTokens, symbolDefinitionAt } from "../../../core/asm/navigate.js";
 
 test("folding: a closer ends the innermost open block of its kind and the blocks left open inside it; unmatched closers fold nothing", () => {
   const text = [
@@ -67,4 +72,28 @@ test(".s files have no cpp: a '# define …' or '# if …' comment is no #define
   const S = new AsmAnalysis(text, { fileName: "c.S" });
   assert.ok(documentSymbols(S).some((x) => x.name === "the" && x.kind === "constant"));
   assert.ok(foldingRanges(S).some((f) => f.startLine === 1 && f.endLine === 4));
+});
+
+test("a symbol set again: hover and definition at a use show the .set in force there, as GNU as assembles the use", () => {
+  const text = ["\t.text", ".set x, 1", "\tmovl $x, %eax", ".set x, x+4", "\tmovl $x, %ebx", "x = 9", "\tmovl $x, %ecx", ""].join("\n");
+  const dir = mkdtempSync(join(tmpdir(), "asm-set-"));
+  let immediates: number[];
+  try {
+    writeFileSync(join(dir, "s.s"), text);
+    execFileSync("as", ["--32", "-o", join(dir, "s.o"), join(dir, "s.s")]);
+    const dump = execFileSync("objdump", ["-d", "--no-show-raw-insn", join(dir, "s.o")], { encoding: "utf8" });
+    immediates = [...dump.matchAll(/mov\s+\$(0x[0-9a-f]+),/g)].map((m) => Number(m[1]));
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+  assert.deepEqual(immediates, [1, 5, 9]);
+  const an = new AsmAnalysis(text, { fileName: "s.s" });
+  const uses = [2, 4, 6];
+  uses.forEach((line, k) => {
+    assert.equal(hoverAt(an, line, 8)?.markdown.match(/\((-?\d+)\)$/)?.[1], String(immediates[k]), `line ${line}: ${hoverAt(an, line, 8)?.markdown}`);
+    const def = symbolDefinitionAt(an, "x", line, 8);
+    assert.equal(def?.range.line, line - 1);
+  });
+  // On a definition itself: that one.
+  assert.match(hoverAt(an, 3, 6)!.markdown, /= `x\+4` \(5\)$/);
 });
