@@ -110,6 +110,10 @@ function conditionHolds(c: OperandCondition, ops: readonly Operand[]): boolean {
   }
 }
 
+// GNU as assembles `int $3` (any constant 3) as the one-byte int3 (CC), not CD 03: that is the site.
+const INT = byId.get("int");
+const INT3 = byId.get("int3")!;
+
 /**
  * The catalogue entry a parsed AT&T instruction is, in code of the given size, or undefined when it is not
  * sensitive. Prefixes (lock, rep, data16, segment overrides) never change the answer.
@@ -122,7 +126,7 @@ export function classify(insn: ClassifiableInstruction, mode: Mode): CatalogueEn
   if (idx.anyOf && !ops.some((op) => isNamedRegister(op, idx.anyOf!))) return undefined;
   for (const e of idx.entries) {
     if (!entryInMode(e, mode)) continue;
-    if (conditionHolds(e.condition, ops)) return e;
+    if (conditionHolds(e.condition, ops)) return e === INT && ops[0]!.kind === "imm" && ops[0]!.value === 3 ? INT3 : e;
   }
   return undefined;
 }

@@ -101,6 +101,11 @@ test("every suffix spelling classifies", () => {
   for (const [text, id, mode] of cases) assert.equal(idOf(text, mode), id, `"${text}" (${mode}-bit)`);
 });
 
+test("int $3 is int3: GNU as assembles a constant 3 as the one-byte CC, not CD 03", () => {
+  for (const text of ["int $3", "int $0x3", "int $03", "int $0b11", "int $(1+2)"]) assert.equal(idOf(text), "int3", text);
+  for (const text of ["int $4", "int $0x80", "int $VEC", "int $0x30"]) assert.equal(idOf(text), "int", text);
+});
+
 test("lock and rep prefixes do not change the classification", () => {
   assert.equal(idOf("lock; cli"), "cli");
   assert.equal(idOf("rep outsb"), "outs");
