@@ -64,7 +64,9 @@ function isMnemonicPosition(an: AsmAnalysis, line: number, span: Span): boolean 
   // `foo = 5` leads none. The text is read only where no statement covers the word (a comment, a bad line).
   const statements = an.file.lines[an.offset + line]?.statements ?? [];
   const covers = (s: Span | undefined, strict: boolean) => {
-    const r = s === undefined ? undefined : an.toSource(s);
+    // What a cpp macro made maps onto the whole invocation, not onto the word: not telling.
+    if (s === undefined || an.cppMacroAt(s) !== undefined) return false;
+    const r = an.toSource(s);
     return r !== undefined && r.line === line && (strict ? r.start <= span.start && span.end <= r.end : r.start < span.end && span.start < r.end);
   };
   for (const st of statements) {

@@ -97,3 +97,9 @@ test("a symbol set again: hover and definition at a use show the .set in force t
   // On a definition itself: that one.
   assert.match(hoverAt(an, 3, 6)!.markdown, /= `x\+4` \(5\)$/);
 });
+
+test("hover in a cpp macro's argument: ENTRY(foo) names the label foo, not an instruction", () => {
+  const an = new AsmAnalysis(["#define ENTRY(x) .globl x; x:", "ENTRY(foo)", "\tcli", "\tjmp foo"].join("\n"), { fileName: "e.S" });
+  assert.equal(classifyWord(an, 1, 7)?.kind, "label");
+  assert.match(hoverAt(an, 1, 7)!.markdown, /^\*\*label\*\* `foo` — defined at line 2/);
+});
