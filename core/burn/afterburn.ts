@@ -17,6 +17,7 @@ import type {
   ExpandedStatement,
   ExpansionOrigin,
   InstructionStatement,
+  Operand,
   ParsedLine,
   Span,
 } from "../asm/types.js";
@@ -25,7 +26,7 @@ import type { CatalogueEntry } from "../isa/types.js";
 import { boundedMessage, boundedQuote } from "../asm/message.js";
 import { memopKind, type MemopKind } from "./memop.js";
 import { FileSplice, StringSplice, type Splice } from "./output.js";
-import { scanSites } from "./prefilter.js";
+import { namesRegister, scanSites } from "./prefilter.js";
 import type { Site, SourcePosition } from "./site.js";
 
 export interface BurnOptions {
@@ -303,14 +304,22 @@ function burn(text: string, options: BurnOptions): Burnt {
   // 16-bit code nor a .afterburn_noannotate region, which the main pass leaves unannotated).
   const recordedEntry: (CatalogueEntry | null)[] = [];
   let annotatingHere = true;
+  // Symbols set to a register (`.set CR, %cr3`; `mov %eax, CR` is a move to %cr3), in text order.
+  const registerSymbols = new Map<string, string>();
+  // The full path's classification of every instruction (the fast path bails on register symbols).
+  const entryOf: (CatalogueEntry | null)[] = [];
   // The fast path yields no expansions: these two passes only matter for the full parser's output.
   if (!scan) parsed.statements.forEach((es, i) => {
     const st = es.statement;
     if (st.kind === "directive" && (st.name === ".afterburn_noannotate" || st.name === ".afterburn_annotate")) annotatingHere = st.name === ".afterburn_annotate";
-    if (st.kind !== "instruction" || !es.expansion) return;
+    if (st.kind === "assignment") setSymbol(st.name, st.expr);
+    else if (st.kind === "directive" && SYMBOL_SETTERS.has(st.name) && st.argList.length === 2) setSymbol(st.argList[0]!, st.argList[1]!);
+    if (st.kind !== "instruction") return;
+    entryOf[i] = classifyWithSymbols(st, es.mode);
+    if (!es.expansion) return;
     const inner = es.expansion;
     const idx = (runIdx[i] = advanceRun(es));
-    const entry = (expandedEntry[i] = classify(st, es.mode) ?? null);
+    const entry = (expandedEntry[i] = entryOf[i]);
     // A body annotated once pads every expansion: one that must stay unpadded makes the line mixed.
     const recorded = (recordedEntry[i] = annotatingHere && es.mode !== 16 ? entry : null);
     const decisions = bodyDecisions.get(inner.bodyLine) ?? [];
@@ -373,7 +382,7 @@ function burn(text: string, options: BurnOptions): Burnt {
       memop = pendingMemop.kind;
       if (--pendingMemop.remaining === 0) pendingMemop = undefined;
     }
-    const entry = es.expansion ? (expandedEntry[i] ?? undefined) : classify(st, es.mode);
+    const entry = scan ? classify(st, es.mode) : (entryOf[i] ?? undefined);
     if (!entry && !memop) {
       inline?.parts.push(st.text);
       return;
@@ -515,6 +524,25 @@ function burn(text: string, options: BurnOptions): Burnt {
     return idx;
   }
 
+  function setSymbol(name: string, value: string): void {
+    if (namesRegister(value)) registerSymbols.set(name, value.trim().slice(1).toLowerCase());
+    else registerSymbols.delete(name);
+  }
+
+  /** classify(), with operands that name a register symbol read as that register. */
+  function classifyWithSymbols(st: InstructionStatement, mode: CodeMode): CatalogueEntry | null {
+    const direct = classify(st, mode);
+    if (direct || registerSymbols.size === 0) return direct ?? null;
+    let named = false;
+    const operands = st.operands.map((op): Operand => {
+      const reg = op.kind === "mem" && op.bare ? registerSymbols.get(op.disp) : undefined;
+      if (reg === undefined) return op;
+      named = true;
+      return { kind: "reg", reg, span: op.span, indirect: false };
+    });
+    return named ? (classify({ ...st, operands }, mode) ?? null) : null;
+  }
+
   /** Directives the afterburner consumes must go from macro bodies too, or `as` would reject them. */
   function removeConsumed(d: DirectiveStatement, es: ExpandedStatement): void {
     if (!es.expansion) {
@@ -626,6 +654,9 @@ function burn(text: string, options: BurnOptions): Burnt {
     return true;
   }
 }
+
+/** Directives that set a symbol's value (`=` is an assignment statement). */
+const SYMBOL_SETTERS: ReadonlySet<string> = new Set([".set", ".equ", ".equiv", ".eqv"]);
 
 /** Directives that shape expansion rather than emit anything; never written into an inlined expansion. */
 const STRUCTURAL = /^\.(if\w*|else\w*|endif|rept|irpc?|endr|macro|endm|exitm|purgem)$/;

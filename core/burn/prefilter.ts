@@ -8,7 +8,7 @@
 // text once: inline asm repeats the same few lines all over a kernel). The result is the
 // statement stream the full parser yields for those lines (burn's tests compare both paths on
 // random and corpus input); what this pass does not model (macros, .rept/.irp, gas or cpp
-// conditionals, lone CR line breaks) sends the whole file to the full parser instead.
+// conditionals, lone CR line breaks, symbols set to registers) sends the whole file to the full parser instead.
 
 import * as lineModule from "../asm/line.js";
 import * as cppModule from "../asm/cpp.js";
@@ -58,11 +58,13 @@ function foldCase(c: number): number {
   return c >= 65 && c <= 90 ? c + 32 : c;
 }
 
+/** Directives that set a symbol: one set to a register makes it a register operand, which only the full path follows. */
+const SYMBOL_DIRECTIVES = [".set", ".equ", ".equiv", ".eqv"];
 /**
  * Directives after which statements have another mode or section (mirrored from the full parser's
  * derive pass), and `.org`, `.include` and the syntax switches, which the afterburner reports.
  */
-const CONTEXT_DIRECTIVES = [".text", ".data", ".bss", ".section", ".pushsection", ".popsection", ".previous", ".code16", ".code16gcc", ".code32", ".code64", ".file", ".org", ".include", ".intel_syntax", ".att_syntax"];
+const CONTEXT_DIRECTIVES = [".text", ".data", ".bss", ".section", ".pushsection", ".popsection", ".previous", ".code16", ".code16gcc", ".code32", ".code64", ".file", ".org", ".include", ".intel_syntax", ".att_syntax", ...SYMBOL_DIRECTIVES];
 /** Directives the fast path does not model: the whole file goes to the full parser. */
 const FULL_PARSE_DIRECTIVES: ReadonlySet<string> = new Set([
   ".macro", ".endm", ".endmacro", ".rept", ".irp", ".irpc", ".endr", ".exitm", ".purgem",
@@ -297,6 +299,15 @@ class LineFinder {
         let i = slot(h);
         let kind = 0;
         while ((kind = kinds[i]) !== 0 && keys[i] !== h) i = (i + 1) & TABLE_MASK;
+        if (kind === 0) {
+          // `name = expr`: the assignment may name a register (`cr = %cr3`), parsed to find out.
+          let q = p;
+          while (q < end && (c === 32 || c === 9)) c = text.charCodeAt(++q);
+          if (q < end && c === 61) {
+            visit = true;
+            break;
+          }
+        }
         if (text.charCodeAt(wordStart) === 46) {
           if (kind === LOC) {
             this.pendingLoc = start;
@@ -408,8 +419,12 @@ export function scanSites(text: string, defaultMode: CodeMode): ScanResult | und
         else if (st.directive === "line-marker" || st.directive === "line") markerFrom(parseLineMarker(st.args, st.directive === "line"), at);
         continue;
       }
+      if (st.kind === "assignment" && namesRegister(st.expr)) {
+        bail = true;
+        return;
+      }
       if (st.kind !== "instruction" && st.kind !== "directive") continue;
-      if (st.kind === "directive" && FULL_PARSE_DIRECTIVES.has(st.name)) {
+      if (st.kind === "directive" && (FULL_PARSE_DIRECTIVES.has(st.name) || (SYMBOL_DIRECTIVES.includes(st.name) && namesRegister(st.argList[1] ?? "")))) {
         bail = true;
         return;
       }
@@ -508,6 +523,11 @@ function skipDigits(s: string, p: number, end: number): number {
     p++;
   }
   return p;
+}
+
+/** A symbol's value that is a register (`%cr3`): instructions naming the symbol use the register. */
+export function namesRegister(value: string): boolean {
+  return value.trimStart().startsWith("%");
 }
 
 /** `.afterburn_*` (any case): the afterburner's own directives. */

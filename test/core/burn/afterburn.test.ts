@@ -315,6 +315,26 @@ test(".include is warned of at its line, on the fast path and the full parser: t
   assert.equal(afterburn(src, { fileName: "t.s", annotate: false }).diagnostics.filter((d) => d.from === "afterburner").length, 0);
 });
 
+test("a symbol set to a register (.set, .equ, =) is that register as an operand, on the fast path and the full parser", async () => {
+  const src = [
+    "\t.text",
+    "\t.set CR, %cr3",
+    "\tmov %eax, CR",
+    "SEG = %ds",
+    "\tpush SEG",
+    "\t.equ SEG, 0x10",
+    "\tpush SEG",
+    "\tmov CR, %ebx",
+    "",
+  ].join("\n");
+  for (const fullParse of [false, true]) {
+    const r = afterburn(src, { fileName: "t.s", fullParse });
+    assert.deepEqual(r.sites.map((x) => [x.input.line, x.id]), [[3, "mov-to-cr3"], [5, "push-sreg"], [8, "mov-from-cr3"]], `fullParse=${fullParse}`);
+    const { records: recs } = await records(r.output);
+    assert.equal(recs.length, 3, `fullParse=${fullParse}`);
+  }
+});
+
 test("Intel syntax is an error at its directive, on the fast path and the full parser: its operands are not read, so sites would be missed", () => {
   const src = "\t.text\n\tcli\n  .intel_syntax noprefix\n\tmov eax, cr0\n\tmov cr3, eax\n.att_syntax\n\tsti\n";
   for (const fullParse of [false, true]) {
