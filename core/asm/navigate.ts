@@ -249,9 +249,11 @@ export function hoverAt(an: AsmAnalysis, line: number, character: number): { mar
       const defs = labelDefinitions(an, w.word, line, w.span.start);
       if (defs.length === 0) return { markdown: `**symbol** \`${w.word}\` — not defined in this file`, span: w.span };
       const d = defs[0];
-      const count = d.line !== undefined ? sitesUnderLabel(an, d.line) : 0;
+      // Local labels (numeric, .L) start no block of their own: nothing to count for them.
+      const count = d.line !== undefined ? sitesUnderLabel(an, d.line) : undefined;
       const sec = file.labels.get(w.word)?.[0]?.section;
-      return { markdown: `**label** \`${w.word}\` — defined ${d.line !== undefined ? `at line ${d.line + 1}` : `in ${d.file}:${(d.headerLine ?? 0) + 1}`}${sec ? ` in \`${sec}\`` : ""}; ${count} sensitive site${count === 1 ? "" : "s"} until the next label`, span: w.span };
+      const sites = count === undefined ? "" : `; ${count} sensitive site${count === 1 ? "" : "s"} until the next label`;
+      return { markdown: `**label** \`${w.word}\` — defined ${d.line !== undefined ? `at line ${d.line + 1}` : `in ${d.file}:${(d.headerLine ?? 0) + 1}`}${sec ? ` in \`${sec}\`` : ""}${sites}`, span: w.span };
     }
     case "symbol": {
       const s = symbolDefinitionAt(an, w.word, line, w.span.start) ?? file.symbols.get(w.word)!;
@@ -385,10 +387,9 @@ export function macroDefinition(an: AsmAnalysis, name: string): DefinitionLocati
 }
 
 /** Sites between a label's line and the next non-local label. */
-export function sitesUnderLabel(an: AsmAnalysis, line: number): number {
-  const blocks = labelBlocks(an);
-  const b = blocks.find((x) => x.line === line);
-  return b ? b.sites : 0;
+/** Sensitive sites from the label defined on `line` to the next non-local label; undefined for a local label (no block of its own). */
+export function sitesUnderLabel(an: AsmAnalysis, line: number): number | undefined {
+  return labelBlocks(an).find((x) => x.line === line)?.sites;
 }
 
 export interface LabelBlock {

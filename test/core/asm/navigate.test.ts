@@ -103,3 +103,14 @@ test("hover in a cpp macro's argument: ENTRY(foo) names the label foo, not an in
   assert.equal(classifyWord(an, 1, 7)?.kind, "label");
   assert.match(hoverAt(an, 1, 7)!.markdown, /^\*\*label\*\* `foo` — defined at line 2/);
 });
+
+test("hover on a label: a function's counts its sites up to the next label; a local label (1:, .L) starts no block and claims no count", () => {
+  const text = ["f:", "1:\tcli", ".L2:\tsti", "\tjmp 1b", "\tjmp .L2", "g:", "\tnop"].join("\n");
+  const an = new AsmAnalysis(text, { fileName: "l.s" });
+  assert.match(hoverAt(an, 0, 0)!.markdown, /; 2 sensitive sites until the next label$/);
+  for (const [line, ch] of [[3, 6], [4, 6]] as const) {
+    const md = hoverAt(an, line, ch)!.markdown;
+    assert.match(md, /^\*\*label\*\*/);
+    assert.doesNotMatch(md, /sensitive site/, md);
+  }
+});
