@@ -378,7 +378,9 @@ function burn(text: string, options: BurnOptions): Burnt {
     if (st.kind !== "instruction") return;
 
     let memop: MemopKind | undefined;
-    if (pendingMemop) {
+    // A prefix alone is part of the instruction after it: that one is the memory operation (padding
+    // after a lone `rep` would part it from its movs and make it `rep nop`, which is pause).
+    if (pendingMemop && !isPrefixOnly(st)) {
       memop = pendingMemop.kind;
       if (--pendingMemop.remaining === 0) pendingMemop = undefined;
     }

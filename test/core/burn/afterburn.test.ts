@@ -231,6 +231,20 @@ test("memory-operation directive annotates the next instruction into its own sec
   assert.ok(bad.diagnostics.some((d) => d.severity === "error" && d.line === 2 && /unknown kind/.test(d.message)));
 });
 
+test("a memory-operation directive before a prefix on its own line annotates the prefixed instruction, prefix included", async () => {
+  const src = ".text\n.afterburn_memop pte_set\n\trep\n\tmovsl\n\t.afterburn_memop pte_read\n\tlock\n\tincl (%eax)\n";
+  for (const fullParse of [false, true]) {
+    const r = afterburn(src, { fullParse });
+    assert.deepEqual(r.sites.map((x) => [x.input.line, x.mnemonic, x.annotationSection]), [[4, "movsl", ".afterburn.pte_set"], [7, "incl", ".afterburn.pte_read"]], `fullParse=${fullParse}`);
+    const { elf, records: set } = await records(r.output, 32, ".afterburn.pte_set");
+    const text = elf.section(".text")!.data();
+    // rep movsl stays one instruction (F3 A5), the padding after it; a NOP after the rep alone made it pause
+    assert.deepEqual([set[0].start, text[0], text[1], text[2]], [0, 0xf3, 0xa5, 0x90], `fullParse=${fullParse}`);
+    const read = readAnnotationRecords(elf, ".afterburn.pte_read");
+    assert.deepEqual([read[0].start, text[read[0].start], text[read[0].start + 1]], [set[0].end, 0xf0, 0xff], `fullParse=${fullParse}`);
+  }
+});
+
 test("16-bit code is listed but not annotated", () => {
   const r = afterburn(".code16\ncli\n.code32\ncli\n");
   assert.deepEqual(r.sites.map((s) => s.annotated), [false, true]);
