@@ -290,8 +290,11 @@ function burn(text: string, options: BurnOptions): Burnt {
   let bodyLabels: [string, string] | undefined; // found when a body first needs them
 
   // Body lines (inside .macro/.rept/.irp) are annotated once, in the body; each expansion is a site.
-  // bodyDecision: per body line, per instruction index: the entry if every expansion is sensitive.
+  // bodyDecision: per body line, per instruction index: an entry if every expansion gets a record
+  // (not necessarily the same one: `.irp c,0,3` over `mov %cr\c,%eax`), null if none does.
   const bodyDecisions = new Map<number, (CatalogueEntry | null | "mixed")[]>();
+  // Per body line, per instruction index: the most padding any of its expansions needs (one body, one padding).
+  const bodyPadding = new Map<number, number[]>();
   const bodyEdited = new Set<string>();
 
   // First pass over expansions: decide each parametric body instruction from what it expands to.
@@ -325,8 +328,13 @@ function burn(text: string, options: BurnOptions): Burnt {
     const decisions = bodyDecisions.get(inner.bodyLine) ?? [];
     const prev = decisions[idx];
     if (prev === undefined) decisions[idx] = recorded;
-    else if (prev !== "mixed" && prev?.id !== recorded?.id) decisions[idx] = "mixed";
+    else if (prev !== "mixed" && (prev === null) !== (recorded === null)) decisions[idx] = "mixed";
     bodyDecisions.set(inner.bodyLine, decisions);
+    if (recorded) {
+      const pads = bodyPadding.get(inner.bodyLine) ?? [];
+      pads[idx] = Math.max(pads[idx] ?? 0, paddingFor(recorded, es.mode));
+      bodyPadding.set(inner.bodyLine, pads);
+    }
   });
 
   // A macro invocation that expands to a body instruction sensitive only for some arguments is
@@ -475,6 +483,8 @@ function burn(text: string, options: BurnOptions): Burnt {
       unannotated(site, es.line, st.mnemonic, `${expansionName(inner)}: a prefix written outside the ${inner.kind === "macro" ? "macro" : "loop"} body precedes this instruction; write it on the instruction's line to have it annotated`);
       return;
     }
+    // The body is written once for every expansion: with the room the largest of them needs.
+    const bodyPad = memop ? padding : (bodyPadding.get(inner.bodyLine)?.[idx] ?? padding);
     const key = `${inner.bodyLine}:${raw.span.start}`;
     if (!bodyEdited.has(key)) {
       bodyEdited.add(key);
@@ -485,12 +495,12 @@ function burn(text: string, options: BurnOptions): Burnt {
       addEdit(inner.bodyLine, {
         start: raw.span.start,
         end: raw.span.end,
-        text: siteText(raw.text, padding, site.annotationSection, es.mode, defaultMode, begin, end, "b", first === undefined),
+        text: siteText(raw.text, bodyPad, site.annotationSection, es.mode, defaultMode, begin, end, "b", first === undefined),
       });
     }
-    site.padding = padding;
+    site.padding = bodyPad;
     site.annotated = true;
-    padded(es.section, padding);
+    padded(es.section, bodyPad);
   });
 
   let bump = "";

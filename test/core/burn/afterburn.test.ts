@@ -197,6 +197,19 @@ test("a macro whose sensitivity depends on its arguments is written out inline w
   assert.deepEqual([...elf.section(".text")!.data().slice(2, 5)], [0x0f, 0x22, 0xd8]);
 });
 
+test("a loop body sensitive in every expansion, as different instructions, is annotated once with room for the largest", async () => {
+  const src = ".text\n.irp c,0,3,4\n\tmovl %cr\\c, %eax\n.endr\n.irp i,cli,sti,int3\n\t\\i\n.endr\n";
+  const r = afterburn(src);
+  assert.deepEqual(r.sites.map((x) => x.id), ["mov-from-cr0", "mov-from-cr3", "mov-from-cr4", "cli", "sti", "int3"]);
+  assert.ok(r.sites.every((x) => x.annotated), r.diagnostics.map((d) => d.message).join("\n"));
+  const pads = ["mov-from-cr0", "mov-from-cr3", "mov-from-cr4", "cli", "sti", "int3"].map((id) => paddingFor(entryById(id)!, 32));
+  const movPad = Math.max(...pads.slice(0, 3));
+  const oneBytePad = Math.max(...pads.slice(3));
+  assert.deepEqual(r.sites.map((x) => x.padding), [movPad, movPad, movPad, oneBytePad, oneBytePad, oneBytePad], "each site says the padding it got");
+  const { records: recs } = await records(r.output);
+  assert.deepEqual(recs.map((x) => x.end - x.start), [3 + movPad, 3 + movPad, 3 + movPad, 1 + oneBytePad, 1 + oneBytePad, 1 + oneBytePad]);
+});
+
 test("with conditionals in such a macro the site is listed as not annotated, with a warning", async () => {
   const src = [".macro LOAD src, dst", ".ifnb \\src", "\tmovl \\src, \\dst", ".endif", ".endm", ".text", "LOAD %eax, %ebx", "LOAD %eax, %cr3"].join("\n");
   const r = afterburn(src);
