@@ -94,7 +94,8 @@ export function sitesCommand(argv: readonly string[]): number {
     return 0;
   }
   const result = prepareAfterburn(bytes, { mode, fileName: name, annotate: false });
-  printDiagnostics(result.diagnostics, true);
+  // An afterburned input is not searched: its empty table needs the warning that says why.
+  printDiagnostics(result.diagnostics, !result.alreadyAfterburned);
   process.stdout.write(formatSiteTable(result.sites));
   return 0;
 }

@@ -52,3 +52,11 @@ test("an output file that cannot be written is named, not the temporary file bes
     }
   });
 });
+
+test("sites on an already afterburned file says so, instead of 'no sensitive instructions'", () => {
+  const burnt = afterburn(["burn"], ".text\ncli\n");
+  assert.equal(burnt.status, 0, burnt.stderr);
+  const r = afterburn(["sites"], burnt.stdout);
+  assert.equal(r.status, 0, r.stderr);
+  assert.match(r.stderr, /^<stdin>:1:1: warning: input is already afterburned/);
+});
