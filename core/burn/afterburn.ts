@@ -240,6 +240,19 @@ function burn(text: string, options: BurnOptions): Burnt {
     return { plan: { kind: "same" }, sites, diagnostics, alreadyAfterburned: true };
   }
 
+  // GNU as ends lines at \n only: a lone \r is a blank to it, so `nop\r\thlt` is one statement (a nop
+  // with the operand hlt), while the parser, like an editor, breaks the line there. What is written
+  // after such a \r can then land inside as's comment or statement: the build must not pass.
+  const loneCr = text.indexOf("\r") < 0 ? -1 : text.search(/\r(?!\n)/);
+  if (loneCr >= 0 && annotate) {
+    let line = 1;
+    for (let at = text.indexOf("\n"); at >= 0 && at < loneCr; at = text.indexOf("\n", at + 1)) line++;
+    diagnostics.push({
+      file: fileName, line, column: loneCr - (text.lastIndexOf("\n", loneCr) + 1) + 1, severity: "error", from: "afterburner",
+      message: "a carriage return without a line feed: GNU as reads it as a blank, not as a line break, so the lines around it would be afterburned as lines as does not see; convert the line endings to LF or CRLF",
+    });
+  }
+
   // Files without macros, conditionals or cpp leftovers (compiler output, preprocessed .S) take the fast path.
   const scan = options.fullParse === true ? undefined : scanSites(text, defaultMode);
   const parsed = scan

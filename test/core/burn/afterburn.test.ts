@@ -362,6 +362,17 @@ test("a symbol set to a register (.set, .equ, =) is that register as an operand,
   }
 });
 
+test("a lone carriage return is an error at its GNU as line: as reads it as a blank, not as the line break the parser takes it for", () => {
+  // as takes "nop\r\thlt" as `nop hlt` (a nop with a memory operand); a label written before hlt broke it
+  const r = afterburn(".text\n\tcli\r\n\tnop\r\thlt\n", { fileName: "t.s" });
+  const e = r.diagnostics.filter((d) => d.from === "afterburner");
+  assert.equal(e.length, 1);
+  assert.deepEqual([e[0].severity, e[0].line, e[0].column], ["error", 3, 5]);
+  assert.match(e[0].message, /carriage return/);
+  assert.ok(hasAfterburnerErrors(r));
+  assert.equal(hasAfterburnerErrors(afterburn(".text\r\n\tcli\r\n")), false, "CRLF is fine");
+});
+
 test("Intel syntax is an error at its directive, on the fast path and the full parser: its operands are not read, so sites would be missed", () => {
   const src = "\t.text\n\tcli\n  .intel_syntax noprefix\n\tmov eax, cr0\n\tmov cr3, eax\n.att_syntax\n\tsti\n";
   for (const fullParse of [false, true]) {
