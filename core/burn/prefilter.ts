@@ -146,6 +146,8 @@ interface ParsedText {
   marker: { line: number; file?: string } | null | undefined;
   statements: readonly Statement[];
   state: LexState;
+  /** The parser could not read all of it: only the full path reports that (and a site may hide there). */
+  unreadable?: boolean;
 }
 
 const NO_STATEMENTS: readonly Statement[] = [];
@@ -391,7 +393,7 @@ export function scanSites(text: string, defaultMode: CodeMode): ScanResult | und
           hit = { marker: parseLineMarker(lineText.slice(2), false) ?? null, statements: NO_STATEMENTS, state: LEX_INITIAL };
         } else {
           const r = parseLine(lineText, at, LEX_INITIAL);
-          hit = { marker: undefined, statements: r.parsed.statements, state: r.state };
+          hit = { marker: undefined, statements: r.parsed.statements, state: r.state, unreadable: hasError(r.parsed.diagnostics) };
         }
         parsed.set(lineText, hit);
       }
@@ -399,10 +401,18 @@ export function scanSites(text: string, defaultMode: CodeMode): ScanResult | und
         markerFrom(hit.marker ?? undefined, at);
         return;
       }
+      if (hit.unreadable) {
+        bail = true;
+        return;
+      }
       statements = hit.statements;
       lexState = hit.state;
     } else {
       const r = parseLine(lineText, at, lexState);
+      if (hasError(r.parsed.diagnostics)) {
+        bail = true;
+        return;
+      }
       statements = r.parsed.statements;
       lexState = r.state;
     }
@@ -523,6 +533,10 @@ function skipDigits(s: string, p: number, end: number): number {
     p++;
   }
   return p;
+}
+
+function hasError(diagnostics: readonly { severity: string }[]): boolean {
+  return diagnostics.length > 0 && diagnostics.some((d) => d.severity === "error");
 }
 
 /** A symbol's value that is a register (`%cr3`): instructions naming the symbol use the register. */

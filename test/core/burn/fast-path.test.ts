@@ -69,3 +69,13 @@ test("gcc -S output of the burn corpus and the example guests: fast path and ful
   }
   assert.ok(sites > 20, `the inputs hold sensitive instructions (${sites})`);
 });
+
+test("a line the fast path parses but the parser cannot read goes to the full parser, which reports it", () => {
+  // GNU as takes both (rep/insb is rep insb; a quoted name is a label): the parser does not, and a site
+  // there is missed; the full path at least says where.
+  for (const text of ["\trep/insb\n\tnop\n", '"my label":\tcli\n\tnop\n']) {
+    assert.equal(scanSites(text, 32), undefined, JSON.stringify(text));
+    const r = afterburn(text, { fileName: "t.s" });
+    assert.ok(r.diagnostics.some((d) => d.severity === "error" && d.from === "parser" && d.line === 1), JSON.stringify(text));
+  }
+});
