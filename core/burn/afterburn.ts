@@ -13,7 +13,6 @@ import type {
   CodeMode,
   DirectiveStatement,
   MacroDefinition,
-  ParseDiagnostic,
   ExpandedStatement,
   ExpansionOrigin,
   InstructionStatement,
@@ -256,7 +255,7 @@ function burn(text: string, options: BurnOptions): Burnt {
   // Files without macros, conditionals or cpp leftovers (compiler output, preprocessed .S) take the fast path.
   const scan = options.fullParse === true ? undefined : scanSites(text, defaultMode);
   const parsed = scan
-    ? { statements: scan.statements, lines: [] as ParsedLine[], macros: new Map<string, MacroDefinition>(), diagnostics: [] as ParseDiagnostic[] }
+    ? { statements: scan.statements, lines: [] as ParsedLine[], macros: new Map<string, MacroDefinition>(), diagnostics: scan.diagnostics }
     : parseAsm(text, { mode: defaultMode, fileName });
   for (const d of parsed.diagnostics) {
     diagnostics.push({ file: fileName, line: d.span.line + 1, column: d.span.start + 1, severity: d.severity, message: boundedMessage(d.message), from: "parser" });

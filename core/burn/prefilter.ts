@@ -13,7 +13,7 @@
 import * as lineModule from "../asm/line.js";
 import * as cppModule from "../asm/cpp.js";
 import { isPrefixOnly, PREFIX_WORDS } from "../asm/registers.js";
-import type { CodeMode, ExpandedStatement, LexState, SourceOrigin, Statement } from "../asm/types.js";
+import type { CodeMode, ExpandedStatement, LexState, ParseDiagnostic, SourceOrigin, Statement } from "../asm/types.js";
 import * as expandedModule from "../asm/expanded.js";
 import { CATALOGUE } from "../isa/index.js";
 
@@ -146,11 +146,12 @@ interface ParsedText {
   marker: { line: number; file?: string } | null | undefined;
   statements: readonly Statement[];
   state: LexState;
-  /** The parser could not read all of it: only the full path reports that (and a site may hide there). */
-  unreadable?: boolean;
+  /** What the parser could not read (a site may hide there), spans on the line first parsed. */
+  diagnostics: readonly ParseDiagnostic[];
 }
 
 const NO_STATEMENTS: readonly Statement[] = [];
+const NO_DIAGNOSTICS: readonly ParseDiagnostic[] = [];
 
 export interface ScanResult {
   /**
@@ -160,6 +161,11 @@ export interface ScanResult {
   statements: ExpandedStatement[];
   /** Offset in the text where each line holding one of those statements starts. */
   lineStarts: Map<number, number>;
+  /**
+   * The parser's diagnostics on the lines parsed (not on the lines passed over): those that could
+   * hold a site (`rep/insb`, a quoted label before `cli`) and the parser could not read.
+   */
+  diagnostics: ParseDiagnostic[];
 }
 
 /**
@@ -351,6 +357,7 @@ export function scanSites(text: string, defaultMode: CodeMode): ScanResult | und
   const tables = buildTables();
   const out: ExpandedStatement[] = [];
   const lineStarts = new Map<number, number>();
+  const diagnostics: ParseDiagnostic[] = [];
   const n = text.length;
   const lines = new LineFinder(text, tables);
 
@@ -380,7 +387,7 @@ export function scanSites(text: string, defaultMode: CodeMode): ScanResult | und
     visit(lines.start, lines.contentEnd, lines.line);
     if (bail) return undefined;
   }
-  return { statements: out, lineStarts };
+  return { statements: out, lineStarts, diagnostics };
 
   function visit(start: number, end: number, at: number): void {
     const lineText = text.slice(start, end);
@@ -390,10 +397,10 @@ export function scanSites(text: string, defaultMode: CodeMode): ScanResult | und
       if (hit === undefined) {
         if (isPlainLineMarker(lineText)) {
           // gcc's `# 12 "file.c" 1`: what the parser would make of it, without parsing.
-          hit = { marker: parseLineMarker(lineText.slice(2), false) ?? null, statements: NO_STATEMENTS, state: LEX_INITIAL };
+          hit = { marker: parseLineMarker(lineText.slice(2), false) ?? null, statements: NO_STATEMENTS, state: LEX_INITIAL, diagnostics: NO_DIAGNOSTICS };
         } else {
           const r = parseLine(lineText, at, LEX_INITIAL);
-          hit = { marker: undefined, statements: r.parsed.statements, state: r.state, unreadable: hasError(r.parsed.diagnostics) };
+          hit = { marker: undefined, statements: r.parsed.statements, state: r.state, diagnostics: r.parsed.diagnostics };
         }
         parsed.set(lineText, hit);
       }
@@ -401,18 +408,12 @@ export function scanSites(text: string, defaultMode: CodeMode): ScanResult | und
         markerFrom(hit.marker ?? undefined, at);
         return;
       }
-      if (hit.unreadable) {
-        bail = true;
-        return;
-      }
+      for (const d of hit.diagnostics) diagnostics.push(d.span.line === at ? d : { ...d, span: { ...d.span, line: at } });
       statements = hit.statements;
       lexState = hit.state;
     } else {
       const r = parseLine(lineText, at, lexState);
-      if (hasError(r.parsed.diagnostics)) {
-        bail = true;
-        return;
-      }
+      for (const d of r.parsed.diagnostics) diagnostics.push(d);
       statements = r.parsed.statements;
       lexState = r.state;
     }
@@ -533,10 +534,6 @@ function skipDigits(s: string, p: number, end: number): number {
     p++;
   }
   return p;
-}
-
-function hasError(diagnostics: readonly { severity: string }[]): boolean {
-  return diagnostics.length > 0 && diagnostics.some((d) => d.severity === "error");
 }
 
 /** A symbol's value that is a register (`%cr3`): instructions naming the symbol use the register. */
