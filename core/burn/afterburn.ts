@@ -684,8 +684,11 @@ const SYMBOL_SETTERS: ReadonlySet<string> = new Set([".set", ".equ", ".equiv", "
 
 /** Directives that shape expansion rather than emit anything; never written into an inlined expansion. */
 const STRUCTURAL = /^\.(if\w*|else\w*|endif|rept|irpc?|endr|macro|endm|exitm|purgem)$/;
-/** Macro bodies whose expansion this afterburner may not reproduce exactly. */
-const INEXACT_BODY = /^\s*\.(if\w*|else\w*|endif|exitm|macro|purgem)\b/i;
+/**
+ * Macro bodies whose expansion this afterburner may not reproduce exactly. `LOCAL` (.altmacro) names
+ * are GNU as's to number at each expansion: written out, they would be an unknown instruction.
+ */
+const INEXACT_BODY = /^\s*(?:\.(if\w*|else\w*|endif|exitm|macro|purgem)|local)\b/i;
 
 /**
  * Names expansion chains (each level's kind, macro and invocation place) for one burn. A chain is

@@ -220,6 +220,15 @@ test("with conditionals in such a macro the site is listed as not annotated, wit
   assert.equal(recs.length, 0, "no record claims the non-sensitive expansion");
 });
 
+test("an .altmacro macro with LOCAL names is not written out inline (LOCAL is GNU as's to number): listed as not annotated, and the output assembles", async () => {
+  const src = [".altmacro", ".macro al insn", "\tLOCAL lab", "lab:\t\\insn", "\tjmp lab", ".endm", ".text", "\tal cli", "\tal nop", "\tal sti", ".noaltmacro", ""].join("\n");
+  const r = afterburn(src);
+  assert.deepEqual(r.sites.map((x) => [x.id, x.annotated]), [["cli", false], ["sti", false]]);
+  assert.ok(r.diagnostics.some((d) => d.from === "afterburner" && d.severity === "warning" && /some expansions/.test(d.message)));
+  const { records: recs } = await records(r.output);
+  assert.equal(recs.length, 0);
+});
+
 test("gcc #APP line markers map inline-asm sites to their C lines", () => {
   const src = ["\t.text", "f:", "#APP", '# 12 "drivers/irq.c" 1', "\tcli", '# 0 "" 2', "#NO_APP", "\tret"].join("\n");
   const r = afterburn(src);
