@@ -15,11 +15,12 @@ import { spawnSync } from "node:child_process";
 import { closeSync, copyFileSync, mkdtempSync, openSync, readFileSync, realpathSync, rmSync, writeFileSync, writeSync } from "node:fs";
 import { constants, tmpdir } from "node:os";
 import { basename, dirname, extname, join, resolve } from "node:path";
-import { hasAfterburnerErrors, prepareAfterburn } from "../core/burn/afterburn.js";
+import { hasAfterburnerErrors } from "../core/burn/afterburn.js";
+import { prepareWithIncludes } from "../core/burn/include.js";
 import { printDiagnostics, sitesJson } from "./burn-commands.js";
 import { realCompilerCommand } from "../core/toolchain/tools.js";
 import {
-  assembleFlags, compileNames, defaultObjectName, expandResponseFiles, frontFlags, isCompiled, linkNames, modeOfFlags, readCompileCommand, savedTempsStem,
+  assembleFlags, assemblerIncludeDirs, compileNames, defaultObjectName, expandResponseFiles, frontFlags, isCompiled, linkNames, modeOfFlags, readCompileCommand, savedTempsStem,
   type CompileCommand, type OutputNames, type SourceInput,
 } from "./cc/gcc-args.js";
 
@@ -134,7 +135,9 @@ function burnIn(work: string, cc: readonly string[], input: SourceInput, object:
     process.stderr.write(`afterburn-cc: ${source}: cannot read: ${(e as Error).message}\n`);
     return EXIT_AFTERBURN;
   }
-  const result = prepareAfterburn(bytes, { mode: mode === 64 ? 64 : 32, fileName: input.path });
+  // `.include`d files are read as GNU as reads them (its current directory, then its -I folders), so
+  // their sensitive instructions are afterburned too.
+  const result = prepareWithIncludes(bytes, { mode: mode === 64 ? 64 : 32, fileName: input.path, includes: { searchDirs: assemblerIncludeDirs(cmd.common) } });
   // Diagnostics name the input as the user wrote it; lines are those of the preprocessed text. The
   // afterburner's own warnings (a site left unannotated, a .org behind padding) always show; the
   // parser's questions about syntax only when verbose, as GNU as has the last word on those.

@@ -302,6 +302,23 @@ export function assembleFlags(common: readonly string[], fromCompiler: boolean):
   return out;
 }
 
+/** The folders GNU as searches for `.include` after its current directory: -I given through `-Wa,` or `-Xassembler`. */
+export function assemblerIncludeDirs(common: readonly string[]): string[] {
+  const words: string[] = [];
+  for (let i = 0; i < common.length; i++) {
+    const a = common[i]!;
+    if (a.startsWith("-Wa,")) words.push(...a.slice(4).split(","));
+    else if (a === "-Xassembler" && i + 1 < common.length) words.push(common[++i]!);
+  }
+  const dirs: string[] = [];
+  for (let i = 0; i < words.length; i++) {
+    const w = words[i]!;
+    if (w === "-I" && i + 1 < words.length) dirs.push(words[++i]!);
+    else if (w.startsWith("-I") && w.length > 2) dirs.push(w.slice(2));
+  }
+  return dirs;
+}
+
 /**
  * What gcc names after one source of a command: its dependency rule (target and file), and the stem
  * of its auxiliary outputs (.su, .gcno, the .gcda path built into the code, -gsplit-dwarf's .dwo,

@@ -5,7 +5,7 @@
 
 import { AsmDocument, spliceInPlace } from "./document.js";
 import { collectDefines, expandLine, FILE_EXPANSION_BUDGET, mapToSource, replacementOver, type DefineTable, type ExpandedLine, type ExpansionBudget } from "./defines.js";
-import { findIncludes, gatherIncludes, resolveInclude, type HeaderMacroLine, type IncludeSet } from "./includes.js";
+import { gatherIncludes, type HeaderMacroLine, type IncludeSet } from "./includes.js";
 import { boundedMessage } from "./message.js";
 import { splitLines } from "./parse.js";
 import { findSitesIn, isAnnotationSwitch, siteOf, type AsmSite } from "./sites.js";
@@ -59,13 +59,6 @@ function splitWithBreaks(text: string): { lines: string[]; breaks: number[] } {
     for (let m = re.exec(text); m !== null; m = re.exec(text)) breaks[i++] = m[0] === "\n" ? LF : m[0] === "\r\n" ? CRLF : CR;
   }
   return { lines, breaks };
-}
-
-/** The `.include` lines of a file read without cpp, each with the file it names when found. */
-function gasIncludes(lines: readonly string[], fileName: string | undefined, includeDirs: readonly string[]): IncludeSet {
-  const includes = findIncludes(lines.map((t) => (t.indexOf(".include") >= 0 && GAS_INCLUDE.test(t) ? t : "")));
-  for (const inc of includes) inc.path = resolveInclude(inc.name, fileName, includeDirs);
-  return { includes, defines: new Map(), macroLines: [], files: includes.flatMap((i) => (i.path === undefined ? [] : [i.path])) };
 }
 
 export class AsmAnalysis {
@@ -262,10 +255,10 @@ export class AsmAnalysis {
       this.definesBudget = budget;
       this.expanded = analysed.map((t) => expandLine(t, this.defines, budget));
     } else {
-      // No cpp: `#include` is a comment. `.include` lines are found for navigation only: the afterburner
-      // does not read the included file (it warns), so its macros are not expanded here either.
-      this.includeSet = gasIncludes(analysed, this.options.fileName, this.options.includeDirs ?? []);
-      this.prologue = [];
+      // No cpp: `#include` is a comment. `.include` files give their macros, as GNU as (and the
+      // afterburner, which reads them as it does) sees them.
+      this.includeSet = gatherIncludes(analysed, this.options.fileName, this.options.includeDirs ?? [], true);
+      this.prologue = this.includeSet.macroLines;
       this.defines = new Map();
       this.expanded = new Array(analysed.length).fill(undefined);
     }

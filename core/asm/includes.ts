@@ -90,9 +90,13 @@ export function resolveInclude(name: string, fromFile: string | undefined, inclu
   return undefined;
 }
 
-/** Reads the headers a file includes (recursively) and gathers their defines and macros. */
-export function gatherIncludes(lines: readonly string[], fileName: string | undefined, includeDirs: readonly string[]): IncludeSet {
-  const set: IncludeSet = { includes: findIncludes(lines), defines: new Map(), macroLines: [], files: [] };
+/**
+ * Reads the headers a file includes (recursively) and gathers their defines and macros. `gasOnly`: a
+ * file GNU as reads without cpp, where `#include` is a comment and only `.include` (and its macros) count.
+ */
+export function gatherIncludes(lines: readonly string[], fileName: string | undefined, includeDirs: readonly string[], gasOnly = false): IncludeSet {
+  const refsOf = (ls: readonly string[]) => (gasOnly ? findIncludes(ls).filter((r) => r.kind === "gas") : findIncludes(ls));
+  const set: IncludeSet = { includes: refsOf(lines), defines: new Map(), macroLines: [], files: [] };
   const seen = new Set<string>();
   const visit = (refs: IncludeReference[], from: string | undefined, depth: number) => {
     for (const ref of refs) {
@@ -104,8 +108,8 @@ export function gatherIncludes(lines: readonly string[], fileName: string | unde
       const header = readHeader(path);
       if (header === undefined) continue;
       set.files.push(path);
-      visit(findIncludes(header), path, depth + 1);
-      collectDefines(header, path, set.defines);
+      visit(refsOf(header), path, depth + 1);
+      if (!gasOnly) collectDefines(header, path, set.defines);
       collectMacros(header, path, set.macroLines);
     }
   };

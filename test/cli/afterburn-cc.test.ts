@@ -435,3 +435,26 @@ test("-save-temps keeps what gcc keeps, where gcc keeps it (the .s is the afterb
     assert.equal(records(join(dir, "t.o")), 1);
   });
 });
+
+test(".include in .S and .s sources: the included files' sites are afterburned, found where GNU as finds them (current folder, -Wa,-I)", () => {
+  withDir((dir) => {
+    mkdirSync(join(dir, "asm"));
+    writeFileSync(join(dir, "asm", "flags.inc"), ".macro IRQ_OFF\n\tpushfl\n\tcli\n.endm\n\thlt\n");
+    writeFileSync(join(dir, "entry.S"), '#define X 1\n\t.text\n\t.include "flags.inc"\nentry:\tIRQ_OFF\n\tsti\n');
+    writeFileSync(join(dir, "plain.s"), '\t.text\n\t.include "asm/flags.inc"\n\tIRQ_OFF\n');
+    let r = cc(["-m32", "-g", "-Wa,-I,asm", "-c", "entry.S"], { cwd: dir });
+    assert.equal(r.status, 0, r.stderr);
+    assert.equal(records(join(dir, "entry.o")), 4, "hlt in flags.inc, pushf and cli from its macro, sti");
+    assert.doesNotMatch(r.stderr, /include/, "no warning that an included file goes unseen");
+    // -g line info names the included file for its own instruction.
+    const lines = execFileSync("objdump", ["-dl", join(dir, "entry.o")], { encoding: "utf8" });
+    assert.match(lines, /flags\.inc:5/);
+    r = cc(["-m32", "-c", "plain.s"], { cwd: dir });
+    assert.equal(r.status, 0, r.stderr);
+    assert.equal(records(join(dir, "plain.o")), 3);
+    // Not found (no -I): GNU as says so, as it would without us, and the afterburner warns first.
+    r = cc(["-m32", "-c", "entry.S", "-o", "x.o"], { cwd: dir });
+    assert.notEqual(r.status, 0);
+    assert.match(r.stderr, /flags\.inc/);
+  });
+});

@@ -1,0 +1,182 @@
+// `.include "file"` is read by GNU as, after the preprocessor and after the afterburner: the included
+// file's instructions (and the macros an including file calls) were never seen, so their sensitive
+// instructions went unannotated. The afterburner's input is flattened first, as GNU as would read it:
+// each `.include` line becomes the file's text between line markers, so messages and -g line info
+// still name the included file and, after it, the including one. GNU as looks for the file in the
+// current directory, then in its -I folders (not in the including file's folder); so does this.
+
+import { readFileSync, statSync } from "node:fs";
+import { isAbsolute, join } from "node:path";
+import { prepareAfterburn, type BurnOptions, type PreparedBurn } from "./afterburn.js";
+
+export interface IncludeOptions {
+  /** The input's name, as markers and messages give it. */
+  fileName: string;
+  /** as's -I folders, in order (searched after the current directory). */
+  searchDirs?: readonly string[];
+  /** The folder relative names are resolved from (GNU as: its current directory). */
+  cwd?: string;
+}
+
+export interface IncludeProblem {
+  file: string;
+  /** 1-based. */
+  line: number;
+  message: string;
+}
+
+/** A line's place before flattening: the file it is in (as found) and its 1-based line there. */
+export interface LineOrigin {
+  file: string;
+  line: number;
+}
+
+export interface Flattened {
+  text: string;
+  /** For each line of `text` (index = line - 1): where it is. The markers added stand at their .include line. */
+  origins: LineOrigin[];
+  /** Files read, in order (their paths as found). */
+  files: string[];
+  problems: IncludeProblem[];
+}
+
+/** Nesting GNU as allows is bounded by its open files; this bounds runaway self-inclusion. */
+const MAX_DEPTH = 32;
+const MAX_FILE_BYTES = 64 << 20;
+
+const INCLUDE_LINE = /^[ \t]*\.include[ \t]+"([^"]*)"[ \t]*(?:(?:#|\/\/|\/\*).*)?$/i;
+const LINE_MARKER = /^#[ \t]*(\d+)[ \t]+"((?:[^"\\]|\\.)*)"/;
+const MACRO_OPEN = /^[ \t]*(?:[A-Za-z_.$][\w.$]*:[ \t]*)*\.macro\b/i;
+const MACRO_CLOSE = /^[ \t]*\.endm(?:acro)?\b/i;
+
+/** Whether the text has an `.include` at all (the cheap test before flattening). */
+export function mayInclude(text: string): boolean {
+  return /\.include[ \t]/i.test(text);
+}
+
+/**
+ * The text with every `.include "file"` that can be found replaced by the file's (flattened) text
+ * between line markers; undefined when there is no `.include` line to replace. An `.include` inside a
+ * `.macro` body stays (it is read at each expansion, with the macro's arguments), as does one whose
+ * file is not found (GNU as will say so) — the afterburner then warns that its instructions are unseen.
+ */
+export function flattenIncludes(text: string, options: IncludeOptions): Flattened | undefined {
+  if (!mayInclude(text)) return undefined;
+  const out: Flat = { lines: [], origins: [], files: [], problems: [], changed: false };
+  flatten(text, options.fileName, options, out, 0, new Set());
+  return out.changed ? { text: out.lines.join("\n"), origins: out.origins, files: out.files, problems: out.problems } : undefined;
+}
+
+interface Flat {
+  lines: string[];
+  origins: LineOrigin[];
+  files: string[];
+  problems: IncludeProblem[];
+  changed: boolean;
+}
+
+function flatten(text: string, fileName: string, options: IncludeOptions, out: Flat, depth: number, open: Set<string>): void {
+  const lines = text.split("\n");
+  // The file's last line break ends its last line: no empty line after it in the flattened text.
+  if (depth > 0 && lines.length > 1 && lines[lines.length - 1] === "") lines.pop();
+  // Where the next line is, as markers tell it (cpp output carries them; a plain file starts at line 1).
+  let presumedFile = fileName;
+  let presumedLine = 1;
+  let macroDepth = 0;
+  for (let i = 0; i < lines.length; i++, presumedLine++) {
+    const raw = lines[i]!;
+    const here: LineOrigin = { file: fileName, line: i + 1 };
+    const keep = () => {
+      out.lines.push(raw);
+      out.origins.push(here);
+    };
+    const line = raw.endsWith("\r") ? raw.slice(0, -1) : raw;
+    const marker = LINE_MARKER.exec(line);
+    if (marker !== null) {
+      presumedFile = marker[2]!.replace(/\\(.)/g, "$1");
+      presumedLine = Number(marker[1]) - 1;
+      keep();
+      continue;
+    }
+    if (MACRO_OPEN.test(line)) macroDepth++;
+    else if (MACRO_CLOSE.test(line) && macroDepth > 0) macroDepth--;
+    const m = macroDepth > 0 ? null : INCLUDE_LINE.exec(line);
+    const found = m === null ? undefined : findInclude(m[1]!, options);
+    if (m === null || found === undefined) {
+      keep();
+      continue;
+    }
+    const where = { file: presumedFile, line: presumedLine };
+    if (open.has(found.path) || depth >= MAX_DEPTH) {
+      out.problems.push({ ...where, message: `.include "${m[1]}" includes itself (${depth + 1} levels deep); left for GNU as` });
+      keep();
+      continue;
+    }
+    let body: string;
+    try {
+      if (statSync(found.path).size > MAX_FILE_BYTES) throw new Error(`larger than ${MAX_FILE_BYTES >> 20} MiB`);
+      body = readFileSync(found.path, "utf8");
+    } catch (e) {
+      out.problems.push({ ...where, message: `.include "${m[1]}": cannot read ${found.path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}; left for GNU as` });
+      keep();
+      continue;
+    }
+    // The included text between markers, then the including file again from the line after the .include.
+    out.changed = true;
+    out.files.push(found.path);
+    out.lines.push(`# 1 "${quoted(found.shown)}"`);
+    out.origins.push(here);
+    open.add(found.path);
+    flatten(body, found.shown, options, out, depth + 1, open);
+    open.delete(found.path);
+    out.lines.push(`# ${presumedLine + 1} "${quoted(presumedFile)}"`);
+    out.origins.push(here);
+  }
+}
+
+function quoted(name: string): string {
+  return name.replace(/[\\"]/g, "\\$&");
+}
+
+/** Where GNU as finds an included file: as written (from its current directory), then in each -I folder. */
+function findInclude(name: string, options: IncludeOptions): { path: string; shown: string } | undefined {
+  const cwd = options.cwd ?? process.cwd();
+  const candidates = isAbsolute(name) ? [name] : [name, ...(options.searchDirs ?? []).map((d) => join(d, name))];
+  for (const shown of candidates) {
+    const path = isAbsolute(shown) ? shown : join(cwd, shown);
+    try {
+      if (statSync(path).isFile()) return { path, shown };
+    } catch {
+      // not there: the next folder
+    }
+  }
+  return undefined;
+}
+
+/**
+ * prepareAfterburn of an input whose `.include`s are read as GNU as reads them. Sites and diagnostics
+ * name the file and line each instruction is in (an included file's own, or the input's as it was
+ * before flattening); the output is the flattened text, afterburned.
+ */
+export function prepareWithIncludes(input: string | Uint8Array, options: BurnOptions & { includes: Omit<IncludeOptions, "fileName"> }): PreparedBurn {
+  const fileName = options.fileName ?? "<stdin>";
+  const probe = typeof input === "string" ? input : Buffer.from(input.buffer, input.byteOffset, input.byteLength);
+  if (!probe.includes(".include")) return prepareAfterburn(input, options);
+  const text = typeof input === "string" ? input : Buffer.from(input.buffer, input.byteOffset, input.byteLength).toString("utf8");
+  const flat = flattenIncludes(text, { ...options.includes, fileName });
+  if (flat === undefined) return prepareAfterburn(input, options);
+  const burnt = prepareAfterburn(flat.text, options);
+  const at = (line: number): LineOrigin => flat.origins[line - 1] ?? { file: fileName, line };
+  for (const s of burnt.sites) {
+    const o = at(s.input.line);
+    s.input = { ...s.input, file: o.file, line: o.line };
+  }
+  for (const d of burnt.diagnostics) {
+    if (d.file !== fileName) continue;
+    const o = at(d.line);
+    d.file = o.file;
+    d.line = o.line;
+  }
+  for (const p of flat.problems) burnt.diagnostics.push({ file: p.file, line: p.line, column: 1, severity: "warning", message: p.message, from: "afterburner" });
+  return burnt;
+}
