@@ -1,6 +1,6 @@
 // `afterburn burn` and `afterburn sites`: thin wrappers over core/burn.
 
-import { readFileSync } from "node:fs";
+import { readFileSync, realpathSync, statSync, writeFileSync } from "node:fs";
 import { hasAfterburnerErrors, prepareAfterburn, type BurnDiagnostic, type BurnReport } from "../core/burn/afterburn.js";
 import { formatPosition, type Site } from "../core/burn/site.js";
 import { flag, parseArgs, UsageError, value, type ParsedArgs } from "./args.js";
@@ -43,10 +43,26 @@ function readInput(a: ParsedArgs): { bytes: Buffer; name: string } {
 /** A file could not be read or written (exit status 3). */
 export class InputError extends Error {}
 
-/** writeFileAtomic, failing with the path the user gave: its own error names the temporary file beside it. */
+/**
+ * writeFileAtomic, failing with the path the user gave: its own error names the temporary file beside it.
+ * Only a regular file is written beside and renamed over: a FIFO or a device (`-o /dev/null`, which root
+ * could otherwise replace with a file) is written into, and a symlink's target is written, the link kept.
+ */
 function writeOutput(path: string, data: string | ((tmp: string) => void)): void {
   try {
-    writeFileAtomic(path, data);
+    let target = path;
+    let regular = true;
+    try {
+      const st = statSync(path);
+      regular = st.isFile();
+      if (regular) target = realpathSync(path);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== "ENOENT") throw e;
+    }
+    if (!regular) {
+      if (typeof data === "function") data(path);
+      else writeFileSync(path, data);
+    } else writeFileAtomic(target, data);
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
     if (code === undefined) throw e;

@@ -2,8 +2,8 @@
 // user runs them: the bundled bin, real files, real exit codes.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { spawnSync } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { spawn, spawnSync } from "node:child_process";
+import { lstatSync, mkdtempSync, readFileSync, readlinkSync, rmSync, statSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 
@@ -59,4 +59,37 @@ test("sites on an already afterburned file says so, instead of 'no sensitive ins
   const r = afterburn(["sites"], burnt.stdout);
   assert.equal(r.status, 0, r.stderr);
   assert.match(r.stderr, /^<stdin>:1:1: warning: input is already afterburned/);
+});
+
+test("-o onto a FIFO or device writes into it, and onto a symlink writes its target: none is replaced by a regular file", async () => {
+  // Written beside and renamed over, `-o /dev/null` as root replaced the device with a file.
+  const dir = mkdtempSync(join(tmpdir(), "ab-burn-cli-"));
+  try {
+    const fifo = join(dir, "fifo");
+    assert.equal(spawnSync("mkfifo", [fifo]).status, 0);
+    const reader = spawn("cat", [fifo]);
+    const read = new Promise<string>((resolve) => {
+      let got = "";
+      reader.stdout.on("data", (d: Buffer) => (got += d.toString()));
+      reader.on("close", () => resolve(got));
+    });
+    const r = spawnSync(process.execPath, [bin, "burn", "-o", fifo], { input: ".text\ncli\n", encoding: "utf8", timeout: 20_000 });
+    const isFifo = statSync(fifo).isFIFO();
+    if (!isFifo) reader.kill(); // nothing will ever write to the FIFO it has open
+    assert.ok(isFifo, "still a FIFO");
+    assert.equal(r.status, 0, r.stderr);
+    assert.match(await read, /cli; \.fill/);
+
+    const target = join(dir, "real.s");
+    writeFileSync(target, "old\n");
+    const link = join(dir, "link.s");
+    symlinkSync("real.s", link);
+    const l = afterburn(["burn", "-o", link], ".text\ncli\n");
+    assert.equal(l.status, 0, l.stderr);
+    assert.ok(lstatSync(link).isSymbolicLink(), "still a symlink");
+    assert.equal(readlinkSync(link), "real.s");
+    assert.match(readFileSync(target, "utf8"), /cli; \.fill/);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
