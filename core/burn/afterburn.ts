@@ -653,9 +653,14 @@ function burn(text: string, options: BurnOptions): Burnt {
         return false;
       }
       case ".file": {
-        // `.file 1 "foo.c"` (DWARF file table) — a plain `.file "foo.c"` names the unit only.
-        const m = /^(\d+)\s+"((?:[^"\\]|\\.)*)"/.exec(d.args);
-        if (m) locFiles.set(Number(m[1]), m[2]);
+        // `.file 1 "foo.c"` or `.file 1 "dir" "foo.c" [md5 …]` (DWARF file table: a second string is
+        // the file, the first its directory) — a plain `.file "foo.c"` names the unit only.
+        const m = /^(\d+)\s+"((?:[^"\\]|\\.)*)"(?:\s+"((?:[^"\\]|\\.)*)")?/.exec(d.args);
+        if (m) {
+          const [, n, first, second] = m;
+          const file = second === undefined ? first! : second.startsWith("/") || first === "" ? second : `${first!.replace(/\/+$/, "")}/${second}`;
+          locFiles.set(Number(n), file);
+        }
         return false;
       }
       case ".loc": {

@@ -242,6 +242,14 @@ test(".loc maps compiler-generated sites to their C lines", () => {
   assert.deepEqual(r.sites[0].source, { file: "mm.c", line: 40, column: 3 });
 });
 
+test(".file with a directory and a file name (DWARF 5, as clang writes it) maps .loc to the file, not the directory", () => {
+  const src = ['\t.file 1 "/src/kernel" "mm.c" md5 0x0123456789abcdef0123456789abcdef', '\t.file 2 "/src/kernel" "/usr/include/io.h"', "\t.text", "\t.loc 1 40 3", "\tmovl %eax, %cr3", "\t.loc 2 7 1", "\tcli", ""].join("\n");
+  for (const fullParse of [false, true]) {
+    const r = afterburn(src, { fullParse });
+    assert.deepEqual(r.sites.map((x) => x.source), [{ file: "/src/kernel/mm.c", line: 40, column: 3 }, { file: "/usr/include/io.h", line: 7, column: 1 }], `fullParse=${fullParse}`);
+  }
+});
+
 test("memory-operation directive annotates the next instruction into its own section", async () => {
   const r = afterburn(".text\n.afterburn_memop pte_set\nmovl %edx, (%eax)\nmovl %edx, 4(%eax)\n");
   assert.equal(r.sites.length, 1);
