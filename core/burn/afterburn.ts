@@ -89,10 +89,10 @@ interface LineEdit extends Edit {
  * refSuffix: "b" for numeric labels). beginHere false: the begin label is defined before, at the
  * instruction's prefix on an earlier line.
  */
-function siteText(insn: string, padding: number, section: string, mode: CodeMode, objectMode: CodeMode, begin: string, end: string, refSuffix: string, beginHere = true): string {
+function siteText(insn: string, padding: number, section: string, mode: CodeMode, word: RecordWord, begin: string, end: string, refSuffix: string, beginHere = true): string {
   // Made of few pieces, the fixed ones kept: a large file has thousands of sites, and every piece
   // joined is an object to allocate (then to collect).
-  return `${beginHere ? `${begin}: ` : ""}${insn}${paddingText(padding)}${end}${recordOpening(section, mode, objectMode)}${begin}${refSuffix}, ${end}${refSuffix}; .popsection`;
+  return `${beginHere ? `${begin}: ` : ""}${insn}${paddingText(padding)}${end}${recordOpening(section, mode, word)}${begin}${refSuffix}, ${end}${refSuffix}; .popsection`;
 }
 
 /** What follows the instruction up to its end label: its padding, if any. */
@@ -104,19 +104,22 @@ function paddingText(padding: number): string {
 }
 
 /**
- * From the end label's colon to the record's first label. The reader sizes records by the object's
- * ELF class (as --32 or --64), which a .code32/.code64 switch does not change: a site in the other
- * code size than the burn's (-m32/-m64) gets `.dc.a`, which GNU as sizes by the object's class
- * (a .quad in an --32 object is an error; a .long in an --64 one misaligns every record after it).
- * Every record is then 2 words of the object's size, so the .balign never pads.
+ * A record's word. The reader sizes records by the object's ELF class (as --32 or --64), which a
+ * .code16/.code32/.code64 directive does not change. Until the file names a code size, -m32/-m64 is
+ * the code size as starts in, so its class: .long or .quad (the original's format). After one, the
+ * class is not known here: `.dc.a`, which GNU as sizes by the object's class (a .quad in an --32
+ * object is an error; a .long in an --64 one misaligns every record after it). Every record is then
+ * 2 words of the object's size, so the .balign never pads.
  */
+type RecordWord = ".long" | ".quad" | ".dc.a";
+
+/** From the end label's colon to the record's first label. */
 const recordOpenings = new Map<string, string>();
-function recordOpening(section: string, mode: CodeMode, objectMode: CodeMode): string {
-  const key = `${mode}/${objectMode}${section}`;
+function recordOpening(section: string, mode: CodeMode, word: RecordWord): string {
+  const key = `${mode}${word}${section}`;
   let t = recordOpenings.get(key);
   if (t === undefined) {
     const wide = mode === 64;
-    const word = mode !== objectMode ? ".dc.a" : wide ? ".quad" : ".long";
     t = `:; .pushsection ${section},"",@progbits; .balign ${wide ? 8 : 4}; ${word} `;
     // Sections are few; a file naming thousands (generated names) only stops being cached.
     if (recordOpenings.size < 256) recordOpenings.set(key, t);
@@ -287,6 +290,8 @@ function burn(text: string, options: BurnOptions): Burnt {
   let loc: SourcePosition | undefined;
 
   let annotating = true;
+  // .long/.quad by -m32/-m64 until the file names a code size; then .dc.a (see RecordWord).
+  let recordWord: RecordWord = defaultMode === 64 ? ".quad" : ".long";
   // Padding written per section since its last `.org` (a .org places code at a fixed offset).
   const paddedSinceOrg = new Map<string, { sites: number; bytes: number }>();
   const padded = (section: string, bytes: number) => {
@@ -462,7 +467,7 @@ function burn(text: string, options: BurnOptions): Burnt {
         const first = parsed.statements[outside[0]];
         addEdit(first.line, { start: first.statement.span.start, end: first.statement.span.start, text: `${begin}: ` });
       }
-      const annotated = siteText(joined.length > 0 ? [...joined, st.text].join(" ") : st.text, padding, site.annotationSection, es.mode, defaultMode, begin, end, "", outside.length === 0);
+      const annotated = siteText(joined.length > 0 ? [...joined, st.text].join(" ") : st.text, padding, site.annotationSection, es.mode, recordWord, begin, end, "", outside.length === 0);
       if (inline) inline.parts.push(annotated);
       else addEdit(es.line, { start: st.span.start, end: st.span.end, text: annotated });
       site.padding = padding;
@@ -507,7 +512,7 @@ function burn(text: string, options: BurnOptions): Burnt {
       addEdit(inner.bodyLine, {
         start: raw.span.start,
         end: raw.span.end,
-        text: siteText(raw.text, bodyPad, site.annotationSection, es.mode, defaultMode, begin, end, "b", first === undefined),
+        text: siteText(raw.text, bodyPad, site.annotationSection, es.mode, recordWord, begin, end, "b", first === undefined),
       });
     }
     site.padding = bodyPad;
@@ -627,6 +632,12 @@ function burn(text: string, options: BurnOptions): Burnt {
         if (annotate) {
           directiveProblem(d, es, "warning", `.include ${boundedQuote(d.args)}: the included file is not afterburned, so sensitive instructions in it get no records; use cpp's #include in a .S file, or afterburn the included file and include that`);
         }
+        return false;
+      case ".code16":
+      case ".code16gcc":
+      case ".code32":
+      case ".code64":
+        recordWord = ".dc.a";
         return false;
       case ".intel_syntax":
       case ".att_syntax": {

@@ -65,6 +65,9 @@ test("a site in the other code size gets records of the object's word size, whic
     { mode: 64 as const, src: ".text\n\tcli\n.code32\n\tmov %eax, %cr3\n\tljmp $8, $0\n.code64\n\tsti\n" },
     // a file that says .code64 itself, burned without -m64 and assembled with --64
     { mode: 64 as const, src: ".code64\n\tcli\n\tswapgs\n", burnMode: 32 as const },
+    // -m64 is only the code size where the file does not say: this one says .code32, and as --32 takes it
+    { mode: 32 as const, src: ".code32\n\tcli\n.code64\n\tpopf\n.code32\n\tsti\n", burnMode: 64 as const },
+    { mode: 64 as const, src: ".code64\n\tcli\n.code32\n\tpopf\n.code64\n\tsti\n", burnMode: 32 as const },
   ];
   for (const { mode, src, burnMode } of cases) {
     const r = afterburn(src, { mode: burnMode ?? mode });
