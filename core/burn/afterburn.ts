@@ -1,6 +1,7 @@
 // The afterburner transform: re-emit GNU as source with every sensitive instruction followed by
 // NOP padding, bracketed by begin/end labels, and a {start, end} record in the non-allocated
-// `.afterburn` section (the original's format: .long pairs in 32-bit code, .quad in 64-bit).
+// `.afterburn` section (the original's format: .long pairs in a 32-bit object, .quad in a 64-bit one;
+// written .dc.a, which as sizes by the object, once the file names a code size).
 //
 // Everything a site needs is written on the site's own source line, joined with ';'. The output
 // therefore has exactly the input's lines: `as -g` line info, cpp line markers and the editor's
