@@ -34,7 +34,7 @@ export interface BurnOptions {
   mode?: 32 | 64;
   /** Name used in sites and diagnostics. Default "<stdin>". */
   fileName?: string;
-  /** false: find sites only, emit the input unchanged (the original's -s). Default true. */
+  /** false: find sites only, emit the input unchanged but for the afterburner's own directives (the original's -s). Default true. */
   annotate?: boolean;
   /** Always run the full parser, even where the fast path applies (tests compare the two). */
   fullParse?: boolean;
@@ -276,6 +276,8 @@ function burn(text: string, options: BurnOptions): Burnt {
   // The fast path's statements come in text order, so its edits do too: a list, no per-line grouping.
   const editList: LineEdit[] = [];
   const addEdit = (line: number, e: Edit) => {
+    // Without annotation only the afterburner's own directives go (removals): as does not know them.
+    if (!annotate && e.text !== "") return;
     if (scan) {
       editList.push({ line, start: e.start, end: e.end, text: e.text });
       return;
@@ -536,8 +538,8 @@ function burn(text: string, options: BurnOptions): Burnt {
   }
 
   let plan: OutputPlan = { kind: "same" };
-  if (annotate && scan && editList.length > 0) plan = { kind: "list", list: editList, lineStarts: scan.lineStarts };
-  else if (annotate && edits.size > 0) plan = { kind: "lines", edits };
+  if (scan && editList.length > 0) plan = { kind: "list", list: editList, lineStarts: scan.lineStarts };
+  else if (edits.size > 0) plan = { kind: "lines", edits };
   return { plan, sites, diagnostics, alreadyAfterburned: false };
 
   /**

@@ -297,6 +297,16 @@ test("--no-annotate leaves the text alone but still lists sites", () => {
   assert.equal(r.sites.length, 2);
 });
 
+test("--no-annotate still removes the afterburner's own directives, which GNU as does not know", async () => {
+  const src = ".text\n.afterburn_noannotate\ncli\n.afterburn_annotate\n.macro m\n\t.afterburn_memop pte_set\n\tmovl %eax, (%ebx)\n.endm\n\tm\nsti\n";
+  for (const fullParse of [false, true]) {
+    const r = afterburn(src, { annotate: false, fullParse });
+    assert.equal(r.output, ".text\n\ncli\n\n.macro m\n\t\n\tmovl %eax, (%ebx)\n.endm\n\tm\nsti\n", `fullParse=${fullParse}`);
+    assert.equal(r.sites.length, 3);
+    await assemble(r.output, { mode: 32, fileName: "t.s" });
+  }
+});
+
 test("never throws on garbage", () => {
   let seed = 12345;
   const rnd = () => ((seed = (seed * 1103515245 + 12345) >>> 0) / 2 ** 32);
