@@ -360,7 +360,9 @@ function burn(text: string, options: BurnOptions): Burnt {
   // A macro invocation that expands to a body instruction sensitive only for some arguments is
   // written out inline instead (as GNU as would expand it), so that exactly its sensitive
   // instructions are annotated. Only for macros without conditionals, whose expansion is exact here.
-  const inlined = new Map<string, { site: Span; parts: string[] }>();
+  // A top-level .rept/.irp/.irpc loop is written out the same way, on its directive's line; its
+  // body and .endr lines keep their comments only (`loop`: the lines whose statements go).
+  const inlined = new Map<string, { site: Span; parts: string[]; macro: boolean; loop?: LoopLines }>();
   /** Outermost invocations not inlined because of \@ in a macro nested inside them. */
   const nestedCounted = new Set<string>();
   if (!scan) parsed.statements.forEach((es, i) => {
@@ -368,7 +370,13 @@ function burn(text: string, options: BurnOptions): Burnt {
     if (bodyDecisions.get(es.expansion.bodyLine)?.[runIdx[i]] !== "mixed") return;
     if (!recordedEntry[i]) return; // this invocation's expansion gets no record: it stays a macro call
     const outer = outermost(es.expansion);
-    if (outer.kind === "macro" && chainIsExact(es.expansion)) inlined.set(originKey(outer), { site: outer.site, parts: [] });
+    const key = originKey(outer);
+    if (inlined.has(key) || !chainIsExact(es.expansion)) return;
+    if (outer.kind === "macro") inlined.set(key, { site: outer.site, parts: [], macro: true });
+    else {
+      const loop = exactLoop(outer.site);
+      if (loop) inlined.set(key, { site: outer.site, parts: [], macro: false, loop });
+    }
   });
   // GNU as numbers macro executions for \@; an invocation written out is one execution fewer, so a
   // macro of no body is invoked in its place (one `.macro` line defines it) to keep the later numbers.
@@ -524,8 +532,16 @@ function burn(text: string, options: BurnOptions): Burnt {
   });
 
   let bump = "";
-  for (const { site, parts } of inlined.values()) {
-    if (countsExpansions) {
+  for (const { site, parts, macro, loop } of inlined.values()) {
+    if (loop) {
+      // The body is assembled from the text written on the directive's line: its own lines keep only comments.
+      for (let line = loop.first; line <= loop.endr; line++) {
+        for (const st of parsed.lines[line]?.statements ?? []) {
+          if (!bodyEdited.has(`${line}:${st.span.start}`)) addEdit(line, { start: st.span.start, end: st.span.end, text: "" });
+        }
+      }
+    }
+    if (countsExpansions && macro) {
       const call = bump || `${labelPrefix.slice(1)}count_expansion`;
       parts.unshift(bump ? call : `.macro ${call}; .endm; ${call}`);
       bump = call;
@@ -687,6 +703,27 @@ function burn(text: string, options: BurnOptions): Burnt {
     return false;
   }
 
+  /**
+   * The lines of a top-level loop that opens at `site`, when writing it out reproduces it exactly:
+   * nothing else on its directive's or its .endr's line, no conditionals or definitions in its body.
+   */
+  function exactLoop(site: Span): LoopLines | undefined {
+    const open = parsed.lines[site.line]?.statements ?? [];
+    if (open.length !== 1) return undefined;
+    let depth = 1;
+    for (let line = site.line + 1; line < parsed.lines.length; line++) {
+      const pl = parsed.lines[line]!;
+      for (const st of pl.statements) {
+        if (st.kind === "preprocessor") return undefined;
+        if (st.kind !== "directive") continue;
+        if (INEXACT_LOOP_DIRECTIVE.test(st.name)) return undefined;
+        if (/^\.(rept|irpc?)$/.test(st.name)) depth++;
+        else if (st.name === ".endr" && --depth === 0) return pl.statements.length === 1 ? { first: site.line + 1, endr: line } : undefined;
+      }
+    }
+    return undefined;
+  }
+
   /** True when every macro in the chain is free of conditionals and nested definitions. */
   function chainIsExact(e: ExpansionOrigin): boolean {
     for (let o: ExpansionOrigin | undefined = e; o; o = o.parent) {
@@ -696,6 +733,15 @@ function burn(text: string, options: BurnOptions): Burnt {
     }
     return true;
   }
+}
+
+/** Directives in a loop body that make its expansion here possibly inexact (as INEXACT_BODY for macros). */
+const INEXACT_LOOP_DIRECTIVE = /^\.(if\w*|else\w*|endif|exitm|macro|endm|endmacro|purgem)$/;
+
+/** A top-level loop written out in place: its body lines and its .endr line. */
+interface LoopLines {
+  first: number;
+  endr: number;
 }
 
 /** Directives that set a symbol's value (`=` is an assignment statement). */

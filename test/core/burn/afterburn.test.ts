@@ -213,6 +213,30 @@ test("a loop body sensitive in every expansion, as different instructions, is an
   assert.deepEqual(recs.map((x) => x.end - x.start), [3 + movPad, 3 + movPad, 3 + movPad, 1 + oneBytePad, 1 + oneBytePad, 1 + oneBytePad]);
 });
 
+test("a loop whose body line is sensitive in some iterations only is written out in place: exactly those get records, and the lines stay", async () => {
+  const src = [".text", ".irp r,eax,ds,ebx,es", "\tpushl %\\r  # one of them", ".endr", ".rept 2", "1:\tinb $0x60,%al", ".irp x,cli,nop", "\t\\x", ".endr", ".endr", "\tnop", ""].join("\n");
+  const plain = readElf(await assemble(src, { mode: 32, fileName: "t.s" }), "t.o").section(".text")!.data();
+  const r = afterburn(src);
+  assert.deepEqual(r.sites.map((x) => [x.id, x.annotated]), [["push-sreg", true], ["push-sreg", true], ["in-imm", true], ["cli", true], ["in-imm", true], ["cli", true]]);
+  assert.equal(r.output.split("\n").length, src.split("\n").length);
+  const { elf, records: recs } = await records(r.output);
+  assert.equal(recs.length, 6);
+  // the code is the plain code with padding after each record's instruction
+  const text = elf.section(".text")!.data();
+  const unpadded: number[] = [];
+  let k = 0;
+  for (let a = 0; a < text.length; a++) {
+    const rec = recs[k];
+    if (rec && a === rec.start) {
+      const len = rec.end - rec.start - r.sites[k].padding;
+      unpadded.push(...text.subarray(a, a + len));
+      a = rec.end - 1;
+      k++;
+    } else unpadded.push(text[a]);
+  }
+  assert.deepEqual(unpadded, [...plain], "same instructions");
+});
+
 test("with conditionals in such a macro the site is listed as not annotated, with a warning", async () => {
   const src = [".macro LOAD src, dst", ".ifnb \\src", "\tmovl \\src, \\dst", ".endif", ".endm", ".text", "LOAD %eax, %ebx", "LOAD %eax, %cr3"].join("\n");
   const r = afterburn(src);
