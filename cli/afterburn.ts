@@ -10,11 +10,13 @@ const VERSION = "0.1.0";
 const HELP = `afterburn ${VERSION} — pre-virtualization by compiler afterburning
 
 usage:
-  afterburn burn [IN.s] [-o OUT.s] [--sites FILE.json] [-m32|-m64] [--no-annotate] [-q]
+  afterburn burn [IN.s] [-o OUT.s] [--sites FILE.json|-] [-m32|-m64] [-I DIR]... [--no-annotate] [-q]
       Pad every sensitive instruction with NOPs and record it in the .afterburn section.
       Reads stdin and writes stdout when no files are given. -m32 (default) or -m64 is the
-      code size where the file does not say (.code32/.code64).
-  afterburn sites [IN.s] [--json] [-m32|-m64]
+      code size where the file does not say (.code32/.code64). An .include'd file is read as
+      GNU as reads it (current folder, then each -I DIR) and afterburned in its place.
+      --sites - writes the site list to stdout (with -o OUT.s).
+  afterburn sites [IN.s] [--json] [-m32|-m64] [-I DIR]...
       List the sensitive instructions (file:line:column, catalogue id, class, padding).
   afterburn run PROGRAM [--backend raw|trap|vtx|xen|l4|all] [--json] [--max-instructions N]
                 [--memory MiB] [--cmdline TEXT] [--post-port N] [--vtx CONTROL=on|off]

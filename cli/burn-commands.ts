@@ -1,7 +1,8 @@
 // `afterburn burn` and `afterburn sites`: thin wrappers over core/burn.
 
 import { readFileSync, realpathSync, statSync, writeFileSync } from "node:fs";
-import { hasAfterburnerErrors, prepareAfterburn, type BurnDiagnostic, type BurnReport } from "../core/burn/afterburn.js";
+import { hasAfterburnerErrors, type BurnDiagnostic, type BurnReport } from "../core/burn/afterburn.js";
+import { prepareWithIncludes } from "../core/burn/include.js";
 import { formatPosition, type Site } from "../core/burn/site.js";
 import { flag, parseArgs, UsageError, value, type ParsedArgs } from "./args.js";
 import { writeFileAtomic } from "./files.js";
@@ -15,13 +16,20 @@ const burnSpec = {
   "-m64": {},
   "--no-annotate": {},
   "--quiet": { aliases: ["-q"] },
+  "--include-dir": { value: true, repeat: true, aliases: ["-I"] },
 };
 
 const sitesSpec = {
   "--json": {},
   "-m32": {},
   "-m64": {},
+  "--include-dir": { value: true, repeat: true, aliases: ["-I"] },
 };
+
+/** Burn options with `.include`d files read as GNU as reads them: the current folder, then each -I folder. */
+function burnOptions(a: ParsedArgs, mode: 32 | 64, name: string, annotate = true): Parameters<typeof prepareWithIncludes>[1] {
+  return { mode, fileName: name, annotate, includes: { searchDirs: a.options.get("--include-dir") ?? [] } };
+}
 
 function modeOf(a: ParsedArgs): 32 | 64 {
   if (flag(a, "-m32") && flag(a, "-m64")) throw new UsageError("give -m32 or -m64, not both");
@@ -88,13 +96,15 @@ export function burnCommand(argv: readonly string[]): number {
   const a = parseArgs(argv, burnSpec);
   const mode = modeOf(a);
   const { bytes, name } = readInput(a);
-  const result = prepareAfterburn(bytes, { mode, fileName: name, annotate: !flag(a, "--no-annotate") });
-  printDiagnostics(result.diagnostics, flag(a, "--quiet"));
   const out = value(a, "--output");
+  const sitesFile = value(a, "--sites");
+  if (sitesFile === "-" && (out === undefined || out === "-")) throw new UsageError("--sites - and the output both on standard output: give -o FILE or --sites FILE");
+  const result = prepareWithIncludes(bytes, burnOptions(a, mode, name, !flag(a, "--no-annotate")));
+  printDiagnostics(result.diagnostics, flag(a, "--quiet"));
   if (out && out !== "-") writeOutput(out, (tmp) => result.writeTo(tmp)); // written from the input and the edits, never one string
   else process.stdout.write(result.outputString()); // stdout may be a non-blocking pipe: left to the stream
-  const sitesFile = value(a, "--sites");
-  if (sitesFile) writeOutput(sitesFile, sitesJson(result, name, mode));
+  if (sitesFile === "-") process.stdout.write(sitesJson(result, name, mode));
+  else if (sitesFile) writeOutput(sitesFile, sitesJson(result, name, mode));
   return hasAfterburnerErrors(result) ? 1 : 0;
 }
 
@@ -105,11 +115,11 @@ export function sitesCommand(argv: readonly string[]): number {
   if (flag(a, "--json")) {
     // What burn --sites writes: the padding each site gets, and the real reason a site is left
     // unannotated (a .afterburn_noannotate region, 16-bit code), not "annotation disabled" for all.
-    const burnt = prepareAfterburn(bytes, { mode, fileName: name });
+    const burnt = prepareWithIncludes(bytes, burnOptions(a, mode, name));
     process.stdout.write(sitesJson(burnt, name, mode));
     return 0;
   }
-  const result = prepareAfterburn(bytes, { mode, fileName: name, annotate: false });
+  const result = prepareWithIncludes(bytes, burnOptions(a, mode, name, false));
   // An afterburned input is not searched: its empty table needs the warning that says why.
   printDiagnostics(result.diagnostics, !result.alreadyAfterburned);
   process.stdout.write(formatSiteTable(result.sites));
@@ -119,7 +129,8 @@ export function sitesCommand(argv: readonly string[]): number {
 export function formatSiteTable(sites: readonly Site[]): string {
   if (sites.length === 0) return "no sensitive instructions\n";
   const rows = sites.map((s) => [
-    formatPosition(s.input) + (s.source ? ` (${formatPosition(s.source)})` : ""),
+    // The line it came from, when that is another (a .S line through cpp, a C line).
+    formatPosition(s.input) + (s.source && (s.source.file !== s.input.file || s.source.line !== s.input.line) ? ` (${formatPosition(s.source)})` : ""),
     s.id,
     s.class,
     String(s.padding || "-"),

@@ -3,14 +3,14 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { spawn, spawnSync } from "node:child_process";
-import { lstatSync, mkdtempSync, readFileSync, readlinkSync, rmSync, statSync, symlinkSync, writeFileSync } from "node:fs";
+import { lstatSync, mkdirSync, mkdtempSync, readFileSync, readlinkSync, rmSync, statSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 
 const bin = join(__dirname, "..", "..", "bin", "afterburn.js");
 
-function afterburn(args: string[], input?: string) {
-  const r = spawnSync(process.execPath, [bin, ...args], { input, encoding: "utf8" });
+function afterburn(args: string[], input?: string, cwd?: string) {
+  const r = spawnSync(process.execPath, [bin, ...args], { input, encoding: "utf8", cwd });
   return { status: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
@@ -92,4 +92,25 @@ test("-o onto a FIFO or device writes into it, and onto a symlink writes its tar
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+});
+
+test("burn and sites read .include'd files as GNU as does (current folder, then -I); --sites - writes the list to stdout", () => {
+  withDir((dir) => {
+    mkdirSync(join(dir, "inc"));
+    writeFileSync(join(dir, "inc", "m.inc"), ".macro OFF\n\tcli\n.endm\n\thlt\n");
+    writeFileSync(join(dir, "k.s"), '\t.include "m.inc"\n\tOFF\n');
+    let r = afterburn(["sites", "k.s", "-I", "inc"], undefined, dir);
+    assert.equal(r.status, 0, r.stderr);
+    assert.match(r.stdout, /^inc\/m\.inc:4:2 +hlt /m);
+    assert.match(r.stdout, /^k\.s:2:2 +cli /m);
+    r = afterburn(["burn", "k.s", "-I", "inc", "-o", "out.s", "--sites", "-"], undefined, dir);
+    assert.equal(r.status, 0, r.stderr);
+    assert.deepEqual(JSON.parse(r.stdout).sites.map((x: { id: string; annotated: boolean }) => [x.id, x.annotated]), [["hlt", true], ["cli", true]]);
+    assert.equal(spawnSync("as", ["--32", "out.s", "-o", "out.o"], { cwd: dir }).status, 0);
+    // Without -I the file is not found: it stays for GNU as, with the afterburner's warning.
+    r = afterburn(["burn", "k.s"], undefined, dir);
+    assert.match(r.stderr, /include/);
+    assert.match(r.stdout, /\.include "m\.inc"/);
+    assert.equal(afterburn(["burn", "k.s", "--sites", "-"], undefined, dir).status, 2, "both on stdout is a usage error");
+  });
 });
