@@ -102,7 +102,7 @@ export function burnCommand(argv: readonly string[]): number {
   const result = prepareWithIncludes(bytes, burnOptions(a, mode, name, !flag(a, "--no-annotate")));
   printDiagnostics(result.diagnostics, flag(a, "--quiet"));
   if (out && out !== "-") writeOutput(out, (tmp) => result.writeTo(tmp)); // written from the input and the edits, never one string
-  else process.stdout.write(result.outputString()); // stdout may be a non-blocking pipe: left to the stream
+  else process.stdout.write(result.outputBytes()); // stdout may be a non-blocking pipe: left to the stream
   if (sitesFile === "-") process.stdout.write(sitesJson(result, name, mode));
   else if (sitesFile) writeOutput(sitesFile, sitesJson(result, name, mode));
   return hasAfterburnerErrors(result) ? 1 : 0;

@@ -302,15 +302,21 @@ export function assembleFlags(common: readonly string[], fromCompiler: boolean):
   return out;
 }
 
-/** The folders GNU as searches for `.include` after its current directory: -I given through `-Wa,` or `-Xassembler`. */
+/**
+ * The folders GNU as searches for `.include` after its current directory, in the order gcc hands them
+ * over: gcc passes its own -I folders to as, then those given through `-Wa,` or `-Xassembler`.
+ */
 export function assemblerIncludeDirs(common: readonly string[]): string[] {
+  const own: string[] = [];
   const words: string[] = [];
   for (let i = 0; i < common.length; i++) {
     const a = common[i]!;
-    if (a.startsWith("-Wa,")) words.push(...a.slice(4).split(","));
+    if (a === "-I" && i + 1 < common.length) own.push(common[++i]!);
+    else if (a.startsWith("-I") && a.length > 2) own.push(a.slice(2));
+    else if (a.startsWith("-Wa,")) words.push(...a.slice(4).split(","));
     else if (a === "-Xassembler" && i + 1 < common.length) words.push(common[++i]!);
   }
-  const dirs: string[] = [];
+  const dirs = own;
   for (let i = 0; i < words.length; i++) {
     const w = words[i]!;
     if (w === "-I" && i + 1 < words.length) dirs.push(words[++i]!);
@@ -343,23 +349,47 @@ function stem(path: string): string {
   return ext ? base.slice(0, -ext.length) : base;
 }
 
-/** `-c`: everything is named after the object (-save-temps=cwd: the temporaries and aux outputs go to the current directory). */
+/**
+ * `-c`: everything is named after the object (-save-temps=cwd: the temporaries and aux outputs go to
+ * the current directory); a -dumpdir or -dumpbase of the user's replaces its part.
+ */
 export function compileNames(cmd: CompileCommand, object: string): OutputNames {
-  return { depTarget: object, depFile: defaultDepFile(object), dumpdir: cmd.saveTemps === "cwd" ? "" : dirPrefix(object), dumpbase: stem(object) };
+  return {
+    depTarget: object,
+    depFile: defaultDepFile(object),
+    dumpdir: cmd.dumpdir ?? (cmd.saveTemps === "cwd" ? "" : dirPrefix(object)),
+    dumpbase: cmd.dumpbase ?? stem(object),
+  };
 }
 
 /**
- * Compile and link (`gcc -o prog a.c b.c`), as gcc 12 names it: each source's outputs are `prog-a.*`
- * beside prog (`a-a.*` without -o; a lone source without -o: `a.*`), and the dependency rule is
- * prog's, in prog.d (without -o: `a.o` in `a-a.d`).
+ * Compile and link (`gcc -o prog a.c b.c`), as gcc 12 names it: each source's outputs are
+ * `<out>-<source>.*` beside the output, <out> being the output's name (`a` for a.out) — just
+ * `<source>.*` for a lone source of the output's own name (`-o prog prog.c`, `a.c`); `-dumpbase B`
+ * makes them `B-<source>.*`, `-dumpdir D` puts `<source>.*` in D. The dependency rule is the
+ * output's, in its .d (without -o: `<source>.o`, in the source's own .d).
  */
 export function linkNames(cmd: CompileCommand, source: string, sources: number): OutputNames {
   const out = cmd.output;
-  const dumpbase = out !== undefined ? `${basename(out)}-${stem(source)}` : sources === 1 ? stem(source) : `a-${stem(source)}`;
-  const dumpdir = cmd.saveTemps === "cwd" || out === undefined ? "" : dirPrefix(out);
+  const own = stem(source);
+  let dumpdir: string;
+  let dumpbase: string;
+  if (cmd.dumpdir !== undefined) {
+    dumpdir = cmd.dumpdir;
+    dumpbase = cmd.dumpbase !== undefined ? `${cmd.dumpbase}-${own}` : own;
+  } else {
+    dumpdir = cmd.saveTemps === "cwd" || out === undefined ? "" : dirPrefix(out);
+    const outBase = cmd.dumpbase ?? (out !== undefined ? basename(out) : "a");
+    dumpbase = cmd.dumpbase === undefined && sources === 1 && outBase === own ? own : `${outBase}-${own}`;
+  }
   return out !== undefined
     ? { depTarget: out, depFile: defaultDepFile(out), dumpdir, dumpbase }
-    : { depTarget: `${stem(source)}.o`, depFile: `${dumpbase}.d`, dumpdir, dumpbase };
+    : { depTarget: `${own}.o`, depFile: `${dumpdir}${dumpbase}.d`, dumpdir, dumpbase };
+}
+
+/** -dumpdir / -dumpbase naming this source's outputs (the user's own, if any, are in `names` already). */
+export function dumpFlags(names: OutputNames): string[] {
+  return ["-dumpdir", names.dumpdir, "-dumpbase", names.dumpbase];
 }
 
 /**
@@ -368,18 +398,27 @@ export function linkNames(cmd: CompileCommand, source: string, sources: number):
  * a temporary file. -save-temps stays: gcc keeps its .i under the same names.
  */
 export function frontFlags(cmd: CompileCommand, names: OutputNames): string[] {
-  const out = [...cmd.common];
+  const out = withoutDumpNames(cmd.common);
   if (cmd.makesDeps) {
     // -MQ quotes the name for make ($ and blanks), as gcc's own target from -o is quoted.
     if (!cmd.hasDepTarget) out.push("-MQ", names.depTarget);
     if (!cmd.hasDepFile) out.push("-MF", names.depFile);
   }
-  if (cmd.dumpdir === undefined && cmd.dumpbase === undefined) out.push("-dumpdir", names.dumpdir, "-dumpbase", names.dumpbase);
+  out.push(...dumpFlags(names));
+  return out;
+}
+
+/** `common` without -dumpdir/-dumpbase and their values (the steps get their own). */
+export function withoutDumpNames(common: readonly string[]): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < common.length; i++) {
+    if (common[i] === "-dumpdir" || common[i] === "-dumpbase") i++;
+    else out.push(common[i]!);
+  }
   return out;
 }
 
 /** Where -save-temps keeps the assembly (and, for a link, the object) of a source: undefined without -save-temps. */
 export function savedTempsStem(cmd: CompileCommand, names: OutputNames): string | undefined {
-  if (cmd.saveTemps === undefined) return undefined;
-  return (cmd.dumpdir ?? names.dumpdir) + (cmd.dumpbase ?? names.dumpbase);
+  return cmd.saveTemps === undefined ? undefined : names.dumpdir + names.dumpbase;
 }

@@ -7,7 +7,7 @@
 // therefore has exactly the input's lines: `as -g` line info, cpp line markers and the editor's
 // preview all stay aligned with the source without any mapping.
 
-import { isAscii } from "node:buffer";
+import { isAscii, isUtf8 } from "node:buffer";
 import { closeSync, openSync } from "node:fs";
 import { expansionStopped, isPrefixOnly, parseAsm } from "../asm/index.js";
 import type {
@@ -170,6 +170,8 @@ export function afterburn(text: string, options: BurnOptions = {}): BurnResult {
 export interface PreparedBurn extends BurnReport {
   /** The output as one string: what afterburn() returns. */
   outputString(): string;
+  /** The output as the bytes writeTo() writes (for an input of bytes that are not UTF-8, not outputString() in UTF-8). */
+  outputBytes(): Buffer;
   /**
    * Writes the output at a descriptor's current position, or to a path (created or truncated): the
    * bytes writeFileSync(target, outputString()) writes, without ever making that string. Returns
@@ -181,7 +183,9 @@ export interface PreparedBurn extends BurnReport {
 /**
  * Afterburns an input given as text or as the bytes of a UTF-8 file (decoded as
  * readFileSync(path, "utf8") decodes them). Pure ASCII bytes are kept: the output copies its
- * unchanged ranges from them, so they must stay unmodified until the output is written.
+ * unchanged ranges from them, so they must stay unmodified until the output is written. Bytes that
+ * are not UTF-8 (a Latin-1 `.ascii` string) are read one character per byte and written back as
+ * they were, as GNU as takes them; decoded as UTF-8 they became U+FFFD in the object.
  */
 export function prepareAfterburn(input: string | Uint8Array, options: BurnOptions = {}): PreparedBurn {
   let text: string;
@@ -190,17 +194,19 @@ export function prepareAfterburn(input: string | Uint8Array, options: BurnOption
   else {
     const buf = Buffer.isBuffer(input) ? input : Buffer.from(input.buffer, input.byteOffset, input.byteLength);
     // For ASCII, latin1 decodes to the same text as UTF-8, with byte offset = text offset (checked with SIMD: a fraction of a millisecond per MB).
-    if (isAscii(buf)) {
+    if (isAscii(buf) || !isUtf8(buf)) {
       text = buf.toString("latin1");
       bytes = buf;
     } else text = buf.toString("utf8");
   }
+  const latin1 = bytes !== undefined && !isAscii(bytes);
   const b = burn(text, options);
   return {
     sites: b.sites,
     diagnostics: b.diagnostics,
     alreadyAfterburned: b.alreadyAfterburned,
     outputString: () => outputString(text, b.plan),
+    outputBytes: () => Buffer.from(outputString(text, b.plan), latin1 ? "latin1" : "utf8"),
     writeTo(target: number | string): number {
       if (typeof target === "string") {
         const fd = openSync(target, "w");

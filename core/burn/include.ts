@@ -7,7 +7,7 @@
 
 import { readFileSync, statSync } from "node:fs";
 import { isAbsolute, join } from "node:path";
-import { prepareAfterburn, type BurnOptions, type PreparedBurn } from "./afterburn.js";
+import { prepareAfterburn, RECORD_SECTION_OPEN, type BurnOptions, type PreparedBurn } from "./afterburn.js";
 
 export interface IncludeOptions {
   /** The input's name, as markers and messages give it. */
@@ -16,6 +16,8 @@ export interface IncludeOptions {
   searchDirs?: readonly string[];
   /** The folder relative names are resolved from (GNU as: its current directory). */
   cwd?: string;
+  /** How included files are read: "latin1" keeps every byte as one character (for an input given as bytes). */
+  encoding?: "utf8" | "latin1";
 }
 
 export interface IncludeProblem {
@@ -44,7 +46,10 @@ export interface Flattened {
 const MAX_DEPTH = 32;
 const MAX_FILE_BYTES = 64 << 20;
 
-const INCLUDE_LINE = /^[ \t]*\.include[ \t]+"([^"]*)"[ \t]*(?:(?:#|\/\/|\/\*).*)?$/i;
+// A trailing `#` or `/* */` comment is allowed; `//` is not a comment to GNU as on x86 (it is junk there).
+const INCLUDE_LINE = /^[ \t]*\.include[ \t]+"([^"]*)"[ \t]*(?:(?:#|\/\*).*)?$/i;
+const LOOP_OPEN = /^[ \t]*(?:[A-Za-z_.$][\w.$]*:[ \t]*)*\.(?:rept|irpc?)\b/i;
+const LOOP_CLOSE = /^[ \t]*\.endr\b/i;
 const LINE_MARKER = /^#[ \t]*(\d+)[ \t]+"((?:[^"\\]|\\.)*)"/;
 const MACRO_OPEN = /^[ \t]*(?:[A-Za-z_.$][\w.$]*:[ \t]*)*\.macro\b/i;
 const MACRO_CLOSE = /^[ \t]*\.endm(?:acro)?\b/i;
@@ -75,6 +80,35 @@ interface Flat {
   changed: boolean;
 }
 
+/** Whether a block comment is still open after `line`, given whether one was open before it (strings and `#` comments respected). */
+function commentOpenAfter(line: string, open: boolean): boolean {
+  let i = 0;
+  while (i < line.length) {
+    if (open) {
+      const j = line.indexOf("*/", i);
+      if (j < 0) return true;
+      open = false;
+      i = j + 2;
+      continue;
+    }
+    const c = line[i];
+    if (c === "#") return false;
+    if (c === '"') {
+      i++;
+      while (i < line.length && line[i] !== '"') i += line[i] === "\\" ? 2 : 1;
+      i++;
+      continue;
+    }
+    if (c === "/" && line[i + 1] === "*") {
+      open = true;
+      i += 2;
+      continue;
+    }
+    i++;
+  }
+  return open;
+}
+
 function flatten(text: string, fileName: string, options: IncludeOptions, out: Flat, depth: number, open: Set<string>): void {
   const lines = text.split("\n");
   // The file's last line break ends its last line: no empty line after it in the flattened text.
@@ -83,23 +117,44 @@ function flatten(text: string, fileName: string, options: IncludeOptions, out: F
   let presumedFile = fileName;
   let presumedLine = 1;
   let macroDepth = 0;
+  let loopDepth = 0;
+  // A marker inside a loop body is read at each iteration, not after .endr: the line after it needs its own.
+  let resyncAfterLoop = false;
+  let inComment = false;
   for (let i = 0; i < lines.length; i++, presumedLine++) {
     const raw = lines[i]!;
     const here: LineOrigin = { file: fileName, line: i + 1 };
-    const keep = () => {
-      out.lines.push(raw);
+    const keep = (text = raw) => {
+      out.lines.push(text);
       out.origins.push(here);
     };
     const line = raw.endsWith("\r") ? raw.slice(0, -1) : raw;
-    const marker = LINE_MARKER.exec(line);
+    const commented = inComment;
+    inComment = commentOpenAfter(line, inComment);
+    const marker = commented ? null : LINE_MARKER.exec(line);
     if (marker !== null) {
       presumedFile = marker[2]!.replace(/\\(.)/g, "$1");
       presumedLine = Number(marker[1]) - 1;
       keep();
       continue;
     }
+    if (commented) {
+      keep();
+      continue;
+    }
     if (MACRO_OPEN.test(line)) macroDepth++;
     else if (MACRO_CLOSE.test(line) && macroDepth > 0) macroDepth--;
+    else if (macroDepth === 0 && LOOP_OPEN.test(line)) loopDepth++;
+    else if (macroDepth === 0 && LOOP_CLOSE.test(line) && loopDepth > 0) {
+      loopDepth--;
+      keep();
+      if (loopDepth === 0 && resyncAfterLoop) {
+        out.lines.push(`# ${presumedLine + 1} "${quoted(presumedFile)}"`);
+        out.origins.push(here);
+        resyncAfterLoop = false;
+      }
+      continue;
+    }
     const m = macroDepth > 0 ? null : INCLUDE_LINE.exec(line);
     const found = m === null ? undefined : findInclude(m[1]!, options);
     if (m === null || found === undefined) {
@@ -115,10 +170,19 @@ function flatten(text: string, fileName: string, options: IncludeOptions, out: F
     let body: string;
     try {
       if (statSync(found.path).size > MAX_FILE_BYTES) throw new Error(`larger than ${MAX_FILE_BYTES >> 20} MiB`);
-      body = readFileSync(found.path, "utf8");
+      body = readFileSync(found.path, options.encoding ?? "utf8");
     } catch (e) {
       out.problems.push({ ...where, message: `.include "${m[1]}": cannot read ${found.path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}; left for GNU as` });
       keep();
+      continue;
+    }
+    if (body.includes(RECORD_SECTION_OPEN)) {
+      // Already afterburned: GNU as reads it as it is. Its labels are named on the line, so that the
+      // afterburner (which picks a label prefix the text does not use) picks others.
+      const labels = [...new Set(body.match(/\.Lab\d*_sens_/g) ?? [])];
+      out.problems.push({ ...where, message: `.include "${m[1]}": already afterburned; GNU as reads it as it is` });
+      out.changed = true;
+      keep(`${raw}${labels.length > 0 ? ` # afterburned: ${labels.join(" ")}` : ""}`);
       continue;
     }
     // The included text between markers, then the including file again from the line after the .include.
@@ -131,6 +195,7 @@ function flatten(text: string, fileName: string, options: IncludeOptions, out: F
     open.delete(found.path);
     out.lines.push(`# ${presumedLine + 1} "${quoted(presumedFile)}"`);
     out.origins.push(here);
+    if (loopDepth > 0) resyncAfterLoop = true;
   }
 }
 
@@ -158,14 +223,17 @@ function findInclude(name: string, options: IncludeOptions): { path: string; sho
  * name the file and line each instruction is in (an included file's own, or the input's as it was
  * before flattening); the output is the flattened text, afterburned.
  */
-export function prepareWithIncludes(input: string | Uint8Array, options: BurnOptions & { includes: Omit<IncludeOptions, "fileName"> }): PreparedBurn {
+export function prepareWithIncludes(input: string | Uint8Array, options: BurnOptions & { includes: Omit<IncludeOptions, "fileName" | "encoding"> }): PreparedBurn {
   const fileName = options.fileName ?? "<stdin>";
-  const probe = typeof input === "string" ? input : Buffer.from(input.buffer, input.byteOffset, input.byteLength);
-  if (!probe.includes(".include")) return prepareAfterburn(input, options);
-  const text = typeof input === "string" ? input : Buffer.from(input.buffer, input.byteOffset, input.byteLength).toString("utf8");
-  const flat = flattenIncludes(text, { ...options.includes, fileName });
+  const bytes = typeof input === "string" ? undefined : Buffer.from(input.buffer, input.byteOffset, input.byteLength);
+  const probe = bytes ?? (input as string);
+  if (!INCLUDE_SPELLINGS.some((w) => probe.includes(w))) return prepareAfterburn(input, options);
+  // Bytes stay bytes: read as latin1 (one character per byte) and written back the same way, so text
+  // that is not UTF-8 passes through as it was; the afterburner then decodes the result as it would the file.
+  const text = bytes !== undefined ? bytes.toString("latin1") : (input as string);
+  const flat = flattenIncludes(text, { ...options.includes, fileName, encoding: bytes !== undefined ? "latin1" : "utf8" });
   if (flat === undefined) return prepareAfterburn(input, options);
-  const burnt = prepareAfterburn(flat.text, options);
+  const burnt = prepareAfterburn(bytes !== undefined ? Buffer.from(flat.text, "latin1") : flat.text, options);
   const at = (line: number): LineOrigin => flat.origins[line - 1] ?? { file: fileName, line };
   for (const s of burnt.sites) {
     const o = at(s.input.line);
@@ -180,3 +248,6 @@ export function prepareWithIncludes(input: string | Uint8Array, options: BurnOpt
   for (const p of flat.problems) burnt.diagnostics.push({ file: p.file, line: p.line, column: 1, severity: "warning", message: p.message, from: "afterburner" });
   return burnt;
 }
+
+/** How `.include` is spelled in practice (GNU as takes any case; these are the cheap byte searches). */
+const INCLUDE_SPELLINGS = [".include", ".INCLUDE", ".Include"];

@@ -401,6 +401,7 @@ test("-save-temps keeps what gcc keeps, where gcc keeps it (the .s is the afterb
     writeFileSync(join(dir, "a.c"), 'void a(void) { __asm__ __volatile__("cli"); }\n');
     writeFileSync(join(dir, "m.c"), "void m(void) { }\n");
     writeFileSync(join(dir, "e.S"), "\t.text\n\t.globl _start\n_start:\n\tcall a\n\thlt\n");
+    writeFileSync(join(dir, "one.S"), "\t.text\n\t.globl _start\n_start:\n\thlt\n");
     const link = ["-m32", "-ffreestanding", "-nostdlib", "-static", "-Wl,-e,_start"];
     const cases: [string, string[]][] = [
       ["compile", ["-m32", "-save-temps", "-c", "../a.c", "-o", "obj/x.o"]],
@@ -408,6 +409,12 @@ test("-save-temps keeps what gcc keeps, where gcc keeps it (the .s is the afterb
       [".S", ["-m32", "-save-temps", "-c", "../e.S", "-o", "obj/e.o"]],
       ["link", [...link, "-save-temps", "-o", "obj/prog", "../e.S", "../a.c", "../m.c"]],
       ["link: .su and .d", [...link, "-fstack-usage", "-MD", "-o", "obj/prog", "../e.S", "../a.c", "../m.c"]],
+      ["link, -dumpbase", [...link, "-save-temps", "-dumpbase", "foo", "-o", "obj/prog", "../e.S", "../a.c", "../m.c"]],
+      ["link, -dumpdir", [...link, "-save-temps", "-dumpdir", "obj/", "-o", "prog", "../e.S", "../a.c"]],
+      ["link, one source, no -o", [...link, "-save-temps", "../one.S"]],
+      ["link, -gsplit-dwarf", [...link, "-g", "-gsplit-dwarf", "-o", "obj/prog", "../e.S", "../a.c"]],
+      ["compile, -dumpbase", ["-m32", "-save-temps", "-dumpbase", "foo", "-c", "../a.c"]],
+      ["compile, -dumpdir", ["-m32", "-save-temps", "-dumpdir", "obj/", "-c", "../a.c"]],
     ];
     for (const [what, args] of cases) {
       const listing: Record<string, string[]> = {};
@@ -442,6 +449,19 @@ test(".include in .S and .s sources: the included files' sites are afterburned, 
     writeFileSync(join(dir, "asm", "flags.inc"), ".macro IRQ_OFF\n\tpushfl\n\tcli\n.endm\n\thlt\n");
     writeFileSync(join(dir, "entry.S"), '#define X 1\n\t.text\n\t.include "flags.inc"\nentry:\tIRQ_OFF\n\tsti\n');
     writeFileSync(join(dir, "plain.s"), '\t.text\n\t.include "asm/flags.inc"\n\tIRQ_OFF\n');
+    // gcc hands as its own -I folders first, then -Wa,-I ones: the first flags.inc found is the one assembled.
+    mkdirSync(join(dir, "other"));
+    writeFileSync(join(dir, "other", "flags.inc"), ".macro IRQ_OFF\n\tnop\n.endm\n");
+    for (const [flags, expected] of [[["-Iasm", "-Wa,-Iother"], 4], [["-Wa,-Iother", "-I", "asm"], 4], [["-Wa,-Iother"], 1]] as const) {
+      const plain = spawnSync("gcc", ["-m32", ...flags, "-c", "entry.S", "-o", "g.o"], { cwd: dir, encoding: "utf8" });
+      assert.equal(plain.status, 0, plain.stderr);
+      const q = cc(["-m32", ...flags, "-c", "entry.S", "-o", "q.o"], { cwd: dir });
+      assert.equal(q.status, 0, q.stderr);
+      assert.equal(records(join(dir, "q.o")), expected, flags.join(" "));
+      // The same code as gcc's, but for the padding: as many instructions that are not NOPs.
+      const insns = (o: string) => execFileSync("objdump", ["-d", join(dir, o)], { encoding: "utf8" }).split("\n").filter((l) => /^\s+[0-9a-f]+:\t/.test(l) && !/\tnop\s*$/.test(l)).length;
+      assert.equal(insns("q.o"), insns("g.o"), flags.join(" "));
+    }
     let r = cc(["-m32", "-g", "-Wa,-I,asm", "-c", "entry.S"], { cwd: dir });
     assert.equal(r.status, 0, r.stderr);
     assert.equal(records(join(dir, "entry.o")), 4, "hlt in flags.inc, pushf and cli from its macro, sti");
@@ -452,6 +472,13 @@ test(".include in .S and .s sources: the included files' sites are afterburned, 
     r = cc(["-m32", "-c", "plain.s"], { cwd: dir });
     assert.equal(r.status, 0, r.stderr);
     assert.equal(records(join(dir, "plain.o")), 3);
+    // Bytes that are not UTF-8, in an included file and around the .include, reach the object as they were.
+    writeFileSync(join(dir, "latin.inc"), Buffer.from('\t.data\n\t.ascii "na\xefve"\n', "latin1"));
+    writeFileSync(join(dir, "latin.s"), Buffer.from('\t.include "latin.inc"\n\t.ascii "\xff"\n\t.text\n\tcli\n', "latin1"));
+    r = cc(["-m32", "-c", "latin.s"], { cwd: dir });
+    assert.equal(r.status, 0, r.stderr);
+    assert.match(execFileSync("objdump", ["-s", "-j", ".data", join(dir, "latin.o")], { encoding: "latin1" }), /6e61ef76 65ff/);
+    assert.equal(records(join(dir, "latin.o")), 1);
     // Not found (no -I): GNU as says so, as it would without us, and the afterburner warns first.
     r = cc(["-m32", "-c", "entry.S", "-o", "x.o"], { cwd: dir });
     assert.notEqual(r.status, 0);

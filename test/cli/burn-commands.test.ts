@@ -114,3 +114,15 @@ test("burn and sites read .include'd files as GNU as does (current folder, then 
     assert.equal(afterburn(["burn", "k.s", "--sites", "-"], undefined, dir).status, 2, "both on stdout is a usage error");
   });
 });
+
+test("bytes that are not UTF-8 (a Latin-1 .ascii) come out as they went in, to a file and to stdout", () => {
+  withDir((dir) => {
+    const input = Buffer.from('\t.ascii "na\xefve"\n\tcli\n', "latin1");
+    writeFileSync(join(dir, "l.s"), input);
+    const r = spawnSync(process.execPath, [bin, "burn", "l.s"], { cwd: dir });
+    assert.equal(r.status, 0, r.stderr.toString());
+    assert.ok(r.stdout.includes(Buffer.from('"na\xefve"', "latin1")), r.stdout.toString("latin1"));
+    assert.equal(afterburn(["burn", "l.s", "-o", "o.s"], undefined, dir).status, 0);
+    assert.ok(readFileSync(join(dir, "o.s")).includes(Buffer.from('"na\xefve"', "latin1")));
+  });
+});

@@ -90,3 +90,41 @@ test("after cpp, the line the text resumes at is the one cpp's markers say", () 
     const flat = flattenIncludes(text, { fileName: "/tmp/x.s", cwd: dir })!;
     assert.deepEqual(flat.text.split("\n").slice(2), ['# 1 "m.inc"', "\tcli", '# 11 "a.S"', "\tsti", ""]);
   }));
+
+test("GNU as's messages name the same lines after a flattened .include in a loop body, and one inside a /* comment */ is left alone", () =>
+  withDir((dir) => {
+    writeFileSync(join(dir, "b.s"), "\tcli\n");
+    writeFileSync(join(dir, "c.s"), "\tcli\n*/\n\tsti\n");
+    const cases = [
+      ["loop.s", "\tnop\n.rept 2\n.include \"b.s\"\n.endr\n\thlt\n\tmovl %eax, %ebx, %ecx\n"],
+      ["comment.s", "/* disabled:\n.include \"c.s\"\n*/\n\tnop\n\tmovl %eax, %ebx, %ecx\n"],
+      ["trailing.s", ".include \"b.s\" # a comment\n\tmovl %eax, %ebx, %ecx\n"],
+    ];
+    for (const [name, text] of cases) {
+      writeFileSync(join(dir, name), text);
+      const plain = as(dir, [name, "-o", "plain.o"]).stderr.split("\n").filter((l) => /Error/.test(l));
+      const burnt = prepareWithIncludes(text, { fileName: name, includes: { cwd: dir } });
+      writeFileSync(join(dir, "burnt.s"), burnt.outputString());
+      // Unflattened output has no marker: as names the file it reads, which stands for the input.
+      const ours = as(dir, ["burnt.s", "-o", "burnt.o"]).stderr.split("\n").filter((l) => /Error/.test(l)).map((l) => l.replace(/^burnt\.s:/, `${name}:`));
+      assert.ok(plain.length > 0, name);
+      assert.deepEqual(ours, plain, name);
+    }
+    assert.equal(flattenIncludes(cases[1]![1], { fileName: "comment.s", cwd: dir }), undefined, "nothing to flatten in a comment");
+  }));
+
+test("including an already afterburned file: it is read as it is, and the including file's own sites still get records", () =>
+  withDir(async (dir) => {
+    writeFileSync(join(dir, "inc.s"), prepareWithIncludes("\tcli\n", { fileName: "inc.s", includes: { cwd: dir } }).outputString());
+    const text = '\tsti\n.include "inc.s"\n\thlt\n';
+    writeFileSync(join(dir, "a.s"), text);
+    assert.ok(as(dir, ["a.s", "-o", "plain.o"]).ok);
+    const burnt = prepareWithIncludes(text, { fileName: "a.s", includes: { cwd: dir } });
+    assert.deepEqual(burnt.sites.map((s) => [s.id, s.annotated]), [["sti", true], ["hlt", true]]);
+    assert.ok(burnt.diagnostics.some((d) => /already afterburned/.test(d.message) && d.line === 2));
+    writeFileSync(join(dir, "burnt.s"), burnt.outputString());
+    const b = as(dir, ["burnt.s", "-o", "burnt.o"]);
+    assert.ok(b.ok, b.stderr);
+    const records = spawnSync("objdump", ["-s", "-j", ".afterburn", join(dir, "burnt.o")], { encoding: "utf8" }).stdout.split("\n").filter((l) => /^ [0-9a-f]{4} /.test(l)).join(" ");
+    assert.equal(records.split(/\s+/).filter((w) => /^[0-9a-f]{8}$/.test(w)).length, 6, "three records: sti, the included cli, hlt");
+  }));
