@@ -7,6 +7,8 @@
 
 import { readFileSync, statSync } from "node:fs";
 import { isAbsolute, join } from "node:path";
+import { LEX_INITIAL, parseLine } from "../asm/line.js";
+import type { LexState } from "../asm/types.js";
 import { prepareAfterburn, RECORD_SECTION_OPEN, type BurnOptions, type PreparedBurn } from "./afterburn.js";
 
 export interface IncludeOptions {
@@ -80,35 +82,6 @@ interface Flat {
   changed: boolean;
 }
 
-/** Whether a block comment is still open after `line`, given whether one was open before it (strings and `#` comments respected). */
-function commentOpenAfter(line: string, open: boolean): boolean {
-  let i = 0;
-  while (i < line.length) {
-    if (open) {
-      const j = line.indexOf("*/", i);
-      if (j < 0) return true;
-      open = false;
-      i = j + 2;
-      continue;
-    }
-    const c = line[i];
-    if (c === "#") return false;
-    if (c === '"') {
-      i++;
-      while (i < line.length && line[i] !== '"') i += line[i] === "\\" ? 2 : 1;
-      i++;
-      continue;
-    }
-    if (c === "/" && line[i + 1] === "*") {
-      open = true;
-      i += 2;
-      continue;
-    }
-    i++;
-  }
-  return open;
-}
-
 function flatten(text: string, fileName: string, options: IncludeOptions, out: Flat, depth: number, open: Set<string>): void {
   const lines = text.split("\n");
   // The file's last line break ends its last line: no empty line after it in the flattened text.
@@ -120,7 +93,8 @@ function flatten(text: string, fileName: string, options: IncludeOptions, out: F
   let loopDepth = 0;
   // A marker inside a loop body is read at each iteration, not after .endr: the line after it needs its own.
   let resyncAfterLoop = false;
-  let inComment = false;
+  // The parser's own lexer state says where a /* comment */ runs across lines.
+  let lex: LexState = LEX_INITIAL;
   for (let i = 0; i < lines.length; i++, presumedLine++) {
     const raw = lines[i]!;
     const here: LineOrigin = { file: fileName, line: i + 1 };
@@ -129,8 +103,8 @@ function flatten(text: string, fileName: string, options: IncludeOptions, out: F
       out.origins.push(here);
     };
     const line = raw.endsWith("\r") ? raw.slice(0, -1) : raw;
-    const commented = inComment;
-    inComment = commentOpenAfter(line, inComment);
+    const commented = lex.inBlockComment;
+    lex = parseLine(line, i, lex).state;
     const marker = commented ? null : LINE_MARKER.exec(line);
     if (marker !== null) {
       presumedFile = marker[2]!.replace(/\\(.)/g, "$1");
