@@ -92,16 +92,13 @@ export function analyseCWith(cp: CParser, text: string, options: CAnalysisOption
   let tree = cp.parser.parse(source);
   if (tree === null) return EMPTY();
   try {
-    let conditions = new Conditions(tree.rootNode, mode);
+    // What the file settles depends on its #defines alone, the same in either tree.
+    const conditions = new Conditions(tree.rootNode, mode);
     const macros = stringMacros(tree.rootNode, conditions);
     const pasted = pasteStringMacros(cp, source, tree, macros);
-    if (pasted !== undefined) {
-      tree.delete();
-      tree = pasted.tree;
-      conditions = new Conditions(tree.rootNode, mode);
-    }
+    tree = pasted.tree;
     const found: Found[] = [];
-    collect(cp, tree.rootNode, found, { shift: undefined, macros, placeholders: pasted?.placeholders }, conditions);
+    collect(cp, tree.rootNode, found, { shift: undefined, macros, placeholders: pasted.placeholders }, conditions);
     return analyseStatements(found, mode, functionsOf(tree.rootNode));
   } finally {
     tree.delete();
@@ -164,17 +161,14 @@ function collect(cp: CParser, root: Node, out: Found[], ctx: Context, conditions
     if (value === null || !ASM_WORD.test(value.text)) continue;
     // Continuation backslashes become spaces (same length, rows unchanged); wrap the body as a function.
     const wrapped = `${WRAP_PREFIX}${value.text.replace(/\\(\r?\n)/g, " $1")}\n;}`;
-    let sub = cp.parser.parse(wrapped);
-    if (sub === null) continue;
-    const pasted = pasteStringMacros(cp, wrapped, sub, ctx.macros);
-    if (pasted !== undefined) {
-      sub.delete();
-      sub = pasted.tree;
-    }
+    const parsed = cp.parser.parse(wrapped);
+    if (parsed === null) continue;
+    const pasted = pasteStringMacros(cp, wrapped, parsed, ctx.macros);
+    const sub = pasted.tree;
     try {
       const before = out.length;
       const shift = { row: value.startPosition.row, column: value.startPosition.column, prefix: WRAP_PREFIX.length, name };
-      collect(cp, sub.rootNode, out, { shift, macros: ctx.macros, placeholders: pasted?.placeholders });
+      collect(cp, sub.rootNode, out, { shift, macros: ctx.macros, placeholders: pasted.placeholders });
       for (let k = before; k < out.length; k++) out[k].statement.macro = name;
     } finally {
       sub.delete();
@@ -193,6 +187,9 @@ function errorNodes(root: Node): Node[] {
   return out;
 }
 
+/** Where the sites of a template read here are seen after all. */
+const SEEN_IN_BUILD = "its sites show in the afterburned build (Afterburn File on this file runs gcc -S)";
+
 /** An asm statement at `node`, its template not read yet. */
 function statementAt(node: Node, shift: BodyShift | undefined): CAsmStatement {
   const s = shiftPoint(node.startPosition, shift);
@@ -202,7 +199,7 @@ function statementAt(node: Node, shift: BodyShift | undefined): CAsmStatement {
 
 function unreadable(node: Node, shift: BodyShift | undefined): Found {
   const statement = statementAt(node, shift);
-  statement.unparsed = "its template is not a string literal (a macro this file does not define as a string?): its sites show in the afterburned build (Afterburn File on this file runs gcc -S)";
+  statement.unparsed = `its template is not a string literal (a macro this file does not define as a string?): ${SEEN_IN_BUILD}`;
   return { statement, operands: [], labels: [] };
 }
 
@@ -236,7 +233,7 @@ function readAsm(node: Node, ctx: Context): Found {
   if (code === null) statement.unparsed = "no template string";
   else if (code.hasError || (code.type !== "string_literal" && code.type !== "concatenated_string")) {
     // C files get no accurate (cpp) mode: the way to see these sites is the compiler's own output.
-    statement.unparsed = "the template is not a plain string (a macro call inside it?): its sites show in the afterburned build (Afterburn File on this file runs gcc -S)";
+    statement.unparsed = `the template is not a plain string (a macro call inside it?): ${SEEN_IN_BUILD}`;
   } else {
     const lits = code.type === "concatenated_string" ? code.namedChildren.filter((c): c is Node => c !== null && c.type === "string_literal") : [code];
     if (code.type === "concatenated_string" && code.namedChildren.some((c) => c !== null && c.type === "identifier")) {

@@ -127,12 +127,12 @@ function inTemplate(id: Node): boolean {
 }
 
 /**
- * `text` with each use of a string macro in an asm template replaced by a placeholder literal of the
- * same width, parsed again; undefined when there was nothing to replace. Names of one character have no
- * room for two quotes and are left alone.
+ * The tree to read: `tree` itself when no string macro is used in an asm template, else the parse of
+ * `text` with each such use replaced by a placeholder literal of the same width (then `tree` is
+ * deleted). Names of one character have no room for two quotes and are left alone.
  */
-export function pasteStringMacros(cp: CParser, text: string, tree: Tree, macros: ReadonlyMap<string, string>): { tree: Tree; placeholders: Placeholders } | undefined {
-  if (macros.size === 0) return undefined;
+export function pasteStringMacros(cp: CParser, text: string, tree: Tree, macros: ReadonlyMap<string, string>): { tree: Tree; placeholders?: Placeholders } {
+  if (macros.size === 0) return { tree };
   const lineStarts = [0];
   for (let i = text.indexOf("\n"); i >= 0; i = text.indexOf("\n", i + 1)) lineStarts.push(i + 1);
   const placeholders: Placeholders = new Map();
@@ -146,7 +146,7 @@ export function pasteStringMacros(cp: CParser, text: string, tree: Tree, macros:
     // Columns are UTF-16 units, as JS strings index; tree-sitter's columns here are too (parsed from a JS string).
     edits.push({ at: lineStarts[row]! + column, width: id.text.length });
   }
-  if (edits.length === 0) return undefined;
+  if (edits.length === 0) return { tree };
   let out = "";
   let last = 0;
   for (const e of edits.sort((a, b) => a.at - b.at)) {
@@ -154,6 +154,7 @@ export function pasteStringMacros(cp: CParser, text: string, tree: Tree, macros:
     last = e.at + e.width;
   }
   const reparsed = cp.parser.parse(out + text.slice(last));
-  if (reparsed === null) return undefined;
+  if (reparsed === null) return { tree };
+  tree.delete();
   return { tree: reparsed, placeholders };
 }
