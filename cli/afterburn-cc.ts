@@ -20,7 +20,7 @@ import { prepareWithIncludes } from "../core/burn/include.js";
 import { printDiagnostics, sitesJson } from "./burn-commands.js";
 import { realCompilerCommand } from "../core/toolchain/tools.js";
 import {
-  assembleFlags, assemblerIncludeDirs, compileNames, dumpFlags, withoutDumpNames, defaultObjectName, expandResponseFiles, frontFlags, isCompiled, linkNames, modeOfFlags, readCompileCommand, savedTempsStem,
+  assembleFlags, assemblerIncludeDirs, compileNames, defaultObjectName, expandResponseFiles, frontFlags, isCompiled, linkNames, modeOfFlags, readCompileCommand, savedTempsStem,
   type CompileCommand, type OutputNames, type SourceInput,
 } from "./cc/gcc-args.js";
 
@@ -168,8 +168,7 @@ function burnIn(work: string, cc: readonly string[], input: SourceInput, object:
 
   // 3. Assemble.
   const fromCompiler = isCompiled(input.language);
-  // Named as the front step names its outputs: -gsplit-dwarf's .dwo is made here.
-  return run([...cc, ...assembleFlags(withoutDumpNames(cmd.common), fromCompiler), ...dumpFlags(names), "-x", "assembler", "-c", burnt, "-o", object]);
+  return run([...cc, ...assembleFlags(cmd.common, fromCompiler, names), "-x", "assembler", "-c", burnt, "-o", object]);
 }
 
 /** The same file (the output would overwrite the input: gcc refuses, and must get the chance to). */

@@ -269,16 +269,19 @@ export function isDependencyFlag(a: string): boolean {
 /**
  * Flags for the assemble step. Compiler output already carries its debug info (.loc, .debug_*),
  * so -g there would make `as` generate a second line table — the original afterburner dropped it
- * too. Preprocessed .S keeps -g: `as` derives its line info from the cpp line markers.
+ * too. Preprocessed .S keeps -g: `as` derives its line info from the cpp line markers. Its outputs
+ * (-gsplit-dwarf's .dwo is made here) are named as the front step names its own: `names`.
  */
-export function assembleFlags(common: readonly string[], fromCompiler: boolean): string[] {
+export function assembleFlags(common: readonly string[], fromCompiler: boolean, names: OutputNames): string[] {
   const out: string[] = [];
   for (let i = 0; i < common.length; i++) {
     const a = common[i];
-    if (isDependencyFlag(a)) {
-      if (a === "-MF" || a === "-MT" || a === "-MQ") i++;
+    // Options whose value is the next word: the value goes with them.
+    if (a === "-MF" || a === "-MT" || a === "-MQ" || a === "-dumpdir" || a === "-dumpbase") {
+      i++;
       continue;
     }
+    if (isDependencyFlag(a)) continue;
     if (a === "-save-temps" || a.startsWith("-save-temps=")) continue;
     if (fromCompiler && DEBUG_FLAG.test(a) && !a.startsWith("-gz")) continue;
     out.push(a);
@@ -299,6 +302,7 @@ export function assembleFlags(common: readonly string[], fromCompiler: boolean):
     if (version !== undefined) out.push(`-Wa,--gdwarf-${version}`);
     if (split) out.push("-gsplit-dwarf");
   }
+  out.push(...dumpFlags(names));
   return out;
 }
 
@@ -388,7 +392,7 @@ export function linkNames(cmd: CompileCommand, source: string, sources: number):
 }
 
 /** -dumpdir / -dumpbase naming this source's outputs (the user's own, if any, are in `names` already). */
-export function dumpFlags(names: OutputNames): string[] {
+function dumpFlags(names: OutputNames): string[] {
   return ["-dumpdir", names.dumpdir, "-dumpbase", names.dumpbase];
 }
 
@@ -409,7 +413,7 @@ export function frontFlags(cmd: CompileCommand, names: OutputNames): string[] {
 }
 
 /** `common` without -dumpdir/-dumpbase and their values (the steps get their own). */
-export function withoutDumpNames(common: readonly string[]): string[] {
+function withoutDumpNames(common: readonly string[]): string[] {
   const out: string[] = [];
   for (let i = 0; i < common.length; i++) {
     if (common[i] === "-dumpdir" || common[i] === "-dumpbase") i++;
