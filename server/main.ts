@@ -35,6 +35,7 @@ import {
 import { classifyWord, labelDefinitions, localReferences, macroDefinition, occurrences, semanticTokens, symbolDefinitionAt, SEMANTIC_TOKEN_MODIFIERS, SEMANTIC_TOKEN_TYPES } from "../core/asm/navigate.js";
 import { WorkspaceIndex } from "../core/asm/workspace.js";
 import type { Span } from "../core/asm/types.js";
+import { SYMBOL_DIRECTIVES } from "../core/asm/expand.js";
 import { includeDirsOf, loadCompileDatabase, modeOf, preprocessAccurately, type CompileCommand } from "../core/asm/accurate.js";
 import { splitCommandLine } from "../core/toolchain/commandLine.js";
 import { pathOf } from "./documents.js";
@@ -394,7 +395,7 @@ export function startServer(connection: Connection): void {
       for (const d of labelDefinitions(an, name, p.position.line)) if (d.line !== undefined) here(d.line, d.start);
       for (const es of an.file.statements) {
         const st = es.statement;
-        const defines = (st.kind === "assignment" && st.name === name) || (st.kind === "directive" && /^\.(set|equ|equiv|eqv)$/.test(st.name) && st.argList[0] === name);
+        const defines = (st.kind === "assignment" && st.name === name) || (st.kind === "directive" && SYMBOL_DIRECTIVES.has(st.name) && st.argList[0] === name);
         const symAt = defines && es.expansion === undefined ? an.toSource(st.span) : undefined;
         if (symAt !== undefined) here(symAt.line, an.lineText(symAt.line).indexOf(name, symAt.start));
       }

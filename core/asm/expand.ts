@@ -24,6 +24,9 @@ import * as expandedModule from "./expanded.js";
 // Bound once: under tsx (CJS interop) every use of an imported binding is a getter call.
 const { expandedStatement } = expandedModule;
 
+/** The directives that set a symbol (`.set x, expr` and its spellings), as `x = expr` does. */
+export const SYMBOL_DIRECTIVES: ReadonlySet<string> = new Set([".set", ".equ", ".equiv", ".eqv"]);
+
 /** How the diagnostics of an expansion that stopped begin (the afterburner fails the build on them). */
 export const EXPANSION_STOPPED = "expansion stopped:";
 

@@ -8,4 +8,4 @@ export { evaluateExpression, analyseExpression, parseIntegerToken } from "./expr
 export type { ExpressionResult, SymbolValues } from "./expression.js";
 export { renderInstruction, renderOperand } from "./render.js";
 export { isRegister, isSegmentRegister, isPrefixOnly, isPrefixWord, registerNames } from "./registers.js";
-export { EXPANSION_STOPPED, expansionStopped, MAX_EXPANSION_DEPTH, MAX_EXPANDED_LINES, parseMacroHeader, splitMacroArguments, substitute } from "./expand.js";
+export { EXPANSION_STOPPED, expansionStopped, MAX_EXPANSION_DEPTH, MAX_EXPANDED_LINES, parseMacroHeader, splitMacroArguments, substitute, SYMBOL_DIRECTIVES } from "./expand.js";

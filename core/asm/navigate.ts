@@ -6,6 +6,7 @@ import { classify, MNEMONICS } from "../isa/classify.js";
 import { describe } from "../isa/describe.js";
 import { paddingFor } from "../isa/classify.js";
 import { registerKind } from "../isa/registers.js";
+import { SYMBOL_DIRECTIVES } from "./expand.js";
 import type { AsmAnalysis, MappedSite } from "./analysis.js";
 import { boundedQuote } from "./message.js";
 import { analyseExpression } from "./expression.js";
@@ -328,7 +329,6 @@ export function labelDefinitions(an: AsmAnalysis, name: string, fromLine: number
   return out;
 }
 
-const SET_DIRECTIVES: ReadonlySet<string> = new Set([".set", ".equ", ".equiv", ".eqv"]);
 
 /**
  * The `.set`/`.equ`/`=` definition of a symbol in force at a position, with its value there: a symbol
@@ -346,7 +346,7 @@ export function symbolDefinitionAt(an: AsmAnalysis, name: string, line: number, 
     let sym: string;
     let expr: string;
     if (st.kind === "assignment") ({ name: sym, expr } = st);
-    else if (st.kind === "directive" && SET_DIRECTIVES.has(st.name) && st.argList.length >= 2) {
+    else if (st.kind === "directive" && SYMBOL_DIRECTIVES.has(st.name) && st.argList.length >= 2) {
       sym = st.argList[0];
       expr = st.argList.slice(1).join(",");
     } else continue;

@@ -9,7 +9,7 @@
 
 import { isAscii, isUtf8 } from "node:buffer";
 import { closeSync, openSync } from "node:fs";
-import { expansionStopped, isPrefixOnly, parseAsm } from "../asm/index.js";
+import { expansionStopped, isPrefixOnly, parseAsm, SYMBOL_DIRECTIVES } from "../asm/index.js";
 import type {
   CodeMode,
   DirectiveStatement,
@@ -342,7 +342,7 @@ function burn(text: string, options: BurnOptions): Burnt {
     const st = es.statement;
     if (st.kind === "directive" && (st.name === ".afterburn_noannotate" || st.name === ".afterburn_annotate")) annotatingHere = st.name === ".afterburn_annotate";
     if (st.kind === "assignment") setSymbol(st.name, st.expr);
-    else if (st.kind === "directive" && SYMBOL_SETTERS.has(st.name) && st.argList.length === 2) setSymbol(st.argList[0]!, st.argList[1]!);
+    else if (st.kind === "directive" && SYMBOL_DIRECTIVES.has(st.name) && st.argList.length === 2) setSymbol(st.argList[0]!, st.argList[1]!);
     if (st.kind !== "instruction") return;
     entryOf[i] = classifyWithSymbols(st, es.mode);
     if (!es.expansion) return;
@@ -751,7 +751,6 @@ interface LoopLines {
 }
 
 /** Directives that set a symbol's value (`=` is an assignment statement). */
-const SYMBOL_SETTERS: ReadonlySet<string> = new Set([".set", ".equ", ".equiv", ".eqv"]);
 
 /** Directives that shape expansion rather than emit anything; never written into an inlined expansion. */
 const STRUCTURAL = /^\.(if\w*|else\w*|endif|rept|irpc?|endr|macro|endm|exitm|purgem)$/;

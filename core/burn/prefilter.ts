@@ -13,6 +13,7 @@
 import * as lineModule from "../asm/line.js";
 import * as cppModule from "../asm/cpp.js";
 import { isPrefixOnly, PREFIX_WORDS } from "../asm/registers.js";
+import { SYMBOL_DIRECTIVES } from "../asm/expand.js";
 import type { CodeMode, ExpandedStatement, LexState, ParseDiagnostic, SourceOrigin, Statement } from "../asm/types.js";
 import * as expandedModule from "../asm/expanded.js";
 import { CATALOGUE } from "../isa/index.js";
@@ -59,7 +60,6 @@ function foldCase(c: number): number {
 }
 
 /** Directives that set a symbol: one set to a register makes it a register operand, which only the full path follows. */
-const SYMBOL_DIRECTIVES = [".set", ".equ", ".equiv", ".eqv"];
 /**
  * Directives after which statements have another mode or section (mirrored from the full parser's
  * derive pass), and `.org`, `.include` and the syntax switches, which the afterburner reports.
@@ -435,7 +435,7 @@ export function scanSites(text: string, defaultMode: CodeMode): ScanResult | und
         return;
       }
       if (st.kind !== "instruction" && st.kind !== "directive") continue;
-      if (st.kind === "directive" && (FULL_PARSE_DIRECTIVES.has(st.name) || (SYMBOL_DIRECTIVES.includes(st.name) && namesRegister(st.argList[1] ?? "")))) {
+      if (st.kind === "directive" && (FULL_PARSE_DIRECTIVES.has(st.name) || (SYMBOL_DIRECTIVES.has(st.name) && namesRegister(st.argList[1] ?? "")))) {
         bail = true;
         return;
       }
