@@ -56,16 +56,32 @@ export function targetUri(arg: unknown): vscode.Uri | undefined {
 /** A terminal that shows build output and the guest's console (a pseudoterminal: nothing runs in a shell). */
 class ConsoleTerminal {
   private readonly writer = new vscode.EventEmitter<string>();
+  /**
+   * What was written before VS Code opened the pseudoterminal: it drops writes fired before open(),
+   * and it opens the terminal only once the panel has drawn it, which can be after a quick build and
+   * run have printed everything.
+   */
+  private pending: string[] | undefined = [];
   readonly terminal: vscode.Terminal;
   constructor(name: string) {
     this.terminal = vscode.window.createTerminal({
       name,
-      pty: { onDidWrite: this.writer.event, open: () => undefined, close: () => this.writer.dispose() },
+      pty: {
+        onDidWrite: this.writer.event,
+        open: () => {
+          const held = this.pending ?? [];
+          this.pending = undefined;
+          if (held.length > 0) this.writer.fire(held.join(""));
+        },
+        close: () => this.writer.dispose(),
+      },
       iconPath: new vscode.ThemeIcon("vm"),
     });
   }
   write(text: string): void {
-    this.writer.fire(text.replace(/\r?\n/g, "\r\n"));
+    const crlf = text.replace(/\r?\n/g, "\r\n");
+    if (this.pending !== undefined) this.pending.push(crlf);
+    else this.writer.fire(crlf);
   }
 }
 

@@ -358,9 +358,26 @@ async function uiSuite() {
     });
     await step("!Afterburn & Run from the palette: console output in the terminal", async () => {
       await palette("Afterburner: Afterburn & Run");
-      await page.locator(".terminal-wrapper .xterm-rows, .terminal .xterm-rows", { hasText: "Hello from an afterburned kernel" }).first().waitFor({ timeout: 120000 });
-      await page.locator(".terminal .xterm-rows", { hasText: "[trap]" }).first().waitFor({ timeout: 10000 });
+      // The terminal draws only the rows in view, and the trap report after the greeting can scroll it
+      // out between two of Playwright's polls: so the panel is maximized while the guest runs, and the
+      // rows are read at every frame (each text is caught while it is on screen).
+      await page.locator(".terminal .xterm-rows").first().waitFor({ timeout: 60000 });
+      await palette("View: Toggle Maximized Panel");
+      const seen = await page.waitForFunction(
+        (wanted) => {
+          const w = /** @type {any} */ (window);
+          w.__abSeen ??= new Set();
+          const text = Array.from(document.querySelectorAll(".terminal .xterm-rows"), (e) => e.textContent ?? "").join("\n");
+          for (const t of wanted) if (text.includes(t)) w.__abSeen.add(t);
+          return wanted.every((t) => w.__abSeen.has(t)) ? [...w.__abSeen] : false;
+        },
+        // The build's heading comes first, written before VS Code has opened the terminal: it must not be lost.
+        ["Building hello", "$ make hello", "Running on trap", "Hello from an afterburned kernel", "[trap]"],
+        { polling: "raf", timeout: 120000 },
+      );
+      await seen.dispose();
       await shot("ui-3-console");
+      await palette("View: Toggle Maximized Panel");
     });
     await step("the Trap Ledger view is filled: backend → traps → hello.S sites", async () => {
       await page.locator(".pane-header", { hasText: "Trap Ledger" }).first().waitFor({ timeout: 20000 });
