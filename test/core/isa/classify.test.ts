@@ -278,4 +278,7 @@ test("mnemonic list, register kinds and hover text", () => {
   assert.match(md, /\| xen \| hypercall: mmuext_op/);
   for (const b of BACKENDS) assert.match(md, new RegExp(`\\| ${b} \\|`));
   assert.match(describe(entryById("cli")!), /8 NOP bytes \(9 in 64-bit code\) \(original afterburner: 7\)/);
+  assert.match(describe(entryById("xsetbv")!), /\*Needs:\* CPUID feature XSAVE \(#UD without it/);
+  assert.match(describe(entryById("xsetbv")!), /\| vtx \| vm-exit: unconditional VM exit \(reason 55\).*\| vtx\.exit\.xsetbv \(~2600 cycles\) \|/);
+  assert.doesNotMatch(describe(entryById("cli")!), /Needs:/);
 });
