@@ -26,14 +26,18 @@ export interface InterruptController {
 
 /**
  * An instruction form the platform wants to see before it executes (the catalogue's machine identity).
- * opcode: one-byte opcodes 0x00–0xff; two-byte 0F xx are 0x100 + xx. reg/rm: ModRM fields for group
- * and register-form encodings; mem: only the memory (true) or register (false) form of ModRM.
+ * opcode: one-byte opcodes 0x00–0xff; two-byte 0F xx are 0x100 + xx; three-byte 0F 38 xx / 0F 3A xx are
+ * 0x200 + xx / 0x300 + xx. reg/rm: ModRM fields for group and register-form encodings; mem: only the memory
+ * (true) or register (false) form of ModRM. prefix: the mandatory prefix that selects the instruction (F3 0F 09
+ * is wbnoinvd): the CPU reports the last F2/F3 before the opcode, else 66 when present; a hooked form without it
+ * matches any prefixes.
  */
 export interface InstructionForm {
   opcode: number;
   reg?: number;
   rm?: number;
   mem?: boolean;
+  prefix?: number;
 }
 
 /** What a hook tells the CPU to do next. */

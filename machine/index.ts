@@ -19,4 +19,5 @@ export * from "./boot/mp-table.js";
 export * from "./boot/rom.js";
 export * from "./cpu/api.js";
 export { Cpu } from "./cpu/cpu.js";
+export { CPUID_EXTENSIONS } from "./cpu/system.js";
 export { PhysicalMemory, type RamSnapshot } from "./memory.js";

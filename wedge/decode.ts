@@ -62,16 +62,27 @@ const TWO_BYTE_NO_MODRM = new Set([
   0xa0, 0xa1, 0xa2, 0xa8, 0xa9, 0xaa, ...range(0xc8, 0xcf),
 ]);
 
-/** The machine form (opcode key + ModRM fields) of the instruction at the start of `bytes` (32-bit code). */
+/**
+ * The machine form (opcode key + ModRM fields + candidate mandatory prefix) of the instruction at the start of
+ * `bytes` (32-bit code). 0F 38 xx / 0F 3A xx are 0x200 / 0x300 + xx; prefix is the last F2/F3, else 66.
+ */
 export function formOf(bytes: Uint8Array): DecodedForm {
   let i = 0;
-  while (i < bytes.length && LEGACY_PREFIXES.has(bytes[i]!)) i++;
+  let prefix = 0;
+  let opsize = false;
+  for (; i < bytes.length && LEGACY_PREFIXES.has(bytes[i]!); i++) {
+    if (bytes[i] === 0xf2 || bytes[i] === 0xf3) prefix = bytes[i]!;
+    else if (bytes[i] === 0x66) opsize = true;
+  }
+  if (!prefix && opsize) prefix = 0x66;
+  const form = (f: DecodedForm): DecodedForm => (prefix ? { ...f, prefix } : f);
   let opcode = bytes[i++] ?? 0;
   if (opcode === 0x0f) opcode = 0x100 + (bytes[i++] ?? 0);
-  const modrm = opcode >= 0x100 ? !TWO_BYTE_NO_MODRM.has(opcode - 0x100) : ONE_BYTE_MODRM.has(opcode);
-  if (!modrm) return { opcode };
+  if (opcode === 0x138 || opcode === 0x13a) opcode = (opcode === 0x138 ? 0x200 : 0x300) + (bytes[i++] ?? 0);
+  const modrm = opcode >= 0x200 || (opcode >= 0x100 ? !TWO_BYTE_NO_MODRM.has(opcode - 0x100) : ONE_BYTE_MODRM.has(opcode));
+  if (!modrm) return form({ opcode });
   const m = bytes[i] ?? 0;
-  return { opcode, reg: (m >> 3) & 7, rm: m & 7, mem: m >> 6 !== 3 };
+  return form({ opcode, reg: (m >> 3) & 7, rm: m & 7, mem: m >> 6 !== 3 });
 }
 
 const GPR32 = ["EAX", "ECX", "EDX", "EBX", "ESP", "EBP", "ESI", "EDI"];

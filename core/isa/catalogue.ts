@@ -1492,4 +1492,231 @@ export const CATALOGUE: readonly CatalogueEntry[] = [
     example: { att32: "ud2", att64: "ud2" },
     originalPadding: 8,
   },
+
+  // ----- extensions after the P6 baseline: each needs its CPUID feature (#UD without it, before any privilege
+  // check or VM exit). The bundled IA-32 CPU offers none of them (machine/cpu/system.ts), so on it they raise #UD;
+  // the padding lets the wedge rewrite them for a CPU that has them. Left out on purpose: the VMX/SVM host
+  // instructions (vmcall, vmmcall, invlpga ...: a guest kernel being pre-virtualized is no hypervisor) and the
+  // SGX/SEAM enclave interfaces (encls, enclu ...) — test/core/isa/sweep.test.ts lists them. -----
+  {
+    id: "wbnoinvd",
+    mnemonics: ["wbnoinvd"],
+    condition: { kind: "any" },
+    class: "privileged",
+    modes: ["ia32", "x86-64"],
+    padding: 3,
+    rewrite: callout(`writes back the backend's view of guest memory (a no-op on xen and l4: nothing is invalidated), ${RESUME}`),
+    meaning: "Writes back modified cache lines without invalidating the caches (F3 0F 09).",
+    why: `${WHY_PG}: wbnoinvd faults (#GP) at CPL>0, as wbinvd does.`,
+    backends: {
+      raw: RAW,
+      trap: trapGp("#GP at CPL>0 → VMM ignores it or writes back"),
+      vtx: exit("WBINVD exiting (reason 54 covers WBNOINVD)", "vtx.exit.cache"),
+      xen: wcall("no-op (the hypervisor owns the caches)"),
+      l4: wcall("no-op (nothing to invalidate in the guest's address space)"),
+    },
+    opcodes: [{ opcode: 0x109, prefix: 0xf3 }],
+    icedCodes: ["Wbnoinvd"],
+    example: { att32: "wbnoinvd", att64: "wbnoinvd" },
+    feature: "WBNOINVD",
+  },
+  {
+    id: "xsetbv",
+    mnemonics: ["xsetbv"],
+    condition: { kind: "any" },
+    class: "privileged",
+    modes: ["ia32", "x86-64"],
+    padding: 2,
+    rewrite: callout(`checks EDX:EAX and stores it into the virtual XCR selected by ECX (XCR0: the enabled state components), ${RESUME}`),
+    meaning: "Writes extended control register XCR[ECX] from EDX:EAX (XCR0 enables the x87/SSE/AVX... state components XSAVE manages).",
+    why: `${WHY_PG}: xsetbv faults (#GP) at CPL>0; XCR0 is the hypervisor's, the guest may only set its virtual one.`,
+    backends: {
+      raw: RAW,
+      trap: trapGp("#GP at CPL>0 → VMM checks the value and sets the virtual XCR0"),
+      vtx: exit("unconditional VM exit (reason 55) once CR4.OSXSAVE lets it past #UD", "vtx.exit.xsetbv"),
+      xen: wcall("checks the value against the components Xen allows and sets the virtual XCR0 (Xen loads it per vCPU)"),
+      l4: wcall("sets the virtual XCR0"),
+    },
+    opcodes: [{ opcode: 0x101, reg: 2, rm: 1, mem: false }],
+    icedCodes: ["Xsetbv"],
+    example: { att32: "xsetbv", att64: "xsetbv" },
+    feature: "XSAVE",
+  },
+  {
+    id: "xgetbv",
+    mnemonics: ["xgetbv"],
+    condition: { kind: "any" },
+    class: "platform",
+    modes: ["ia32", "x86-64"],
+    padding: 2,
+    rewrite: callout(`returns the virtual XCR[ECX] in EDX:EAX (#UD while the virtual CR4.OSXSAVE is clear), ${RESUME}`),
+    meaning: "Reads extended control register XCR[ECX] into EDX:EAX (XCR0, or XINUSE with ECX = 1).",
+    why:
+      "Not privileged and no protection state is involved (so not sensitive in Robin & Irvine's sense), but it reports " +
+      "the real XCR0 and is enabled by the real CR4.OSXSAVE, both the hypervisor's: as with cpuid and rdtsc, a virtual " +
+      "platform must show the guest the XCR0 it set.",
+    backends: {
+      raw: RAW,
+      trap: native("runs natively: reads the VMM's XCR0 unless the VMM switches it per guest"),
+      vtx: native("no VM exit: the VMM loads the guest's XCR0 before VM entry"),
+      xen: wcall("returns the virtual XCR0"),
+      l4: wcall("returns the virtual XCR0"),
+    },
+    opcodes: [{ opcode: 0x101, reg: 2, rm: 0, mem: false }],
+    icedCodes: ["Xgetbv"],
+    example: { att32: "xgetbv", att64: "xgetbv" },
+    feature: "XSAVE",
+  },
+  ...(["xsaves", "xrstors"] as const).map((m): CatalogueEntry => ({
+    id: m,
+    mnemonics: [m, `${m}64`],
+    condition: { kind: "any" },
+    class: "privileged",
+    modes: ["ia32", "x86-64"],
+    padding: 2,
+    rewrite: callout(
+      `${m === "xsaves" ? "saves" : "restores"} the state components EDX:EAX selects of the virtual XCR0 | IA32_XSS ` +
+        `${m === "xsaves" ? "to" : "from"} the compacted XSAVE area at the operand, ${RESUME}`,
+    ),
+    meaning:
+      m === "xsaves"
+        ? "Saves processor extended state, supervisor components (IA32_XSS) included, to memory in the compacted format."
+        : "Restores processor extended state, supervisor components (IA32_XSS) included, from the compacted format.",
+    why: `${WHY_PG}: ${m} faults (#GP) at CPL>0; the supervisor state it covers (IA32_XSS) is the hypervisor's.`,
+    backends: {
+      raw: RAW,
+      trap: trapGp(`#GP at CPL>0 → VMM ${m === "xsaves" ? "saves" : "restores"} with the virtual XCR0 and IA32_XSS`),
+      vtx: native("#UD in the guest unless the VMM sets 'enable XSAVES/XRSTORS'; then it exits only for the components the XSS-exiting bitmap selects (reasons 63/64)"),
+      xen: wcall("uses the virtual IA32_XSS (Xen does not offer XSAVES to PV guests)"),
+      l4: wcall("uses the virtual IA32_XSS"),
+    },
+    opcodes: [{ opcode: 0x1c7, reg: m === "xsaves" ? 5 : 3, mem: true }],
+    icedCodes: m === "xsaves" ? ["Xsaves_mem", "Xsaves64_mem"] : ["Xrstors_mem", "Xrstors64_mem"],
+    example: { att32: `${m} (%eax)`, att64: `${m}64 (%rax)` },
+    feature: "XSAVES",
+  })),
+  {
+    id: "invpcid",
+    mnemonics: ["invpcid"],
+    condition: { kind: "any" },
+    class: "privileged",
+    modes: ["ia32", "x86-64"],
+    padding: 1,
+    rewrite: callout(
+      `invalidates what the type in the register and the descriptor at the memory operand name (one address of a PCID, ` +
+        `one PCID, all, or all but global) in the backend, ${RESUME}`,
+    ),
+    meaning: "Invalidates TLB entries by process-context identifier: one address, one PCID, all contexts, or all but global ones.",
+    why: `${WHY_PG}: invpcid faults (#GP) at CPL>0; the real TLB maps the hypervisor's view.`,
+    backends: {
+      raw: RAW,
+      trap: trapGp("#GP at CPL>0 → VMM invalidates its shadow page tables for the address or PCID"),
+      vtx: native("#UD in the guest unless the VMM sets 'enable INVPCID'; then INVLPG exiting makes it exit (reason 58)"),
+      xen: hcall("mmuext_op", "mmuext_op(MMUEXT_INVLPG_LOCAL) for one address, else MMUEXT_TLB_FLUSH_LOCAL"),
+      l4: ipc("unmaps the page or flushes the space (L4_Unmap / L4_Flush)", "l4.unmap"),
+    },
+    opcodes: [{ opcode: 0x282, prefix: 0x66, mem: true }],
+    icedCodes: ["Invpcid_r32_m128", "Invpcid_r64_m128"],
+    example: { att32: "invpcid (%eax),%ebx", att64: "invpcid (%rax),%rbx" },
+    feature: "INVPCID",
+  },
+  {
+    id: "monitor",
+    mnemonics: ["monitor"],
+    condition: { kind: "any" },
+    class: "privileged",
+    modes: ["ia32", "x86-64"],
+    padding: 2,
+    rewrite: callout(`records the armed address range in the vCPU for a following mwait, ${RESUME}`),
+    meaning: "Arms address monitoring of the range at DS:EAX for a following mwait (ECX extensions, EDX hints).",
+    why: `${WHY_PG}: monitor raises #UD at CPL>0 (unless ring-3 MONITOR/MWAIT is enabled); the monitoring hardware is the hypervisor's.`,
+    backends: {
+      raw: RAW,
+      trap: trapGp("#UD at CPL>0 → VMM arms a virtual monitor"),
+      vtx: exit("MONITOR exiting (reason 39)", "vtx.exit.monitor-mwait"),
+      xen: wcall("records the range in the virtual CPU (nothing real is armed)"),
+      l4: wcall("records the range in the virtual CPU (nothing real is armed)"),
+    },
+    opcodes: [{ opcode: 0x101, reg: 1, rm: 0, mem: false }],
+    icedCodes: ["Monitorw", "Monitord", "Monitorq"],
+    example: { att32: "monitor %eax,%ecx,%edx", att64: "monitor %rax,%ecx,%edx" },
+    feature: "MONITOR",
+  },
+  {
+    id: "mwait",
+    mnemonics: ["mwait"],
+    condition: { kind: "any" },
+    class: "privileged",
+    modes: ["ia32", "x86-64"],
+    padding: 2,
+    rewrite: callout(`idles the vCPU until an interrupt arrives, as hlt does (a write to the monitored range is not tracked), ${RESUME}`),
+    meaning: "Waits in an optimized state until a write to the monitored range or an interrupt (EAX hints, ECX extensions).",
+    why: `${WHY_PG}: mwait raises #UD at CPL>0 (unless ring-3 MONITOR/MWAIT is enabled); a guest must yield its virtual CPU, not stop the real one.`,
+    backends: {
+      raw: RAW,
+      trap: trapGp("#UD at CPL>0 → VMM idles the virtual CPU"),
+      vtx: exit("MWAIT exiting (reason 36)", "vtx.exit.monitor-mwait"),
+      xen: hcall("sched_op", "sched_op(SCHEDOP_block), as for hlt"),
+      l4: ipc("L4_Wait for the next IRQ or virtual-IRQ IPC, as for hlt"),
+    },
+    opcodes: [{ opcode: 0x101, reg: 1, rm: 1, mem: false }],
+    icedCodes: ["Mwait"],
+    example: { att32: "mwait %eax,%ecx", att64: "mwait %eax,%ecx" },
+    feature: "MONITOR",
+  },
+  ...(["clac", "stac"] as const).map((m): CatalogueEntry => ({
+    id: m,
+    mnemonics: [m],
+    condition: { kind: "any" },
+    class: "privileged",
+    modes: ["ia32", "x86-64"],
+    padding: 2,
+    rewrite: callout(`${m === "clac" ? "clears" : "sets"} the virtual AC flag, ${RESUME}`),
+    meaning:
+      m === "clac"
+        ? "Clears EFLAGS.AC: under SMAP, supervisor accesses to user pages fault again."
+        : "Sets EFLAGS.AC: under SMAP, supervisor accesses to user pages are allowed (copy_from_user).",
+    why: `${WHY_PG}: ${m} raises #UD at CPL>0; the guest kernel means its virtual SMAP override, and SMAP on the real CPU is the hypervisor's.`,
+    backends: {
+      raw: RAW,
+      trap: trapGp(`#UD at CPL>0 → VMM ${m === "clac" ? "clears" : "sets"} the virtual AC`),
+      vtx: native("no VM exit: the guest owns RFLAGS.AC and CR4.SMAP"),
+      xen: wcall(`${m === "clac" ? "clears" : "sets"} the virtual AC (Xen does not offer SMAP to PV guests)`),
+      l4: wcall(`${m === "clac" ? "clears" : "sets"} the virtual AC`),
+    },
+    opcodes: [{ opcode: 0x101, reg: 1, rm: m === "clac" ? 2 : 3, mem: false }],
+    icedCodes: [m === "clac" ? "Clac" : "Stac"],
+    example: { att32: m, att64: m },
+    feature: "SMAP",
+  })),
+  ...(["rdfsbase", "rdgsbase", "wrfsbase", "wrgsbase"] as const).map((m, reg): CatalogueEntry => {
+    const seg = m.slice(2, 4);
+    const write = m.startsWith("wr");
+    const cap = m[0]!.toUpperCase() + m.slice(1);
+    return {
+      id: m,
+      mnemonics: [m],
+      condition: { kind: "any" },
+      class: "platform",
+      modes: ["x86-64"],
+      padding: 2,
+      rewrite: callout(write ? `sets the virtual ${seg} base (and the real one through the backend), ${RESUME}` : `returns the virtual ${seg} base, ${RESUME}`),
+      meaning: `${write ? "Writes" : "Reads"} the ${seg.toUpperCase()} segment base ${write ? "from" : "into"} a general register (64-bit mode, with CR4.FSGSBASE set).`,
+      why:
+        "Unprivileged and no protection state is involved, but it is enabled by the real CR4.FSGSBASE and " +
+        `${write ? "writes" : "reads"} the real segment base, both the hypervisor's to keep: as with rdtsc and CR4.TSD, ` +
+        "a virtual platform must decide what the guest gets.",
+      backends: {
+        raw: RAW,
+        trap: native("runs natively under the host's CR4.FSGSBASE on the guest's own bases (the VMM emulates swapgs on them)"),
+        vtx: native("no VM exit: the guest's own bases and CR4.FSGSBASE"),
+        xen: write ? hcall("set_segment_base", `set_segment_base(${seg === "fs" ? "SEGBASE_FS" : "SEGBASE_GS_KERNEL"}, value)`) : native("left native: Xen keeps the real base the guest's"),
+        l4: write ? wcall(`sets the virtual ${seg} base, which the wedge loads into the thread`) : native("left native: the L4 thread's own base"),
+      },
+      opcodes: [{ opcode: 0x1ae, reg, mem: false, prefix: 0xf3 }],
+      icedCodes: [`${cap}_r32`, `${cap}_r64`],
+      example: { att64: `${m} %rax` },
+      feature: "FSGSBASE",
+    };
+  }),
 ];

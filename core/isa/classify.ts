@@ -20,6 +20,8 @@ export interface DecodedForm {
   reg?: number;
   rm?: number;
   mem?: boolean;
+  /** The candidate mandatory prefix: the last F2/F3 before the opcode, else 66 when present (see OpcodeForm). */
+  prefix?: number;
 }
 
 function modeKey(mode: Mode): "ia32" | "x86-64" {
@@ -187,7 +189,8 @@ for (const entry of CATALOGUE) {
 }
 // Most specific forms first, so that e.g. 0F 01 /7 rm=0 (swapgs) wins over a looser form.
 for (const list of byOpcode.values()) {
-  const spec = (f: OpcodeForm) => (f.reg !== undefined ? 1 : 0) + (f.rm !== undefined ? 1 : 0) + (f.mem !== undefined ? 1 : 0);
+  const spec = (f: OpcodeForm) =>
+    (f.reg !== undefined ? 1 : 0) + (f.rm !== undefined ? 1 : 0) + (f.mem !== undefined ? 1 : 0) + (f.prefix !== undefined ? 1 : 0);
   list.sort((a, b) => spec(b.form) - spec(a.form));
 }
 
@@ -199,6 +202,7 @@ function formMatches(want: OpcodeForm, got: DecodedForm): boolean {
   }
   if (want.rm !== undefined && (got.rm === undefined || (got.rm & 7) !== want.rm)) return false;
   if (want.mem !== undefined && got.mem !== want.mem) return false;
+  if (want.prefix !== undefined && got.prefix !== want.prefix) return false;
   return true;
 }
 
@@ -222,7 +226,7 @@ export function hookForms(mode: Mode): OpcodeForm[] {
     if (!entryInMode(e, mode)) continue;
     for (const f of e.opcodes) {
       if (mode === 64 && LEGACY_ONLY_OPCODES.has(f.opcode)) continue;
-      const key = `${f.opcode}/${f.reg}/${f.rm}/${f.mem}`;
+      const key = `${f.opcode}/${f.reg}/${f.rm}/${f.mem}/${f.prefix}`;
       if (seen.has(key)) continue;
       seen.add(key);
       out.push({ ...f });

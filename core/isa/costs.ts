@@ -247,8 +247,22 @@ export const COSTS: Readonly<Record<string, CostFigure>> = {
   "vtx.exit.cache": {
     cycles: VMEXIT_ROUND_TRIP + 200,
     backend: "vtx",
-    event: "VM exit reason 13/54 (INVD unconditional, WBINVD exiting); the flush itself is not modelled",
+    event: "VM exit reason 13/54 (INVD unconditional, WBINVD exiting, which covers WBNOINVD); the flush itself is not modelled",
     source: "derived: round trip (2,400) + emulation (~200, estimate)",
+    basis: "derived",
+  },
+  "vtx.exit.xsetbv": {
+    cycles: VMEXIT_ROUND_TRIP + 200,
+    backend: "vtx",
+    event: "VM exit reason 55 (XSETBV, unconditional once CR4.OSXSAVE is set)",
+    source: "derived: round trip (2,400) + checking and loading XCR0 (~200, estimate, as for an MSR write)",
+    basis: "derived",
+  },
+  "vtx.exit.monitor-mwait": {
+    cycles: VMEXIT_ROUND_TRIP,
+    backend: "vtx",
+    event: "VM exit reason 39/36 (MONITOR exiting, MWAIT exiting); idle time after an mwait is not charged",
+    source: "derived: VM exit+entry round trip (2,400), as for HLT exiting",
     basis: "derived",
   },
   "vtx.exit.task-switch": {
@@ -307,6 +321,13 @@ export const COSTS: Readonly<Record<string, CostFigure>> = {
     backend: "xen",
     event: "clts / cr0.TS change → fpu_taskswitch(set)",
     source: "estimate: hypercall round trip (700) + a real clts/mov cr0 in Xen (~100)",
+    basis: "estimate",
+  },
+  "xen.hypercall.set_segment_base": {
+    cycles: WEDGE_CALL + FAULT_ROUND_TRIP + 100,
+    backend: "xen",
+    event: "wrfsbase / wrgsbase → set_segment_base(SEGBASE_FS or SEGBASE_GS_KERNEL, value) (64-bit PV)",
+    source: "estimate: hypercall round trip (700) + a real wrmsr of the base in Xen (~100)",
     basis: "estimate",
   },
   "xen.hypercall.set_debugreg": {

@@ -33,6 +33,7 @@ export function describe(entry: CatalogueEntry): string {
     "",
     `*Why:* ${entry.why}`,
     "",
+    ...(entry.feature !== undefined ? [`*Needs:* CPUID feature ${entry.feature} (#UD without it, before any privilege check or VM exit)`, ""] : []),
     `*Padding:* ${pad}` + (entry.originalPadding !== undefined ? ` (original afterburner: ${entry.originalPadding})` : ""),
     "",
     `*Rewrite (${entry.rewrite.kind}, ${room}):* ${entry.rewrite.description}`,

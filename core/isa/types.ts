@@ -61,9 +61,13 @@ export type OperandCondition =
 
 /**
  * Machine-code identity: the opcode key as the emulator's decoder reports it.
- * opcode: one-byte opcodes are 0x00–0xff; two-byte 0F xx are 0x100 + xx.
+ * opcode: one-byte opcodes are 0x00–0xff; two-byte 0F xx are 0x100 + xx; three-byte 0F 38 xx are 0x200 + xx and
+ * 0F 3A xx are 0x300 + xx.
  * reg: ModRM.reg for group opcodes; rm: ModRM.rm for register-form encodings like 0F 01 F8 (swapgs);
  * mem: true → only the memory form of ModRM, false → only the register form.
+ * prefix: the mandatory prefix that selects the instruction (F3 0F 09 is wbnoinvd, 0F 09 wbinvd): the last F2/F3
+ * before the opcode, else 66 when present. A form without `prefix` matches any prefixes; one with it is more
+ * specific and wins.
  * For 0F 20–23 (mov to/from control and debug registers) in 64-bit mode, `reg` carries REX.R as bit 3
  * (cr8 is reg 8); for every other opcode REX.R is not part of the key.
  */
@@ -72,7 +76,10 @@ export interface OpcodeForm {
   reg?: number;
   rm?: number;
   mem?: boolean;
+  prefix?: MandatoryPrefix;
 }
+
+export type MandatoryPrefix = 0x66 | 0xf2 | 0xf3;
 
 export interface RewriteSpec {
   /** "inline": bytes that update the vCPU in place; "call": a call into the wedge entry region. */
@@ -119,4 +126,9 @@ export interface CatalogueEntry {
   example: { att32?: string; att64?: string };
   /** Original afterburner padding for the same form, when it had one (for the record / docs). */
   originalPadding?: number;
+  /**
+   * The CPUID feature the instruction needs, for extensions after the P6 baseline (e.g. "XSAVE" for xsetbv): a CPU
+   * without it raises #UD, before any privilege check or VM exit. Absent for the baseline instructions.
+   */
+  feature?: string;
 }

@@ -17,7 +17,7 @@ export class Insn {
   exec: Handler = invalid;
   /** iced-x86 Mnemonic name ("Add", "Movsd", ... ; "Invalid" for #UD encodings). */
   mn = "Invalid";
-  /** Opcode: 0x00–0xff, or 0x100 + second byte for 0F xx. */
+  /** Opcode: 0x00–0xff, 0x100 + second byte for 0F xx, 0x200 / 0x300 + third byte for 0F 38 xx / 0F 3A xx. */
   op = 0;
   len = 0;
   /** Operand size in bytes for this instruction's main operand (1, 2 or 4). */
@@ -39,6 +39,8 @@ export class Insn {
   imm2 = 0;
   /** 0 none, 1 = F3 (rep/repe), 2 = F2 (repne) */
   rep = 0;
+  /** The candidate mandatory prefix the hooks see (bus.ts InstructionForm): the last F2/F3, else 66, else 0. */
+  prefix = 0;
   lock = false;
   /** ALU kind, condition code, segment register number... per handler. */
   sub = 0;
@@ -384,6 +386,8 @@ function decodeInto(next: () => number, posf: () => number, codeSize: 16 | 32, i
   let asize = osize;
   let segOvr = -1;
   let rep = 0;
+  let repByte = 0;
+  let opsizePrefix = false;
   let lock = false;
   let b: number;
   let count = 0;
@@ -393,6 +397,7 @@ function decodeInto(next: () => number, posf: () => number, codeSize: 16 | 32, i
     switch (b) {
       case 0x66:
         osize = codeSize === 32 ? 2 : 4;
+        opsizePrefix = true;
         continue;
       case 0x67:
         asize = codeSize === 32 ? 2 : 4;
@@ -420,20 +425,25 @@ function decodeInto(next: () => number, posf: () => number, codeSize: 16 | 32, i
         continue;
       case 0xf2:
         rep = 2;
+        repByte = b;
         continue;
       case 0xf3:
         rep = 1;
+        repByte = b;
         continue;
     }
     break;
   }
   let op = b;
   if (b === 0x0f) op = 0x100 + next();
-  let d = table[op];
+  // Three-byte maps (SSSE3/SSE4 and later: none implemented), keyed so that hooks can name their forms (invpcid).
+  if (op === 0x138 || op === 0x13a) op = (op === 0x138 ? 0x200 : 0x300) + next();
+  let d = table[op] ?? null;
   i.op = op;
   i.osize = osize;
   i.asize = asize;
   i.rep = rep;
+  i.prefix = repByte || (opsizePrefix ? 0x66 : 0);
   i.lock = lock;
   i.mod = 3;
   i.reg = 0;
@@ -446,7 +456,15 @@ function decodeInto(next: () => number, posf: () => number, codeSize: 16 | 32, i
   i.imm2 = 0;
   i.seg = segOvr >= 0 ? segOvr : 3;
   i.hooked = false;
-  if (!d) return setInvalid(i, posf(), true);
+  if (!d) {
+    if (op < 0x200) return setInvalid(i, posf(), true);
+    // Every three-byte opcode has a ModRM: read it so a hooked form (66 0F 38 82 /r mem) is recognised.
+    const modrm = next();
+    i.mod = modrm >> 6;
+    i.reg = (modrm >> 3) & 7;
+    i.rm = modrm & 7;
+    return finishInvalidModrm(next, posf, i, i.mod, i.rm, asize);
+  }
   let f = d.f;
   if (f & M) {
     const modrm = next();
@@ -609,6 +627,7 @@ function formMatches(i: Insn, cpu: Cpu): boolean {
     if (f.reg !== undefined && f.reg !== i.reg) continue;
     if (f.rm !== undefined && f.rm !== i.rm) continue;
     if (f.mem !== undefined && f.mem !== (i.mod !== 3)) continue;
+    if (f.prefix !== undefined && f.prefix !== i.prefix) continue;
     return true;
   }
   return false;
@@ -617,7 +636,8 @@ function formMatches(i: Insn, cpu: Cpu): boolean {
 function hookedExec(cpu: Cpu, i: Insn): void {
   const h = cpu.hooks.beforeInstruction;
   if (h) {
-    const r = h({ opcode: i.op, reg: i.reg, rm: i.rm, mem: i.mod !== 3 }, cpu.curEip, i.len);
+    const form = i.prefix ? { opcode: i.op, reg: i.reg, rm: i.rm, mem: i.mod !== 3, prefix: i.prefix } : { opcode: i.op, reg: i.reg, rm: i.rm, mem: i.mod !== 3 };
+    const r = h(form, cpu.curEip, i.len);
     if (r === "stop") {
       cpu.eip = cpu.curEip;
       cpu.instructionCount--; // the run loop counts it; it did not execute

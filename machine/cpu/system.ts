@@ -12,6 +12,9 @@
 //   MSRs: 0x10 TSC (reads instructionCount + offset; writes set the offset), 0x1B APIC_BASE,
 //         0x174/0x175/0x176 SYSENTER_CS/ESP/EIP. Any other MSR: #GP(0).
 //   RDTSC counts retired instructions (the machine's virtual time); CR4.TSD makes it CPL-0 only.
+//   No later extensions (CPUID_EXTENSIONS below is empty): XSAVE (xsetbv/xgetbv), XSAVES, MONITOR (monitor/mwait),
+//   SMAP (clac/stac), INVPCID, WBNOINVD (F3 0F 09) and FSGSBASE encodings are #UD at every CPL, as on a CPU
+//   without them; CR4 bits that would enable them are not offered either.
 
 import type { Cpu } from "./cpu.js";
 import { CR0_EM, CR0_MP, CR0_PE, CR0_TS, CR4_TSD } from "./cpu.js";
@@ -22,6 +25,12 @@ import { IF, IOPL, materialize, RF, VM } from "./flags.js";
 export const CPUID_VENDOR = "GenuineIntel";
 export const CPUID_SIGNATURE = 0x00000633;
 export const CPUID_FEATURES = (1 << 3) | (1 << 4) | (1 << 5) | (1 << 8) | (1 << 9) | (1 << 11) | (1 << 13) | (1 << 15);
+/**
+ * CPUID features after the P6 baseline that this processor offers, by the names core/isa's catalogue gives in
+ * `feature` ("XSAVE", "MONITOR", "SMAP", ...). A catalogued instruction whose feature is missing here raises #UD:
+ * the wedge's trap and VT-x models rely on that (#UD comes before any privilege check or VM exit).
+ */
+export const CPUID_EXTENSIONS: ReadonlySet<string> = new Set<string>();
 
 const gp0 = (): never => {
   throw new CpuFault(Vec.GP, 0);

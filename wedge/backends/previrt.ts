@@ -8,7 +8,7 @@
 // points: iret (the real iret in its stub, then the CPU's own check), hlt, and sti/popf when the inline code finds
 // `pending` set and calls the wedge. Asynchronously the CPU delivers between instructions whenever vIF = 1.
 
-import { entryForForm, hookForms } from "../../core/isa/index.js";
+import { entryForForm, hookForms, type DecodedForm } from "../../core/isa/index.js";
 import type { Cpu, InterruptController } from "../../machine/index.js";
 import { describeLocation, type LoadedSite } from "../loader.js";
 import {
@@ -282,7 +282,7 @@ export class PrevirtRuntime implements Platform {
     this.setRealIF(true);
   }
 
-  private beforeInstruction(form: { opcode: number; reg?: number; rm?: number; mem?: boolean }, eip: number): "continue" {
+  private beforeInstruction(form: DecodedForm, eip: number): "continue" {
     const lin = (this.cpu.segs[1]!.base + eip) >>> 0;
     if (inWedge(lin) || this.siteAt(lin)) return "continue";
     const entry = entryForForm(form, 32);

@@ -5,7 +5,7 @@
 // guest would see on bare metal the ledger records a hole at that site and the guest gets the CPL>0 result.
 
 import { entryForForm, hookForms, type CatalogueEntry } from "../../core/isa/index.js";
-import type { Cpu } from "../../machine/index.js";
+import { CPUID_EXTENSIONS, type Cpu } from "../../machine/index.js";
 import { decode32, type DecodedInsn, type Operand } from "../decode.js";
 import { describeException, EFLAGS_IF, EFLAGS_IOPL, ESP, hex, interposeInterrupts, linearEip, read32, stackTop, write32, type Platform, type PlatformContext } from "./platform.js";
 import { PageTableWatch } from "./page-tables.js";
@@ -185,16 +185,23 @@ export function createTrap(ctx: PlatformContext): Platform {
     }
   };
 
+  /** The instruction the VMM last took a trap for: an exception it raises is injected on that same entry. */
+  let trapped: { lin: number; instruction: number } | undefined;
+
   cpu.setHookedForms(hookForms(32));
   cpu.hooks = {
     beforeInstruction: (form, eip) => {
       const entry = entryForForm(form, 32);
       if (!entry) return "continue";
+      // A CPU without the feature raises #UD before any privilege check: no #GP for the VMM to emulate, only
+      // the #UD to reflect (onException).
+      if (entry.feature !== undefined && !CPUID_EXTENSIONS.has(entry.feature)) return "continue";
       const lin = (cpu.segs[1]!.base + eip) >>> 0;
       const beh = entry.backends.trap;
       if (beh.action === "silent-wrong") return silent(entry, lin) ?? "continue";
       if (beh.action !== "trap" || cpu.cpl === 3) return "continue";
       ctx.ledger.record("trap", lin, beh.cost, beh.detail, cpu.instructionCount, entry.id);
+      trapped = { lin, instruction: cpu.instructionCount };
       if (entry.id === "mov-to-cr3" || entry.id === "mov-to-cr0") {
         // Emulated here so that the VMM can write-protect the guest's new page tables (shadow paging).
         const d = decodeAt(lin);
@@ -208,6 +215,11 @@ export function createTrap(ctx: PlatformContext): Platform {
       return "continue";
     },
     onException: (info) => {
+      // The VMM emulating a trapped instruction finds it faults (rdmsr of an unknown MSR, ud2's own #UD) and
+      // injects the exception on the same entry: one world switch, already in the ledger.
+      const t = trapped;
+      trapped = undefined;
+      if (t && t.instruction === cpu.instructionCount && t.lin === linearEip(cpu)) return "continue";
       if (!info.software) ctx.ledger.record("exception", linearEip(cpu), "trap.reflect", `${describeException(info)} enters the VMM, reflected through the virtual IDT`, cpu.instructionCount);
       return "continue";
     },

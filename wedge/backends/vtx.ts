@@ -4,6 +4,7 @@
 // handled by the VMM model (the instruction's effect on the guest is the bare-metal one) and priced.
 
 import { entryForForm, hookForms } from "../../core/isa/index.js";
+import { CPUID_EXTENSIONS } from "../../machine/index.js";
 import type { LedgerEventKind } from "../types.js";
 import { decode32 } from "../decode.js";
 import { WedgeLoadError } from "../loader.js";
@@ -30,6 +31,7 @@ export const VTX_CONTROLS: Readonly<Record<string, { default: boolean; meaning: 
 
 const CR0_MASK = 0x80000000 | 0x60000000 | 0x8 | 0x1;
 const CR4_MASK = 0x10 | 0x20 | 0x80;
+const CR4_OSXSAVE = 1 << 18;
 
 export function createVtx(ctx: PlatformContext): Platform {
   const cpu = ctx.machine.cpu;
@@ -81,6 +83,10 @@ export function createVtx(ctx: PlatformContext): Platform {
       case "rdtsc": case "rdtscp": return controls.rdtscExiting ? "reason 16: RDTSC exiting" : undefined;
       case "rdpmc": return controls.rdpmcExiting ? "reason 15: RDPMC exiting" : undefined;
       case "wbinvd": return controls.wbinvdExiting ? "reason 54: WBINVD exiting" : undefined;
+      case "wbnoinvd": return controls.wbinvdExiting ? "reason 54: WBNOINVD (WBINVD exiting)" : undefined;
+      case "xsetbv": return cpu.cr[4]! & CR4_OSXSAVE ? "reason 55: XSETBV (unconditional)" : undefined;
+      case "monitor": return "reason 39: MONITOR exiting (always set: the guest must not arm the real monitor)";
+      case "mwait": return "reason 36: MWAIT exiting (always set: the guest must not stop the real CPU)";
       default:
         if (/^(in|out)/.test(id)) return controls.unconditionalIoExiting ? "reason 30: I/O instruction (unconditional I/O exiting)" : undefined;
         return undefined;
@@ -98,6 +104,8 @@ export function createVtx(ctx: PlatformContext): Platform {
     beforeInstruction: (form, eip) => {
       const entry = entryForForm(form, 32);
       if (!entry) return "continue";
+      // Without the CPUID feature the instruction is #UD, which has priority over any VM exit (SDM vol. 3C §25.1.1).
+      if (entry.feature !== undefined && !CPUID_EXTENSIONS.has(entry.feature)) return "continue";
       const lin = (cpu.segs[1]!.base + eip) >>> 0;
       const why = exitFor(entry.id, lin);
       if (why) exit(lin, costFor(entry.id, entry.backends.vtx.cost), why, entry.id);

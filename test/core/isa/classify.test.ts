@@ -97,6 +97,12 @@ test("every suffix spelling classifies", () => {
     ["wrmsr", "wrmsr", 32], ["rdmsr", "rdmsr", 32], ["cpuid", "cpuid", 32], ["clts", "clts", 32], ["rsm", "rsm", 32],
     ["wbinvd", "wbinvd", 32], ["invd", "invd", 32], ["invlpg (%eax)", "invlpg", 32], ["hlt", "hlt", 32], ["ud2", "ud2", 32],
     ["cli", "cli", 32], ["sti", "sti", 32], ["CLI", "cli", 32],
+    ["xsetbv", "xsetbv", 32], ["xgetbv", "xgetbv", 64], ["xsaves (%eax)", "xsaves", 32], ["xsaves64 (%rax)", "xsaves", 64],
+    ["xrstors (%rax)", "xrstors", 64], ["xrstors64 (%rax)", "xrstors", 64], ["invpcid (%eax),%ebx", "invpcid", 32],
+    ["invpcid (%rax),%rbx", "invpcid", 64], ["wbnoinvd", "wbnoinvd", 32], ["monitor", "monitor", 32],
+    ["monitor %eax,%ecx,%edx", "monitor", 32], ["monitor %rax,%ecx,%edx", "monitor", 64], ["mwait", "mwait", 32],
+    ["mwait %eax,%ecx", "mwait", 64], ["clac", "clac", 32], ["stac", "stac", 64], ["rdfsbase %rax", "rdfsbase", 64],
+    ["rdgsbase %eax", "rdgsbase", 64], ["wrfsbase %rdi", "wrfsbase", 64], ["wrgsbase %rax", "wrgsbase", 64],
   ];
   for (const [text, id, mode] of cases) assert.equal(idOf(text, mode), id, `"${text}" (${mode}-bit)`);
 });
@@ -124,6 +130,9 @@ test("mode-restricted forms classify only in their mode", () => {
   assert.equal(idOf("mov %cr8,%eax", 32), undefined);
   assert.equal(idOf("cli", 16), "cli", "16-bit code uses the IA-32 forms");
   assert.equal(idOf("lgdtl (%eax)", 16), "lgdt");
+  // GNU as assembles these in 32-bit code, but the CPU raises #UD outside 64-bit mode: nothing to pad.
+  assert.equal(idOf("rdfsbase %eax", 32), undefined);
+  assert.equal(idOf("wrgsbase %eax", 32), undefined);
 });
 
 test("machine classification: group opcodes, register forms and 64-bit reassignments", () => {
@@ -133,7 +142,7 @@ test("machine classification: group opcodes, register forms and 64-bit reassignm
   assert.equal(id({ opcode: 0x101, reg: 7, rm: 0, mem: false }, 32), undefined, "0F 01 F8 is invalid in 32-bit mode");
   assert.equal(id({ opcode: 0x101, reg: 7, rm: 1, mem: false }), "rdtscp");
   assert.equal(id({ opcode: 0x101, reg: 7, rm: 0, mem: true }), "invlpg");
-  assert.equal(id({ opcode: 0x101, reg: 2, rm: 0, mem: false }), undefined, "0F 01 D0 is xgetbv, not lgdt");
+  assert.equal(id({ opcode: 0x101, reg: 2, rm: 0, mem: false }), "xgetbv", "0F 01 D0 is xgetbv, not lgdt");
   assert.equal(id({ opcode: 0x101, reg: 2, rm: 0, mem: true }), "lgdt");
   assert.equal(id({ opcode: 0x101, reg: 4, rm: 0, mem: false }), "smsw");
   assert.equal(id({ opcode: 0x101 }), undefined, "a group opcode needs its reg field");
@@ -151,6 +160,25 @@ test("machine classification: group opcodes, register forms and 64-bit reassignm
   assert.equal(id({ opcode: 0x1e }, 64), undefined);
   assert.equal(id({ opcode: 0x1a0 }, 64), "push-sreg");
   assert.equal(id({ opcode: 0x90 }), undefined);
+  // Mandatory prefixes: F3 0F 09 is wbnoinvd, 0F 09 (also with 66 or F2) wbinvd.
+  assert.equal(id({ opcode: 0x109, prefix: 0xf3 }), "wbnoinvd");
+  assert.equal(id({ opcode: 0x109 }), "wbinvd");
+  assert.equal(id({ opcode: 0x109, prefix: 0x66 }), "wbinvd");
+  assert.equal(id({ opcode: 0x101, reg: 2, rm: 1, mem: false }), "xsetbv");
+  assert.equal(id({ opcode: 0x101, reg: 1, rm: 0, mem: false }), "monitor");
+  assert.equal(id({ opcode: 0x101, reg: 1, rm: 1, mem: false }), "mwait");
+  assert.equal(id({ opcode: 0x101, reg: 1, rm: 2, mem: false }), "clac");
+  assert.equal(id({ opcode: 0x101, reg: 1, rm: 3, mem: false }), "stac");
+  assert.equal(id({ opcode: 0x101, reg: 1, rm: 0, mem: true }), "sidt");
+  assert.equal(id({ opcode: 0x1c7, reg: 5, rm: 0, mem: true }), "xsaves");
+  assert.equal(id({ opcode: 0x1c7, reg: 3, rm: 0, mem: true }), "xrstors");
+  assert.equal(id({ opcode: 0x1c7, reg: 1, rm: 0, mem: true }), undefined, "cmpxchg8b");
+  // 0F 38 xx keys are 0x200 + xx: 66 0F 38 82 is invpcid, without 66 it is nothing.
+  assert.equal(id({ opcode: 0x282, reg: 3, rm: 0, mem: true, prefix: 0x66 }), "invpcid");
+  assert.equal(id({ opcode: 0x282, reg: 3, rm: 0, mem: true }), undefined);
+  assert.equal(id({ opcode: 0x1ae, reg: 1, rm: 0, mem: false, prefix: 0xf3 }, 64), "rdgsbase");
+  assert.equal(id({ opcode: 0x1ae, reg: 1, rm: 0, mem: false, prefix: 0xf3 }, 32), undefined, "fsgsbase is 64-bit only");
+  assert.equal(id({ opcode: 0x1ae, reg: 0, rm: 0, mem: true, prefix: 0xf3 }, 64), undefined, "0F AE /0 memory is fxsave");
 });
 
 test("hookForms lists each mode's forms once, and each maps back to an entry", () => {
@@ -159,7 +187,7 @@ test("hookForms lists each mode's forms once, and each maps back to an entry", (
     const keys = forms.map((f) => JSON.stringify(f));
     assert.equal(new Set(keys).size, keys.length, "no duplicates");
     for (const f of forms) {
-      const probe = { opcode: f.opcode, reg: f.reg ?? 0, rm: f.rm ?? 0, mem: f.mem ?? true };
+      const probe = { opcode: f.opcode, reg: f.reg ?? 0, rm: f.rm ?? 0, mem: f.mem ?? true, prefix: f.prefix };
       assert.ok(entryForForm(probe, mode), `${mode}-bit form ${JSON.stringify(f)} maps to an entry`);
     }
     assert.ok(forms.some((f) => f.opcode === 0xfa));
@@ -250,4 +278,7 @@ test("mnemonic list, register kinds and hover text", () => {
   assert.match(md, /\| xen \| hypercall: mmuext_op/);
   for (const b of BACKENDS) assert.match(md, new RegExp(`\\| ${b} \\|`));
   assert.match(describe(entryById("cli")!), /8 NOP bytes \(9 in 64-bit code\) \(original afterburner: 7\)/);
+  assert.match(describe(entryById("xsetbv")!), /\*Needs:\* CPUID feature XSAVE \(#UD without it/);
+  assert.match(describe(entryById("xsetbv")!), /\| vtx \| vm-exit: unconditional VM exit \(reason 55\).*\| vtx\.exit\.xsetbv \(~2600 cycles\) \|/);
+  assert.doesNotMatch(describe(entryById("cli")!), /Needs:/);
 });

@@ -1,5 +1,6 @@
-// Test helper: the opcode key an emulator decoder reports for an instruction's bytes (prefixes skipped,
-// one-byte opcodes 0x00–0xff, 0F xx as 0x100 + xx, ModRM reg/rm/mem for opcodes that have a ModRM byte).
+// Test helper: the opcode key an emulator decoder reports for an instruction's bytes (prefixes skipped but the
+// candidate mandatory prefix kept, one-byte opcodes 0x00–0xff, 0F xx as 0x100 + xx, 0F 38 xx as 0x200 + xx,
+// 0F 3A xx as 0x300 + xx, ModRM reg/rm/mem for opcodes that have a ModRM byte).
 // Written from the opcode map so that it checks core/isa's opcode table independently of it.
 
 import type { DecodedForm } from "../../../core/isa/index.js";
@@ -22,6 +23,7 @@ const TWO_BYTE_NO_MODRM = new Set([
 ]);
 
 export function hasModrm(opcode: number): boolean {
+  if (opcode >= 0x200) return true; // every 0F 38 / 0F 3A opcode has one
   return opcode >= 0x100 ? !TWO_BYTE_NO_MODRM.has(opcode - 0x100) : ONE_BYTE_MODRM.has(opcode);
 }
 
@@ -29,13 +31,23 @@ export function hasModrm(opcode: number): boolean {
 export function formFromBytes(bytes: Uint8Array, mode: 32 | 64): DecodedForm {
   let i = 0;
   let rex = 0;
-  while (i < bytes.length && LEGACY_PREFIXES.has(bytes[i]!)) i++;
+  let rep = 0;
+  let opsize = false;
+  for (; i < bytes.length && LEGACY_PREFIXES.has(bytes[i]!); i++) {
+    if (bytes[i] === 0xf2 || bytes[i] === 0xf3) rep = bytes[i]!;
+    else if (bytes[i] === 0x66) opsize = true;
+  }
+  const prefix = rep || (opsize ? 0x66 : 0);
+  const withPrefix = <T extends object>(f: T): T & { prefix?: number } => (prefix ? { ...f, prefix } : f);
   if (mode === 64 && (bytes[i]! & 0xf0) === 0x40) rex = bytes[i++]!;
   let opcode = bytes[i++]!;
-  if (opcode === 0x0f) opcode = 0x100 + bytes[i++]!;
-  if (!hasModrm(opcode)) return { opcode };
+  if (opcode === 0x0f) {
+    opcode = 0x100 + bytes[i++]!;
+    if (opcode === 0x138 || opcode === 0x13a) opcode = (opcode === 0x138 ? 0x200 : 0x300) + bytes[i++]!;
+  }
+  if (!hasModrm(opcode)) return withPrefix({ opcode });
   const modrm = bytes[i]!;
   let reg = (modrm >> 3) & 7;
   if (opcode >= 0x120 && opcode <= 0x123 && rex & 4) reg |= 8;
-  return { opcode, reg, rm: modrm & 7, mem: modrm >> 6 !== 3 };
+  return withPrefix({ opcode, reg, rm: modrm & 7, mem: modrm >> 6 !== 3 });
 }
