@@ -18,6 +18,7 @@ import { basename, dirname, extname, join, resolve } from "node:path";
 import { hasAfterburnerErrors } from "../core/burn/afterburn.js";
 import { prepareWithIncludes } from "../core/burn/include.js";
 import { printDiagnostics, sitesJson } from "./burn-commands.js";
+import { endQuietlyOnClosedPipe } from "./stdio.js";
 import { realCompilerCommand } from "../core/toolchain/tools.js";
 import {
   assembleFlags, assemblerIncludeDirs, compileNames, defaultObjectName, expandResponseFiles, frontFlags, isCompiled, linkNames, modeOfFlags, readCompileCommand, savedTempsStem,
@@ -280,6 +281,9 @@ const onEnding = (sig: NodeJS.Signals) => {
   diedOf ??= sig;
 };
 for (const sig of ENDING) process.on(sig, onEnding);
+// Its own messages go to stderr (gcc's output goes straight from gcc): a reader that went away ends
+// it quietly with 141, as SIGPIPE ends gcc, once the step in progress is done and its folder gone.
+endQuietlyOnClosedPipe("afterburn-cc");
 const status = main(process.argv.slice(2));
 setImmediate(() => {
   for (const sig of ENDING) process.off(sig, onEnding);
