@@ -522,10 +522,11 @@ function excludeEdit(doc: OpenDocument, range: Range, sites: EditorSite[]): { ed
     ({ first, last } = doc.asm.wholeStatementLines(first, last));
     const indent = /^\s*/.exec(doc.lineText(first))![0] || "\t";
     const lastText = doc.lineText(last);
+    const br = doc.lineBreak; // an LF in a CRLF file makes it mixed, and Windows tools show the lines run together
     return {
       edits: [
-        { range: { start: { line: first, character: 0 }, end: { line: first, character: 0 } }, newText: `${indent}.afterburn_noannotate\n` },
-        { range: { start: { line: last, character: lastText.length }, end: { line: last, character: lastText.length } }, newText: `\n${indent}.afterburn_annotate` },
+        { range: { start: { line: first, character: 0 }, end: { line: first, character: 0 } }, newText: `${indent}.afterburn_noannotate${br}` },
+        { range: { start: { line: last, character: lastText.length }, end: { line: last, character: lastText.length } }, newText: `${br}${indent}.afterburn_annotate` },
       ],
       sites: sitesOf(doc).filter((s) => s.annotated && s.range.line >= first && s.range.line <= last),
     };
