@@ -41,11 +41,13 @@ function modeOf(a: ParsedArgs): 32 | 64 {
 function readInput(a: ParsedArgs): { bytes: Buffer; name: string } {
   if (a.positionals.length > 1) throw new UsageError(`one input file expected, got ${a.positionals.length}`);
   const file = a.positionals[0];
-  if (file === undefined || file === "-") return { bytes: readFileSync(0), name: "<stdin>" };
+  const stdin = file === undefined || file === "-";
+  const name = stdin ? "<stdin>" : file;
   try {
-    return { bytes: readFileSync(file), name: file };
+    return { bytes: readFileSync(stdin ? 0 : file), name };
   } catch (e) {
-    throw new InputError(`${file}: cannot read: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+    // Standard input can fail too (`afterburn burn < folder`): named like a file.
+    throw new InputError(`${name}: cannot read: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
   }
 }
 

@@ -511,3 +511,19 @@ test("a reader that goes away: afterburn-cc's own messages end it quietly with 1
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test("an intermediate or sites file that cannot be written is an error naming it (status 3), not a stack trace", () => {
+  withDir((dir) => {
+    writeFileSync(join(dir, "s.c"), 'void f(void) { __asm__ __volatile__("cli"); }\n');
+    // A folder where the file goes: it fails for root too.
+    mkdirSync(join(dir, "s.o.sites.json"));
+    const sites = cc(["-m32", "-c", "s.c", "-o", "s.o"], { cwd: dir, env: { AFTERBURN_SITES: "1" } });
+    assert.equal(sites.status, 3, sites.stderr);
+    assert.equal(sites.stderr, "afterburn-cc: s.o.sites.json: cannot write: EISDIR\n");
+    mkdirSync(join(dir, ".afterburn_k.s"));
+    const kept = cc(["-m32", "-c", "s.c", "-o", "k.o"], { cwd: dir, env: { AFTERBURN_KEEP: "1" } });
+    assert.equal(kept.status, 3, kept.stderr);
+    assert.equal(kept.stderr, "afterburn-cc: .afterburn_k.s: cannot write: EISDIR\n");
+    assert.deepEqual(readdirSync(dir).sort(), [".afterburn_k.s", ".preburn_k.s", "s.c", "s.o.sites.json"], "no object, no temporary file");
+  });
+});

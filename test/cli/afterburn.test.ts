@@ -2,7 +2,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { spawn, spawnSync } from "node:child_process";
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync, existsSync } from "node:fs";
+import { mkdtempSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync, existsSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterburn as burnText } from "../../core/burn/afterburn.js";
@@ -111,6 +111,10 @@ test("errors: usage is 2, unreadable input is 3 with the file named, and no part
   const sub = afterburn(["run", "--help"]);
   assert.equal(sub.status, 0);
   assert.match(sub.stdout, /afterburn run PROGRAM/);
+  // Standard input that cannot be read is named as a file is.
+  const folder = spawnSync(process.execPath, [bin, "burn"], { stdio: [openSync(tmpdir(), "r"), "pipe", "pipe"], encoding: "utf8" });
+  assert.equal(folder.status, 3);
+  assert.equal(folder.stderr, "afterburn: <stdin>: cannot read: EISDIR\n");
   // After `--` it is a file name, not a request for help.
   assert.equal(afterburn(["burn", "--", "--help"]).status, 3);
 });
