@@ -12,12 +12,14 @@
 //   AFTERBURN_VERBOSE=1 print each step
 
 import { spawnSync } from "node:child_process";
-import { closeSync, copyFileSync, mkdtempSync, openSync, readFileSync, realpathSync, rmSync, writeFileSync, writeSync } from "node:fs";
+import { closeSync, copyFileSync, mkdtempSync, openSync, readFileSync, realpathSync, rmSync, writeSync } from "node:fs";
 import { constants, tmpdir } from "node:os";
 import { basename, dirname, extname, join, resolve } from "node:path";
 import { hasAfterburnerErrors } from "../core/burn/afterburn.js";
 import { prepareWithIncludes } from "../core/burn/include.js";
 import { printDiagnostics, sitesJson } from "./burn-commands.js";
+import { writeFileAtomic } from "./files.js";
+import { endQuietlyOnClosedPipe } from "./stdio.js";
 import { realCompilerCommand } from "../core/toolchain/tools.js";
 import {
   assembleFlags, assemblerIncludeDirs, compileNames, defaultObjectName, expandResponseFiles, frontFlags, isCompiled, linkNames, modeOfFlags, readCompileCommand, savedTempsStem,
@@ -146,15 +148,21 @@ function burnIn(work: string, cc: readonly string[], input: SourceInput, object:
     false,
   );
   if (hasAfterburnerErrors(result)) return EXIT_AFTERBURN;
-  const fd = openSync(burnt, "w");
-  try {
-    // A .s input is assembled from here, not from where it is: say where its lines are.
-    if (source === input.path) writeSync(fd, lineMarker(input.path));
-    result.writeTo(fd);
-  } finally {
-    closeSync(fd);
+  const written = writing(burnt, () => {
+    const fd = openSync(burnt, "w");
+    try {
+      // A .s input is assembled from here, not from where it is: say where its lines are.
+      if (source === input.path) writeSync(fd, lineMarker(input.path));
+      result.writeTo(fd);
+    } finally {
+      closeSync(fd);
+    }
+  });
+  if (!written) return EXIT_AFTERBURN;
+  if (process.env.AFTERBURN_SITES === "1") {
+    const sites = `${object}.sites.json`;
+    if (!writing(sites, () => writeFileAtomic(sites, sitesJson(result, input.path, mode === 64 ? 64 : 32)))) return EXIT_AFTERBURN;
   }
-  if (process.env.AFTERBURN_SITES === "1") writeFileSync(`${object}.sites.json`, sitesJson(result, input.path, mode === 64 ? 64 : 32));
   // -save-temps keeps the assembly gcc assembles: here, the afterburned one. gcc keeps none for a .s
   // input (the input is the assembly), and that name may be the input's own.
   const kept = savedTempsStem(cmd, names);
@@ -169,6 +177,19 @@ function burnIn(work: string, cc: readonly string[], input: SourceInput, object:
   // 3. Assemble.
   const fromCompiler = isCompiled(input.language);
   return run([...cc, ...assembleFlags(cmd.common, fromCompiler, names), "-x", "assembler", "-c", burnt, "-o", object]);
+}
+
+/** Runs a write of `path`; false, with the reason said, when it fails (a folder in the way, a full disk). */
+function writing(path: string, write: () => void): boolean {
+  try {
+    write();
+    return true;
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === undefined) throw e;
+    process.stderr.write(`afterburn-cc: ${path}: cannot write: ${code}\n`);
+    return false;
+  }
 }
 
 /** The same file (the output would overwrite the input: gcc refuses, and must get the chance to). */
@@ -280,6 +301,9 @@ const onEnding = (sig: NodeJS.Signals) => {
   diedOf ??= sig;
 };
 for (const sig of ENDING) process.on(sig, onEnding);
+// Its own messages go to stderr (gcc's output goes straight from gcc): a reader that went away ends
+// it quietly with 141, as SIGPIPE ends gcc, once the step in progress is done and its folder gone.
+endQuietlyOnClosedPipe("afterburn-cc");
 const status = main(process.argv.slice(2));
 setImmediate(() => {
   for (const sig of ENDING) process.off(sig, onEnding);

@@ -2,6 +2,7 @@
 
 import { UsageError } from "./args.js";
 import { burnCommand, InputError, sitesCommand } from "./burn-commands.js";
+import { endQuietlyOnClosedPipe, EXIT_CLOSED_PIPE, isClosedPipe, StdoutError, writeStdout } from "./stdio.js";
 import { ElfError } from "../core/toolchain/index.js";
 import { runCommand } from "./run-command.js";
 
@@ -31,10 +32,12 @@ usage:
   afterburn help | --help | --version
 
 exit status:
-  0  success
-  1  the input has errors the afterburner cannot work around (diagnostics on stderr)
-  2  usage error
-  3  a file could not be read or written (or is not a usable kernel)
+  0    success
+  1    the input has errors the afterburner cannot work around (diagnostics on stderr)
+  2    usage error
+  3    a file could not be read or written (or is not a usable kernel)
+  141  the reader of standard output or error went away (\`afterburn ... | head\`): the command
+       stops there, quietly, as a tool that SIGPIPE ends (141 = 128 + SIGPIPE)
   run: the guest's exit-port value (V & 0xff); 0 when it halts with interrupts off;
        123 when it resets the machine; 124 when --max-instructions ran out; 125 after a
        triple fault; 70 on an emulator error; several backends: the first nonzero of theirs
@@ -44,11 +47,11 @@ export function main(argv: readonly string[]): number {
   const [command, ...rest] = argv;
   // `afterburn run --help` is what people type first: answer it instead of calling it a usage error.
   const dashes = rest.indexOf("--");
-  if ((dashes < 0 ? rest : rest.slice(0, dashes)).some((a) => a === "--help" || a === "-h")) {
-    process.stdout.write(HELP);
-    return 0;
-  }
   try {
+    if ((dashes < 0 ? rest : rest.slice(0, dashes)).some((a) => a === "--help" || a === "-h")) {
+      writeStdout(HELP);
+      return 0;
+    }
     switch (command) {
       case "burn":
         return burnCommand(rest);
@@ -60,20 +63,21 @@ export function main(argv: readonly string[]): number {
       case "help":
       case "--help":
       case "-h":
-        process.stdout.write(HELP);
+        writeStdout(HELP);
         return command === undefined ? 2 : 0;
       case "--version":
-        process.stdout.write(`afterburn ${VERSION}\n`);
+        writeStdout(`afterburn ${VERSION}\n`);
         return 0;
       default:
         throw new UsageError(`unknown command '${command}'`);
     }
   } catch (e) {
+    if (isClosedPipe(e)) return EXIT_CLOSED_PIPE;
     if (e instanceof UsageError) {
       process.stderr.write(`afterburn: ${e.message}\nTry 'afterburn --help'.\n`);
       return 2;
     }
-    if (e instanceof InputError || e instanceof ElfError || (e as NodeJS.ErrnoException).code !== undefined) {
+    if (e instanceof InputError || e instanceof StdoutError || e instanceof ElfError || (e as NodeJS.ErrnoException).code !== undefined) {
       process.stderr.write(`afterburn: ${(e as Error).message}\n`);
       return 3;
     }
@@ -81,4 +85,5 @@ export function main(argv: readonly string[]): number {
   }
 }
 
+endQuietlyOnClosedPipe("afterburn");
 process.exitCode = main(process.argv.slice(2));

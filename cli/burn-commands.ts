@@ -6,6 +6,7 @@ import { prepareWithIncludes } from "../core/burn/include.js";
 import { formatPosition, type Site } from "../core/burn/site.js";
 import { flag, parseArgs, UsageError, value, type ParsedArgs } from "./args.js";
 import { writeFileAtomic } from "./files.js";
+import { writeStdout } from "./stdio.js";
 
 export const SITES_SCHEMA_VERSION = 1;
 
@@ -40,11 +41,13 @@ function modeOf(a: ParsedArgs): 32 | 64 {
 function readInput(a: ParsedArgs): { bytes: Buffer; name: string } {
   if (a.positionals.length > 1) throw new UsageError(`one input file expected, got ${a.positionals.length}`);
   const file = a.positionals[0];
-  if (file === undefined || file === "-") return { bytes: readFileSync(0), name: "<stdin>" };
+  const stdin = file === undefined || file === "-";
+  const name = stdin ? "<stdin>" : file;
   try {
-    return { bytes: readFileSync(file), name: file };
+    return { bytes: readFileSync(stdin ? 0 : file), name };
   } catch (e) {
-    throw new InputError(`${file}: cannot read: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+    // Standard input can fail too (`afterburn burn < folder`): named like a file.
+    throw new InputError(`${name}: cannot read: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
   }
 }
 
@@ -102,8 +105,8 @@ export function burnCommand(argv: readonly string[]): number {
   const result = prepareWithIncludes(bytes, burnOptions(a, mode, name, !flag(a, "--no-annotate")));
   printDiagnostics(result.diagnostics, flag(a, "--quiet"));
   if (out && out !== "-") writeOutput(out, (tmp) => result.writeTo(tmp)); // written from the input and the edits, never one string
-  else process.stdout.write(result.outputBytes()); // stdout may be a non-blocking pipe: left to the stream
-  if (sitesFile === "-") process.stdout.write(sitesJson(result, name, mode));
+  else writeStdout(result.outputBytes());
+  if (sitesFile === "-") writeStdout(sitesJson(result, name, mode));
   else if (sitesFile) writeOutput(sitesFile, sitesJson(result, name, mode));
   return hasAfterburnerErrors(result) ? 1 : 0;
 }
@@ -116,13 +119,13 @@ export function sitesCommand(argv: readonly string[]): number {
     // What burn --sites writes: the padding each site gets, and the real reason a site is left
     // unannotated (a .afterburn_noannotate region, 16-bit code), not "annotation disabled" for all.
     const burnt = prepareWithIncludes(bytes, burnOptions(a, mode, name));
-    process.stdout.write(sitesJson(burnt, name, mode));
+    writeStdout(sitesJson(burnt, name, mode));
     return 0;
   }
   const result = prepareWithIncludes(bytes, burnOptions(a, mode, name, false));
   // An afterburned input is not searched: its empty table needs the warning that says why.
   printDiagnostics(result.diagnostics, !result.alreadyAfterburned);
-  process.stdout.write(formatSiteTable(result.sites));
+  writeStdout(formatSiteTable(result.sites));
   return 0;
 }
 

@@ -1,11 +1,12 @@
 // `afterburn run`: boot a guest on the bundled PC under one backend or all of them, stream its COM1 output, and
 // report each backend's ledger (events by kind, top sites with source lines, modelled cycles, overhead vs raw).
 
-import { readFileSync, statSync, writeSync } from "node:fs";
+import { readFileSync, statSync } from "node:fs";
 import { Machine, MAX_MEMORY_MIB, MIN_MEMORY_MIB, type RunResult } from "../machine/index.js";
 import { BACKENDS, loadGuest, VTX_CONTROLS, WedgeLoadError, type BackendName, type LedgerReport } from "../wedge/index.js";
 import { flag, intValue, parseArgs, UsageError, value } from "./args.js";
 import { InputError } from "./burn-commands.js";
+import { StdoutError, writeNow, writeStdout } from "./stdio.js";
 import { buildGuestProgram, isElf } from "./guest-build.js";
 import { formatComparison, formatLedger, type BackendRun } from "./run-report.js";
 
@@ -126,7 +127,7 @@ export function runCommand(argv: readonly string[]): number {
         ...(r.overheadVsRaw !== undefined ? { overheadVsRaw: r.overheadVsRaw } : {}),
       })),
     };
-    process.stdout.write(JSON.stringify(doc, null, 2) + "\n");
+    writeStdout(JSON.stringify(doc, null, 2) + "\n");
   } else if (single) {
     const r = reported[0]!;
     process.stderr.write(`afterburn: ${r.result.message}; ${r.result.instructions.toLocaleString("en")} instructions in ${r.seconds.toFixed(2)} s (${(r.result.instructions / Math.max(r.seconds, 1e-9) / 1e6).toFixed(1)} MIPS)\n`);
@@ -156,14 +157,54 @@ interface RunOptions {
   json: boolean;
 }
 
+/**
+ * The guest's console on stdout, a line at a time as it comes. The emulator takes an error thrown
+ * from its output callback for the guest's: a write that fails (a full disk) stops the machine
+ * instead, and is the command's error once the run returns. A closed pipe ends the process (writeNow).
+ */
+class ConsoleStream {
+  private pending: number[] = [];
+  private failure: unknown;
+
+  constructor(private readonly stop: () => void) {}
+
+  push(byte: number): void {
+    this.pending.push(byte);
+    if (byte === 10 || this.pending.length >= 4096) this.flush();
+  }
+
+  private flush(): void {
+    const bytes = this.pending;
+    this.pending = [];
+    if (bytes.length === 0 || this.failure !== undefined) return;
+    try {
+      writeNow(1, Buffer.from(bytes));
+    } catch (e) {
+      this.failure = e;
+      this.stop();
+    }
+  }
+
+  /** After the run: the rest written, or the write's error thrown. */
+  finish(): void {
+    this.flush();
+    if (this.failure !== undefined) throw new StdoutError(this.failure);
+  }
+}
+
+/** A `post` line on stderr: only a closed pipe matters (it ends the process); stderr has no one to report its own failure to. */
+function postLine(port: number, byte: number): void {
+  try {
+    writeNow(2, `post 0x${port.toString(16)}: 0x${byte.toString(16).padStart(2, "0")}\n`);
+  } catch {
+    // see above
+  }
+}
+
 function runOne(bytes: Uint8Array, fileName: string, backend: BackendName, o: RunOptions): BackendRun {
   let text = "";
-  let pending: number[] = [];
-  const flush = () => {
-    if (pending.length > 0 && o.stream) writeSync(1, Buffer.from(pending));
-    pending = [];
-  };
-  let guest;
+  let guest: ReturnType<typeof loadGuest> | undefined;
+  const out = new ConsoleStream(() => guest?.machine.stop());
   try {
     guest = loadGuest(bytes, {
       backend,
@@ -173,10 +214,7 @@ function runOne(bytes: Uint8Array, fileName: string, backend: BackendName, o: Ru
       vtx: o.vtx,
       onSerial(t) {
         text += t;
-        if (!o.stream) return;
-        const byte = t.charCodeAt(0) & 0xff;
-        pending.push(byte);
-        if (byte === 10 || pending.length >= 4096) flush();
+        if (o.stream) out.push(t.charCodeAt(0) & 0xff);
       },
     });
   } catch (e) {
@@ -187,41 +225,36 @@ function runOne(bytes: Uint8Array, fileName: string, backend: BackendName, o: Ru
   }
   for (const port of o.postPorts) {
     guest.machine.devices.io.watchWrites(port, (p, byte) => {
-      if (!o.json && o.stream) process.stderr.write(`post 0x${p.toString(16)}: 0x${byte.toString(16).padStart(2, "0")}\n`);
+      if (!o.json && o.stream) postLine(p, byte);
     });
   }
   const started = process.hrtime.bigint();
   const result = guest.run({ maxInstructions: o.maxInstructions });
   const seconds = Number(process.hrtime.bigint() - started) / 1e9;
-  flush();
+  out.finish();
   return { backend, result, console: text, ledger: guest.report(), seconds };
 }
 
 function runRom(rom: string, o: { memoryMiB: number; maxInstructions: number; postPorts: number[]; json: boolean }): number {
   const image = readRom(rom);
   let text = "";
-  let pending: number[] = [];
-  const flush = () => {
-    if (pending.length > 0 && !o.json) writeSync(1, Buffer.from(pending));
-    pending = [];
-  };
+  const out = new ConsoleStream(() => machine.stop());
   const machine = new Machine({
     memoryMiB: o.memoryMiB,
     postPorts: o.postPorts,
     onSerial(byte) {
       text += String.fromCharCode(byte);
-      pending.push(byte);
-      if (byte === 10 || pending.length >= 4096) flush();
+      if (!o.json) out.push(byte);
     },
     onPost(port, byte) {
-      if (!o.json) process.stderr.write(`post 0x${port.toString(16)}: 0x${byte.toString(16).padStart(2, "0")}\n`);
+      if (!o.json) postLine(port, byte);
     },
   });
   machine.loadRom(image);
   const started = process.hrtime.bigint();
   const result = machine.run({ maxInstructions: o.maxInstructions });
   const seconds = Number(process.hrtime.bigint() - started) / 1e9;
-  flush();
+  out.finish();
   if (o.json) {
     const doc = {
       schema: "afterburn-run",
@@ -229,7 +262,7 @@ function runRom(rom: string, o: { memoryMiB: number; maxInstructions: number; po
       program: rom,
       runs: [{ backend: "raw", result: { reason: result.reason, exitCode: result.exitCode, instructions: result.instructions, message: result.message }, console: text }],
     };
-    process.stdout.write(JSON.stringify(doc, null, 2) + "\n");
+    writeStdout(JSON.stringify(doc, null, 2) + "\n");
   } else {
     process.stderr.write(`afterburn: ${result.message}; ${result.instructions.toLocaleString("en")} instructions in ${seconds.toFixed(2)} s\n`);
     if (result.tripleFault) process.stderr.write(formatCpuReport(result.tripleFault));

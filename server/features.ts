@@ -29,11 +29,12 @@ import { afterburn } from "../core/burn/afterburn.js";
 import { boundedMessage, boundedQuote } from "../core/asm/message.js";
 import { siteMessage, type AsmSite } from "../core/asm/sites.js";
 import type { ExpansionOrigin, Span } from "../core/asm/types.js";
-import { completions, documentSymbols, foldingRanges, grouped, HOVER_SECTIONS, hoverAt, labelBlocks, siteHover, siteHoverKey, type DefinitionLocation } from "../core/asm/navigate.js";
+import { classifyWord, completions, documentSymbols, foldingRanges, grouped, HOVER_SECTIONS, hoverAt, labelBlocks, siteHover, siteHoverKey, type DefinitionLocation } from "../core/asm/navigate.js";
 import { lowerBound, type MappedSite } from "../core/asm/analysis.js";
 import type { OpenDocument } from "./documents.js";
 import type { SeveritySetting, Settings } from "./settings.js";
 import { movedDiagnosticAt } from "./diagnosticJson.js";
+import { isKnownInstruction } from "./instruction-names.js";
 
 /** What every site source (text mode, accurate mode, C inline asm) provides. */
 export type EditorSite = AsmSite & { range: Span; cppMacro?: string };
@@ -295,6 +296,15 @@ export function diagnosticsFor(doc: OpenDocument, settings: Settings): Diagnosti
   return out;
 }
 
+/**
+ * What the hover says of a name that is neither an instruction nor a macro the analysis knows. (No
+ * diagnostic says it yet: walking every statement on each edit costs the server milliseconds it
+ * does not have; the parser's incremental diagnostics are the place for it.)
+ */
+export function unknownInstructionMessage(name: string): string {
+  return `\`${name}\` is not a known instruction, nor a macro this file or its includes define: GNU as rejects it ("no such instruction") unless it is a macro defined where the analysis does not look, so its sensitive sites, if any, are not known.`;
+}
+
 /** A site's diagnostic severity under the settings (undefined: its class is off); Hint when not annotated. */
 export function siteSeverity(site: EditorSite, settings: Settings): DiagnosticSeverity | undefined {
   const sev = severity(classSetting(site, settings));
@@ -421,6 +431,9 @@ function contains(r: Span, line: number, character: number): boolean {
 
 export function hoverFor(doc: OpenDocument, pos: Position): Hover | null {
   if (doc.asm !== undefined) {
+    const w = classifyWord(doc.asm, pos.line, pos.character);
+    // Neither an instruction nor a macro: "not sensitive" would claim what nobody knows.
+    if (w?.kind === "instruction" && !isKnownInstruction(w.word)) return { contents: { kind: MarkupKind.Markdown, value: unknownInstructionMessage(w.word) }, range: toRange(w.span) };
     const h = hoverAt(doc.asm, pos.line, pos.character);
     if (h === undefined) return null;
     return { contents: { kind: MarkupKind.Markdown, value: h.markdown }, range: toRange(h.span) };
@@ -522,10 +535,11 @@ function excludeEdit(doc: OpenDocument, range: Range, sites: EditorSite[]): { ed
     ({ first, last } = doc.asm.wholeStatementLines(first, last));
     const indent = /^\s*/.exec(doc.lineText(first))![0] || "\t";
     const lastText = doc.lineText(last);
+    const br = doc.lineBreak; // an LF in a CRLF file makes it mixed, and Windows tools show the lines run together
     return {
       edits: [
-        { range: { start: { line: first, character: 0 }, end: { line: first, character: 0 } }, newText: `${indent}.afterburn_noannotate\n` },
-        { range: { start: { line: last, character: lastText.length }, end: { line: last, character: lastText.length } }, newText: `\n${indent}.afterburn_annotate` },
+        { range: { start: { line: first, character: 0 }, end: { line: first, character: 0 } }, newText: `${indent}.afterburn_noannotate${br}` },
+        { range: { start: { line: last, character: lastText.length }, end: { line: last, character: lastText.length } }, newText: `${br}${indent}.afterburn_annotate` },
       ],
       sites: sitesOf(doc).filter((s) => s.annotated && s.range.line >= first && s.range.line <= last),
     };

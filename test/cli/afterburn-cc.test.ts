@@ -7,6 +7,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterburn } from "../../core/burn/afterburn.js";
 import { readAnnotationRecords, readElf, readLineTable } from "../../core/toolchain/index.js";
+import { readerGoesAway } from "./stdio-helpers.js";
 
 const bin = join(__dirname, "..", "..", "bin", "afterburn-cc.js");
 
@@ -483,5 +484,46 @@ test(".include in .S and .s sources: the included files' sites are afterburned, 
     r = cc(["-m32", "-c", "entry.S", "-o", "x.o"], { cwd: dir });
     assert.notEqual(r.status, 0);
     assert.match(r.stderr, /flags\.inc/);
+  });
+});
+
+test("a reader that goes away: afterburn-cc's own messages end it quietly with 141; gcc's output on a closed pipe ends as gcc's does", async () => {
+  const dir = mkdtempSync(join(tmpdir(), "ab-cc-"));
+  try {
+    const src = join(dir, "s.c");
+    writeFileSync(src, 'void f(void) { __asm__ __volatile__("cli"); }\n');
+    // Verbose: a line per step on stderr, whose reader leaves after the first.
+    const r = await readerGoesAway(bin, ["-m32", "-c", src, "-o", join(dir, "s.o")], "stderr", undefined, { ...process.env, AFTERBURN_VERBOSE: "1" });
+    assert.equal(r.status, 141, `status ${r.status} ${r.signal ?? ""}: ${r.other}`);
+    assert.equal(r.other, "", "nothing on stdout, no stack trace anywhere");
+    // -E passes through: stdout is gcc's own, and so is what a closed pipe does to it.
+    const big = join(dir, "big.c");
+    writeFileSync(big, Array.from({ length: 20_000 }, (_, i) => `int f${i}(void) { return ${i}; }\n`).join(""));
+    const ours = await readerGoesAway(bin, ["-E", big], "stdout");
+    const gcc = await new Promise<number | null>((resolve) => {
+      const child = spawn("gcc", ["-E", big], { stdio: ["ignore", "pipe", "ignore"] });
+      child.stdout.once("data", () => child.stdout.destroy());
+      child.on("close", (status, signal) => resolve(status ?? 128 + (signal === "SIGPIPE" ? 13 : 0)));
+    });
+    assert.equal(ours.status, gcc, `afterburn-cc -E: ${ours.other}`);
+    assert.doesNotMatch(ours.other, /afterburn-cc|EPIPE/);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test("an intermediate or sites file that cannot be written is an error naming it (status 3), not a stack trace", () => {
+  withDir((dir) => {
+    writeFileSync(join(dir, "s.c"), 'void f(void) { __asm__ __volatile__("cli"); }\n');
+    // A folder where the file goes: it fails for root too.
+    mkdirSync(join(dir, "s.o.sites.json"));
+    const sites = cc(["-m32", "-c", "s.c", "-o", "s.o"], { cwd: dir, env: { AFTERBURN_SITES: "1" } });
+    assert.equal(sites.status, 3, sites.stderr);
+    assert.equal(sites.stderr, "afterburn-cc: s.o.sites.json: cannot write: EISDIR\n");
+    mkdirSync(join(dir, ".afterburn_k.s"));
+    const kept = cc(["-m32", "-c", "s.c", "-o", "k.o"], { cwd: dir, env: { AFTERBURN_KEEP: "1" } });
+    assert.equal(kept.status, 3, kept.stderr);
+    assert.equal(kept.stderr, "afterburn-cc: .afterburn_k.s: cannot write: EISDIR\n");
+    assert.deepEqual(readdirSync(dir).sort(), [".afterburn_k.s", ".preburn_k.s", "s.c", "s.o.sites.json"], "no object, no temporary file");
   });
 });

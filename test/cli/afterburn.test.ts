@@ -2,10 +2,11 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { spawn, spawnSync } from "node:child_process";
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync, existsSync } from "node:fs";
+import { mkdtempSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync, existsSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterburn as burnText } from "../../core/burn/afterburn.js";
+import { readerGoesAway, toFullDisk, underFileSizeLimit } from "./stdio-helpers.js";
 
 const bin = join(__dirname, "..", "..", "bin", "afterburn.js");
 
@@ -110,8 +111,57 @@ test("errors: usage is 2, unreadable input is 3 with the file named, and no part
   const sub = afterburn(["run", "--help"]);
   assert.equal(sub.status, 0);
   assert.match(sub.stdout, /afterburn run PROGRAM/);
+  // Standard input that cannot be read is named as a file is.
+  const folder = spawnSync(process.execPath, [bin, "burn"], { stdio: [openSync(tmpdir(), "r"), "pipe", "pipe"], encoding: "utf8" });
+  assert.equal(folder.status, 3);
+  assert.equal(folder.stderr, "afterburn: <stdin>: cannot read: EISDIR\n");
   // After `--` it is a file name, not a request for help.
   assert.equal(afterburn(["burn", "--", "--help"]).status, 3);
+});
+
+test("a reader that goes away (| head) ends burn, sites and --help quietly with 141, as SIGPIPE ends a C tool", async () => {
+  // More than a pipe holds (64 KiB), so the command is still writing when the reader goes.
+  const many = ".text\n" + "\tcli\n\tpushf\n".repeat(20_000);
+  const cases: [string[], "stdout" | "stderr", string][] = [
+    [["burn"], "stdout", many],
+    [["sites"], "stdout", many],
+    [["sites", "--json"], "stdout", many],
+    [["burn", "-o", "/dev/null", "--sites", "-"], "stdout", many],
+    // Warnings on stderr (a bad .afterburn_memop each), the output on stdout.
+    [["burn", "-o", "/dev/null"], "stderr", ".text\n" + ".afterburn_memop bogus\n\tmovl %eax,(%ebx)\n".repeat(20_000)],
+  ];
+  for (const [args, closing, input] of cases) {
+    const r = await readerGoesAway(bin, args, closing, input);
+    assert.equal(r.status, 141, `${args.join(" ")}, ${closing} closed: status ${r.status} ${r.signal ?? ""}\n${r.other.slice(0, 1000)}`);
+    assert.doesNotMatch(r.other, /EPIPE|Error|at /, `${args.join(" ")}: no message, no stack`);
+  }
+  const help = await readerGoesAway(bin, ["--help"], "stdout");
+  assert.ok(help.status === 0 || help.status === 141, `--help fits in a pipe, or stops quietly: ${help.status}\n${help.other}`);
+  assert.equal(help.other, "");
+});
+
+test("standard output that cannot take the output (full disk, file size limit): status 3 naming it, never 0 or a stack trace", () => {
+  const many = ".text\n" + "\tcli\n".repeat(20_000);
+  for (const args of [["burn"], ["sites"], ["sites", "--json"], ["--help"]]) {
+    const r = toFullDisk(bin, args, many);
+    assert.equal(r.status, 3, `${args.join(" ")} > /dev/full: ${r.stderr}`);
+    assert.equal(r.stderr, "afterburn: standard output: cannot write: ENOSPC\n");
+  }
+  const dir = mkdtempSync(join(tmpdir(), "ab-cli-"));
+  try {
+    // A write the limit cuts short is not the end of it: the rest fails, and says so.
+    const out = join(dir, "out.s");
+    const r = underFileSizeLimit(bin, ["burn"], out, 16, many);
+    assert.equal(r.status, 3, `burn > out.s under ulimit -f 16: ${r.stderr}`);
+    assert.equal(r.stderr, "afterburn: standard output: cannot write: EFBIG\n");
+    // -o writes beside and renames: the limit leaves no cut-short output, nor the file beside it.
+    const o = underFileSizeLimit(bin, ["burn", "-o", join(dir, "o.s")], join(dir, "log"), 16, many);
+    assert.equal(o.status, 3, o.stderr);
+    assert.match(o.stderr, /o\.s: cannot write: EFBIG/);
+    assert.deepEqual(readdirSync(dir).sort(), ["log", "out.s"]);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
 
 test("a bad .afterburn_memop is an error with file:line", () => {

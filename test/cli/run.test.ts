@@ -9,6 +9,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { readAnnotationRecords, readElf } from "../../core/toolchain/index.js";
 import { buildGuests, elfPath, loadGuests } from "../examples/guests.js";
+import { readerGoesAway, toFullDisk } from "./stdio-helpers.js";
 
 const root = join(__dirname, "..", "..");
 const afterburn = join(root, "bin", "afterburn.js");
@@ -233,6 +234,42 @@ test("unusable kernels: a wild entry point, a segment past 4 GiB or larger than 
     assert.equal(big.status, 3);
     assert.match(big.stderr, /big\.elf: segment 0x00100000–0x10100000 does not fit in 256 MiB of RAM \(give the guest more memory: --memory MiB, at most 3072\)\n$/);
     assert.equal(big.stderr.match(/memory/g)?.length, 2, "one hint");
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+/** A guest that writes 200,000 bytes on COM1 (more than a pipe holds: 64 KiB), then exits 0. */
+function chattyGuest(dir: string): string {
+  return asmGuest(dir, "chatty", "\tmovl $100000, %ecx\n\tmovw $0x3f8, %dx\n1:\tmovb $0x78, %al\n\toutb %al, %dx\n\tmovb $10, %al\n\toutb %al, %dx\n\tloop 1b\n\tmovl $0, %eax\n\toutl %eax, $0xf4");
+}
+
+test("a console larger than a pipe holds reaches a parent reading through a non-blocking pipe (spawnSync's)", () => {
+  const dir = mkdtempSync(join(tmpdir(), "ab-run-pipe-"));
+  try {
+    const r = run([chattyGuest(dir)]);
+    assert.equal(r.status, 0, r.stderr);
+    assert.equal(r.stdout, "x\n".repeat(100_000));
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test("a console reader that goes away (| head) ends the run there, quietly, with 141; a full disk is status 3 naming stdout", async () => {
+  const dir = mkdtempSync(join(tmpdir(), "ab-run-pipe-"));
+  try {
+    const chatty = chattyGuest(dir);
+    for (const backends of ["raw", "all"]) {
+      const r = await readerGoesAway(afterburn, ["run", chatty, "--backend", backends], "stdout");
+      assert.equal(r.status, 141, `--backend ${backends}: ${r.other}`);
+      // Not a word: no EPIPE, and no report of a run that went on (an "emulator error", the other backends).
+      assert.equal(r.other, "", `--backend ${backends}`);
+    }
+    for (const args of [[chatty], [chatty, "--backend", "all"], [chatty, "--json"]]) {
+      const f = toFullDisk(afterburn, ["run", ...args]);
+      assert.equal(f.status, 3, `${args.join(" ")}: ${f.stderr}`);
+      assert.equal(f.stderr, "afterburn: standard output: cannot write: ENOSPC\n", args.join(" "));
+    }
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

@@ -26,12 +26,15 @@ export function applyEdits(text: string, edits: readonly TextEdit[]): string {
   return out;
 }
 
-/** The text after the exclude quick fix for the lines start..end. */
-function excluded(doc: OpenDocument, start: number, end = start, endCharacter = 0): string {
+/**
+ * The text after the exclude quick fix for the lines start..end, applied to `text` (the text the
+ * editor holds: an assembly document's own `text` has its lines joined by LF whatever its breaks).
+ */
+function excluded(doc: OpenDocument, start: number, end = start, endCharacter = 0, text = doc.text): string {
   const range = { start: { line: start, character: 0 }, end: { line: end, character: endCharacter } };
   const action = codeActionsFor(doc, range, []).find((a) => /^Exclude/.test(a.title));
   assert.ok(action?.edit?.changes, "an exclude action with an edit");
-  return applyEdits(doc.text, action.edit.changes[doc.uri]);
+  return applyEdits(text, action.edit.changes[doc.uri]);
 }
 
 function assembles(text: string): void {
@@ -92,4 +95,20 @@ test("exclude in C wraps the whole asm template: its title counts every site the
   assert.equal(action?.title, "Exclude 2 sensitive sites from afterburning");
   const out = applyEdits(text, action!.edit!.changes![doc.uri]);
   assert.match(out, /"\.afterburn_noannotate\\n\\tpushfl\\n\\t"\n\t *"popfl\\n\\t\.afterburn_annotate"/);
+});
+
+test("exclude inserts the document's own line break: a CRLF file stays CRLF, an LF file LF", () => {
+  const lines = ["\t.text", "f:", "\tcli", "\tsti", "\tret", ""];
+  for (const br of ["\r\n", "\n"]) {
+    const out = excluded(open(lines.join(br)), 2, 2, 0, lines.join(br));
+    assert.equal(out, ["\t.text", "f:", "\t.afterburn_noannotate", "\tcli", "\t.afterburn_annotate", "\tsti", "\tret", ""].join(br), JSON.stringify(out));
+    assembles(out);
+    assert.deepEqual(annotation(out), ["cli (excluded)", "sti"]);
+  }
+  // A file that had no line break until CRLF lines were typed into it.
+  const doc = open("\tnop");
+  doc.applyChanges([{ range: { start: { line: 0, character: 4 }, end: { line: 0, character: 4 } }, text: "\r\n\tcli\r\n\tsti" }], 2);
+  const typed = excluded(doc, 1, 1, 0, "\tnop\r\n\tcli\r\n\tsti");
+  assert.doesNotMatch(typed, /[^\r]\n/, JSON.stringify(typed));
+  assert.match(typed, /\.afterburn_noannotate\r\n\tcli\r\n\t\.afterburn_annotate/);
 });

@@ -88,6 +88,15 @@ test("hover: a site shows meaning, class, padding and the per-backend table; reg
   assert.match(plain.contents.value, /not virtualization-sensitive/);
 });
 
+test("hover through the bundled server: a name that is neither an instruction nor a macro is called unknown, not 'not sensitive'", async () => {
+  const uri = pathToFileURL(join(ws, "unknown.s")).href;
+  await client.openAndWait(uri, "\t.text\n\tfrobnicate %eax\n\taddl %eax, %ebx\n");
+  const unknown = await client.request("textDocument/hover", { textDocument: { uri }, position: { line: 1, character: 3 } });
+  assert.match(unknown.contents.value, /`frobnicate` is not a known instruction, nor a macro/);
+  const add = await client.request("textDocument/hover", { textDocument: { uri }, position: { line: 2, character: 3 } });
+  assert.match(add.contents.value, /not virtualization-sensitive/);
+});
+
 test("inlay hints show each site's padding and can be switched off", async () => {
   const hints: { position: { line: number; character: number }; label: string }[] = await client.request("textDocument/inlayHint", { textDocument: { uri: mainUri }, range: range(0, 0, 20, 0) });
   const burned = afterburn("\tcli\n\thlt\n");
