@@ -52,7 +52,7 @@ test("prefix/mnemonic: the prefix and the mnemonic as GNU as reads them; a blank
     const p = parseLine(bad, 3, LEX_INITIAL).parsed;
     assert.equal(p.statements.length, 0, bad);
     assert.match(p.diagnostics[0]?.message ?? "", /GNU as expects a mnemonic right after/, bad);
-    assert.throws(() => gas(`\t.text\n\t${bad}\n`), undefined, `GNU as rejects ${bad} too`);
+    assert.throws(() => gas(`\t.text\n\t${bad}\n`), Error, `GNU as rejects ${bad} too`);
   }
 });
 
@@ -129,7 +129,7 @@ test(".irp values separated by blanks are separate values; .irpc skips blanks; .
   assert.deepEqual(gas(src).instructions, ["nop", "sti", "hlt", "int $0x1", "int $0x2"]);
   const rept = parseAsm("\t.text\n\t.rept 2\nx\\@:\tnop\n\t.endr\n", { fileName: "t.s" });
   assert.deepEqual([...rept.labels.keys()], ["x\\@"]);
-  assert.throws(() => gas("\t.text\n\t.rept 2\nx\\@:\tnop\n\t.endr\n"), undefined, "GNU as does not substitute \\@ in .rept either");
+  assert.throws(() => gas("\t.text\n\t.rept 2\nx\\@:\tnop\n\t.endr\n"), Error, "GNU as does not substitute \\@ in .rept either");
 });
 
 test("AsmDocument: edits in a macro or loop body of a file using .altmacro or &name agree with a full parse", () => {
