@@ -11,6 +11,8 @@ import { isAscii, isUtf8 } from "node:buffer";
 import { closeSync, openSync } from "node:fs";
 import { expansionStopped, isPrefixOnly, labelSource, parseAsm, SYMBOL_DIRECTIVES } from "../asm/index.js";
 import { altmacroLocals } from "../asm/expand.js";
+import { evaluateExpression } from "../asm/expression.js";
+import { isCodeSection, sensitiveInBytes } from "./encoded.js";
 import type {
   CodeMode,
   DirectiveStatement,
@@ -312,6 +314,8 @@ function burn(text: string, options: BurnOptions): Burnt {
     } else if (bytes > 0) paddedSinceOrg.set(section, { sites: 1, bytes });
   };
   let pendingMemop: { kind: MemopKind; remaining: number; line: number } | undefined;
+  // `.byte` directives in a code section, read as the bytes of instructions (noteBytes).
+  let byteRun: { section: string; mode: CodeMode; lastLine: number; bytes: number[]; pieces: { es: ExpandedStatement; from: number; count: number }[] } | undefined;
   let labelCounter = 0;
   const labelPrefix = uniqueLabelPrefix(text);
   let bodyLabels: [string, string] | undefined; // found when a body first needs them
@@ -416,6 +420,7 @@ function burn(text: string, options: BurnOptions): Burnt {
   let prefixRun = noPrefixes;
   parsed.statements.forEach((es, i) => {
     const st = es.statement;
+    if (st.kind !== "label") noteBytes(es);
     const prefixes = prefixRun;
     // Labels between a prefix and its instruction do not part them (the fast path does not list labels).
     if (st.kind !== "label") prefixRun = isPrefixOnly(st) ? [...prefixes, i] : noPrefixes;
@@ -571,6 +576,8 @@ function burn(text: string, options: BurnOptions): Burnt {
     }
     addEdit(site.line, { start: site.start, end: site.end, text: parts.join("; ") });
   }
+
+  flushBytes();
 
   if (pendingMemop) {
     diagnostics.push({ file: fileName, line: pendingMemop.line + 1, column: 1, severity: "warning", message: `.afterburn_memop ${pendingMemop.kind.name}: no instruction followed it`, from: "afterburner" });
@@ -747,6 +754,54 @@ function burn(text: string, options: BurnOptions): Burnt {
     return undefined;
   }
 
+  /**
+   * Follows runs of `.byte` directives in code sections (consecutive statements, lines next to each
+   * other on the fast path, which lists only some lines): each sensitive instruction their bytes
+   * encode becomes a site, not annotated (see encoded.ts), with a warning naming it.
+   */
+  function noteBytes(es: ExpandedStatement): void {
+    const st = es.statement;
+    const values = st.kind === "directive" && st.name === ".byte" && isCodeSection(es.section) ? byteValues(st.argList) : undefined;
+    const run = byteRun;
+    if (values === undefined || (run && (run.section !== es.section || run.mode !== es.mode || (scan && es.line > run.lastLine + 1)))) flushBytes();
+    if (values === undefined || values.length === 0) return;
+    const r = (byteRun ??= { section: es.section, mode: es.mode, lastLine: es.line, bytes: [], pieces: [] });
+    r.pieces.push({ es, from: r.bytes.length, count: values.length });
+    r.bytes.push(...values);
+    r.lastLine = es.line;
+  }
+
+  function flushBytes(): void {
+    const run = byteRun;
+    byteRun = undefined;
+    if (!run) return;
+    for (const found of sensitiveInBytes(run.bytes, run.mode)) {
+      let k = run.pieces.length - 1;
+      while (k > 0 && run.pieces[k]!.from > found.offset) k--;
+      const es = run.pieces[k]!.es;
+      const st = es.statement as DirectiveStatement;
+      const written = run.pieces.filter((p) => p.from < found.offset + found.length && p.from + p.count > found.offset);
+      const text = written.map((p) => { const d = p.es.statement as DirectiveStatement; return `${d.name} ${d.args}`; }).join("; ");
+      const mnemonic = found.text.split(/\s/, 1)[0]!;
+      const site: Site = {
+        input: { file: fileName, line: es.line + 1, column: (es.expansion ? outermost(es.expansion).site.start : st.span.start) + 1 },
+        source: sourceOf(es),
+        id: found.entry.id,
+        class: found.entry.class,
+        text,
+        mnemonic,
+        mode: run.mode,
+        section: run.section,
+        padding: 0,
+        annotated: false,
+        annotationSection: ".afterburn",
+        expandedFrom: es.expansion ? expansionName(outermost(es.expansion)) : undefined,
+      };
+      sites.push(site);
+      unannotated(site, es.line, mnemonic, `written as data: ${boundedQuote(text)} encodes '${found.text}' (${found.entry.id}); the afterburner annotates instructions, not bytes (which may be data in a code section); write the instruction itself to have it annotated`);
+    }
+  }
+
   /** A parameter, LOCAL or loop symbol of the chain named as a word of a body site's text, if any. */
   function altmacroClash(e: ExpansionOrigin): string | undefined {
     for (let o: ExpansionOrigin | undefined = e; o; o = o.parent) {
@@ -779,6 +834,17 @@ function burn(text: string, options: BurnOptions): Burnt {
     }
     return true;
   }
+}
+
+/** The values of `.byte` arguments, each a byte; undefined when one is not a constant here. */
+function byteValues(args: readonly string[]): number[] | undefined {
+  const out: number[] = [];
+  for (const a of args) {
+    const v = evaluateExpression(a);
+    if (v === undefined || !Number.isInteger(v)) return undefined;
+    out.push(v & 0xff);
+  }
+  return out;
 }
 
 /** The words GNU as reads as names in what a body site becomes (siteText with numeric labels), apart from directives. */

@@ -128,3 +128,34 @@ test(".altmacro: a parameter named as a word of the record the afterburner write
   const nested = [...body, "\t.macro n a, b", "\t.if 1", "\tm a, b", "\t.endif", "\t.endm", "\t.text", "\tm cli, x", "\tn sti, y", ""].join("\n");
   assert.equal(await truth(nested, 32, 1), 2);
 });
+
+test("sensitive instructions written as .byte in a code section are listed, not annotated, with a warning at their line naming what they encode", async () => {
+  const src = [
+    "\t.text",
+    "f:\t.byte 0x0f,0x01,0xd0", // xgetbv: not sensitive
+    "\t.byte 0x0f, 0x20",
+    "\t.byte 0xd8", // with the line before: mov %cr3,%eax
+    "\t.byte 0xfa # cli",
+    "\t.section .rodata",
+    "\t.byte 0xfa, 0xf4", // data
+    "\t.previous",
+    "\tmovl %eax, %ebx",
+    "\t.macro WRCR3",
+    "\t.byte 0x0f,0x22,0xd8",
+    "\t.endm",
+    "\tWRCR3",
+    "",
+  ].join("\n");
+  assert.equal(await truth(src, 32, 3), 3);
+  const withoutMacro = src.replace("\t.macro WRCR3\n\t.byte 0x0f,0x22,0xd8\n\t.endm\n\tWRCR3\n", "\t.byte 0x0f,0x22,0xd8\n");
+  assert.equal(await truth(withoutMacro, 32, 3), 3);
+  for (const fullParse of [false, true]) {
+    const r = afterburn(withoutMacro, { fileName: "k.S", fullParse });
+    assert.deepEqual(r.sites.map((s) => [s.input.line, s.id, s.annotated]), [[3, "mov-from-cr3", false], [5, "cli", false], [10, "mov-to-cr3", false]], `fullParse=${fullParse}`);
+    const warnings = r.diagnostics.filter((d) => d.severity === "warning").map((d) => `${d.file}:${d.line}: ${d.message}`);
+    assert.equal(warnings.length, 3, `fullParse=${fullParse}`);
+    assert.match(warnings[0], /^k\.S:3: mov: not annotated: written as data: \.byte 0x0f, 0x20; \.byte 0xd8 encodes 'mov %cr3,%eax'/);
+    assert.match(warnings[2], /^k\.S:10: .*encodes 'mov %eax,%cr3' \(mov-to-cr3\)/);
+    assert.equal(r.output, withoutMacro, "the bytes are left as they are");
+  }
+});
