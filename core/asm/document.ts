@@ -144,6 +144,8 @@ export class AsmDocument {
   private lineModes: Uint8Array | undefined;
   private lineSections: string[] | undefined;
   private macroNames: ReadonlySet<string> = new Set();
+  /** The last full pass read an `.altmacro`: body lines substitute bare names, which the body patches do not follow. */
+  private altmacroUsed = false;
   /** Body lines the last full pass parsed for expansions (their spans follow line moves too). */
   private bodyParses: { line: number; parsed: ParsedLine }[] = [];
   private lineNumbersInMessages = false;
@@ -276,6 +278,7 @@ export class AsmDocument {
     this.lineModes = r.lineModes;
     this.lineSections = r.lineSections;
     this.macroNames = r.macroNames;
+    this.altmacroUsed = r.altmacroUsed;
     this.bodyParses = r.bodyParses;
     this.lineNumbersInMessages = r.lineNumbersInMessages;
     this.labelList = r.labelList;
@@ -450,12 +453,15 @@ export class AsmDocument {
     const { start, old, oldTexts, count, oldCount, delta, end, oldEnd, open, close } = edit;
     const parsed = this.parsed;
     const texts = this.texts;
-    const plain = (i: number): boolean => this.endStates[i] === LEX_INITIAL && !texts[i].includes("\\") && isQuiet(parsed[i], this.macroNames);
+    if (this.altmacroUsed) return false;
+    // `\name` and `&name` substitute (an .irp's symbol): a line with neither is the same in every iteration.
+    const substitutes = (t: string): boolean => t.includes("\\") || t.includes("&");
+    const plain = (i: number): boolean => this.endStates[i] === LEX_INITIAL && !substitutes(texts[i]) && isQuiet(parsed[i], this.macroNames);
     // Diagnostics of body lines are reported at the loop, their messages naming the body line: lines move
     // only in a file without such messages yet (checked above), so that only this loop's need making again.
     let withDiagnostics = false;
     for (let k = 0; k < oldCount; k++) {
-      if (!old[k].template || old[k].skipped || oldTexts[k].includes("\\") || !isQuiet(old[k], this.macroNames)) return false;
+      if (!old[k].template || old[k].skipped || substitutes(oldTexts[k]) || !isQuiet(old[k], this.macroNames)) return false;
       if (old[k].diagnostics.length > 0) withDiagnostics = true;
     }
     for (let i = start; i < end; i++) {
@@ -607,6 +613,7 @@ export class AsmDocument {
    */
   private applyMacroBodyPatch(patch: Patch, base: number): boolean {
     const file = this.analysed!;
+    if (this.altmacroUsed) return false;
     const edit = this.bodyEdit(patch);
     if (edit === undefined) return false;
     const { start, old, oldTexts, count, oldCount, delta, end, oldEnd, open, close } = edit;

@@ -116,6 +116,8 @@ export interface DeriveResult {
   lineSections: string[];
   /** Every macro name defined at some point (including ones later purged). */
   macroNames: Set<string>;
+  /** Some `.altmacro` was read: bodies substitute bare names too (incremental patches leave such files alone). */
+  altmacroUsed: boolean;
   /**
    * Body lines parsed afresh for an expansion (substituted text), each once, with the file line it was
    * parsed as: their spans belong to no line of `lines` (for callers that renumber lines in place).
@@ -136,7 +138,7 @@ export const STRUCTURAL_DIRECTIVES: ReadonlySet<string> = new Set([
   ".if", ".ifdef", ".ifndef", ".ifnotdef", ".ifb", ".ifnb", ".ifc", ".ifnc", ".ifeq", ".ifne", ".iflt", ".ifle",
   ".ifgt", ".ifge", ".ifeqs", ".ifnes", ".else", ".elseif", ".endif",
   ".code16", ".code16gcc", ".code32", ".code64", ".text", ".data", ".bss", ".section", ".pushsection", ".popsection",
-  ".previous", ".subsection", ".set", ".equ", ".equiv", ".eqv", ".end",
+  ".previous", ".subsection", ".set", ".equ", ".equiv", ".eqv", ".end", ".altmacro", ".noaltmacro",
 ]);
 
 const CONDITIONAL_OPEN: ReadonlySet<string> = new Set([
@@ -185,6 +187,17 @@ export function splitMacroArguments(s: string): { text: string; start: number }[
   return out;
 }
 
+/** The values of `.irpc sym, chars`: each character, blanks outside quotes skipped and quotes dropped. */
+function irpcCharacters(s: string): string[] {
+  const out: string[] = [];
+  let quoted = false;
+  for (const ch of s) {
+    if (ch === '"') quoted = !quoted;
+    else if (quoted || !isSpace(ch.charCodeAt(0))) out.push(ch);
+  }
+  return out;
+}
+
 /** `.macro name a, b=1, c:req, d:vararg` → name and parameters. */
 export function parseMacroHeader(args: string): { name: string; params: MacroParameter[]; error?: string } {
   const toks = splitMacroArguments(args.replace(/\s*=\s*/g, "="));
@@ -218,51 +231,212 @@ export function parseMacroHeader(args: string): { name: string; params: MacroPar
   return error === undefined ? { name, params } : { name, params, error };
 }
 
-/** Replaces `\name` (known names), `\()` and `\@` in a body line. */
-export function substitute(text: string, lookup: (name: string) => string | undefined, counter: number): string {
-  let i = text.indexOf("\\");
-  if (i < 0) return text;
+/**
+ * Substitutes a body line as GNU as's macro_expand_body does: `\name` and `&name` (`&name&`) with a
+ * known name's value, `\(text)` with the text, `\@` with the count of macro executions; under
+ * `.altmacro` a known name written bare too (a name as GNU as reads it: `$a`, `x.a` are other names).
+ */
+export function substitute(text: string, lookup: (name: string) => string | undefined, counter: number, altmacro = false): string {
+  if (!altmacro && text.indexOf("\\") < 0 && text.indexOf("&") < 0) return text;
   let out = "";
   let last = 0;
   const n = text.length;
-  while (i >= 0 && i < n - 1) {
-    const c = text.charCodeAt(i + 1);
-    if (c === 64) {
-      out += text.slice(last, i) + counter;
-      last = i + 2;
-      i = text.indexOf("\\", last);
-      continue;
-    }
-    if (c === 40 && text.charCodeAt(i + 2) === 41) {
-      out += text.slice(last, i);
-      last = i + 3;
-      i = text.indexOf("\\", last);
-      continue;
-    }
-    if (isIdentStart(c) || (c >= 48 && c <= 57)) {
-      let j = i + 2;
-      while (j < n && isIdentPart(text.charCodeAt(j)) && text.charCodeAt(j) !== 36) j++;
-      // Longest parameter name that matches (gas stops at non-name characters; '.' ends a name too).
-      let k = j;
-      let v: string | undefined;
-      while (k > i + 1) {
-        v = lookup(text.slice(i + 1, k));
-        if (v !== undefined) break;
-        const dot = text.lastIndexOf(".", k - 1);
-        k = dot > i + 1 ? dot : i + 1;
-      }
-      if (v !== undefined) {
-        out += text.slice(last, i) + v;
-        last = k;
-        i = text.indexOf("\\", last);
+  let i = 0;
+  while (i < n) {
+    const c = text.charCodeAt(i);
+    if (c === 92 && i < n - 1) {
+      const d = text.charCodeAt(i + 1);
+      if (d === 64) {
+        out += text.slice(last, i) + counter;
+        i = last = i + 2;
         continue;
       }
-      i = text.indexOf("\\", j);
+      if (d === 40) {
+        // `\(text)`: the text as it is (`\()` joins a name to what follows).
+        const close = text.indexOf(")", i + 2);
+        const to = close < 0 ? n : close;
+        out += text.slice(last, i) + text.slice(i + 2, to);
+        i = last = close < 0 ? n : close + 1;
+        continue;
+      }
+      if (isIdentStart(d) || (d >= 48 && d <= 57)) {
+        let j = i + 2;
+        while (j < n && isIdentPart(text.charCodeAt(j)) && text.charCodeAt(j) !== 36) j++;
+        // Longest parameter name that matches (gas stops at non-name characters; '.' ends a name too).
+        let k = j;
+        let v: string | undefined;
+        while (k > i + 1) {
+          v = lookup(text.slice(i + 1, k));
+          if (v !== undefined) break;
+          const dot = text.lastIndexOf(".", k - 1);
+          k = dot > i + 1 ? dot : i + 1;
+        }
+        if (v !== undefined) {
+          out += text.slice(last, i) + v;
+          i = last = k;
+          continue;
+        }
+        i = j;
+        continue;
+      }
+      // `\&` stays as written; `\\` is a backslash kept, and the second one starts anew.
+      i += d === 38 ? 2 : 1;
       continue;
     }
-    i = text.indexOf("\\", i + (c === 92 ? 2 : 1));
+    if (c === 38) {
+      // `&name` or `&name&`; another `&` stays, with the name after it and a closing `&`.
+      const j = nameEnd(text, i + 1, n);
+      if (j === i + 1) {
+        // No name: a second `&` right after goes with this one (`&&` starts nothing).
+        i += i + 1 < n && text.charCodeAt(i + 1) === 38 ? 2 : 1;
+        continue;
+      }
+      const to = j < n && text.charCodeAt(j) === 38 ? j + 1 : j;
+      const v = lookup(text.slice(i + 1, j));
+      if (v !== undefined) {
+        out += text.slice(last, i) + v;
+        last = to;
+      }
+      i = to;
+      continue;
+    }
+    if (altmacro && nameStarts(c)) {
+      const j = nameEnd(text, i, n);
+      const v = lookup(text.slice(i, j));
+      if (v !== undefined) {
+        out += text.slice(last, i) + v;
+        last = j;
+      }
+      i = j;
+      continue;
+    }
+    i++;
   }
   return last === 0 ? text : out + text.slice(last);
+}
+
+/** A character GNU as (i386) begins a name with: a letter, `_`, `.` or `$` (`$a` is one name, not `$` and a). */
+function nameStarts(c: number): boolean {
+  return c < 128 && (isIdentStart(c) || c === 36);
+}
+
+/** End of the name GNU as reads at `i` (a name-beginning character, then name characters); `i` when none starts there. */
+function nameEnd(s: string, i: number, n: number): number {
+  if (i >= n || !nameStarts(s.charCodeAt(i))) return i;
+  let j = i + 1;
+  while (j < n && isIdentPart(s.charCodeAt(j)) && s.charCodeAt(j) < 128) j++;
+  return j;
+}
+
+/** `LOCAL a, b` opening a macro body line under `.altmacro`: the names it declares, else undefined. */
+export function altmacroLocals(text: string): string[] | undefined {
+  const m = /^\s*local[ \t]+(.*)$/i.exec(text);
+  if (m === null) return undefined;
+  return m[1].split(/[\s,]+/).filter((x) => x.length > 0);
+}
+
+/**
+ * Macro (or .irp) arguments as GNU as reads them under `.altmacro`: `%expr` is the expression's value
+ * in decimal, `<text>` the text (`!` escapes the next character), a quoted string keeps its quotes;
+ * otherwise as splitMacroArguments. `evaluate` gives an expression's value, or undefined.
+ */
+export function splitAltmacroArguments(s: string, evaluate: (expr: string) => number | undefined, report: (message: string) => void): { text: string; start: number }[] {
+  const out: { text: string; start: number }[] = [];
+  const n = s.length;
+  let i = 0;
+  while (i < n && isSpace(s.charCodeAt(i))) i++;
+  if (i >= n) return out;
+  for (;;) {
+    const start = i;
+    let value = "";
+    const c = s.charCodeAt(i);
+    if (c === 37) {
+      // `%expr`: up to a comma or blank outside parentheses.
+      let j = i + 1;
+      let depth = 0;
+      while (j < n) {
+        const d = s.charCodeAt(j);
+        if (d === 40) depth++;
+        else if (d === 41) depth = depth > 0 ? depth - 1 : 0;
+        else if (depth === 0 && (d === 44 || isSpace(d))) break;
+        j++;
+      }
+      const expr = s.slice(i + 1, j);
+      const v = evaluate(expr);
+      if (v === undefined) report(`'%${expr}': the % operator needs an absolute expression, and '${expr}' is not a constant here`);
+      value = v === undefined ? s.slice(i, j) : String(v);
+      i = j;
+    } else if (c === 60 || c === 34 || c === 39) {
+      // `<a b>`, `"a b"`, `'a b'` (several in a row make one argument).
+      while (i < n && (s.charCodeAt(i) === 60 || s.charCodeAt(i) === 34 || s.charCodeAt(i) === 39)) {
+        const q = s.charCodeAt(i);
+        if (q === 60) {
+          let nest = 0;
+          i++;
+          while (i < n && (s.charCodeAt(i) !== 62 || nest > 0)) {
+            const d = s.charCodeAt(i);
+            if (d === 33 && i + 1 < n) {
+              value += s[i + 1];
+              i += 2;
+              continue;
+            }
+            if (d === 62) nest--;
+            else if (d === 60) nest++;
+            value += s[i++];
+          }
+          i++;
+        } else {
+          value += '"';
+          i++;
+          while (i < n) {
+            const d = s.charCodeAt(i);
+            if (d === 33 && i + 1 < n) {
+              value += s[i + 1];
+              i += 2;
+              continue;
+            }
+            if (d === q) {
+              i++;
+              if (i < n && s.charCodeAt(i) === q) {
+                value += s[i++];
+                continue;
+              }
+              break;
+            }
+            value += s[i++];
+          }
+          value += '"';
+        }
+      }
+    } else {
+      let depth = 0;
+      while (i < n) {
+        const d = s.charCodeAt(i);
+        if (d === 34 || d === 39) {
+          const j = d === 34 ? skipString(s, i, n) : s.indexOf("'", i + 1) + 1;
+          i = j <= 0 ? n : j;
+          continue;
+        }
+        if (d === 40) depth++;
+        else if (d === 41) depth = depth > 0 ? depth - 1 : 0;
+        else if (depth === 0 && (d === 44 || d === 60 || isSpace(d))) break;
+        i++;
+      }
+      value = s.slice(start, i);
+    }
+    out.push({ text: value, start });
+    while (i < n && isSpace(s.charCodeAt(i))) i++;
+    if (i >= n) break;
+    if (s.charCodeAt(i) === 44) {
+      i++;
+      while (i < n && isSpace(s.charCodeAt(i))) i++;
+      if (i >= n) {
+        out.push({ text: "", start: i });
+        break;
+      }
+    }
+  }
+  return out;
 }
 
 class Expander {
@@ -279,6 +453,10 @@ class Expander {
   diagnostics: ParseDiagnostic[] = [];
   reported = new Set<string>();
   counter = 0;
+  /** `.altmacro` in force (GNU as's alternate macro syntax), and the LOCAL names numbered so far. */
+  altmacro = false;
+  altmacroUsed = false;
+  localCounter = 0;
   expandedLines = 0;
   limitReported = false;
   parseCache = new Map<string, { parsed: ParsedLine; state: LexState }>();
@@ -569,6 +747,12 @@ class Expander {
         }
         return undefined;
       }
+      case ".altmacro":
+        this.altmacro = this.altmacroUsed = true;
+        return undefined;
+      case ".noaltmacro":
+        this.altmacro = false;
+        return undefined;
       case ".code16":
       case ".code16gcc":
         this.mode = 16;
@@ -663,33 +847,29 @@ class Expander {
       }
       if (iterations.length < count) this.limitReached(frame, d.span);
     } else {
-      let sym: string;
-      let values: string[];
-      const list = d.argList.slice();
-      const first = (list[0] ?? "").trim();
-      const sp = first.search(/\s/);
-      if (sp > 0) {
-        sym = first.slice(0, sp);
-        list[0] = first.slice(sp).trim();
-      } else {
-        sym = first;
-        list.shift();
-      }
+      // `.irp sym, values` / `.irp sym values`: the name, then one comma (or blanks) before the values.
+      const m = /^\s*([^\s,]*)\s*,?\s*/.exec(d.args)!;
+      const sym = m[1];
+      const rest = d.args.slice(m[0].length);
       if (sym.length === 0) {
         this.lineReport(frame, d.span, `.${c.kind} needs a parameter name`);
         return;
       }
-      if (c.kind === "irp") values = list.length === 0 ? [""] : list.map(stripQuotes);
-      else {
-        const v = stripQuotes(list.join(","));
-        values = v.length === 0 ? [""] : Array.from(v);
-      }
+      let values: string[];
+      if (c.kind === "irp") {
+        // GNU as reads the values as it reads macro arguments: separated by commas or blanks.
+        values = this.altmacro
+          ? splitAltmacroArguments(rest, (e) => analyseExpression(e, this.symbolValues).value, (message) => this.lineReport(frame, d.span, message)).map((a) => a.text)
+          : splitMacroArguments(rest).map((a) => stripQuotes(a.text));
+      } else values = irpcCharacters(rest);
+      if (values.length === 0) values = [""];
       for (const v of values) iterations.push((name) => (name === sym ? v : undefined));
     }
     for (const lookup of iterations) {
       if (frame.exited) break;
-      // Refused once for the budget, refused for every iteration after it.
-      if (!this.expandBody(c.kind, undefined, d.span, c.body, lookup, false, frame) && this.limitReported) break;
+      // Refused once for the budget, refused for every iteration after it. GNU as substitutes
+      // nothing in a .rept body (`\@` included); an .irp body as a macro's, LOCAL aside.
+      if (!this.expandBody(c.kind, undefined, d.span, c.body, c.kind === "rept" ? undefined : lookup, false, frame) && this.limitReported) break;
     }
   }
 
@@ -701,13 +881,14 @@ class Expander {
 
   expandMacro(m: MacroDefinition, ins: InstructionStatement, src: Source, i: number, frame: Frame): void {
     const argText = src.texts[i].slice(ins.mnemonicSpan.end, ins.span.end);
-    const values = macroArguments(m, argText, (message) => this.lineReport(frame, ins.span, message));
+    const report = (message: string) => this.lineReport(frame, ins.span, message);
+    const values = macroArguments(m, argText, report, this.altmacro ? (e) => analyseExpression(e, this.symbolValues).value : undefined);
     this.expandBody("macro", m.name, ins.span, m.body, (name) => values.get(name), true, frame);
   }
 
   expandBody(
     kind: ExpansionOrigin["kind"], name: string | undefined, site: Span, body: { text: string; line: number }[],
-    lookup: (name: string) => string | undefined, isMacro: boolean, frame: Frame,
+    lookup: ((name: string) => string | undefined) | undefined, isMacro: boolean, frame: Frame,
   ): boolean {
     if (frame.depth + 1 > MAX_EXPANSION_DEPTH) {
       this.lineReport(frame, site, `${EXPANSION_STOPPED} macros nested too deeply (limit ${MAX_EXPANSION_DEPTH})`);
@@ -726,8 +907,20 @@ class Expander {
     const substituted: boolean[] = [];
     let state = LEX_INITIAL;
     const fileTexts = this.input.texts;
+    const altmacro = this.altmacro;
+    // `.altmacro` LOCAL names: each gets a symbol of its own per expansion, as GNU as numbers them.
+    let locals: Map<string, string> | undefined;
+    const find = lookup === undefined ? undefined : (n: string): string | undefined => locals?.get(n) ?? lookup(n);
     for (const b of body) {
-      const t = substitute(b.text, lookup, counter);
+      let t = b.text;
+      const declared = altmacro && isMacro ? altmacroLocals(t) : undefined;
+      if (declared !== undefined) {
+        for (const local of declared) {
+          if (find!(local) !== undefined) this.lineReport(frame, site, `LOCAL '${local}' is already a parameter or local name of macro '${name}'`);
+          else (locals ??= new Map()).set(local, `.LL${(++this.localCounter).toString(16).padStart(4, "0")}`);
+        }
+        t = "";
+      } else if (find !== undefined) t = substitute(t, find, counter, altmacro);
       texts.push(t);
       lineNos.push(b.line);
       const same = t === fileTexts[b.line];
@@ -784,8 +977,11 @@ class Expander {
  * macro's name): positional, keyword (`name=value`) and vararg arguments, then defaults. Problems go
  * to `report`.
  */
-export function macroArguments(m: MacroDefinition, argText: string, report: (message: string) => void = () => undefined): Map<string, string> {
-  const args = splitMacroArguments(argText);
+export function macroArguments(
+  m: MacroDefinition, argText: string, report: (message: string) => void = () => undefined,
+  altmacro?: (expr: string) => number | undefined,
+): Map<string, string> {
+  const args = altmacro === undefined ? splitMacroArguments(argText) : splitAltmacroArguments(argText, altmacro, report);
   const values = new Map<string, string>();
   // Looked up per keyword argument: a set, not a scan of the parameters for each.
   const names = args.some((a) => a.text.indexOf("=") > 0) ? new Set(m.params.map((p) => p.name)) : undefined;
@@ -796,7 +992,8 @@ export function macroArguments(m: MacroDefinition, argText: string, report: (mes
     if (eq > 0) {
       const key = a.text.slice(0, eq);
       if (names!.has(key)) {
-        values.set(key, stripQuotes(a.text.slice(eq + 1)));
+        const v = a.text.slice(eq + 1);
+        values.set(key, altmacro === undefined ? stripQuotes(v) : v);
         continue;
       }
     }
@@ -810,7 +1007,7 @@ export function macroArguments(m: MacroDefinition, argText: string, report: (mes
       values.set(p.name, argText.slice(a.start).trim());
       break;
     }
-    values.set(p.name, stripQuotes(a.text));
+    values.set(p.name, altmacro === undefined ? stripQuotes(a.text) : a.text);
   }
   for (const p of m.params) {
     const v = values.get(p.name);
@@ -840,7 +1037,7 @@ export function derive(input: DeriveInput): DeriveResult {
   x.run({ texts: input.texts as string[], parsed: input.lines }, top);
   return {
     statements: x.statements, diagnostics: x.diagnostics, macros: x.macros, labels: x.labels, symbols: x.symbols,
-    lineModes: x.lineModes, lineSections: x.lineSections, macroNames: x.macroNames,
+    lineModes: x.lineModes, lineSections: x.lineSections, macroNames: x.macroNames, altmacroUsed: x.altmacroUsed,
     bodyParses: x.bodyParses, lineNumbersInMessages: x.lineNumbersInMessages, labelList: x.labelList,
     expandedLines: x.expandedLines, limitReached: x.limitReported,
   };

@@ -1,6 +1,6 @@
 // core/asm: GNU as (AT&T) parser. See types.ts for the data model.
 export type * from "./types.js";
-export { parseLine, lexState, LEX_INITIAL, MAX_LINE_LENGTH, splitArguments } from "./line.js";
+export { parseLine, lexState, LEX_INITIAL, MAX_LINE_LENGTH, splitArguments, labelSource, quotedSymbolName } from "./line.js";
 export { parseAsm, analyseLines, lexLines, splitLines, resolveLocalLabel } from "./parse.js";
 export { AsmDocument } from "./document.js";
 export type { Position, Range } from "./document.js";

@@ -229,9 +229,22 @@ function parseSegment(
   e = trimEnd(code, p, e);
   if (p >= e) return pending;
 
-  // Labels: `name:`, `1:`, several in a row.
+  // Labels: `name:`, `1:`, `"any name":`, several in a row.
   for (;;) {
     const c = code.charCodeAt(p);
+    if (c === CH_DQUOTE) {
+      // A quoted symbol name (GNU as 2.26+), a label only when the ':' follows the closing quote.
+      const q = skipString(code, p, e);
+      if (q < 0 || q >= e || code.charCodeAt(q) !== CH_COLON) break;
+      if (pending !== undefined) {
+        flushPrefixes(text, line, pending, statements);
+        pending = undefined;
+      }
+      statements.push({ kind: "label", name: quotedSymbolName(code, p, q), numeric: false, quoted: true, span: { line, start: p, end: q + 1 } });
+      p = skipSpaces(code, q + 1, e);
+      if (p >= e) return undefined;
+      continue;
+    }
     if (!(isIdentStart(c) || isDigit(c) || c === CH_BACKSLASH)) break;
     const q = readWord(code, p, e);
     if (q >= e || code.charCodeAt(q) !== CH_COLON || q === p) break;
@@ -273,6 +286,17 @@ function parseSegment(
     }
   }
   return parseInstruction(code, text, line, p, e, statements, diagnostics, pending, lastSegment);
+}
+
+/** The symbol a quoted name `"..."` at [a, b) stands for: GNU as takes `\\` and `\"` as the character, other escapes as written. */
+export function quotedSymbolName(s: string, a: number, b: number): string {
+  const inner = s.slice(a + 1, b - 1);
+  return inner.indexOf("\\") < 0 ? inner : inner.replace(/\\([\\"])/g, "$1");
+}
+
+/** A label as source text: its name, quoted again where it was written quoted. */
+export function labelSource(label: LabelStatement): string {
+  return label.quoted === true ? `"${label.name.replace(/[\\"]/g, "\\$&")}":` : `${label.name}:`;
 }
 
 function makeDirective(code: string, line: number, p: number, q: number, e: number): DirectiveStatement {
@@ -377,6 +401,15 @@ function parseInstruction(
       }
       if (prefixes === NO_PREFIXES) prefixes = [];
       prefixes.push({ name: lower(code.slice(p, q + 1)), span: { line, start: p, end: q + 1 } });
+      if (code.charCodeAt(q + 1) === CH_SLASH) {
+        // `{disp32}/movl`: GNU as joins a prefix to the mnemonic with '/'.
+        if (!slashJoins(code, q + 1, e)) {
+          slashProblem(diagnostics, line, code, p, q + 1, e);
+          return undefined;
+        }
+        p = q + 2;
+        continue;
+      }
       p = skipSpaces(code, q + 1, e);
       if (p >= e) break;
       continue;
@@ -392,6 +425,21 @@ function parseInstruction(
     if (isPrefixWord(word)) {
       const next = r < e ? code.charCodeAt(r) : -1;
       const prefix: Prefix = { name: word, span: { line, start: p, end: q } };
+      if (q < e && code.charCodeAt(q) === CH_SLASH) {
+        // `rep/insb`, `lock/incl (%eax)`: GNU as reads the prefix and the mnemonic after the '/'.
+        if (!slashJoins(code, q, e)) {
+          slashProblem(diagnostics, line, code, p, q, e);
+          return undefined;
+        }
+        if (prefixes === NO_PREFIXES) prefixes = [];
+        prefixes.push(prefix);
+        p = q + 1;
+        continue;
+      }
+      if (next === CH_SLASH) {
+        slashProblem(diagnostics, line, code, p, r, e);
+        return undefined;
+      }
       if (r >= e) {
         if (!lastSegment) {
           if (prefixes === NO_PREFIXES) prefixes = [];
@@ -431,6 +479,16 @@ function parseInstruction(
   if (!lastSegment) return prefixes;
   if (prefixes.length > 0) flushPrefixes(text, line, prefixes, statements);
   return undefined;
+}
+
+/** Whether the '/' at `slash` joins a prefix to what follows: GNU as wants the next name right after it. */
+function slashJoins(code: string, slash: number, e: number): boolean {
+  const c = slash + 1 < e ? code.charCodeAt(slash + 1) : -1;
+  return isIdentStart(c) || c === CH_BACKSLASH;
+}
+
+function slashProblem(out: ParseDiagnostic[], line: number, code: string, p: number, slash: number, e: number): void {
+  diag(out, line, p, e, `GNU as expects a mnemonic right after '${code.slice(p, slash + 1)}' (a prefix joined with '/' takes no blank on either side)`);
 }
 
 function parsePreprocessorLine(text: string, line: number, hash: number, parsed: ParsedLine): { parsed: ParsedLine; state: LexState } {

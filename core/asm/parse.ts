@@ -31,7 +31,7 @@ export function analyseLines(texts: readonly string[], lines: ParsedLine[], endS
 export function analyseLinesDetailed(
   texts: readonly string[], lines: ParsedLine[], endStates: readonly LexState[], options: ParseOptions = {},
 ): {
-  file: AsmFile; lineModes: Uint8Array; lineSections: string[]; macroNames: ReadonlySet<string>;
+  file: AsmFile; lineModes: Uint8Array; lineSections: string[]; macroNames: ReadonlySet<string>; altmacroUsed: boolean;
   bodyParses: { line: number; parsed: ParsedLine }[]; lineNumbersInMessages: boolean; unterminatedComment: boolean;
   labelList: LabelDefinition[]; expandedLines: number; limitReached: boolean;
 } {
@@ -53,6 +53,7 @@ export function analyseLinesDetailed(
     lineModes: d.lineModes,
     lineSections: d.lineSections,
     macroNames: d.macroNames,
+    altmacroUsed: d.altmacroUsed,
     bodyParses: d.bodyParses,
     lineNumbersInMessages: d.lineNumbersInMessages,
     unterminatedComment,

@@ -94,6 +94,8 @@ export interface LabelStatement {
   /** "foo", ".L3", or a numeric local label "1". */
   name: string;
   numeric: boolean;
+  /** Written `"name":` (GNU as 2.26+ quoted symbol names); `name` is the symbol, quotes and escapes removed. */
+  quoted?: boolean;
   span: Span;
 }
 

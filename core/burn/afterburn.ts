@@ -9,7 +9,10 @@
 
 import { isAscii, isUtf8 } from "node:buffer";
 import { closeSync, openSync } from "node:fs";
-import { expansionStopped, isPrefixOnly, parseAsm, SYMBOL_DIRECTIVES } from "../asm/index.js";
+import { expansionStopped, isPrefixOnly, labelSource, parseAsm, SYMBOL_DIRECTIVES } from "../asm/index.js";
+import { altmacroLocals } from "../asm/expand.js";
+import { evaluateExpression } from "../asm/expression.js";
+import { isCodeSection, sensitiveInBytes } from "./encoded.js";
 import type {
   CodeMode,
   DirectiveStatement,
@@ -311,6 +314,8 @@ function burn(text: string, options: BurnOptions): Burnt {
     } else if (bytes > 0) paddedSinceOrg.set(section, { sites: 1, bytes });
   };
   let pendingMemop: { kind: MemopKind; remaining: number; line: number } | undefined;
+  // `.byte` directives in a code section, read as the bytes of instructions (noteBytes).
+  let byteRun: { section: string; mode: CodeMode; lastLine: number; bytes: number[]; pieces: { es: ExpandedStatement; from: number; count: number }[] } | undefined;
   let labelCounter = 0;
   const labelPrefix = uniqueLabelPrefix(text);
   let bodyLabels: [string, string] | undefined; // found when a body first needs them
@@ -322,6 +327,10 @@ function burn(text: string, options: BurnOptions): Burnt {
   // Per body line, per instruction index: the most padding any of its expansions needs (one body, one padding).
   const bodyPadding = new Map<number, number[]>();
   const bodyEdited = new Set<string>();
+  // Under .altmacro GNU as substitutes a parameter written bare: one named as a word of the text a
+  // body site gets (`b` of `9997b`) would change it. Per body line, such a name (of any of its expansions).
+  const altmacroClashes = new Map<number, string>();
+  const altmacro = /\.altmacro\b/i.test(text);
 
   // First pass over expansions: decide each parametric body instruction from what it expands to.
   const originKey = originKeys();
@@ -351,6 +360,10 @@ function burn(text: string, options: BurnOptions): Burnt {
     const entry = (expandedEntry[i] = entryOf[i]);
     // A body annotated once pads every expansion: one that must stay unpadded makes the line mixed.
     const recorded = (recordedEntry[i] = annotatingHere && es.mode !== 16 ? entry : null);
+    if (altmacro && !altmacroClashes.has(inner.bodyLine)) {
+      const clash = altmacroClash(inner);
+      if (clash !== undefined) altmacroClashes.set(inner.bodyLine, clash);
+    }
     const decisions = bodyDecisions.get(inner.bodyLine) ?? [];
     const prev = decisions[idx];
     if (prev === undefined) decisions[idx] = recorded;
@@ -373,7 +386,8 @@ function burn(text: string, options: BurnOptions): Burnt {
   const nestedCounted = new Set<string>();
   if (!scan) parsed.statements.forEach((es, i) => {
     if (es.statement.kind !== "instruction" || !es.expansion) return;
-    if (bodyDecisions.get(es.expansion.bodyLine)?.[runIdx[i]] !== "mixed") return;
+    // Also a body whose record .altmacro would substitute into: written out, it is substituted no more.
+    if (bodyDecisions.get(es.expansion.bodyLine)?.[runIdx[i]] !== "mixed" && !altmacroClashes.has(es.expansion.bodyLine)) return;
     if (!recordedEntry[i]) return; // this invocation's expansion gets no record: it stays a macro call
     const outer = outermost(es.expansion);
     const key = originKey(outer);
@@ -406,6 +420,7 @@ function burn(text: string, options: BurnOptions): Burnt {
   let prefixRun = noPrefixes;
   parsed.statements.forEach((es, i) => {
     const st = es.statement;
+    if (st.kind !== "label") noteBytes(es);
     const prefixes = prefixRun;
     // Labels between a prefix and its instruction do not part them (the fast path does not list labels).
     if (st.kind !== "label") prefixRun = isPrefixOnly(st) ? [...prefixes, i] : noPrefixes;
@@ -415,7 +430,7 @@ function burn(text: string, options: BurnOptions): Burnt {
       if (inline && !consumed && !STRUCTURAL.test(st.name)) inline.parts.push(st.args ? `${st.name} ${st.args}` : st.name);
       return;
     }
-    if (inline && st.kind === "label") inline.parts.push(`${st.name}:`);
+    if (inline && st.kind === "label") inline.parts.push(labelSource(st));
     if (inline && st.kind === "assignment") inline.parts.push(`${st.name} = ${st.expr}`);
     if (st.kind !== "instruction") return;
 
@@ -484,7 +499,9 @@ function burn(text: string, options: BurnOptions): Burnt {
         const first = parsed.statements[outside[0]];
         addEdit(first.line, { start: first.statement.span.start, end: first.statement.span.start, text: `${begin}: ` });
       }
-      const annotated = siteText(joined.length > 0 ? [...joined, st.text].join(" ") : st.text, padding, site.annotationSection, es.mode, recordWord, begin, end, "", outside.length === 0);
+      // A prefix written as a statement of its own stays one (`lock; pushl %ds`): joined to the
+      // instruction, GNU as checks the pair (`lock pushl` is an error) and sizes operands by it (data16).
+      const annotated = siteText(joined.length > 0 ? [...joined, st.text].join("; ") : st.text, padding, site.annotationSection, es.mode, recordWord, begin, end, "", outside.length === 0);
       if (inline) inline.parts.push(annotated);
       else addEdit(es.line, { start: st.span.start, end: st.span.end, text: annotated });
       site.padding = padding;
@@ -505,6 +522,11 @@ function burn(text: string, options: BurnOptions): Burnt {
         ? `${expansionName(inner)}: this body instruction is sensitive in some expansions only; the expansion could not be written out exactly (${why}); write the sensitive form outside the ${inner.kind === "macro" ? "macro" : "loop"} to have it annotated`
         : "expanded from text the afterburner cannot rewrite (outside this file)";
       diagnostics.push({ file: fileName, line: inner.bodyLine + 1, column: (raw?.span.start ?? 0) + 1, severity: "warning", message: `${st.mnemonic}: not annotated: ${site.reason}`, from: "afterburner" });
+      return;
+    }
+    const clash = altmacroClashes.get(inner.bodyLine);
+    if (clash !== undefined) {
+      unannotated(site, es.line, st.mnemonic, `${expansionName(inner)}: under .altmacro GNU as would substitute the parameter '${clash}' into the record the afterburner writes in the body (its words: ${[...SITE_TEXT_WORDS].join(", ")}); rename the parameter to have it annotated`);
       return;
     }
     // Prefixes alone before it: in the same body, the record begins at the first; from outside the
@@ -554,6 +576,8 @@ function burn(text: string, options: BurnOptions): Burnt {
     }
     addEdit(site.line, { start: site.start, end: site.end, text: parts.join("; ") });
   }
+
+  flushBytes();
 
   if (pendingMemop) {
     diagnostics.push({ file: fileName, line: pendingMemop.line + 1, column: 1, severity: "warning", message: `.afterburn_memop ${pendingMemop.kind.name}: no instruction followed it`, from: "afterburner" });
@@ -730,6 +754,77 @@ function burn(text: string, options: BurnOptions): Burnt {
     return undefined;
   }
 
+  /**
+   * Follows runs of `.byte` directives in code sections (consecutive statements, lines next to each
+   * other on the fast path, which lists only some lines): each sensitive instruction their bytes
+   * encode becomes a site, not annotated (see encoded.ts), with a warning naming it.
+   */
+  function noteBytes(es: ExpandedStatement): void {
+    const st = es.statement;
+    const values = st.kind === "directive" && st.name === ".byte" && isCodeSection(es.section) ? byteValues(st.argList) : undefined;
+    const run = byteRun;
+    if (values === undefined || (run && (run.section !== es.section || run.mode !== es.mode || (scan && es.line > run.lastLine + 1)))) flushBytes();
+    if (values === undefined || values.length === 0) return;
+    const r = (byteRun ??= { section: es.section, mode: es.mode, lastLine: es.line, bytes: [], pieces: [] });
+    r.pieces.push({ es, from: r.bytes.length, count: values.length });
+    r.bytes.push(...values);
+    r.lastLine = es.line;
+  }
+
+  function flushBytes(): void {
+    const run = byteRun;
+    byteRun = undefined;
+    if (!run) return;
+    for (const found of sensitiveInBytes(run.bytes, run.mode)) {
+      let k = run.pieces.length - 1;
+      while (k > 0 && run.pieces[k]!.from > found.offset) k--;
+      const es = run.pieces[k]!.es;
+      const st = es.statement as DirectiveStatement;
+      const written = run.pieces.filter((p) => p.from < found.offset + found.length && p.from + p.count > found.offset);
+      const text = written.map((p) => { const d = p.es.statement as DirectiveStatement; return `${d.name} ${d.args}`; }).join("; ");
+      const mnemonic = found.text.split(/\s/, 1)[0]!;
+      const site: Site = {
+        input: { file: fileName, line: es.line + 1, column: (es.expansion ? outermost(es.expansion).site.start : st.span.start) + 1 },
+        source: sourceOf(es),
+        id: found.entry.id,
+        class: found.entry.class,
+        text,
+        mnemonic,
+        mode: run.mode,
+        section: run.section,
+        padding: 0,
+        annotated: false,
+        annotationSection: ".afterburn",
+        expandedFrom: es.expansion ? expansionName(outermost(es.expansion)) : undefined,
+      };
+      sites.push(site);
+      unannotated(site, es.line, mnemonic, `written as data: ${boundedQuote(text)} encodes '${found.text}' (${found.entry.id}); the afterburner annotates instructions, not bytes (which may be data in a code section); write the instruction itself to have it annotated`);
+    }
+  }
+
+  /** A parameter, LOCAL or loop symbol of the chain named as a word of a body site's text, if any. */
+  function altmacroClash(e: ExpansionOrigin): string | undefined {
+    for (let o: ExpansionOrigin | undefined = e; o; o = o.parent) {
+      const names: string[] = [];
+      if (o.kind === "macro") {
+        const def = parsed.macros.get((o.name ?? "").toLowerCase());
+        if (def) {
+          for (const p of def.params) names.push(p.name);
+          for (const b of def.body) names.push(...(altmacroLocals(b.text) ?? []));
+        }
+      } else if (o.kind !== "rept") {
+        const at = o.site;
+        const d = parsed.lines[at.line]?.statements.find((x) => x.kind === "directive" && x.span.start === at.start);
+        // A loop made by an expansion: its symbol is not at hand, so any word could be it.
+        if (!d || d.kind !== "directive") return "b";
+        names.push(/^\s*([^\s,]*)/.exec(d.args)![1]);
+      }
+      const hit = names.find((n) => SITE_TEXT_WORDS.has(n));
+      if (hit !== undefined) return hit;
+    }
+    return undefined;
+  }
+
   /** True when every macro in the chain is free of conditionals and nested definitions. */
   function chainIsExact(e: ExpansionOrigin): boolean {
     for (let o: ExpansionOrigin | undefined = e; o; o = o.parent) {
@@ -740,6 +835,20 @@ function burn(text: string, options: BurnOptions): Burnt {
     return true;
   }
 }
+
+/** The values of `.byte` arguments, each a byte; undefined when one is not a constant here. */
+function byteValues(args: readonly string[]): number[] | undefined {
+  const out: number[] = [];
+  for (const a of args) {
+    const v = evaluateExpression(a);
+    if (v === undefined || !Number.isInteger(v)) return undefined;
+    out.push(v & 0xff);
+  }
+  return out;
+}
+
+/** The words GNU as reads as names in what a body site becomes (siteText with numeric labels), apart from directives. */
+const SITE_TEXT_WORDS: ReadonlySet<string> = new Set(["b", "x90", "progbits"]);
 
 /** Directives in a loop body that make its expansion here possibly inexact (as INEXACT_BODY for macros). */
 const INEXACT_LOOP_DIRECTIVE = /^\.(if\w*|else\w*|endif|exitm|macro|endm|endmacro|purgem)$/;

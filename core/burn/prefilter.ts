@@ -17,6 +17,7 @@ import { SYMBOL_DIRECTIVES } from "../asm/expand.js";
 import type { CodeMode, ExpandedStatement, LexState, ParseDiagnostic, SourceOrigin, Statement } from "../asm/types.js";
 import * as expandedModule from "../asm/expanded.js";
 import { CATALOGUE } from "../isa/index.js";
+import { isCodeSection } from "./encoded.js";
 
 // Bound once: under tsx (CJS interop) every use of an imported binding is a getter call.
 const { LEX_INITIAL, parseLine } = lineModule;
@@ -27,6 +28,7 @@ const { expandedStatement } = expandedModule;
 const LOC = 1; // `.loc`: only the last one before a site matters; parsed lazily
 const REG = 2; // sensitive only with a segment, control or debug register operand
 const PARSE = 3; // always parse the line
+const BYTES = 4; // `.byte`: parsed in a code section only (bytes that may encode a sensitive instruction)
 
 const TABLE_MASK = 2047;
 
@@ -97,6 +99,7 @@ function buildTables(): Tables {
   for (const d of CONTEXT_DIRECTIVES) words.add(d, PARSE);
   for (const d of FULL_PARSE_DIRECTIVES) words.add(d, PARSE);
   words.add(".loc", LOC);
+  words.add(".byte", BYTES);
   tables = { words, registers: registerNames, registerStart: registerStartPattern(registerNames) };
   return tables;
 }
@@ -181,6 +184,8 @@ class LineFinder {
   private following = 0;
   /** #APP / #NO_APP state, tracked here for gcc's exact lines so they need no parse. */
   inApp = false;
+  /** The section in force holds code (set by scanSites): its `.byte` lines are parsed. */
+  inCode = true;
   /** The last `.loc` line passed over since the previous stop (-1: none), and its line number. */
   pendingLoc = -1;
   pendingLocLine = 0;
@@ -320,7 +325,8 @@ class LineFinder {
           if (kind === LOC) {
             this.pendingLoc = start;
             this.pendingLocLine = line;
-          } else visit = kind === PARSE || isAfterburnDirective(text, wordStart, p);
+          } else if (kind === BYTES) visit = this.inCode;
+          else visit = kind === PARSE || isAfterburnDirective(text, wordStart, p);
         } else if (kind === PARSE) visit = true;
         else if (kind === REG) {
           if (nextRegister < p) nextRegister = this.findRegister(p);
@@ -487,10 +493,12 @@ export function scanSites(text: string, defaultMode: CodeMode): ScanResult | und
         case ".popsection": {
           const top = stack.pop();
           if (top) ({ section, previous } = top);
+          lines.inCode = isCodeSection(section);
           break;
         }
         case ".previous":
           [section, previous] = [previous, section];
+          lines.inCode = isCodeSection(section);
           break;
       }
     }
@@ -506,6 +514,7 @@ export function scanSites(text: string, defaultMode: CodeMode): ScanResult | und
       previous = section;
       section = name;
     }
+    lines.inCode = isCodeSection(section);
   }
 }
 
