@@ -11,7 +11,7 @@ import { cParserIfLoaded, loadCParser, type CParser } from "./parser.js";
 import { decodeEscape, substituteTemplate, type AsmOperand, type FilePoint, type SubstitutedTemplate } from "./template.js";
 import { Conditions } from "./conditional.js";
 import { parserText } from "./source.js";
-import { ASM_START, pasteStringMacros, pointKey, stringMacros, type Placeholder, type Placeholders } from "./string-macros.js";
+import { ASM_START, givenColumn, pasteStringMacros, pointKey, stringMacros, type ColumnShifts, type Placeholder, type Placeholders } from "./string-macros.js";
 
 export interface CSite extends AsmSite {
   /** Document range of the instruction in the C source. */
@@ -98,8 +98,9 @@ export function analyseCWith(cp: CParser, text: string, options: CAnalysisOption
     const pasted = pasteStringMacros(cp, source, tree, macros);
     tree = pasted.tree;
     const found: Found[] = [];
-    collect(cp, tree.rootNode, found, { shift: undefined, macros, placeholders: pasted.placeholders }, conditions);
-    return analyseStatements(found, mode, functionsOf(tree.rootNode));
+    const ctx: Context = { shift: undefined, macros, placeholders: pasted.placeholders, columns: pasted.columns };
+    collect(cp, tree.rootNode, found, ctx, conditions);
+    return analyseStatements(found, mode, functionsOf(tree.rootNode, ctx));
   } finally {
     tree.delete();
   }
@@ -136,6 +137,14 @@ interface Context {
   macros: ReadonlyMap<string, string>;
   /** Placeholder literals standing for those macros in this text. */
   placeholders: Placeholders | undefined;
+  /** Columns those placeholders added to the text read. */
+  columns?: ColumnShifts | undefined;
+}
+
+/** A point of the tree read, in the file. */
+function filePoint(p: FilePoint, ctx: Context): FilePoint {
+  const column = givenColumn(p.row, p.column, ctx.columns);
+  return shiftPoint(column === p.column ? p : { ...p, column }, ctx.shift);
 }
 
 function collect(cp: CParser, root: Node, out: Found[], ctx: Context, conditions?: Conditions): void {
@@ -143,7 +152,7 @@ function collect(cp: CParser, root: Node, out: Found[], ctx: Context, conditions
   // `asm(NAME)` with a NAME that is not a string this file defines: tree-sitter cannot make an asm
   // statement of it (an ERROR node). Say so rather than show nothing.
   for (const node of errorNodes(root)) {
-    if (!conditions?.dropped(node) && ASM_START.test(node.text) && node.descendantsOfType("gnu_asm_expression").length === 0) out.push(unreadable(node, ctx.shift));
+    if (!conditions?.dropped(node) && ASM_START.test(node.text) && node.descendantsOfType("gnu_asm_expression").length === 0) out.push(unreadable(node, ctx));
   }
   for (const node of root.descendantsOfType(types)) {
     if (node === null) continue;
@@ -167,8 +176,9 @@ function collect(cp: CParser, root: Node, out: Found[], ctx: Context, conditions
     const sub = pasted.tree;
     try {
       const before = out.length;
-      const shift = { row: value.startPosition.row, column: value.startPosition.column, prefix: WRAP_PREFIX.length, name };
-      collect(cp, sub.rootNode, out, { shift, macros: ctx.macros, placeholders: pasted.placeholders });
+      const at = filePoint(value.startPosition, ctx);
+      const shift = { row: at.row, column: at.column, prefix: WRAP_PREFIX.length, name };
+      collect(cp, sub.rootNode, out, { shift, macros: ctx.macros, placeholders: pasted.placeholders, columns: pasted.columns });
       for (let k = before; k < out.length; k++) out[k].statement.macro = name;
     } finally {
       sub.delete();
@@ -191,21 +201,20 @@ function errorNodes(root: Node): Node[] {
 const SEEN_IN_BUILD = "its sites show in the afterburned build (Afterburn File on this file runs gcc -S)";
 
 /** An asm statement at `node`, its template not read yet. */
-function statementAt(node: Node, shift: BodyShift | undefined): CAsmStatement {
-  const s = shiftPoint(node.startPosition, shift);
-  const e = shiftPoint(node.endPosition, shift);
+function statementAt(node: Node, ctx: Context): CAsmStatement {
+  const s = filePoint(node.startPosition, ctx);
+  const e = filePoint(node.endPosition, ctx);
   return { range: { line: s.row, start: s.column, end: s.row === e.row ? e.column : s.column + 3, endLine: e.row }, text: "", extended: false, goto: false };
 }
 
-function unreadable(node: Node, shift: BodyShift | undefined): Found {
-  const statement = statementAt(node, shift);
+function unreadable(node: Node, ctx: Context): Found {
+  const statement = statementAt(node, ctx);
   statement.unparsed = `its template is not a string literal (a macro this file does not define as a string?): ${SEEN_IN_BUILD}`;
   return { statement, operands: [], labels: [] };
 }
 
 function readAsm(node: Node, ctx: Context): Found {
-  const shift = ctx.shift;
-  const statement = statementAt(node, shift);
+  const statement = statementAt(node, ctx);
   const found: Found = { statement, operands: [], labels: [] };
   for (const c of node.children) {
     if (c === null) continue;
@@ -244,8 +253,8 @@ function readAsm(node: Node, ctx: Context): Found {
     const last = lits[lits.length - 1];
     // The noannotate code action writes inside the first and last literals: not into a macro's name.
     if (first !== undefined && last !== undefined && placeholderAt(first, ctx) === undefined && placeholderAt(last, ctx) === undefined) {
-      statement.templateStart = shiftPoint({ row: first.startPosition.row, column: first.startPosition.column + 1 }, shift);
-      statement.templateEnd = shiftPoint({ row: last.endPosition.row, column: last.endPosition.column - 1 }, shift);
+      statement.templateStart = filePoint({ row: first.startPosition.row, column: first.startPosition.column + 1 }, ctx);
+      statement.templateEnd = filePoint({ row: last.endPosition.row, column: last.endPosition.column - 1 }, ctx);
     }
   }
   return found;
@@ -266,14 +275,13 @@ function placeholderAt(lit: Node, ctx: Context): Placeholder | undefined {
 }
 
 function decodeTemplate(lits: Node[], ctx: Context): { text: string; pos: FilePoint[] } {
-  const shift = ctx.shift;
   let text = "";
   const pos: FilePoint[] = [];
   for (const lit of lits) {
     const pasted = placeholderAt(lit, ctx);
     if (pasted !== undefined) {
       // Every character of a macro's text is at its name: a site from it covers the name.
-      const at = shiftPoint(lit.startPosition, shift);
+      const at = filePoint(lit.startPosition, ctx);
       text += pasted.text;
       for (let k = 0; k < pasted.text.length; k++) pos.push({ ...at, width: pasted.width });
       continue;
@@ -291,14 +299,14 @@ function decodeTemplate(lits: Node[], ctx: Context): { text: string; pos: FilePo
             continue;
           }
           text += t[i];
-          pos.push(shiftPoint({ row, column }, shift));
+          pos.push(filePoint({ row, column }, ctx));
           column++;
         }
       } else if (part.type === "escape_sequence") {
         // A backslash ending a line inside the literal splices the lines (C's phase 2): no character.
         if (/^\\\r?\n?$/.test(part.text) && part.text.length > 1) continue;
         text += decodeEscape(part.text);
-        pos.push(shiftPoint(part.startPosition, shift));
+        pos.push(filePoint(part.startPosition, ctx));
       }
     }
     // Adjacent literals are joined with nothing between them, as C does.
@@ -306,7 +314,7 @@ function decodeTemplate(lits: Node[], ctx: Context): { text: string; pos: FilePo
   return { text, pos };
 }
 
-function functionsOf(root: Node): CFunction[] {
+function functionsOf(root: Node, ctx: Context): CFunction[] {
   const out: CFunction[] = [];
   for (const f of root.descendantsOfType("function_definition")) {
     if (f === null) continue;
@@ -314,7 +322,9 @@ function functionsOf(root: Node): CFunction[] {
     while (d !== null && d.type !== "function_declarator") d = d.childForFieldName("declarator");
     const id = d?.childForFieldName("declarator");
     if (id === null || id === undefined) continue;
-    out.push({ name: id.text, line: id.startPosition.row, start: id.startPosition.column, end: id.endPosition.column, endLine: f.endPosition.row });
+    const start = filePoint(id.startPosition, ctx);
+    const end = filePoint(id.endPosition, ctx);
+    out.push({ name: id.text, line: start.row, start: start.column, end: end.column, endLine: f.endPosition.row });
   }
   return out;
 }
