@@ -11,6 +11,7 @@ import { cParserIfLoaded, loadCParser, type CParser } from "./parser.js";
 import { decodeEscape, substituteTemplate, type AsmOperand, type FilePoint, type SubstitutedTemplate } from "./template.js";
 import { Conditions } from "./conditional.js";
 import { parserText } from "./source.js";
+import { emissionOrder, macroUses, MAX_EXPANDED, type Emission } from "./emission.js";
 import { ASM_START, givenColumn, pasteStringMacros, pointKey, stringMacros, type ColumnShifts, type Placeholder, type Placeholders } from "./string-macros.js";
 
 export interface CSite extends AsmSite {
@@ -100,7 +101,12 @@ export function analyseCWith(cp: CParser, text: string, options: CAnalysisOption
     const found: Found[] = [];
     const ctx: Context = { shift: undefined, macros, placeholders: pasted.placeholders, columns: pasted.columns };
     collect(cp, tree.rootNode, found, ctx, conditions);
-    return analyseStatements(found, mode, functionsOf(tree.rootNode, ctx));
+    // Templates in file order (the statements' order); read in the order gcc emits them.
+    found.sort((a, b) => a.statement.range.line - b.statement.range.line || a.statement.range.start - b.statement.range.start);
+    const inMacros = found.some((f) => f.statement.macro !== undefined);
+    const uses = inMacros ? macroUses(tree.rootNode, macroNames(tree.rootNode, conditions), (p) => filePoint(p, ctx), conditions) : undefined;
+    const emission = uses === undefined ? { order: found.map((_, i) => i), unused: [] } : emissionOrder(found.map((f) => f.statement), uses);
+    return analyseStatements(found, emission, mode, functionsOf(tree.rootNode, ctx));
   } finally {
     tree.delete();
   }
@@ -329,41 +335,67 @@ function functionsOf(root: Node, ctx: Context): CFunction[] {
   return out;
 }
 
-function analyseStatements(found: Found[], mode: CodeMode, functions: CFunction[]): CAnalysisResult {
-  // Templates in file order, one after another, as they appear in gcc's -S output: a .macro or an
-  // .afterburn_noannotate in one asm statement is in force in the later ones.
-  found.sort((a, b) => a.statement.range.line - b.statement.range.line || a.statement.range.start - b.statement.range.start);
+/** Names the file #defines (in branches not surely dropped). */
+function macroNames(root: Node, conditions: Conditions): Set<string> {
+  const names = new Set<string>();
+  for (const d of root.descendantsOfType(["preproc_def", "preproc_function_def"])) {
+    const name = d?.childForFieldName("name")?.text;
+    if (d !== null && name !== undefined && !conditions.dropped(d)) names.add(name);
+  }
+  return names;
+}
+
+/** A template's lines as the assembler parser breaks them (a lone "\r" too), each with the length of its break. */
+function templateLines(text: string): { lines: string[]; breakLength: number[] } {
+  const breaks = /\r\n|\r|\n/g;
+  const lines: string[] = [];
+  const breakLength: number[] = [];
+  let from = 0;
+  for (let m = breaks.exec(text); m !== null; m = breaks.exec(text)) {
+    lines.push(text.slice(from, m.index));
+    breakLength.push(m[0].length);
+    from = m.index + m[0].length;
+  }
+  lines.push(text.slice(from));
+  breakLength.push(1);
+  return { lines, breakLength };
+}
+
+/** Put between the emitted templates and those of unused macros: each of those starts annotated. */
+const UNUSED_MACROS_START = ".afterburn_annotate";
+
+function analyseStatements(found: Found[], emission: Emission, mode: CodeMode, functions: CFunction[]): CAnalysisResult {
   const statements: CAsmStatement[] = [];
   const diagnostics: CDiagnostic[] = [];
-  const asmLines: string[] = [];
-  const lineOwner: { statement: number; lineStart: number; sub: SubstitutedTemplate; pos: FilePoint[] }[] = [];
-  const assemblyLines: number[] = [];
+  const subs: (SubstitutedTemplate | undefined)[] = [];
   for (const f of found) {
-    const index = statements.length;
     statements.push(f.statement);
     const fn = functions.find((x) => x.line <= f.statement.range.line && x.endLine >= f.statement.range.line);
     if (fn) f.statement.functionName = fn.name;
     if (f.statement.unparsed !== undefined) {
       diagnostics.push({ range: f.statement.range, message: `asm statement not analysed: ${f.statement.unparsed}`, severity: "info" });
     }
-    if (f.template === undefined) continue;
+    if (f.template === undefined) {
+      subs.push(undefined);
+      continue;
+    }
     const sub: SubstitutedTemplate = f.statement.extended
       ? substituteTemplate(f.template.text, f.operands, f.labels)
       : { text: f.template.text, map: [...f.template.text].map((_, i) => i).concat(f.template.text.length), ends: [...f.template.text].map((_, i) => i + 1).concat(f.template.text.length) };
     f.statement.text = sub.text;
+    subs.push(sub);
+  }
+  // The templates one after another as gcc -S emits them (a macro's at each use): a .macro or an
+  // .afterburn_noannotate in one asm statement is in force in the later ones.
+  const asmLines: string[] = [];
+  const lineOwner: ({ statement: number; lineStart: number; sub: SubstitutedTemplate; pos: FilePoint[] } | undefined)[] = [];
+  const assemblyLines: number[] = [];
+  const emit = (index: number): void => {
+    const f = found[index]!;
+    const sub = subs[index];
+    if (f.template === undefined || sub === undefined) return;
+    const { lines, breakLength } = templateLines(sub.text);
     let start = 0;
-    // Lines as the assembler parser breaks them (a lone "\r" too), each with the length of its break.
-    const breaks = /\r\n|\r|\n/g;
-    const lines: string[] = [];
-    const breakLength: number[] = [];
-    let from = 0;
-    for (let m = breaks.exec(sub.text); m !== null; m = breaks.exec(sub.text)) {
-      lines.push(sub.text.slice(from, m.index));
-      breakLength.push(m[0].length);
-      from = m.index + m[0].length;
-    }
-    lines.push(sub.text.slice(from));
-    breakLength.push(1);
     for (const [k, l] of lines.entries()) {
       lineOwner.push({ statement: index, lineStart: start, sub, pos: f.template.pos });
       asmLines.push(l);
@@ -372,11 +404,24 @@ function analyseStatements(found: Found[], mode: CodeMode, functions: CFunction[
       assemblyLines.push(f.template.pos[sub.map[start + Math.max(0, lead)] ?? 0]?.row ?? f.statement.range.line);
       start += l.length + breakLength[k]!;
     }
+  };
+  for (const i of emission.order) emit(i);
+  if (emission.stoppedAt !== undefined) {
+    const { name, at } = emission.stoppedAt;
+    diagnostics.push({ range: { line: at.row, start: at.column, end: at.column + name.length }, message: `macro uses here and after are not expanded (over ${MAX_EXPANDED} asm statements from macros): .afterburn_noannotate regions may not be followed past this point`, severity: "info" });
+  }
+  if (emission.unused.some((i) => subs[i] !== undefined)) {
+    asmLines.push(UNUSED_MACROS_START);
+    assemblyLines.push(-1);
+    lineOwner.push(undefined);
+    for (const i of emission.unused) emit(i);
   }
   const assembly = asmLines.join("\n");
   const sites: CSite[] = [];
   if (asmLines.length > 0) {
     const file = parseAsm(assembly, { mode, fileName: "inline.s" });
+    // A macro's template emitted at several uses gives its sites once: annotated when annotated at some use.
+    const siteAt = new Map<string, number>();
     for (const s of findSites(file)) {
       const owner = lineOwner[s.span.line];
       if (owner === undefined) continue;
@@ -388,17 +433,31 @@ function analyseStatements(found: Found[], mode: CodeMode, functions: CFunction[
       const a = owner.pos[from ?? 0];
       const b = owner.pos[to ?? 0];
       if (a === undefined) continue;
+      const key = `${owner.statement}:${owner.lineStart}:${s.span.start}:${s.entry.id}`;
+      const seen = siteAt.get(key);
+      if (seen !== undefined) {
+        if (s.annotated && !sites[seen]!.annotated) sites[seen] = { ...sites[seen]!, ...s, span: sites[seen]!.span };
+        continue;
+      }
       const range: Span = { line: a.row, start: a.column, end: b !== undefined && b.row === a.row ? b.column + (b.width ?? 1) : a.column + s.mnemonic.length };
+      siteAt.set(key, sites.length);
       sites.push({ ...s, range, statement: owner.statement });
     }
+    const said = new Set<string>();
     for (const d of file.diagnostics) {
       const owner = lineOwner[d.span.line];
       if (owner === undefined || d.severity === "info") continue;
       const a = owner.pos[owner.sub.map[owner.lineStart + d.span.start] ?? 0] ?? owner.pos[0];
       if (a === undefined) continue;
       const width = a.width ?? Math.max(1, d.span.end - d.span.start);
-      diagnostics.push({ range: { line: a.row, start: a.column, end: a.column + width }, message: `in asm template: ${d.message}`, severity: d.severity === "error" ? "warning" : d.severity });
+      const message = `in asm template: ${d.message}`;
+      const key = `${a.row}:${a.column}:${message}`;
+      if (said.has(key)) continue;
+      said.add(key);
+      diagnostics.push({ range: { line: a.row, start: a.column, end: a.column + width }, message, severity: d.severity === "error" ? "warning" : d.severity });
     }
   }
+  // In file order, as the editor lists them (a macro's sites come from its first use in emission order).
+  sites.sort((x, y) => x.range.line - y.range.line || x.range.start - y.range.start);
   return { statements, sites, functions, diagnostics, assembly, assemblyLines };
 }

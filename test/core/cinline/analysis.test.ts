@@ -304,3 +304,85 @@ test("string macros with one-character names are pasted too; later columns on th
   assert.equal(r.statements[1]!.range.start, src.split("\n")[2]!.indexOf('asm("hlt")'));
   assert.equal(r.statements[1]!.templateStart?.column, src.split("\n")[2]!.indexOf("hlt"));
 });
+
+test(".afterburn_noannotate/.afterburn_annotate in #define bodies apply where the macro is used, not where it is defined", async () => {
+  const src = [
+    "#define NOANN() asm volatile(\".afterburn_noannotate\")", // 1
+    "#define ANN() asm volatile(\".afterburn_annotate\")",     // 2
+    "#define IRQ_OFF asm volatile(\"cli\")",                    // 3: used at 9 only, inside the region
+    "#define QUIET() do { NOANN(); } while (0)",               // 4: no asm of its own, uses one that has
+    "#define UNUSED() asm(\".afterburn_noannotate\")",         // 5: never used: gcc emits nothing for it
+    "#define WAKE asm(\"sti\")",                                // 6: used both inside and outside the region
+    "void f(void) {",
+    "  QUIET();",                                               // 8
+    "  IRQ_OFF;",                                               // 9
+    "  asm(\"hlt\");",                                          // 10
+    "  WAKE;",                                                  // 11
+    "  ANN();",                                                 // 12
+    "  WAKE;",                                                  // 13
+    "  asm(\"invd\");",                                         // 14
+    "}",
+    "#if 0",
+    "void g(void) { NOANN(); }",                                // 17: dropped
+    "#endif",
+    "void h(void) { asm(\"wbinvd\"); }",                        // 19
+    "",
+  ].join("\n");
+  const r = await analyseC(src);
+  assert.deepEqual(r.sites.map((s) => [s.entry.id, s.range.line + 1, s.annotated]), [
+    ["cli", 3, false],
+    ["sti", 6, true],
+    ["hlt", 10, false],
+    ["invd", 14, true],
+    ["wbinvd", 19, true],
+  ]);
+});
+
+test("a .afterburn_noannotate region open in file order does not reach a macro used after it ends", async () => {
+  const src = [
+    "void f(void) { asm(\".afterburn_noannotate\"); }",
+    "#define OFF() asm(\"cli\")",
+    "void g(void) { asm(\".afterburn_annotate\"); OFF(); }",
+  ].join("\n");
+  const r = await analyseC(src);
+  assert.deepEqual(r.sites.map((s) => [s.entry.id, s.annotated]), [["cli", true]]);
+});
+
+test("the templates are read in the order gcc -S emits them: its sites, annotated or not, in its order", async (t) => {
+  const src = [
+    "#define NOANN() asm volatile(\".afterburn_noannotate\")",
+    "#define ANN() asm volatile(\".afterburn_annotate\")",
+    "#define IRQ_OFF asm volatile(\"cli\")",
+    "#define QUIET() do { NOANN(); IRQ_OFF; } while (0)",
+    "#define UNUSED() asm(\".afterburn_noannotate\")",
+    "void f(void) { asm(\"hlt\"); QUIET(); asm(\"sti\"); IRQ_OFF; ANN(); IRQ_OFF; asm(\"invd\"); }",
+    "void g(void) { IRQ_OFF; asm(\"wbinvd\"); }",
+    "",
+  ].join("\n");
+  const dir = mkdtempSync(join(tmpdir(), "cinline-gcc-"));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  writeFileSync(join(dir, "m.c"), src);
+  for (const mode of [32, 64] as const) {
+    const gcc = spawnSync("gcc", [`-m${mode}`, "-O0", "-S", "-o", "-", "m.c"], { cwd: dir, encoding: "utf8" });
+    if (gcc.status !== 0) return t.skip(`gcc -m${mode} -S failed here: ${gcc.stderr}`);
+    const truth = findSites(parseAsm(gcc.stdout, { fileName: "m.s", mode })).map((s) => [s.entry.id, s.annotated]);
+    const r = await analyseC(src, { mode });
+    const emitted = findSites(parseAsm(r.assembly, { fileName: "inline.s", mode })).map((s) => [s.entry.id, s.annotated]);
+    assert.deepEqual(emitted, truth, `-m${mode}`);
+    assert.deepEqual(r.sites.map((s) => [s.entry.id, s.range.line + 1, s.annotated]), [["cli", 3, true], ["hlt", 6, true], ["sti", 6, false], ["invd", 6, true], ["wbinvd", 7, true]]);
+  }
+});
+
+test("macro uses that multiply past the expansion limit, or name the macro itself, stop with a note; every site is still found", async () => {
+  const src = [
+    "#define B0 asm(\"cli\");",
+    ...Array.from({ length: 30 }, (_, i) => `#define B${i + 1} B${i} B${i}`), // 2^30 statements
+    "#define R() do { R(); asm(\"sti\"); } while (0)",                       // 32: cpp does not expand R inside R
+    "void f(void) { R(); B30; R(); asm(\"hlt\"); }",                          // 33
+  ].join("\n");
+  const r = await analyseC(src);
+  assert.deepEqual(r.sites.map((s) => [s.entry.id, s.range.line + 1]), [["cli", 1], ["sti", 32], ["hlt", 33]]);
+  const line = src.split("\n")[32]!;
+  assert.deepEqual(r.diagnostics.map((d) => [d.range.line + 1, line.slice(d.range.start, d.range.end), d.severity]), [[33, "B30", "info"]]);
+  assert.ok(r.assembly.split("\n").length < 6000);
+});
