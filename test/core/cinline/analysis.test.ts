@@ -386,3 +386,15 @@ test("macro uses that multiply past the expansion limit, or name the macro itsel
   assert.deepEqual(r.diagnostics.map((d) => [d.range.line + 1, line.slice(d.range.start, d.range.end), d.severity]), [[33, "B30", "info"]]);
   assert.ok(r.assembly.split("\n").length < 6000);
 });
+
+test("%z prints an operand's size suffix and %a an operand as an address, as GCC does: no junk after the mnemonic", async () => {
+  const src = [
+    "void a(unsigned long v) { asm volatile(\"push%z0 %0\\n\\tpopf%z0\" :: \"r\"(v)); }",
+    "void b(void *p) { asm volatile(\"invlpg %a0\" :: \"r\"(p) : \"memory\"); }",
+    "void c(void) { asm volatile(\"lidt %a0\" :: \"i\"(0x1000)); }",
+  ].join("\n");
+  const r = await analyseC(src);
+  assert.deepEqual(r.statements.map((s) => s.text), ["pushl %eax\n\tpopfl", "invlpg (%eax)", "lidt 0"]);
+  assert.deepEqual(r.diagnostics, []);
+  assert.deepEqual(sites(r).map(([id, line]) => [id, line]), [["popf", 1], ["invlpg", 2], ["lidt", 3]]);
+});
