@@ -254,6 +254,12 @@ function readAsm(node: Node, ctx: Context): Found {
     if (code.type === "concatenated_string" && code.namedChildren.some((c) => c !== null && c.type === "identifier")) {
       statement.unparsed = "the template pastes in a macro (identifier between strings) that this file does not define as a string: its text is unknown without the preprocessor";
     }
+    // `"mov %%cr" #n` in a #define body: tree-sitter takes the first string as the template and puts
+    // the `#n` beside it in an ERROR.
+    const stray = node.children.find((c) => c !== null && c.type === "ERROR" && c.startIndex >= code.endIndex && !afterColon(node, c));
+    if (stray !== undefined && stray !== null) {
+      statement.unparsed = `the template pastes in a macro parameter (#x or x##y) whose text is only known where the macro is used: ${SEEN_IN_BUILD}`;
+    }
     found.template = decodeTemplate(lits, ctx);
     const first = lits[0];
     const last = lits[lits.length - 1];
@@ -264,6 +270,15 @@ function readAsm(node: Node, ctx: Context): Found {
     }
   }
   return found;
+}
+
+/** Whether an operand list or `:` of the asm statement comes before `child`. */
+function afterColon(asm: Node, child: Node): boolean {
+  for (const c of asm.children) {
+    if (c === null || c.startIndex >= child.startIndex) return false;
+    if (c.text === ":" || c.type.startsWith("gnu_asm_") && c.type.endsWith("_list")) return true;
+  }
+  return false;
 }
 
 function stringValue(lit: Node): string {
@@ -446,7 +461,8 @@ function analyseStatements(found: Found[], emission: Emission, mode: CodeMode, f
     const said = new Set<string>();
     for (const d of file.diagnostics) {
       const owner = lineOwner[d.span.line];
-      if (owner === undefined || d.severity === "info") continue;
+      // A template read in part (unparsed) is not what the assembler sees: its complaints would mislead.
+      if (owner === undefined || d.severity === "info" || statements[owner.statement]!.unparsed !== undefined) continue;
       const a = owner.pos[owner.sub.map[owner.lineStart + d.span.start] ?? 0] ?? owner.pos[0];
       if (a === undefined) continue;
       const width = a.width ?? Math.max(1, d.span.end - d.span.start);

@@ -398,3 +398,16 @@ test("%z prints an operand's size suffix and %a an operand as an address, as GCC
   assert.deepEqual(r.diagnostics, []);
   assert.deepEqual(sites(r).map(([id, line]) => [id, line]), [["popf", 1], ["invlpg", 2], ["lidt", 3]]);
 });
+
+test("a #define body template with #param stringification is unanalysed, says so, and its known text gives sites but no assembler warnings", async () => {
+  const src = [
+    "#define LOAD(n, v) asm volatile(\"mov %0, %%cr\" #n :: \"r\"(v))",
+    "#define CLI_THEN(x) asm volatile(\"cli; \" #x)",
+    "void f(unsigned long v) { LOAD(4, v); CLI_THEN(nop); }",
+    "void g(void) { asm volatile(\"int $\" VECTOR_FROM_A_HEADER); }", // "int $" and the unknown rest: an int, no warning about "$"
+  ].join("\n");
+  const r = await analyseC(src);
+  // "mov %eax, %cr" was read as the whole template: an unknown register warning, a site lost unsaid.
+  assert.deepEqual(r.sites.map((s) => [s.entry.id, s.range.line + 1]), [["cli", 2], ["int", 4]]);
+  assert.deepEqual(r.diagnostics.map((d) => [d.range.line + 1, d.severity, /not analysed.*#x/.test(d.message)]), [[1, "info", true], [2, "info", true], [4, "info", false]]);
+});
