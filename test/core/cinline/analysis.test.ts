@@ -411,3 +411,30 @@ test("a #define body template with #param stringification is unanalysed, says so
   assert.deepEqual(r.sites.map((s) => [s.entry.id, s.range.line + 1]), [["cli", 2], ["int", 4]]);
   assert.deepEqual(r.diagnostics.map((d) => [d.range.line + 1, d.severity, /not analysed.*#x/.test(d.message)]), [[1, "info", true], [2, "info", true], [4, "info", false]]);
 });
+
+test("a header's include guard is no branch the file drops: its asm is analysed, as gcc compiles it where included", async (t) => {
+  const header = [
+    "#ifndef IRQ_H",                                                                 // 1: IRQ_H is defined below, not yet here
+    "#define IRQ_H",
+    "static inline void irq_off(void) { asm volatile(\"cli\" ::: \"memory\"); }",    // 3
+    "#ifndef IRQ_H",                                                                 // 4: defined above: dropped
+    "static inline void never(void) { asm volatile(\"hlt\"); }",
+    "#endif",
+    "#if !defined(LATER)",                                                           // 7: LATER is defined after: unknown here
+    "static inline void wake(void) { asm volatile(\"sti\"); }",                       // 8
+    "#endif",
+    "#define LATER",
+    "#endif",
+    "",
+  ].join("\n");
+  const r = await analyseC(header);
+  assert.deepEqual(r.sites.map((s) => [s.entry.id, s.range.line + 1]), [["cli", 3], ["sti", 8]]);
+  const dir = mkdtempSync(join(tmpdir(), "cinline-gcc-"));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  writeFileSync(join(dir, "irq.h"), header);
+  writeFileSync(join(dir, "m.c"), '#include "irq.h"\n#include "irq.h"\nvoid f(void) { irq_off(); wake(); }\n');
+  const gcc = spawnSync("gcc", ["-m32", "-O0", "-S", "-o", "-", "m.c"], { cwd: dir, encoding: "utf8" });
+  if (gcc.status !== 0) return t.skip(`gcc -m32 -S failed here: ${gcc.stderr}`);
+  const markers = [...gcc.stdout.matchAll(/^# (\d+) "irq\.h" 1\n\t(\w+)/gm)].map((m) => [m[2], Number(m[1])]);
+  assert.deepEqual(markers, [["cli", 3], ["sti", 8]]);
+});
