@@ -403,16 +403,19 @@ function analyseStatements(found: Found[], emission: Emission, mode: CodeMode, f
   // The templates one after another as gcc -S emits them (a macro's at each use): a .macro or an
   // .afterburn_noannotate in one asm statement is in force in the later ones.
   const asmLines: string[] = [];
-  const lineOwner: ({ statement: number; lineStart: number; sub: SubstitutedTemplate; pos: FilePoint[] } | undefined)[] = [];
+  // `emission`: which emission of a template the line is from (a macro's is emitted once per use).
+  const lineOwner: ({ statement: number; emission: number; lineStart: number; sub: SubstitutedTemplate; pos: FilePoint[] } | undefined)[] = [];
+  let emissions = 0;
   const assemblyLines: number[] = [];
   const emit = (index: number): void => {
     const f = found[index]!;
     const sub = subs[index];
     if (f.template === undefined || sub === undefined) return;
     const { lines, breakLength } = templateLines(sub.text);
+    const emission = emissions++;
     let start = 0;
     for (const [k, l] of lines.entries()) {
-      lineOwner.push({ statement: index, lineStart: start, sub, pos: f.template.pos });
+      lineOwner.push({ statement: index, emission, lineStart: start, sub, pos: f.template.pos });
       asmLines.push(l);
       // The line's C line is its first instruction character's: a leading "\t" often ends the literal before.
       const lead = l.search(/\S/);
@@ -435,8 +438,10 @@ function analyseStatements(found: Found[], emission: Emission, mode: CodeMode, f
   const sites: CSite[] = [];
   if (asmLines.length > 0) {
     const file = parseAsm(assembly, { mode, fileName: "inline.s" });
-    // A macro's template emitted at several uses gives its sites once: annotated when annotated at some use.
+    // A macro's template emitted at several uses gives its sites once (the n-th site of each emission is
+    // the same one): annotated when annotated at some use. Sites from one emission (a .rept) all count.
     const siteAt = new Map<string, number>();
+    const inEmission = new Map<number, number>();
     for (const s of findSites(file)) {
       const owner = lineOwner[s.span.line];
       if (owner === undefined) continue;
@@ -448,7 +453,9 @@ function analyseStatements(found: Found[], emission: Emission, mode: CodeMode, f
       const a = owner.pos[from ?? 0];
       const b = owner.pos[to ?? 0];
       if (a === undefined) continue;
-      const key = `${owner.statement}:${owner.lineStart}:${s.span.start}:${s.entry.id}`;
+      const nth = inEmission.get(owner.emission) ?? 0;
+      inEmission.set(owner.emission, nth + 1);
+      const key = `${owner.statement}:${nth}:${s.entry.id}`;
       const seen = siteAt.get(key);
       if (seen !== undefined) {
         if (s.annotated && !sites[seen]!.annotated) sites[seen] = { ...sites[seen]!, ...s, span: sites[seen]!.span };

@@ -438,3 +438,10 @@ test("a header's include guard is no branch the file drops: its asm is analysed,
   const markers = [...gcc.stdout.matchAll(/^# (\d+) "irq\.h" 1\n\t(\w+)/gm)].map((m) => [m[2], Number(m[1])]);
   assert.deepEqual(markers, [["cli", 3], ["sti", 8]]);
 });
+
+test("a macro used twice gives its sites once; a .rept in it gives all of its own", async () => {
+  const src = ["#define THREE() asm volatile(\".rept 3\\n\\tcli\\n.endr\")", "void f(void) { THREE(); THREE(); }"].join("\n");
+  const r = await analyseC(src);
+  assert.deepEqual(r.sites.map((s) => [s.entry.id, s.range.line + 1]), [["cli", 1], ["cli", 1], ["cli", 1]]);
+  assert.equal(r.assembly.split("\n").filter((l) => l.trim() === "cli").length, 2, "the template is emitted at each use");
+});
