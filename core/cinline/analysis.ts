@@ -11,7 +11,8 @@ import { cParserIfLoaded, loadCParser, type CParser } from "./parser.js";
 import { decodeEscape, substituteTemplate, type AsmOperand, type FilePoint, type SubstitutedTemplate } from "./template.js";
 import { Conditions } from "./conditional.js";
 import { parserText } from "./source.js";
-import { ASM_START, pasteStringMacros, pointKey, stringMacros, type Placeholder, type Placeholders } from "./string-macros.js";
+import { emissionOrder, macroUses, MAX_EXPANDED, type Emission } from "./emission.js";
+import { ASM_START, givenColumn, pasteStringMacros, pointKey, stringMacros, type ColumnShifts, type Placeholder, type Placeholders } from "./string-macros.js";
 
 export interface CSite extends AsmSite {
   /** Document range of the instruction in the C source. */
@@ -98,8 +99,14 @@ export function analyseCWith(cp: CParser, text: string, options: CAnalysisOption
     const pasted = pasteStringMacros(cp, source, tree, macros);
     tree = pasted.tree;
     const found: Found[] = [];
-    collect(cp, tree.rootNode, found, { shift: undefined, macros, placeholders: pasted.placeholders }, conditions);
-    return analyseStatements(found, mode, functionsOf(tree.rootNode));
+    const ctx: Context = { shift: undefined, macros, placeholders: pasted.placeholders, columns: pasted.columns };
+    collect(cp, tree.rootNode, found, ctx, conditions);
+    // Templates in file order (the statements' order); read in the order gcc emits them.
+    found.sort((a, b) => a.statement.range.line - b.statement.range.line || a.statement.range.start - b.statement.range.start);
+    const inMacros = found.some((f) => f.statement.macro !== undefined);
+    const uses = inMacros ? macroUses(tree.rootNode, macroNames(tree.rootNode, conditions), (p) => filePoint(p, ctx), conditions) : undefined;
+    const emission = uses === undefined ? { order: found.map((_, i) => i), unused: [] } : emissionOrder(found.map((f) => f.statement), uses);
+    return analyseStatements(found, emission, mode, functionsOf(tree.rootNode, ctx));
   } finally {
     tree.delete();
   }
@@ -136,6 +143,14 @@ interface Context {
   macros: ReadonlyMap<string, string>;
   /** Placeholder literals standing for those macros in this text. */
   placeholders: Placeholders | undefined;
+  /** Columns those placeholders added to the text read. */
+  columns?: ColumnShifts | undefined;
+}
+
+/** A point of the tree read, in the file. */
+function filePoint(p: FilePoint, ctx: Context): FilePoint {
+  const column = givenColumn(p.row, p.column, ctx.columns);
+  return shiftPoint(column === p.column ? p : { ...p, column }, ctx.shift);
 }
 
 function collect(cp: CParser, root: Node, out: Found[], ctx: Context, conditions?: Conditions): void {
@@ -143,7 +158,7 @@ function collect(cp: CParser, root: Node, out: Found[], ctx: Context, conditions
   // `asm(NAME)` with a NAME that is not a string this file defines: tree-sitter cannot make an asm
   // statement of it (an ERROR node). Say so rather than show nothing.
   for (const node of errorNodes(root)) {
-    if (!conditions?.dropped(node) && ASM_START.test(node.text) && node.descendantsOfType("gnu_asm_expression").length === 0) out.push(unreadable(node, ctx.shift));
+    if (!conditions?.dropped(node) && ASM_START.test(node.text) && node.descendantsOfType("gnu_asm_expression").length === 0) out.push(unreadable(node, ctx));
   }
   for (const node of root.descendantsOfType(types)) {
     if (node === null) continue;
@@ -167,8 +182,9 @@ function collect(cp: CParser, root: Node, out: Found[], ctx: Context, conditions
     const sub = pasted.tree;
     try {
       const before = out.length;
-      const shift = { row: value.startPosition.row, column: value.startPosition.column, prefix: WRAP_PREFIX.length, name };
-      collect(cp, sub.rootNode, out, { shift, macros: ctx.macros, placeholders: pasted.placeholders });
+      const at = filePoint(value.startPosition, ctx);
+      const shift = { row: at.row, column: at.column, prefix: WRAP_PREFIX.length, name };
+      collect(cp, sub.rootNode, out, { shift, macros: ctx.macros, placeholders: pasted.placeholders, columns: pasted.columns });
       for (let k = before; k < out.length; k++) out[k].statement.macro = name;
     } finally {
       sub.delete();
@@ -191,21 +207,20 @@ function errorNodes(root: Node): Node[] {
 const SEEN_IN_BUILD = "its sites show in the afterburned build (Afterburn File on this file runs gcc -S)";
 
 /** An asm statement at `node`, its template not read yet. */
-function statementAt(node: Node, shift: BodyShift | undefined): CAsmStatement {
-  const s = shiftPoint(node.startPosition, shift);
-  const e = shiftPoint(node.endPosition, shift);
+function statementAt(node: Node, ctx: Context): CAsmStatement {
+  const s = filePoint(node.startPosition, ctx);
+  const e = filePoint(node.endPosition, ctx);
   return { range: { line: s.row, start: s.column, end: s.row === e.row ? e.column : s.column + 3, endLine: e.row }, text: "", extended: false, goto: false };
 }
 
-function unreadable(node: Node, shift: BodyShift | undefined): Found {
-  const statement = statementAt(node, shift);
+function unreadable(node: Node, ctx: Context): Found {
+  const statement = statementAt(node, ctx);
   statement.unparsed = `its template is not a string literal (a macro this file does not define as a string?): ${SEEN_IN_BUILD}`;
   return { statement, operands: [], labels: [] };
 }
 
 function readAsm(node: Node, ctx: Context): Found {
-  const shift = ctx.shift;
-  const statement = statementAt(node, shift);
+  const statement = statementAt(node, ctx);
   const found: Found = { statement, operands: [], labels: [] };
   for (const c of node.children) {
     if (c === null) continue;
@@ -239,16 +254,31 @@ function readAsm(node: Node, ctx: Context): Found {
     if (code.type === "concatenated_string" && code.namedChildren.some((c) => c !== null && c.type === "identifier")) {
       statement.unparsed = "the template pastes in a macro (identifier between strings) that this file does not define as a string: its text is unknown without the preprocessor";
     }
+    // `"mov %%cr" #n` in a #define body: tree-sitter takes the first string as the template and puts
+    // the `#n` beside it in an ERROR.
+    const stray = node.children.find((c) => c !== null && c.type === "ERROR" && c.startIndex >= code.endIndex && !afterColon(node, c));
+    if (stray !== undefined && stray !== null) {
+      statement.unparsed = `the template pastes in a macro parameter (#x or x##y) whose text is only known where the macro is used: ${SEEN_IN_BUILD}`;
+    }
     found.template = decodeTemplate(lits, ctx);
     const first = lits[0];
     const last = lits[lits.length - 1];
     // The noannotate code action writes inside the first and last literals: not into a macro's name.
     if (first !== undefined && last !== undefined && placeholderAt(first, ctx) === undefined && placeholderAt(last, ctx) === undefined) {
-      statement.templateStart = shiftPoint({ row: first.startPosition.row, column: first.startPosition.column + 1 }, shift);
-      statement.templateEnd = shiftPoint({ row: last.endPosition.row, column: last.endPosition.column - 1 }, shift);
+      statement.templateStart = filePoint({ row: first.startPosition.row, column: first.startPosition.column + 1 }, ctx);
+      statement.templateEnd = filePoint({ row: last.endPosition.row, column: last.endPosition.column - 1 }, ctx);
     }
   }
   return found;
+}
+
+/** Whether an operand list or `:` of the asm statement comes before `child`. */
+function afterColon(asm: Node, child: Node): boolean {
+  for (const c of asm.children) {
+    if (c === null || c.startIndex >= child.startIndex) return false;
+    if (c.text === ":" || c.type.startsWith("gnu_asm_") && c.type.endsWith("_list")) return true;
+  }
+  return false;
 }
 
 function stringValue(lit: Node): string {
@@ -266,14 +296,13 @@ function placeholderAt(lit: Node, ctx: Context): Placeholder | undefined {
 }
 
 function decodeTemplate(lits: Node[], ctx: Context): { text: string; pos: FilePoint[] } {
-  const shift = ctx.shift;
   let text = "";
   const pos: FilePoint[] = [];
   for (const lit of lits) {
     const pasted = placeholderAt(lit, ctx);
     if (pasted !== undefined) {
       // Every character of a macro's text is at its name: a site from it covers the name.
-      const at = shiftPoint(lit.startPosition, shift);
+      const at = filePoint(lit.startPosition, ctx);
       text += pasted.text;
       for (let k = 0; k < pasted.text.length; k++) pos.push({ ...at, width: pasted.width });
       continue;
@@ -291,14 +320,14 @@ function decodeTemplate(lits: Node[], ctx: Context): { text: string; pos: FilePo
             continue;
           }
           text += t[i];
-          pos.push(shiftPoint({ row, column }, shift));
+          pos.push(filePoint({ row, column }, ctx));
           column++;
         }
       } else if (part.type === "escape_sequence") {
         // A backslash ending a line inside the literal splices the lines (C's phase 2): no character.
         if (/^\\\r?\n?$/.test(part.text) && part.text.length > 1) continue;
         text += decodeEscape(part.text);
-        pos.push(shiftPoint(part.startPosition, shift));
+        pos.push(filePoint(part.startPosition, ctx));
       }
     }
     // Adjacent literals are joined with nothing between them, as C does.
@@ -306,7 +335,7 @@ function decodeTemplate(lits: Node[], ctx: Context): { text: string; pos: FilePo
   return { text, pos };
 }
 
-function functionsOf(root: Node): CFunction[] {
+function functionsOf(root: Node, ctx: Context): CFunction[] {
   const out: CFunction[] = [];
   for (const f of root.descendantsOfType("function_definition")) {
     if (f === null) continue;
@@ -314,59 +343,105 @@ function functionsOf(root: Node): CFunction[] {
     while (d !== null && d.type !== "function_declarator") d = d.childForFieldName("declarator");
     const id = d?.childForFieldName("declarator");
     if (id === null || id === undefined) continue;
-    out.push({ name: id.text, line: id.startPosition.row, start: id.startPosition.column, end: id.endPosition.column, endLine: f.endPosition.row });
+    const start = filePoint(id.startPosition, ctx);
+    const end = filePoint(id.endPosition, ctx);
+    out.push({ name: id.text, line: start.row, start: start.column, end: end.column, endLine: f.endPosition.row });
   }
   return out;
 }
 
-function analyseStatements(found: Found[], mode: CodeMode, functions: CFunction[]): CAnalysisResult {
-  // Templates in file order, one after another, as they appear in gcc's -S output: a .macro or an
-  // .afterburn_noannotate in one asm statement is in force in the later ones.
-  found.sort((a, b) => a.statement.range.line - b.statement.range.line || a.statement.range.start - b.statement.range.start);
+/** Names the file #defines (in branches not surely dropped). */
+function macroNames(root: Node, conditions: Conditions): Set<string> {
+  const names = new Set<string>();
+  for (const d of root.descendantsOfType(["preproc_def", "preproc_function_def"])) {
+    const name = d?.childForFieldName("name")?.text;
+    if (d !== null && name !== undefined && !conditions.dropped(d)) names.add(name);
+  }
+  return names;
+}
+
+/** A template's lines as the assembler parser breaks them (a lone "\r" too), each with the length of its break. */
+function templateLines(text: string): { lines: string[]; breakLength: number[] } {
+  const breaks = /\r\n|\r|\n/g;
+  const lines: string[] = [];
+  const breakLength: number[] = [];
+  let from = 0;
+  for (let m = breaks.exec(text); m !== null; m = breaks.exec(text)) {
+    lines.push(text.slice(from, m.index));
+    breakLength.push(m[0].length);
+    from = m.index + m[0].length;
+  }
+  lines.push(text.slice(from));
+  breakLength.push(1);
+  return { lines, breakLength };
+}
+
+/** Put between the emitted templates and those of unused macros: each of those starts annotated. */
+const UNUSED_MACROS_START = ".afterburn_annotate";
+
+function analyseStatements(found: Found[], emission: Emission, mode: CodeMode, functions: CFunction[]): CAnalysisResult {
   const statements: CAsmStatement[] = [];
   const diagnostics: CDiagnostic[] = [];
-  const asmLines: string[] = [];
-  const lineOwner: { statement: number; lineStart: number; sub: SubstitutedTemplate; pos: FilePoint[] }[] = [];
-  const assemblyLines: number[] = [];
+  const subs: (SubstitutedTemplate | undefined)[] = [];
   for (const f of found) {
-    const index = statements.length;
     statements.push(f.statement);
     const fn = functions.find((x) => x.line <= f.statement.range.line && x.endLine >= f.statement.range.line);
     if (fn) f.statement.functionName = fn.name;
     if (f.statement.unparsed !== undefined) {
       diagnostics.push({ range: f.statement.range, message: `asm statement not analysed: ${f.statement.unparsed}`, severity: "info" });
     }
-    if (f.template === undefined) continue;
+    if (f.template === undefined) {
+      subs.push(undefined);
+      continue;
+    }
     const sub: SubstitutedTemplate = f.statement.extended
       ? substituteTemplate(f.template.text, f.operands, f.labels)
       : { text: f.template.text, map: [...f.template.text].map((_, i) => i).concat(f.template.text.length), ends: [...f.template.text].map((_, i) => i + 1).concat(f.template.text.length) };
     f.statement.text = sub.text;
+    subs.push(sub);
+  }
+  // The templates one after another as gcc -S emits them (a macro's at each use): a .macro or an
+  // .afterburn_noannotate in one asm statement is in force in the later ones.
+  const asmLines: string[] = [];
+  // `emission`: which emission of a template the line is from (a macro's is emitted once per use).
+  const lineOwner: ({ statement: number; emission: number; lineStart: number; sub: SubstitutedTemplate; pos: FilePoint[] } | undefined)[] = [];
+  let emissions = 0;
+  const assemblyLines: number[] = [];
+  const emit = (index: number): void => {
+    const f = found[index]!;
+    const sub = subs[index];
+    if (f.template === undefined || sub === undefined) return;
+    const { lines, breakLength } = templateLines(sub.text);
+    const emission = emissions++;
     let start = 0;
-    // Lines as the assembler parser breaks them (a lone "\r" too), each with the length of its break.
-    const breaks = /\r\n|\r|\n/g;
-    const lines: string[] = [];
-    const breakLength: number[] = [];
-    let from = 0;
-    for (let m = breaks.exec(sub.text); m !== null; m = breaks.exec(sub.text)) {
-      lines.push(sub.text.slice(from, m.index));
-      breakLength.push(m[0].length);
-      from = m.index + m[0].length;
-    }
-    lines.push(sub.text.slice(from));
-    breakLength.push(1);
     for (const [k, l] of lines.entries()) {
-      lineOwner.push({ statement: index, lineStart: start, sub, pos: f.template.pos });
+      lineOwner.push({ statement: index, emission, lineStart: start, sub, pos: f.template.pos });
       asmLines.push(l);
       // The line's C line is its first instruction character's: a leading "\t" often ends the literal before.
       const lead = l.search(/\S/);
       assemblyLines.push(f.template.pos[sub.map[start + Math.max(0, lead)] ?? 0]?.row ?? f.statement.range.line);
       start += l.length + breakLength[k]!;
     }
+  };
+  for (const i of emission.order) emit(i);
+  if (emission.stoppedAt !== undefined) {
+    const { name, at } = emission.stoppedAt;
+    diagnostics.push({ range: { line: at.row, start: at.column, end: at.column + name.length }, message: `macro uses here and after are not expanded (over ${MAX_EXPANDED} asm statements from macros): .afterburn_noannotate regions may not be followed past this point`, severity: "info" });
+  }
+  if (emission.unused.some((i) => subs[i] !== undefined)) {
+    asmLines.push(UNUSED_MACROS_START);
+    assemblyLines.push(-1);
+    lineOwner.push(undefined);
+    for (const i of emission.unused) emit(i);
   }
   const assembly = asmLines.join("\n");
   const sites: CSite[] = [];
   if (asmLines.length > 0) {
     const file = parseAsm(assembly, { mode, fileName: "inline.s" });
+    // A macro's template emitted at several uses gives its sites once (the n-th site of each emission is
+    // the same one): annotated when annotated at some use. Sites from one emission (a .rept) all count.
+    const siteAt = new Map<string, number>();
+    const inEmission = new Map<number, number>();
     for (const s of findSites(file)) {
       const owner = lineOwner[s.span.line];
       if (owner === undefined) continue;
@@ -378,17 +453,34 @@ function analyseStatements(found: Found[], mode: CodeMode, functions: CFunction[
       const a = owner.pos[from ?? 0];
       const b = owner.pos[to ?? 0];
       if (a === undefined) continue;
+      const nth = inEmission.get(owner.emission) ?? 0;
+      inEmission.set(owner.emission, nth + 1);
+      const key = `${owner.statement}:${nth}:${s.entry.id}`;
+      const seen = siteAt.get(key);
+      if (seen !== undefined) {
+        if (s.annotated && !sites[seen]!.annotated) sites[seen] = { ...sites[seen]!, ...s, span: sites[seen]!.span };
+        continue;
+      }
       const range: Span = { line: a.row, start: a.column, end: b !== undefined && b.row === a.row ? b.column + (b.width ?? 1) : a.column + s.mnemonic.length };
+      siteAt.set(key, sites.length);
       sites.push({ ...s, range, statement: owner.statement });
     }
+    const said = new Set<string>();
     for (const d of file.diagnostics) {
       const owner = lineOwner[d.span.line];
-      if (owner === undefined || d.severity === "info") continue;
+      // A template read in part (unparsed) is not what the assembler sees: its complaints would mislead.
+      if (owner === undefined || d.severity === "info" || statements[owner.statement]!.unparsed !== undefined) continue;
       const a = owner.pos[owner.sub.map[owner.lineStart + d.span.start] ?? 0] ?? owner.pos[0];
       if (a === undefined) continue;
       const width = a.width ?? Math.max(1, d.span.end - d.span.start);
-      diagnostics.push({ range: { line: a.row, start: a.column, end: a.column + width }, message: `in asm template: ${d.message}`, severity: d.severity === "error" ? "warning" : d.severity });
+      const message = `in asm template: ${d.message}`;
+      const key = `${a.row}:${a.column}:${message}`;
+      if (said.has(key)) continue;
+      said.add(key);
+      diagnostics.push({ range: { line: a.row, start: a.column, end: a.column + width }, message, severity: d.severity === "error" ? "warning" : d.severity });
     }
   }
+  // In file order, as the editor lists them (a macro's sites come from its first use in emission order).
+  sites.sort((x, y) => x.range.line - y.range.line || x.range.start - y.range.start);
   return { statements, sites, functions, diagnostics, assembly, assemblyLines };
 }

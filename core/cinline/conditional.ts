@@ -1,6 +1,6 @@
 // Preprocessor branches around inline asm: an asm statement in a branch the preprocessor is sure to
 // drop (`#if 0`, the `#ifdef __x86_64__` arm of a 32-bit build, `#ifndef` of a name this file
-// defines) is not compiled, so it has no sites. Only what the file itself settles is decided, with
+// defines above it) is not compiled, so it has no sites. Only what the file itself settles is decided, with
 // the same condition evaluator as .S files (core/asm/cpp.ts): names from headers or -D flags are
 // unknown, and a branch that depends on one stays analysed.
 
@@ -12,10 +12,17 @@ const ARCH_32 = ["__i386__", "__i386", "i386"];
 const ARCH_64 = ["__x86_64__", "__x86_64", "__amd64__", "__amd64", "__LP64__", "_LP64"];
 
 export class Conditions {
-  /** Names known to be defined (true) or not (false); a name absent here is unknown. */
+  /** Names known to be defined (true) or not (false) before the file's first line; a name absent here is unknown. */
   private readonly defined = new Map<string, boolean>();
   /** Constant values of known names (0 for a name surely not defined, as #if reads it). */
   private readonly values = new Map<string, number>();
+  /**
+   * The file's #defines in file order, by row (rows are the same in every parse of the text). A name is
+   * known at a condition only when defined on an earlier row: `#ifndef GUARD` / `#define GUARD` is an
+   * include guard, not a branch the file drops.
+   */
+  private readonly defines: { name: string; row: number; value: string | undefined }[] = [];
+  private readonly known = new Map<number, { defined: Map<string, boolean>; values: Map<string, number> }>();
 
   /** The predefined architecture macros of `mode`, `__AFTERBURN__` (afterburn-cc defines it), and the file's own #defines. */
   constructor(root: Node, mode: CodeMode) {
@@ -35,20 +42,39 @@ export class Conditions {
       }
       const name = d.childForFieldName("name")?.text;
       if (!name) continue;
-      // A function-like macro, or a body that is no constant: defined, value unknown.
-      const value = d.type === "preproc_def" ? constantValue(d.childForFieldName("value")?.text ?? "", this.values) : undefined;
-      this.know(name, true, value);
+      // A function-like macro: defined, value unknown.
+      this.defines.push({ name, row: d.startPosition.row, value: d.type === "preproc_def" ? (d.childForFieldName("value")?.text ?? "") : undefined });
     }
     for (const n of undefinedSomewhere) {
       this.defined.delete(n);
       this.values.delete(n);
     }
+    this.defines = this.defines.filter((d) => !undefinedSomewhere.has(d.name)).sort((a, b) => a.row - b.row);
   }
 
   private know(name: string, defined: boolean, value: number | undefined): void {
     this.defined.set(name, defined);
     if (value === undefined) this.values.delete(name);
     else this.values.set(name, value);
+  }
+
+  /** What is known at the start of `row`: the names known before the file, and the #defines above it. */
+  private knownAt(row: number): { defined: Map<string, boolean>; values: Map<string, number> } {
+    let k = this.known.get(row);
+    if (k !== undefined) return k;
+    const defined = new Map(this.defined);
+    const values = new Map(this.values);
+    for (const d of this.defines) {
+      if (d.row >= row) break;
+      defined.set(d.name, true);
+      // A body that is no constant: defined, value unknown.
+      const v = d.value === undefined ? undefined : constantValue(d.value, values);
+      if (v === undefined) values.delete(d.name);
+      else values.set(d.name, v);
+    }
+    k = { defined, values };
+    this.known.set(row, k);
+    return k;
   }
 
   /** Whether the preprocessor surely drops `node` (it lies in a branch whose condition the file settles against it). */
@@ -65,13 +91,14 @@ export class Conditions {
   }
 
   private condition(a: Node): Truth {
+    const { defined, values } = this.knownAt(a.startPosition.row);
     if (a.type === "preproc_ifdef" || a.type === "preproc_elifdef") {
-      const d = this.defined.get(a.childForFieldName("name")?.text ?? "");
+      const d = defined.get(a.childForFieldName("name")?.text ?? "");
       if (d === undefined) return 2;
       const negated = /^#\s*(ifndef|elifndef)/.test(a.text);
       return d !== negated ? 1 : 0;
     }
     const c = a.childForFieldName("condition");
-    return c === null ? 2 : evaluateCondition(c.text, this.defined, this.values);
+    return c === null ? 2 : evaluateCondition(c.text, defined, values);
   }
 }

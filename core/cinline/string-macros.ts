@@ -3,8 +3,9 @@
 // the grammar wants a string (an ERROR node, or an identifier inside the concatenation), so the site was
 // either missed silently or reported as unreadable. When the file itself defines the name as nothing but
 // string literals, the template's text is settled: each use inside an asm template is replaced by a
-// placeholder literal of the same width (columns stay put), the text is parsed again, and the template
-// reader pastes the macro's text in at the placeholder.
+// placeholder literal of the same width (columns stay put; a one-character name's `""` is one wider, and
+// the columns after it are mapped back), the text is parsed again, and the template reader pastes the
+// macro's text in at the placeholder.
 
 import type { Node, Tree } from "web-tree-sitter";
 import type { CParser } from "./parser.js";
@@ -127,34 +128,72 @@ function inTemplate(id: Node): boolean {
 }
 
 /**
- * The tree to read: `tree` itself when no string macro is used in an asm template, else the parse of
- * `text` with each such use replaced by a placeholder literal of the same width (then `tree` is
- * deleted). Names of one character have no room for two quotes and are left alone.
+ * Columns a re-parsed text gained over the text given, per row: a placeholder for a one-character name
+ * (`C` -> `""`) is a column wider than the name. A point at or right of `at` (a re-parsed column) is `by`
+ * columns further right than in the text given.
  */
-export function pasteStringMacros(cp: CParser, text: string, tree: Tree, macros: ReadonlyMap<string, string>): { tree: Tree; placeholders?: Placeholders } {
+export type ColumnShifts = Map<number, { at: number; by: number }[]>;
+
+/** `column` of the re-parsed text on `row`, in the text given. */
+export function givenColumn(row: number, column: number, shifts: ColumnShifts | undefined): number {
+  const list = shifts?.get(row);
+  if (list === undefined) return column;
+  let c = column;
+  for (const s of list) if (column >= s.at) c -= s.by;
+  return c;
+}
+
+export interface Pasted {
+  tree: Tree;
+  placeholders?: Placeholders;
+  columns?: ColumnShifts;
+}
+
+/**
+ * The tree to read: `tree` itself when no string macro is used in an asm template, else the parse of
+ * `text` with each such use replaced by a placeholder literal (then `tree` is deleted). A placeholder is
+ * as wide as the name (columns stay put), except for a one-character name: `""` is a column wider,
+ * recorded in `columns`.
+ */
+export function pasteStringMacros(cp: CParser, text: string, tree: Tree, macros: ReadonlyMap<string, string>): Pasted {
   if (macros.size === 0) return { tree };
   const lineStarts = [0];
   for (let i = text.indexOf("\n"); i >= 0; i = text.indexOf("\n", i + 1)) lineStarts.push(i + 1);
-  const placeholders: Placeholders = new Map();
-  const edits: { at: number; width: number }[] = [];
+  const edits: { at: number; row: number; column: number; name: string; pasted: string }[] = [];
   for (const id of tree.rootNode.descendantsOfType("identifier")) {
-    if (id === null || id.text.length < 2) continue;
+    if (id === null) continue;
     const pasted = macros.get(id.text);
     if (pasted === undefined || !inTemplate(id)) continue;
     const { row, column } = id.startPosition;
-    placeholders.set(pointKey(row, column), { name: id.text, text: pasted, width: id.text.length });
     // Columns are UTF-16 units, as JS strings index; tree-sitter's columns here are too (parsed from a JS string).
-    edits.push({ at: lineStarts[row]! + column, width: id.text.length });
+    edits.push({ at: lineStarts[row]! + column, row, column, name: id.text, pasted });
   }
   if (edits.length === 0) return { tree };
+  const placeholders: Placeholders = new Map();
+  const columns: ColumnShifts = new Map();
   let out = "";
   let last = 0;
+  let row = -1;
+  let gained = 0;
   for (const e of edits.sort((a, b) => a.at - b.at)) {
-    out += text.slice(last, e.at) + '"' + "_".repeat(e.width - 2) + '"';
-    last = e.at + e.width;
+    if (e.row !== row) {
+      row = e.row;
+      gained = 0;
+    }
+    const width = e.name.length;
+    const column = e.column + gained;
+    placeholders.set(pointKey(e.row, column), { name: e.name, text: e.pasted, width });
+    out += text.slice(last, e.at) + '"' + "_".repeat(Math.max(0, width - 2)) + '"';
+    last = e.at + width;
+    if (width < 2) {
+      const list = columns.get(e.row) ?? [];
+      list.push({ at: column + 1, by: 2 - width });
+      columns.set(e.row, list);
+      gained += 2 - width;
+    }
   }
   const reparsed = cp.parser.parse(out + text.slice(last));
   if (reparsed === null) return { tree };
   tree.delete();
-  return { tree: reparsed, placeholders };
+  return columns.size > 0 ? { tree: reparsed, placeholders, columns } : { tree: reparsed, placeholders };
 }

@@ -52,6 +52,11 @@ function operandText(operands: readonly AsmOperand[], index: number, modifier: s
   let reg: string | undefined;
   for (const ch of c) if (REG32[ch] !== undefined) { reg = REG32[ch]; break; }
   if (reg === undefined && /[rqRQlgxyU]/.test(c)) reg = "eax";
+  // %z: the operand's size as an instruction suffix (`pop%z0` is `popl` for a 32-bit operand), which is
+  // the width the registers here are printed in.
+  if (modifier === "z") return "l";
+  // %a: the operand as an address (`invlpg %a0` with "r"(p) is `invlpg (%eax)`; a constant is bare).
+  if (modifier === "a") return reg !== undefined || /[moVp<>]/.test(c) ? `(%${reg ?? "eax"})` : "0";
   if (reg !== undefined) {
     const io = modifier === "" ? PORT_IO.exec(mnemonic) : null;
     if (io !== null) modifier = reg === "edx" ? "w" : (SUFFIX_WIDTH[io[2]!] ?? "");

@@ -76,3 +76,12 @@ test("a C file without asm gets empty diagnostics; edits adding asm are picked u
   const e = await client.changeAndWait(uri, 2, [{ range: range(0, 24, 0, 24), text: "__asm__(\"hlt\"); " }]);
   assert.deepEqual(e.diagnostics.map((x) => [x.code, x.range.start.character]), [["hlt", 33]]);
 });
+
+test("a #define's site is shown as annotated or not by where the macro is used, not where it is defined", async () => {
+  const uri = "file:///tmp/afterburn-test/macro-region.c";
+  const text = ['#define OFF() asm volatile("cli")', "void f(void) {", '  asm(".afterburn_noannotate");', "  OFF();", '  asm(".afterburn_annotate");', "}", ""].join("\n");
+  const d = await client.openAndWait(uri, text, "c");
+  const cli = d.diagnostics.find((x) => x.code === "cli");
+  // Severity 4 (hint): found, not annotated, as the Exclude action's result above.
+  assert.deepEqual([cli?.range.start.line, cli?.severity], [0, 4]);
+});
