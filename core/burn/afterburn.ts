@@ -422,8 +422,9 @@ function burn(text: string, options: BurnOptions): Burnt {
     const st = es.statement;
     if (st.kind !== "label") noteBytes(es);
     const prefixes = prefixRun;
-    // Labels between a prefix and its instruction do not part them (the fast path does not list labels).
-    if (st.kind !== "label") prefixRun = isPrefixOnly(st) ? [...prefixes, i] : noPrefixes;
+    // Labels and cpp or comment lines (`#undef`, line markers: comments to GNU as) between a prefix
+    // and its instruction do not part them: `ds` / `#undef` / `popf` assembles as `ds popf`.
+    if (st.kind !== "label" && st.kind !== "preprocessor") prefixRun = isPrefixOnly(st) ? [...prefixes, i] : noPrefixes;
     const inline = es.expansion ? inlined.get(originKey(outermost(es.expansion))) : undefined;
     if (st.kind === "directive") {
       const consumed = handleDirective(st, es);

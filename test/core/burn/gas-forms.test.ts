@@ -132,7 +132,7 @@ test(".altmacro: a parameter named as a word of the record the afterburner write
 test("sensitive instructions written as .byte in a code section are listed, not annotated, with a warning at their line naming what they encode", async () => {
   const src = [
     "\t.text",
-    "f:\t.byte 0x0f,0x01,0xd0", // xgetbv: not sensitive
+    "f:\t.byte 0xf3,0x90", // pause: not sensitive
     "\t.byte 0x0f, 0x20",
     "\t.byte 0xd8", // with the line before: mov %cr3,%eax
     "\t.byte 0xfa # cli",
@@ -158,4 +158,9 @@ test("sensitive instructions written as .byte in a code section are listed, not 
     assert.match(warnings[2], /^k\.S:10: .*encodes 'mov %eax,%cr3' \(mov-to-cr3\)/);
     assert.equal(r.output, withoutMacro, "the bytes are left as they are");
   }
+});
+
+test("a lone prefix, then comment or cpp-looking lines (#undef, a line marker), then its instruction: one instruction to GNU as, the record covers the prefix on both parser paths", async () => {
+  const src = ["\t.text", "\tds", "#undef X", "\tpopf", "\trep", '# 7 "a.c"', "\tinsb", "\tds", "#define Y 1", "\tpushfl", ""].join("\n");
+  assert.equal(await truth(src), 3);
 });
