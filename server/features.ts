@@ -679,6 +679,13 @@ function previewOf(doc: OpenDocument, range?: Range): Omit<PreviewResult, "versi
   for (let i = 0; i < lines.length; i++) {
     const srcLine = c.assemblyLines[i] ?? -1;
     if (range && (srcLine < range.start.line || srcLine > range.end.line)) continue;
+    if (srcLine < 0) {
+      // No C line: the line the C analysis puts before the templates of macros nothing uses.
+      if (last !== srcLine) out.push(`# ${name}: #define bodies no code here uses (gcc emits their asm only where a macro is used)`);
+      last = srcLine;
+      if (lines[i].trim() !== "") out.push(lines[i]);
+      continue;
+    }
     if (srcLine !== last) out.push(`# ${name}:${srcLine + 1}`);
     last = srcLine;
     out.push(lines[i]);

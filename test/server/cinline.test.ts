@@ -55,6 +55,15 @@ test("preview of a C file burns the templates with the very same core/burn call"
   assert.equal(p.sites, 2);
 });
 
+test("preview of a C file with a #define nobody uses: its asm comes under a heading that says so, with no line 0", async () => {
+  const uri = "file:///tmp/afterburn-test/unused-macro.c";
+  const text = ['#define IRQ_OFF asm volatile("cli")', '#define UNUSED asm volatile("hlt")', 'void f(void) { IRQ_OFF; asm("sti"); }', ""].join("\n");
+  await client.openAndWait(uri, text, "c");
+  const p = await client.request("afterburn/preview", { uri });
+  assert.doesNotMatch(p.text, /unused-macro\.c:0\b/);
+  assert.match(p.text, /# unused-macro\.c: #define bodies no code here uses[^\n]*\n# unused-macro\.c:2\n.*hlt; \.fill/);
+});
+
 test("Exclude from afterburning in C edits the template; the re-analysed site is not annotated", async () => {
   const uri = "file:///tmp/afterburn-test/exclude.c";
   const text = "void f(void) { asm volatile(\"cli\"); }\n";
