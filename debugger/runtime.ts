@@ -50,7 +50,8 @@ export interface CodeBreakpoint {
   condition?: string;
   hitCondition?: string;
   logMessage?: string;
-  hits: number;
+  /** Hits so far, one count per client breakpoint: the addresses of a line (inlined, in a .rept) share it. */
+  count: { hits: number };
 }
 
 export type DataAccess = "read" | "write" | "readWrite";
@@ -256,11 +257,18 @@ export class GuestRuntime {
   // ------------------------------------------------------------------ breakpoints
 
   /** Replace the breakpoints of one group (a source file, the function list, the instruction list). */
-  setCodeBreakpoints(group: string, kind: BreakpointKind, list: Omit<CodeBreakpoint, "hits" | "kind" | "group">[]): CodeBreakpoint[] {
+  setCodeBreakpoints(group: string, kind: BreakpointKind, list: Omit<CodeBreakpoint, "count" | "kind" | "group">[]): CodeBreakpoint[] {
     const old = this.codeBps.filter((b) => b.group === group);
+    // A breakpoint set again unchanged (the client resends a file's list) keeps its count.
+    const counts = new Map<number, { hits: number }>();
     const out = list.map((b) => {
-      const prev = old.find((o) => o.address === b.address && o.condition === b.condition && o.hitCondition === b.hitCondition);
-      return { ...b, kind, group, hits: prev?.hits ?? 0 };
+      let count = counts.get(b.id);
+      if (!count) {
+        const prev = old.find((o) => o.address === b.address && o.condition === b.condition && o.hitCondition === b.hitCondition);
+        count = { hits: prev?.count.hits ?? 0 };
+        counts.set(b.id, count);
+      }
+      return { ...b, kind, group, count };
     });
     this.codeBps = [...this.codeBps.filter((b) => b.group !== group), ...out];
     this.armBreakpoints();
@@ -317,10 +325,10 @@ export class GuestRuntime {
         if (!ok) continue;
       }
       if (countHits) {
-        b.hits++;
+        b.count.hits++;
         if (b.hitCondition) {
           try {
-            if (!hitConditionMet(b.hitCondition, b.hits)) continue;
+            if (!hitConditionMet(b.hitCondition, b.count.hits)) continue;
           } catch (e) {
             this.events.log(`${(e as Error).message}\n`);
           }
@@ -330,6 +338,8 @@ export class GuestRuntime {
           continue;
         }
       }
+      // A log point never stops, replayed (reverse continue) or not.
+      if (b.logMessage !== undefined) continue;
       stop.push(b);
     }
     return stop;

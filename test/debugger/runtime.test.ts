@@ -229,3 +229,53 @@ _start:
     assert.equal(guest.machine.memory.read32(0x300000 - 4), 0);
   });
 });
+
+describe("debugger runtime: breakpoints with several addresses, hit counts and log points", () => {
+  /** The addresses of a source line, as the session sets them (one id for them all). */
+  const lineAddresses = (info: DebugInfo, rel: string, text: string) => {
+    const file = source(rel);
+    const line = readFileSync(file, "utf8").split("\n").findIndex((l) => l.includes(text)) + 1;
+    return info.lineTable!.lineToAddresses(file, line)!.addresses;
+  };
+
+  it("a hit count counts the hits of the breakpoint, not of each of its addresses", async () => {
+    // cli() is inlined at several call sites: one breakpoint on its line has an address at each.
+    const plain = start(elfs.interrupts);
+    const addresses = lineAddresses(plain.info, "lib/x86.h", "static inline void cli(void)");
+    assert.ok(addresses.length >= 2, "cli() is inlined in more than one place");
+    plain.rt.setCodeBreakpoints("source", "source", addresses.map((address) => ({ id: 1, address })));
+    const hits: ReturnType<typeof plain.state>[] = [];
+    for (let i = 0; i < 2; i++) {
+      const p = plain.next();
+      plain.rt.continue();
+      assert.equal((await p).reason, "breakpoint");
+      hits.push(plain.state());
+    }
+    assert.notEqual(hits[0].eip, hits[1].eip, "the first two hits are at different call sites");
+
+    const counted = start(elfs.interrupts);
+    counted.rt.setCodeBreakpoints("source", "source", addresses.map((address) => ({ id: 1, address, hitCondition: "2" })));
+    const p = counted.next();
+    counted.rt.continue();
+    assert.equal((await p).reason, "breakpoint");
+    assert.deepEqual(counted.state(), hits[1], "stopped on the second hit of the breakpoint");
+  });
+
+  it("reverse continue does not stop at a log point", async () => {
+    const { rt, info, next, state } = start(elfs.interrupts);
+    const logged = lineAddresses(info, "interrupts/interrupts.c", "soft_ints++;");
+    const stop = lineAddresses(info, "interrupts/interrupts.c", 'kprintf("waited for');
+    rt.setCodeBreakpoints("log", "source", logged.map((address) => ({ id: 1, address, logMessage: "soft" })));
+    rt.setCodeBreakpoints("stop", "source", stop.map((address) => ({ id: 2, address })));
+    let p = next();
+    rt.continue();
+    assert.deepEqual((await p as StopInfo).breakpointIds, [2]);
+    const start0 = rt.historyStart;
+    p = next();
+    rt.reverseContinue();
+    const back = (await p) as StopInfo;
+    assert.equal(back.reason, "step", JSON.stringify(back));
+    assert.match(back.description, /start of the recorded history/);
+    assert.equal(state().count, start0);
+  });
+});
