@@ -279,3 +279,57 @@ describe("debugger runtime: breakpoints with several addresses, hit counts and l
     assert.equal(state().count, start0);
   });
 });
+
+describe("debugger runtime: software interrupts and the wedge", () => {
+  /** A runtime stopped at kmain's `int $0x30` (a site: padded on raw/trap/vtx, a wedge call on xen/l4). */
+  async function atInt(backend: BackendName) {
+    const r = start(elfs.interrupts, { backend });
+    const site = r.guest.sites.find((s) => s.catalogueId === "int" && r.info.functionAt(s.start)?.name === "kmain");
+    assert.ok(site, `${backend}: kmain's int $0x30 is a site`);
+    r.rt.setCodeBreakpoints("instruction", "instruction", [{ id: 1, address: site.start }]);
+    const p = r.next();
+    r.rt.continue();
+    assert.equal((await p).reason, "instruction breakpoint");
+    r.rt.setCodeBreakpoints("instruction", "instruction", []);
+    const softInts = () => r.guest.machine.cpu.readLinear(r.info.lookupAny("soft_ints")!.address, 4)[0];
+    return { ...r, site, softInts };
+  }
+  const BACKENDS = ["raw", "trap", "vtx", "xen", "l4"] as const;
+
+  it("a step over int $0x30, by instruction or by line, runs the handler and stops past the int, in kmain, on every backend", async () => {
+    for (const backend of BACKENDS) {
+      for (const how of ["instruction", "line"] as const) {
+        const r = await atInt(backend);
+        const line = r.info.lineAt(r.site.start)!.line;
+        assert.equal(r.softInts(), 0);
+        const p = r.next();
+        if (how === "instruction") r.rt.stepInstruction(true);
+        else r.rt.stepLine("over");
+        const stop = (await p) as StopInfo;
+        assert.equal(stop.reason, "step", `${backend} ${how}: ${JSON.stringify(stop)}`);
+        const eip = r.state().eip;
+        assert.equal(r.info.functionAt(eip)?.name, "kmain", `${backend} ${how}: stopped at ${stop.description}`);
+        assert.equal(r.softInts(), 1, `${backend} ${how}: the handler ran`);
+        if (how === "instruction") assert.ok(eip > r.site.start && eip <= r.site.end, `${backend}: past the int, at ${stop.description}`);
+        else assert.ok(r.info.lineAt(eip)!.line > line, `${backend}: on a later line, at ${stop.description}`);
+      }
+    }
+  });
+
+  it("a step back from past a site's wedge call lands in the guest, where raw's does, not at the wedge's entry", async () => {
+    const landed = new Map<string, number>();
+    for (const backend of BACKENDS) {
+      const r = await atInt(backend);
+      let p = r.next();
+      r.rt.stepInstruction(true);
+      await p;
+      p = r.next();
+      r.rt.stepBackInstruction();
+      const stop = (await p) as StopInfo;
+      assert.equal(stop.reason, "step");
+      assert.ok(!inWedge(r.state().eip), `${backend}: ${stop.description}`);
+      landed.set(backend, r.state().eip);
+    }
+    for (const [backend, eip] of landed) assert.equal(eip, landed.get("raw"), backend);
+  });
+});
