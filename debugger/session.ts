@@ -72,6 +72,15 @@ export interface AfterburnLaunchArguments extends DebugProtocol.LaunchRequestArg
   trace?: boolean;
 }
 
+/** A guest loaded for a launch or restart, not yet the session's. */
+interface LoadedGuest {
+  program: Program;
+  guest: DebugGuest;
+  info: DebugInfo;
+  /** The runtime the guest's callbacks (console, exceptions) go to, once there is one. */
+  holder: { runtime?: GuestRuntime };
+}
+
 const THREAD_ID = 1;
 const DATA_ACCESS: readonly DebugProtocol.DataBreakpointAccessType[] = ["read", "write", "readWrite"];
 const LEDGER_EVENT_INTERVAL_MS = 100;
@@ -242,15 +251,16 @@ export class AfterburnSession extends LoggingDebugSession {
   }
 
   protected override async launchRequest(response: DebugProtocol.LaunchResponse, args: AfterburnLaunchArguments): Promise<void> {
-    // A launch in a session that already has a guest replaces it: the old one must stop running.
-    if (this.runtime) this.teardown();
-    this.launchArgs = args;
+    let loaded: LoadedGuest;
     try {
-      await this.load(args);
+      loaded = await this.load(args);
     } catch (e) {
       this.failLaunch(response, e);
       return;
     }
+    // A launch in a session that already has a guest replaces it: the old one must stop running.
+    if (this.runtime) this.teardown();
+    this.install(args, loaded);
     this.sendEvent(new InitializedEvent());
     await this.configurationDone;
     this.sendResponse(response);
@@ -264,8 +274,11 @@ export class AfterburnSession extends LoggingDebugSession {
     this.sendErrorResponse(response, { id: 1001, format: message.replace(/\{/g, "{{").replace(/\}/g, "}}"), showUser: true });
   }
 
-  /** Obtain (or build) the program and load the guest; breakpoints already set are re-applied. */
-  private async load(args: AfterburnLaunchArguments): Promise<void> {
+  /**
+   * Obtain (or build) the program and load the guest, touching nothing of the session: a launch or
+   * restart that fails leaves the guest there was as it was (a failed restart used to leave none).
+   */
+  private async load(args: AfterburnLaunchArguments): Promise<LoadedGuest> {
     const backend = args.backend ?? "raw";
     if (!BACKEND_NAMES.includes(backend)) throw new GuestLoadError(`unknown backend '${backend}' (one of ${BACKEND_NAMES.join(", ")})`);
     if (Array.isArray(args.breakOnTrap)) {
@@ -275,7 +288,7 @@ export class AfterburnSession extends LoggingDebugSession {
     const program = await obtainProgram({ program: args.program, rom: args.rom, args: args.args, cwd: args.cwd });
     if (program.buildLog.trim()) this.sendEvent(new OutputEvent(program.buildLog, "console"));
     const postPorts = args.postPort === undefined ? [] : Array.isArray(args.postPort) ? args.postPort : [args.postPort];
-    let runtimeRef: GuestRuntime | undefined;
+    const holder: { runtime?: GuestRuntime } = {};
     const hostOptions = {
       backend,
       fileName: program.path,
@@ -283,9 +296,9 @@ export class AfterburnSession extends LoggingDebugSession {
       cmdline: args.cmdline,
       postPorts,
       vtx: args.vtx,
-      onSerial: (text: string) => runtimeRef?.serial(text),
+      onSerial: (text: string) => holder.runtime?.serial(text),
       onPost: (port: number, byte: number) => this.sendEvent(new OutputEvent(`post 0x${port.toString(16)}: 0x${byte.toString(16).padStart(2, "0")}\n`, "console")),
-      onGuestException: (info: { vector: number; eip: number }, detail: string) => runtimeRef?.guestException(info.vector, info.eip, detail),
+      onGuestException: (info: { vector: number; eip: number }, detail: string) => holder.runtime?.guestException(info.vector, info.eip, detail),
     };
     let guest: DebugGuest;
     try {
@@ -295,6 +308,12 @@ export class AfterburnSession extends LoggingDebugSession {
       throw new GuestLoadError(`${program.path}: ${(e as Error).message}`);
     }
     const info = new DebugInfo(program.kind === "elf" ? readElf(program.bytes, program.path) : undefined);
+    return { program, guest, info, holder };
+  }
+
+  /** Make a loaded guest the session's; breakpoints already set are applied to it again. */
+  private install(args: AfterburnLaunchArguments, { program, guest, info, holder }: LoadedGuest): void {
+    this.launchArgs = args;
     this.program = program;
     this.guest = guest;
     this.info = info;
@@ -306,7 +325,7 @@ export class AfterburnSession extends LoggingDebugSession {
       ledger: (events) => this.queueLedger(events),
       log: (t) => this.sendEvent(new OutputEvent(t, "console")),
     }, { maxInstructions: args.maxInstructions });
-    runtimeRef = this.runtime;
+    holder.runtime = this.runtime;
     // breakpoints set before this launch, or before a restart
     for (const set of this.sourceBps.values()) this.replay(set, (ids) => this.applySourceBreakpoints(set.args, ids));
     if (this.functionBps) this.replay(this.functionBps, (ids) => this.applyFunctionBreakpoints(this.functionBps!.args, ids));
@@ -332,14 +351,15 @@ export class AfterburnSession extends LoggingDebugSession {
       this.sendErrorResponse(response, { id: 1010, format: "afterburn-dap: restart: there is nothing to restart yet (no launch has happened)", showUser: true });
       return;
     }
-    this.teardown();
-    this.launchArgs = launch;
+    let loaded: LoadedGuest;
     try {
-      await this.load(launch);
+      loaded = await this.load(launch);
     } catch (e) {
       this.failLaunch(response, e);
       return;
     }
+    this.teardown();
+    this.install(launch, loaded);
     this.sendResponse(response);
     this.startRuntime(launch);
   }
@@ -1077,6 +1097,7 @@ export class AfterburnSession extends LoggingDebugSession {
       let readable = 0;
       while (readable < count) {
         const lin = (address + readable) >>> 0;
+        if (readable > 0 && lin === 0) break; // the 4 GiB linear space ends here: no wrap to address 0
         if (cpu.translate(lin, false, false) === null) break;
         readable += Math.min(0x1000 - (lin & 0xfff), count - readable);
       }

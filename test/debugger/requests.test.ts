@@ -155,6 +155,35 @@ describe("session lifecycle and malformed requests", () => {
   });
 });
 
+describe("restart that fails", () => {
+  it("leaves the guest there was: it still answers and steps, and no terminated event came", async () => {
+    const c = client();
+    await c.launch({ program: suite.elfs().hello, stopOnEntry: true });
+    let terminated = false;
+    c.dc.on("terminated", () => (terminated = true));
+    const before = await c.top();
+    const missing = join(mkdtempSync(join(tmpdir(), "afterburn-dap-restart-")), "missing.elf");
+    assert.match(await failure(c.dc.restartRequest({ arguments: { program: missing } } as DebugProtocol.RestartArguments)), /missing\.elf: no such file/);
+    assert.deepEqual(await c.top(), before);
+    assert.equal(terminated, false);
+    const step = await c.act(() => c.dc.stepInRequest({ threadId: 1, granularity: "instruction" }));
+    assert.equal(step.body.reason, "step");
+    assert.notEqual((await c.top()).instructionPointerReference, before.instructionPointerReference);
+    const end = await c.continue();
+    assert.equal(end.event, "exited");
+    assert.equal(c.output, loadGuest("hello").expectedOutput, "the same guest ran on");
+  });
+
+  it("a second launch that fails leaves the first guest too", async () => {
+    const c = client();
+    await c.launch({ program: suite.elfs().hello, stopOnEntry: true });
+    assert.match(await failure(c.dc.launchRequest({ program: suite.elfs().hello, backend: "kvm" } as DebugProtocol.LaunchRequestArguments)), /unknown backend 'kvm'/);
+    const end = await c.continue();
+    assert.equal(end.event, "exited");
+    assert.equal(c.output, loadGuest("hello").expectedOutput);
+  });
+});
+
 describe("exception filters", () => {
   it("a rejected setExceptionBreakpoints is not kept: restart still works", async () => {
     const c = client();
@@ -286,6 +315,21 @@ describe("memory writes", () => {
     assert.equal(partial.body.bytesWritten, 2);
     assert.deepEqual([...(await read(edge, 2))], [1, 2]);
     assert.match(await failure(c.dc.customRequest("writeMemory", { memoryReference: "0x00300000", data: four })), /not writable/);
+  });
+});
+
+describe("memory reads", () => {
+  it("stop at the end of the 4 GiB address space: what would lie beyond it is unreadable, not address 0", async () => {
+    const c = client();
+    await c.launch({ program: suite.elfs().hello, stopOnEntry: true });
+    const low = Buffer.from((await c.dc.customRequest("readMemory", { memoryReference: "0x00000000", count: 16 })).body.data, "base64");
+    assert.equal(low.length, 16, "address 0 is readable (paging is off)");
+    for (const [ref, offset] of [["0xfffffff0", 0], ["0xffffff00", 0xf0]] as const) {
+      const r = await c.dc.customRequest("readMemory", { memoryReference: ref, offset, count: 32 });
+      assert.equal(r.body.address, "0xfffffff0");
+      assert.equal(Buffer.from(r.body.data ?? "", "base64").length, 16, `${ref}+${offset}`);
+      assert.equal(r.body.unreadableBytes, 16, `${ref}+${offset}`);
+    }
   });
 });
 
