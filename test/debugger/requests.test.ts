@@ -6,10 +6,12 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import type { ChildProcess } from "node:child_process";
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { DebugProtocol } from "@vscode/debugprotocol";
+import { readElf } from "../../core/toolchain/index.js";
+import { DebugInfo } from "../../debugger/debug-info.js";
 import { loadGuest } from "../examples/guests.js";
 import { adapterSuite, hexOf, lineOf, source, type Client } from "./harness.js";
 
@@ -411,5 +413,30 @@ describe("breakpoints that could never fire", () => {
     const sb = await c.dc.setBreakpointsRequest({ source: { path: HELLO_S }, breakpoints: [{ line: putsLine, condition: "eax ==" }] });
     assert.equal(sb.body.breakpoints[0].verified, false);
     assert.equal(sb.body.breakpoints[0].message, cond.message);
+  });
+});
+
+describe("where a breakpoint stops", () => {
+  it("on the line it was placed on, also where several lines' rows share its address (a folded prologue)", async () => {
+    const elf = suite.elfs().interrupts;
+    const info = new DebugInfo(readElf(readFileSync(elf), elf));
+    const lines = [lineOf(INTERRUPTS_C, "  soft_ints++;"), lineOf(INTERRUPTS_C, "  ticks++;")];
+    // The case at hand: some row of another line sits at a breakpoint's address.
+    const shared = lines.some((line) => {
+      const at = info.lineTable!.lineToAddresses(INTERRUPTS_C, line)!.addresses;
+      return info.lineTable!.rows.some((r) => at.includes(r.address) && r.line !== line);
+    });
+    assert.ok(shared, "the compiler folded a handler's first line into its entry");
+    const c = client();
+    const { event, breakpoints } = await c.launch({ program: elf }, { breakpoints: [{ path: INTERRUPTS_C, lines }] });
+    assert.deepEqual(breakpoints[0].map((b) => b.line), lines, "placed on the lines asked for");
+    let stop = event;
+    for (const line of lines) {
+      assert.equal(stop.body.reason, "breakpoint");
+      const top = await c.top();
+      assert.equal(top.line, line, `${stop.body.description}`);
+      assert.match(stop.body.description, new RegExp(`interrupts\\.c:${line}\\)`));
+      stop = await c.continue();
+    }
   });
 });
