@@ -773,6 +773,8 @@ export class GuestRuntime {
   private runToTemp(temp: Temp): Job {
     this.armBreakpoints(temp);
     return () => {
+      // Armed for every slice: breakpoints set between slices re-arm the set without it.
+      this.armBreakpoints(temp);
       const o = this.runChunk(RUN_CHUNK, temp);
       this.armBreakpoints(temp);
       return this.outcomeToResult(o, () => this.stepStop());

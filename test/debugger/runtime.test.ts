@@ -333,3 +333,53 @@ describe("debugger runtime: software interrupts and the wedge", () => {
     for (const [backend, eip] of landed) assert.equal(eip, landed.get("raw"), backend);
   });
 });
+
+describe("debugger runtime: breakpoints changed during a step", () => {
+  /** _start calls `spin`, a loop of a few thousand instructions, then leaves through the exit port. */
+  function spinGuest(): string {
+    const dir = mkdtempSync(join(tmpdir(), "ab-spin-"));
+    writeFileSync(
+      join(dir, "spin.s"),
+      `.section .multiboot, "a"
+.align 4
+.long 0x1badb002, 0, -0x1badb002
+.text
+.globl _start
+_start:
+  mov $0x200000, %esp
+  call spin
+  nop
+  mov $0xf4, %dx
+  xor %eax, %eax
+  out %al, %dx
+spin:
+  mov $1000, %ecx
+1: loop 1b
+  ret
+`,
+    );
+    execFileSync("as", ["--32", "-o", join(dir, "spin.o"), join(dir, "spin.s")]);
+    execFileSync("ld", ["-m", "elf_i386", "-Ttext", "0x100000", "-e", "_start", "-o", join(dir, "spin.elf"), join(dir, "spin.o")]);
+    const elf = readFileSync(join(dir, "spin.elf"));
+    rmSync(dir, { recursive: true, force: true });
+    const path = join(mkdtempSync(join(tmpdir(), "ab-spin-")), "spin.elf");
+    writeFileSync(path, elf);
+    return path;
+  }
+
+  it("a step over a call still stops at its return when breakpoints are set while it runs", async () => {
+    const { rt, next, state } = start(spinGuest());
+    let p = next();
+    rt.stepInstruction(false); // mov $0x200000, %esp
+    await p;
+    const call = state();
+    p = next();
+    rt.stepInstruction(true);
+    // As a client's setBreakpoints right behind the step request: served before the guest runs on.
+    assert.ok(rt.running);
+    rt.setCodeBreakpoints("source:elsewhere.c", "source", []);
+    const stop = await p;
+    assert.equal(stop.reason, "step", JSON.stringify(stop));
+    assert.equal(state().eip, call.eip + 5, "stopped right after the call");
+  });
+});
