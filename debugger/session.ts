@@ -123,7 +123,9 @@ function parseAddress(ref: string): number {
   const t = ref.trim();
   const n = /^0x[0-9a-f]+$/i.test(t) ? parseInt(t, 16) : /^\d+$/.test(t) ? Number(t) : NaN;
   if (!Number.isFinite(n)) throw new Error(`'${ref}' is not a memory reference (expected an address such as 0x100000)`);
-  return n >>> 0;
+  // Wrapped, 0x100000000 read address 0.
+  if (n > 0xffffffff) throw new Error(`'${ref}' is beyond the 4 GiB address space (addresses go up to 0xffffffff)`);
+  return n;
 }
 
 /** Standard base64 (padding optional), or an error: Buffer.from would decode junk into bytes silently. */
@@ -542,7 +544,7 @@ export class AfterburnSession extends LoggingDebugSession {
       this.runtime.evaluate(condition);
       return undefined;
     } catch (e) {
-      return /unknown register or symbol|unexpected|expected|incomplete/.test((e as Error).message) ? `condition: ${(e as Error).message}` : undefined;
+      return /unknown register or symbol|unexpected|expected|incomplete|does not fit in 32 bits|nests more than/.test((e as Error).message) ? `condition: ${(e as Error).message}` : undefined;
     }
   }
 

@@ -321,11 +321,21 @@ describe("memory writes", () => {
 });
 
 describe("memory reads", () => {
-  it("stop at the end of the 4 GiB address space: what would lie beyond it is unreadable, not address 0", async () => {
+  it("stop at the end of the 4 GiB address space: what would lie beyond it is unreadable, not address 0; references beyond it are refused", async () => {
     const c = client();
     await c.launch({ program: suite.elfs().hello, stopOnEntry: true });
     const low = Buffer.from((await c.dc.customRequest("readMemory", { memoryReference: "0x00000000", count: 16 })).body.data, "base64");
     assert.equal(low.length, 16, "address 0 is readable (paging is off)");
+    for (const ref of ["0x100000000", "4294967296", "0x1fffffff0"]) {
+      assert.match(await failure(c.dc.customRequest("readMemory", { memoryReference: ref, count: 4 })), /beyond the 4 GiB address space/, ref);
+      assert.match(await failure(c.dc.customRequest("writeMemory", { memoryReference: ref, data: "AAAA" })), /beyond the 4 GiB address space/, ref);
+    }
+    const ib = await c.dc.customRequest("setInstructionBreakpoints", { breakpoints: [{ instructionReference: "0x100100000" }] });
+    assert.equal(ib.body.breakpoints[0].verified, false);
+    assert.match(ib.body.breakpoints[0].message!, /beyond the 4 GiB address space/);
+    const cond = await c.dc.setBreakpointsRequest({ source: { path: HELLO_S }, breakpoints: [{ line: lineOf(HELLO_S, "call puts"), condition: "eax == 0x100000000" }] });
+    assert.equal(cond.body.breakpoints[0].verified, false);
+    assert.match(cond.body.breakpoints[0].message!, /condition: 0x100000000 does not fit in 32 bits/);
     for (const [ref, offset] of [["0xfffffff0", 0], ["0xffffff00", 0xf0]] as const) {
       const r = await c.dc.customRequest("readMemory", { memoryReference: ref, offset, count: 32 });
       assert.equal(r.body.address, "0xfffffff0");
