@@ -115,6 +115,10 @@ const UNSUPPORTED: Record<string, string> = {
   terminateThreads: "terminateThreads is not supported",
 };
 
+function readOnly(v: DebugProtocol.Variable): DebugProtocol.Variable {
+  return { ...v, presentationHint: { ...v.presentationHint, attributes: [...(v.presentationHint?.attributes ?? []), "readOnly"] } };
+}
+
 function unsupported(command: string): string | undefined {
   return Object.hasOwn(UNSUPPORTED, command) ? UNSUPPORTED[command] : undefined;
 }
@@ -950,10 +954,10 @@ export class AfterburnSession extends LoggingDebugSession {
         out.push(reg("cr2", cpu.cr[2]));
         out.push(reg("cr3", cpu.cr[3]));
         out.push(reg("cr4", cpu.cr[4], { value: `${hex8(cpu.cr[4])} [${bitNames(cpu.cr[4], CR4_BITS)}]`, variablesReference: this.ref(this.bitsScope("cr4", CR4_BITS)), memoryReference: undefined }));
-        for (const i of [0, 1, 2, 3, 6, 7]) out.push(reg(`dr${i}`, cpu.dr[i] ?? 0, { memoryReference: undefined }));
-        out.push({ name: "cpl", value: String(cpu.cpl), variablesReference: 0, evaluateName: "$cpl" });
-        out.push({ name: "mode", value: `${cpu.cr[0] & 1 ? "protected" : "real"}${cpu.cr[0] & 0x80000000 ? ", paging" : ""}, ${cpu.codeSize}-bit code${cpu.halted ? ", halted" : ""}`, variablesReference: 0 });
-        out.push({ name: "instructions", value: String(cpu.instructionCount), variablesReference: 0 });
+        for (const i of [0, 1, 2, 3, 6, 7]) out.push(readOnly(reg(`dr${i}`, cpu.dr[i] ?? 0, { memoryReference: undefined })));
+        out.push(readOnly({ name: "cpl", value: String(cpu.cpl), variablesReference: 0, evaluateName: "$cpl" }));
+        out.push(readOnly({ name: "mode", value: `${cpu.cr[0] & 1 ? "protected" : "real"}${cpu.cr[0] & 0x80000000 ? ", paging" : ""}, ${cpu.codeSize}-bit code${cpu.halted ? ", halted" : ""}`, variablesReference: 0 }));
+        out.push(readOnly({ name: "instructions", value: String(cpu.instructionCount), variablesReference: 0 }));
         return out;
       },
       set: (name, value) => {
@@ -1046,6 +1050,8 @@ export class AfterburnSession extends LoggingDebugSession {
     if (p && args.filter === "indexed") vars = p.indexed?.() ?? [];
     else if (p && args.filter === "named") vars = p.list();
     else if (p) vars = [...p.list(), ...(p.indexed?.() ?? [])];
+    // What setVariable cannot change says so, or a client offers to edit it and fails.
+    if (p && !p.set) vars = vars.map(readOnly);
     const start = Math.max(0, args.start ?? 0);
     if (start > 0 || args.count) vars = vars.slice(start, args.count ? start + args.count : undefined);
     response.body = { variables: vars };

@@ -257,6 +257,30 @@ describe("variables", () => {
     assert.equal((await c.evaluate("cr0")) & (1 << 16), 1 << 16);
   });
 
+  it("what setVariable cannot change is marked readOnly, in every scope (the virtual CPU's too); the rest can be set", async () => {
+    const c = client();
+    await c.launch({ program: suite.elfs().hello, backend: "xen", stopOnEntry: true });
+    const scopes = (await c.dc.scopesRequest({ frameId: 0 })).body.scopes;
+    assert.ok(scopes.some((s) => s.name === "Virtual CPU"));
+    const seen = { readOnly: 0, writable: 0 };
+    const visit = async (ref: number, where: string): Promise<void> => {
+      for (const v of (await c.dc.variablesRequest({ variablesReference: ref })).body.variables) {
+        const value = v.value.split(" ")[0];
+        if (v.presentationHint?.attributes?.includes("readOnly")) {
+          seen.readOnly++;
+          await failure(c.dc.setVariableRequest({ variablesReference: ref, name: v.name, value }));
+        } else {
+          seen.writable++;
+          // (the CPU may force bits: CR0.ET reads back set)
+          await c.dc.setVariableRequest({ variablesReference: ref, name: v.name, value }).catch((e: Error) => assert.fail(`${where} ${v.name}: ${e.message}`));
+        }
+        if (v.variablesReference > 0) await visit(v.variablesReference, `${where} ${v.name}`);
+      }
+    };
+    for (const s of scopes) if (!s.expensive) await visit(s.variablesReference, s.name);
+    assert.ok(seen.readOnly > 0 && seen.writable > 0, JSON.stringify(seen));
+  });
+
   it("every evaluateName of the registers and their bits evaluates to the value shown", async () => {
     const c = client();
     await c.launch({ program: suite.elfs().hello, stopOnEntry: true });
