@@ -773,6 +773,16 @@ export class AfterburnSession extends LoggingDebugSession {
     return r;
   }
 
+  /** The runtime for a step (or step back): only from a stop; a step sent while the guest runs took over the run. */
+  private stoppedRuntime(response: DebugProtocol.Response): GuestRuntime | undefined {
+    const r = this.ready(response);
+    if (r?.running) {
+      this.sendErrorResponse(response, { id: 1011, format: `afterburn-dap: ${response.command}: the guest is running; pause it first`, showUser: false });
+      return undefined;
+    }
+    return r;
+  }
+
   private resumed(): void {
     this.varRefs.clear();
   }
@@ -787,7 +797,7 @@ export class AfterburnSession extends LoggingDebugSession {
   }
 
   protected override nextRequest(response: DebugProtocol.NextResponse, args: DebugProtocol.NextArguments): void {
-    const r = this.ready(response);
+    const r = this.stoppedRuntime(response);
     if (!r) return;
     this.resumed();
     this.sendResponse(response);
@@ -796,7 +806,7 @@ export class AfterburnSession extends LoggingDebugSession {
   }
 
   protected override stepInRequest(response: DebugProtocol.StepInResponse, args: DebugProtocol.StepInArguments): void {
-    const r = this.ready(response);
+    const r = this.stoppedRuntime(response);
     if (!r) return;
     this.resumed();
     this.sendResponse(response);
@@ -805,7 +815,7 @@ export class AfterburnSession extends LoggingDebugSession {
   }
 
   protected override stepOutRequest(response: DebugProtocol.StepOutResponse): void {
-    const r = this.ready(response);
+    const r = this.stoppedRuntime(response);
     if (!r) return;
     this.resumed();
     this.sendResponse(response);
@@ -813,7 +823,7 @@ export class AfterburnSession extends LoggingDebugSession {
   }
 
   protected override stepBackRequest(response: DebugProtocol.StepBackResponse, args: DebugProtocol.StepBackArguments): void {
-    const r = this.ready(response);
+    const r = this.stoppedRuntime(response);
     if (!r) return;
     this.resumed();
     this.sendResponse(response);
@@ -822,7 +832,7 @@ export class AfterburnSession extends LoggingDebugSession {
   }
 
   protected override reverseContinueRequest(response: DebugProtocol.ReverseContinueResponse): void {
-    const r = this.ready(response);
+    const r = this.stoppedRuntime(response);
     if (!r) return;
     this.resumed();
     this.sendResponse(response);

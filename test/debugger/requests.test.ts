@@ -186,6 +186,30 @@ describe("restart that fails", () => {
   });
 });
 
+describe("run control while the guest runs", () => {
+  it("refuses steps and steps back until a pause; the run goes on and the pause stops it", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "afterburn-dap-spin-"));
+    const spin = join(dir, "spin.S");
+    writeFileSync(spin, "\t.text\n\t.globl _start\n_start:\n\txorl %ecx, %ecx\n1:\tincl %ecx\n\tjmp 1b\n");
+    const c = client();
+    await c.launch({ program: spin, stopOnEntry: true });
+    await c.dc.continueRequest({ threadId: 1 });
+    let stops = 0;
+    c.dc.on("stopped", () => stops++);
+    for (const command of ["next", "stepIn", "stepOut", "stepBack", "reverseContinue"]) {
+      assert.match(await failure(c.dc.customRequest(command, { threadId: 1 })), /the guest is running; pause it first/, command);
+    }
+    await new Promise((r) => setTimeout(r, 200));
+    assert.equal(stops, 0, "no step took over the run");
+    const first = await c.evaluate("ecx");
+    const paused = await c.act(() => c.dc.pauseRequest({ threadId: 1 }));
+    assert.equal(paused.body.reason, "pause");
+    assert.ok((await c.evaluate("ecx")) >= first, "the loop ran on");
+    const step = await c.act(() => c.dc.nextRequest({ threadId: 1 }));
+    assert.equal(step.body.reason, "step");
+  });
+});
+
 describe("exception filters", () => {
   it("a rejected setExceptionBreakpoints is not kept: restart still works", async () => {
     const c = client();
