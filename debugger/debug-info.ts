@@ -50,8 +50,12 @@ export class DebugInfo {
         seq.push(row);
         if (!row.endSequence) continue;
         for (let i = 0; i + 1 < seq.length; i++) {
-          const a = seq[i];
           const b = seq[i + 1];
+          let a = seq[i];
+          // Several rows at one address (views: an inlined or folded prologue, 17 18 19 then 17
+          // not a statement): the address is the last statement's there, the line a breakpoint
+          // on it is placed for; the last row's line put the stop on another line than the breakpoint's.
+          for (let k = i; k >= 0 && seq[k].address === a.address && !a.isStmt; k--) if (seq[k].isStmt) a = seq[k];
           if (b.address > a.address) this.ranges.push({ start: a.address, end: b.address, file: a.file, line: a.line, isStmt: a.isStmt });
           if (a.isStmt) this.rowStarts.add(a.address);
         }

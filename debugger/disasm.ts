@@ -26,6 +26,8 @@ export interface DecodedInstruction {
   text: string;
   isCall: boolean;
   isReturn: boolean;
+  /** A software interrupt (int n, int3, int1, into): the handler returns past it, as a call does. */
+  isInterrupt: boolean;
   /** Falls through to the next instruction (no branch, call, return or interrupt). */
   isPlain: boolean;
   /** Target of a direct near branch or call. */
@@ -98,6 +100,7 @@ export function decodeAt(address: number, bytes: Uint8Array, bitness: 16 | 32 = 
       text,
       isCall: fc === FlowControl.Call || fc === FlowControl.IndirectCall,
       isReturn: fc === FlowControl.Return,
+      isInterrupt: fc === FlowControl.Interrupt,
       isPlain: fc === FlowControl.Next,
       branchTarget: fc === FlowControl.ConditionalBranch || fc === FlowControl.UnconditionalBranch || fc === FlowControl.Call ? Number(insn.nearBranchTarget) >>> 0 : undefined,
       invalid,

@@ -27,7 +27,10 @@ function tokenize(text: string): Token[] {
     }
     const num = /^(0x[0-9a-f]+|\d+)/i.exec(text.slice(i));
     if (num) {
-      out.push({ kind: "num", value: Number(num[1].toLowerCase().startsWith("0x") ? parseInt(num[1], 16) : parseInt(num[1], 10)) >>> 0 });
+      const value = num[1].toLowerCase().startsWith("0x") ? parseInt(num[1], 16) : parseInt(num[1], 10);
+      // Wrapped silently, 0x100000000 was 0 (and 99999999999 some other number).
+      if (value > 0xffffffff) throw new ExpressionError(`${num[1]} does not fit in 32 bits (at column ${i + 1} in '${text}')`);
+      out.push({ kind: "num", value });
       i += num[1].length;
       continue;
     }
@@ -53,9 +56,13 @@ const BINARY: Record<string, number> = {
   "||": 1, "&&": 2, "|": 3, "^": 4, "&": 5, "==": 6, "!=": 6, "<": 7, "<=": 7, ">": 7, ">=": 7, "<<": 8, ">>": 8, "+": 9, "-": 9, "*": 10, "/": 10, "%": 10,
 };
 
+/** Operands nested deeper than this are refused: far deeper ran the parser out of stack. */
+const MAX_NESTING = 256;
+
 export function evaluate(text: string, ctx: EvalContext): number {
   const toks = tokenize(text);
   let p = 0;
+  let depth = 0;
   const peek = () => toks[p];
   const expectOp = (v: string) => {
     const t = toks[p];
@@ -63,6 +70,14 @@ export function evaluate(text: string, ctx: EvalContext): number {
     p++;
   };
   const primary = (): number => {
+    if (++depth > MAX_NESTING) throw new ExpressionError(`the expression nests more than ${MAX_NESTING} deep`);
+    try {
+      return operand();
+    } finally {
+      depth--;
+    }
+  };
+  const operand = (): number => {
     const t = toks[p++];
     if (t.kind === "num") return t.value;
     if (t.kind === "id") {

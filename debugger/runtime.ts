@@ -50,7 +50,8 @@ export interface CodeBreakpoint {
   condition?: string;
   hitCondition?: string;
   logMessage?: string;
-  hits: number;
+  /** Hits so far, one count per client breakpoint: the addresses of a line (inlined, in a .rept) share it. */
+  count: { hits: number };
 }
 
 export type DataAccess = "read" | "write" | "readWrite";
@@ -256,11 +257,18 @@ export class GuestRuntime {
   // ------------------------------------------------------------------ breakpoints
 
   /** Replace the breakpoints of one group (a source file, the function list, the instruction list). */
-  setCodeBreakpoints(group: string, kind: BreakpointKind, list: Omit<CodeBreakpoint, "hits" | "kind" | "group">[]): CodeBreakpoint[] {
+  setCodeBreakpoints(group: string, kind: BreakpointKind, list: Omit<CodeBreakpoint, "count" | "kind" | "group">[]): CodeBreakpoint[] {
     const old = this.codeBps.filter((b) => b.group === group);
+    // A breakpoint set again unchanged (the client resends a file's list) keeps its count.
+    const counts = new Map<number, { hits: number }>();
     const out = list.map((b) => {
-      const prev = old.find((o) => o.address === b.address && o.condition === b.condition && o.hitCondition === b.hitCondition);
-      return { ...b, kind, group, hits: prev?.hits ?? 0 };
+      let count = counts.get(b.id);
+      if (!count) {
+        const prev = old.find((o) => o.address === b.address && o.condition === b.condition && o.hitCondition === b.hitCondition);
+        count = { hits: prev?.count.hits ?? 0 };
+        counts.set(b.id, count);
+      }
+      return { ...b, kind, group, count };
     });
     this.codeBps = [...this.codeBps.filter((b) => b.group !== group), ...out];
     this.armBreakpoints();
@@ -317,10 +325,10 @@ export class GuestRuntime {
         if (!ok) continue;
       }
       if (countHits) {
-        b.hits++;
+        b.count.hits++;
         if (b.hitCondition) {
           try {
-            if (!hitConditionMet(b.hitCondition, b.hits)) continue;
+            if (!hitConditionMet(b.hitCondition, b.count.hits)) continue;
           } catch (e) {
             this.events.log(`${(e as Error).message}\n`);
           }
@@ -330,6 +338,8 @@ export class GuestRuntime {
           continue;
         }
       }
+      // A log point never stops, replayed (reverse continue) or not.
+      if (b.logMessage !== undefined) continue;
       stop.push(b);
     }
     return stop;
@@ -733,6 +743,21 @@ export class GuestRuntime {
     return s !== undefined && lin < s.end ? s : undefined;
   }
 
+  /**
+   * Where a step over `insn` waits for the guest to come back when it is a software interrupt (or a
+   * site the wedge rewrote from one): past it, on the stack it started on. Stepping over one ran on
+   * into the guest's handler.
+   */
+  private interruptReturn(insn: DecodedInstruction, site: { start: number; end: number } | undefined): Temp | undefined {
+    let interrupt = insn.isInterrupt;
+    if (site !== undefined) {
+      const rewritten = this.guest.sites.find((s) => s.start === site.start);
+      interrupt = rewritten !== undefined && decodeAt(rewritten.start, rewritten.original, this.cpu.codeSize).isInterrupt;
+    }
+    if (!interrupt) return undefined;
+    return { address: site !== undefined ? site.end : (this.cpu.eip + insn.length) >>> 0, minSp: this.cpu.regs[4] >>> 0 };
+  }
+
   /** One step over a site's wedge call: instruction by instruction (hooks included) until the guest is out of the site and the wedge. */
   private stepThroughSite(site: { start: number; end: number }): Outcome {
     for (let n = 0; n < SITE_STEP_LIMIT; n++) {
@@ -748,6 +773,8 @@ export class GuestRuntime {
   private runToTemp(temp: Temp): Job {
     this.armBreakpoints(temp);
     return () => {
+      // Armed for every slice: breakpoints set between slices re-arm the set without it.
+      this.armBreakpoints(temp);
       const o = this.runChunk(RUN_CHUNK, temp);
       this.armBreakpoints(temp);
       return this.outcomeToResult(o, () => this.stepStop());
@@ -758,6 +785,12 @@ export class GuestRuntime {
   stepInstruction(over: boolean): void {
     const insn = this.currentInstruction();
     const site = this.wedgeCallSite(insn);
+    const back = over ? this.interruptReturn(insn, site) : undefined;
+    if (back !== undefined) {
+      this.start(this.runToTemp(back));
+      this.armBreakpoints(back);
+      return;
+    }
     if (over && site !== undefined) {
       this.start(() => this.outcomeToResult(this.stepThroughSite(site)) ?? this.stepStop());
       return;
@@ -804,6 +837,7 @@ export class GuestRuntime {
           const sp = this.cpu.regs[4] >>> 0;
           const insn = this.currentInstruction();
           const site = this.wedgeCallSite(insn);
+          if (mode === "over" && (temp = this.interruptReturn(insn, site)) !== undefined) continue;
           if (site === undefined && insn.isCall && (mode === "over" || (insn.branchTarget !== undefined && !this.info.lineAt(insn.branchTarget)))) {
             temp = { address: (eip + insn.length) >>> 0, minSp: sp };
             continue;
@@ -870,9 +904,27 @@ export class GuestRuntime {
     this.travel(() => {
       const target = this.cpu.instructionCount - 1;
       if (target < this.historyStart) return { reason: "step", description: "At the start of the recorded history" };
+      const inGuest = !inWedge(this.linearEip());
       this.replayTo(target);
+      // From guest code, back over a site's call into the wedge (xen, l4) to the site, as a step
+      // forward goes over it: one instruction back was the wedge's entry, inside its machinery.
+      if (inGuest && inWedge(this.linearEip())) this.replayTo(this.lastGuestPositionBefore(target));
       return { reason: "step", description: `Stepped back to ${this.where(this.cpu.eip)}` };
     });
+  }
+
+  private linearEip(): number {
+    return (this.cpu.segs[1].base + this.cpu.eip) >>> 0;
+  }
+
+  /** The last position before `end` (instructions retired) at which the guest was outside the wedge. */
+  private lastGuestPositionBefore(end: number): number {
+    for (let window = 256; ; window *= 8) {
+      const from = Math.max(this.historyStart, end - window);
+      const tr = this.trace(from, end);
+      for (let i = tr.length - 1; i >= 0; i--) if (!inWedge((this.cpu.segs[1].base + tr[i].eip) >>> 0)) return tr[i].retired;
+      if (from === this.historyStart) return end;
+    }
   }
 
   stepBackLine(): void {

@@ -72,6 +72,15 @@ export interface AfterburnLaunchArguments extends DebugProtocol.LaunchRequestArg
   trace?: boolean;
 }
 
+/** A guest loaded for a launch or restart, not yet the session's. */
+interface LoadedGuest {
+  program: Program;
+  guest: DebugGuest;
+  info: DebugInfo;
+  /** The runtime the guest's callbacks (console, exceptions) go to, once there is one. */
+  holder: { runtime?: GuestRuntime };
+}
+
 const THREAD_ID = 1;
 const DATA_ACCESS: readonly DebugProtocol.DataBreakpointAccessType[] = ["read", "write", "readWrite"];
 const LEDGER_EVENT_INTERVAL_MS = 100;
@@ -106,6 +115,10 @@ const UNSUPPORTED: Record<string, string> = {
   terminateThreads: "terminateThreads is not supported",
 };
 
+function readOnly(v: DebugProtocol.Variable): DebugProtocol.Variable {
+  return { ...v, presentationHint: { ...v.presentationHint, attributes: [...(v.presentationHint?.attributes ?? []), "readOnly"] } };
+}
+
 function unsupported(command: string): string | undefined {
   return Object.hasOwn(UNSUPPORTED, command) ? UNSUPPORTED[command] : undefined;
 }
@@ -114,7 +127,9 @@ function parseAddress(ref: string): number {
   const t = ref.trim();
   const n = /^0x[0-9a-f]+$/i.test(t) ? parseInt(t, 16) : /^\d+$/.test(t) ? Number(t) : NaN;
   if (!Number.isFinite(n)) throw new Error(`'${ref}' is not a memory reference (expected an address such as 0x100000)`);
-  return n >>> 0;
+  // Wrapped, 0x100000000 read address 0.
+  if (n > 0xffffffff) throw new Error(`'${ref}' is beyond the 4 GiB address space (addresses go up to 0xffffffff)`);
+  return n;
 }
 
 /** Standard base64 (padding optional), or an error: Buffer.from would decode junk into bytes silently. */
@@ -242,15 +257,16 @@ export class AfterburnSession extends LoggingDebugSession {
   }
 
   protected override async launchRequest(response: DebugProtocol.LaunchResponse, args: AfterburnLaunchArguments): Promise<void> {
-    // A launch in a session that already has a guest replaces it: the old one must stop running.
-    if (this.runtime) this.teardown();
-    this.launchArgs = args;
+    let loaded: LoadedGuest;
     try {
-      await this.load(args);
+      loaded = await this.load(args);
     } catch (e) {
       this.failLaunch(response, e);
       return;
     }
+    // A launch in a session that already has a guest replaces it: the old one must stop running.
+    if (this.runtime) this.teardown();
+    this.install(args, loaded);
     this.sendEvent(new InitializedEvent());
     await this.configurationDone;
     this.sendResponse(response);
@@ -264,8 +280,11 @@ export class AfterburnSession extends LoggingDebugSession {
     this.sendErrorResponse(response, { id: 1001, format: message.replace(/\{/g, "{{").replace(/\}/g, "}}"), showUser: true });
   }
 
-  /** Obtain (or build) the program and load the guest; breakpoints already set are re-applied. */
-  private async load(args: AfterburnLaunchArguments): Promise<void> {
+  /**
+   * Obtain (or build) the program and load the guest, touching nothing of the session: a launch or
+   * restart that fails leaves the guest there was as it was (a failed restart used to leave none).
+   */
+  private async load(args: AfterburnLaunchArguments): Promise<LoadedGuest> {
     const backend = args.backend ?? "raw";
     if (!BACKEND_NAMES.includes(backend)) throw new GuestLoadError(`unknown backend '${backend}' (one of ${BACKEND_NAMES.join(", ")})`);
     if (Array.isArray(args.breakOnTrap)) {
@@ -275,7 +294,7 @@ export class AfterburnSession extends LoggingDebugSession {
     const program = await obtainProgram({ program: args.program, rom: args.rom, args: args.args, cwd: args.cwd });
     if (program.buildLog.trim()) this.sendEvent(new OutputEvent(program.buildLog, "console"));
     const postPorts = args.postPort === undefined ? [] : Array.isArray(args.postPort) ? args.postPort : [args.postPort];
-    let runtimeRef: GuestRuntime | undefined;
+    const holder: { runtime?: GuestRuntime } = {};
     const hostOptions = {
       backend,
       fileName: program.path,
@@ -283,9 +302,9 @@ export class AfterburnSession extends LoggingDebugSession {
       cmdline: args.cmdline,
       postPorts,
       vtx: args.vtx,
-      onSerial: (text: string) => runtimeRef?.serial(text),
+      onSerial: (text: string) => holder.runtime?.serial(text),
       onPost: (port: number, byte: number) => this.sendEvent(new OutputEvent(`post 0x${port.toString(16)}: 0x${byte.toString(16).padStart(2, "0")}\n`, "console")),
-      onGuestException: (info: { vector: number; eip: number }, detail: string) => runtimeRef?.guestException(info.vector, info.eip, detail),
+      onGuestException: (info: { vector: number; eip: number }, detail: string) => holder.runtime?.guestException(info.vector, info.eip, detail),
     };
     let guest: DebugGuest;
     try {
@@ -295,6 +314,12 @@ export class AfterburnSession extends LoggingDebugSession {
       throw new GuestLoadError(`${program.path}: ${(e as Error).message}`);
     }
     const info = new DebugInfo(program.kind === "elf" ? readElf(program.bytes, program.path) : undefined);
+    return { program, guest, info, holder };
+  }
+
+  /** Make a loaded guest the session's; breakpoints already set are applied to it again. */
+  private install(args: AfterburnLaunchArguments, { program, guest, info, holder }: LoadedGuest): void {
+    this.launchArgs = args;
     this.program = program;
     this.guest = guest;
     this.info = info;
@@ -306,7 +331,7 @@ export class AfterburnSession extends LoggingDebugSession {
       ledger: (events) => this.queueLedger(events),
       log: (t) => this.sendEvent(new OutputEvent(t, "console")),
     }, { maxInstructions: args.maxInstructions });
-    runtimeRef = this.runtime;
+    holder.runtime = this.runtime;
     // breakpoints set before this launch, or before a restart
     for (const set of this.sourceBps.values()) this.replay(set, (ids) => this.applySourceBreakpoints(set.args, ids));
     if (this.functionBps) this.replay(this.functionBps, (ids) => this.applyFunctionBreakpoints(this.functionBps!.args, ids));
@@ -332,14 +357,15 @@ export class AfterburnSession extends LoggingDebugSession {
       this.sendErrorResponse(response, { id: 1010, format: "afterburn-dap: restart: there is nothing to restart yet (no launch has happened)", showUser: true });
       return;
     }
-    this.teardown();
-    this.launchArgs = launch;
+    let loaded: LoadedGuest;
     try {
-      await this.load(launch);
+      loaded = await this.load(launch);
     } catch (e) {
       this.failLaunch(response, e);
       return;
     }
+    this.teardown();
+    this.install(launch, loaded);
     this.sendResponse(response);
     this.startRuntime(launch);
   }
@@ -522,7 +548,7 @@ export class AfterburnSession extends LoggingDebugSession {
       this.runtime.evaluate(condition);
       return undefined;
     } catch (e) {
-      return /unknown register or symbol|unexpected|expected|incomplete/.test((e as Error).message) ? `condition: ${(e as Error).message}` : undefined;
+      return /unknown register or symbol|unexpected|expected|incomplete|does not fit in 32 bits|nests more than/.test((e as Error).message) ? `condition: ${(e as Error).message}` : undefined;
     }
   }
 
@@ -747,6 +773,16 @@ export class AfterburnSession extends LoggingDebugSession {
     return r;
   }
 
+  /** The runtime for a step (or step back): only from a stop; a step sent while the guest runs took over the run. */
+  private stoppedRuntime(response: DebugProtocol.Response): GuestRuntime | undefined {
+    const r = this.ready(response);
+    if (r?.running) {
+      this.sendErrorResponse(response, { id: 1011, format: `afterburn-dap: ${response.command}: the guest is running; pause it first`, showUser: false });
+      return undefined;
+    }
+    return r;
+  }
+
   private resumed(): void {
     this.varRefs.clear();
   }
@@ -761,7 +797,7 @@ export class AfterburnSession extends LoggingDebugSession {
   }
 
   protected override nextRequest(response: DebugProtocol.NextResponse, args: DebugProtocol.NextArguments): void {
-    const r = this.ready(response);
+    const r = this.stoppedRuntime(response);
     if (!r) return;
     this.resumed();
     this.sendResponse(response);
@@ -770,7 +806,7 @@ export class AfterburnSession extends LoggingDebugSession {
   }
 
   protected override stepInRequest(response: DebugProtocol.StepInResponse, args: DebugProtocol.StepInArguments): void {
-    const r = this.ready(response);
+    const r = this.stoppedRuntime(response);
     if (!r) return;
     this.resumed();
     this.sendResponse(response);
@@ -779,7 +815,7 @@ export class AfterburnSession extends LoggingDebugSession {
   }
 
   protected override stepOutRequest(response: DebugProtocol.StepOutResponse): void {
-    const r = this.ready(response);
+    const r = this.stoppedRuntime(response);
     if (!r) return;
     this.resumed();
     this.sendResponse(response);
@@ -787,7 +823,7 @@ export class AfterburnSession extends LoggingDebugSession {
   }
 
   protected override stepBackRequest(response: DebugProtocol.StepBackResponse, args: DebugProtocol.StepBackArguments): void {
-    const r = this.ready(response);
+    const r = this.stoppedRuntime(response);
     if (!r) return;
     this.resumed();
     this.sendResponse(response);
@@ -796,7 +832,7 @@ export class AfterburnSession extends LoggingDebugSession {
   }
 
   protected override reverseContinueRequest(response: DebugProtocol.ReverseContinueResponse): void {
-    const r = this.ready(response);
+    const r = this.stoppedRuntime(response);
     if (!r) return;
     this.resumed();
     this.sendResponse(response);
@@ -928,10 +964,10 @@ export class AfterburnSession extends LoggingDebugSession {
         out.push(reg("cr2", cpu.cr[2]));
         out.push(reg("cr3", cpu.cr[3]));
         out.push(reg("cr4", cpu.cr[4], { value: `${hex8(cpu.cr[4])} [${bitNames(cpu.cr[4], CR4_BITS)}]`, variablesReference: this.ref(this.bitsScope("cr4", CR4_BITS)), memoryReference: undefined }));
-        for (const i of [0, 1, 2, 3, 6, 7]) out.push(reg(`dr${i}`, cpu.dr[i] ?? 0, { memoryReference: undefined }));
-        out.push({ name: "cpl", value: String(cpu.cpl), variablesReference: 0, evaluateName: "$cpl" });
-        out.push({ name: "mode", value: `${cpu.cr[0] & 1 ? "protected" : "real"}${cpu.cr[0] & 0x80000000 ? ", paging" : ""}, ${cpu.codeSize}-bit code${cpu.halted ? ", halted" : ""}`, variablesReference: 0 });
-        out.push({ name: "instructions", value: String(cpu.instructionCount), variablesReference: 0 });
+        for (const i of [0, 1, 2, 3, 6, 7]) out.push(readOnly(reg(`dr${i}`, cpu.dr[i] ?? 0, { memoryReference: undefined })));
+        out.push(readOnly({ name: "cpl", value: String(cpu.cpl), variablesReference: 0, evaluateName: "$cpl" }));
+        out.push(readOnly({ name: "mode", value: `${cpu.cr[0] & 1 ? "protected" : "real"}${cpu.cr[0] & 0x80000000 ? ", paging" : ""}, ${cpu.codeSize}-bit code${cpu.halted ? ", halted" : ""}`, variablesReference: 0 }));
+        out.push(readOnly({ name: "instructions", value: String(cpu.instructionCount), variablesReference: 0 }));
         return out;
       },
       set: (name, value) => {
@@ -1024,6 +1060,8 @@ export class AfterburnSession extends LoggingDebugSession {
     if (p && args.filter === "indexed") vars = p.indexed?.() ?? [];
     else if (p && args.filter === "named") vars = p.list();
     else if (p) vars = [...p.list(), ...(p.indexed?.() ?? [])];
+    // What setVariable cannot change says so, or a client offers to edit it and fails.
+    if (p && !p.set) vars = vars.map(readOnly);
     const start = Math.max(0, args.start ?? 0);
     if (start > 0 || args.count) vars = vars.slice(start, args.count ? start + args.count : undefined);
     response.body = { variables: vars };
@@ -1077,6 +1115,7 @@ export class AfterburnSession extends LoggingDebugSession {
       let readable = 0;
       while (readable < count) {
         const lin = (address + readable) >>> 0;
+        if (readable > 0 && lin === 0) break; // the 4 GiB linear space ends here: no wrap to address 0
         if (cpu.translate(lin, false, false) === null) break;
         readable += Math.min(0x1000 - (lin & 0xfff), count - readable);
       }

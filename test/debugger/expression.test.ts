@@ -54,6 +54,19 @@ describe("debugger expressions", () => {
     assert.throws(() => evaluate("1 @ 2", ctx), /unexpected '@'/);
   });
 
+  it("refuses numbers beyond 32 bits and nesting beyond its depth, with an ExpressionError, instead of wrapping or overflowing the stack", () => {
+    assert.equal(evaluate("0xffffffff", ctx), 0xffffffff);
+    assert.equal(evaluate("4294967295", ctx), 0xffffffff);
+    for (const text of ["0x100000000", "99999999999", "eax + 0x1ffffffff"]) {
+      assert.throws(() => evaluate(text, ctx), (e: Error) => e instanceof ExpressionError && /does not fit in 32 bits/.test(e.message), text);
+    }
+    assert.equal(evaluate("(".repeat(100) + "eax" + ")".repeat(100), ctx), 5);
+    assert.equal(evaluate("-".repeat(100) + "1", ctx), 1);
+    for (const text of ["(".repeat(20000) + "1" + ")".repeat(20000), "-".repeat(20000) + "1", "*".repeat(20000) + "counter"]) {
+      assert.throws(() => evaluate(text, ctx), (e: Error) => e instanceof ExpressionError && /nests more than/.test(e.message), text.slice(0, 10));
+    }
+  });
+
   it("reads hit conditions", () => {
     assert.equal(hitConditionMet("3", 3), true);
     assert.equal(hitConditionMet("3", 4), false);

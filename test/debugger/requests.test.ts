@@ -6,10 +6,12 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import type { ChildProcess } from "node:child_process";
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { DebugProtocol } from "@vscode/debugprotocol";
+import { readElf } from "../../core/toolchain/index.js";
+import { DebugInfo } from "../../debugger/debug-info.js";
 import { loadGuest } from "../examples/guests.js";
 import { adapterSuite, hexOf, lineOf, source, type Client } from "./harness.js";
 
@@ -155,6 +157,59 @@ describe("session lifecycle and malformed requests", () => {
   });
 });
 
+describe("restart that fails", () => {
+  it("leaves the guest there was: it still answers and steps, and no terminated event came", async () => {
+    const c = client();
+    await c.launch({ program: suite.elfs().hello, stopOnEntry: true });
+    let terminated = false;
+    c.dc.on("terminated", () => (terminated = true));
+    const before = await c.top();
+    const missing = join(mkdtempSync(join(tmpdir(), "afterburn-dap-restart-")), "missing.elf");
+    assert.match(await failure(c.dc.restartRequest({ arguments: { program: missing } } as DebugProtocol.RestartArguments)), /missing\.elf: no such file/);
+    assert.deepEqual(await c.top(), before);
+    assert.equal(terminated, false);
+    const step = await c.act(() => c.dc.stepInRequest({ threadId: 1, granularity: "instruction" }));
+    assert.equal(step.body.reason, "step");
+    assert.notEqual((await c.top()).instructionPointerReference, before.instructionPointerReference);
+    const end = await c.continue();
+    assert.equal(end.event, "exited");
+    assert.equal(c.output, loadGuest("hello").expectedOutput, "the same guest ran on");
+  });
+
+  it("a second launch that fails leaves the first guest too", async () => {
+    const c = client();
+    await c.launch({ program: suite.elfs().hello, stopOnEntry: true });
+    assert.match(await failure(c.dc.launchRequest({ program: suite.elfs().hello, backend: "kvm" } as DebugProtocol.LaunchRequestArguments)), /unknown backend 'kvm'/);
+    const end = await c.continue();
+    assert.equal(end.event, "exited");
+    assert.equal(c.output, loadGuest("hello").expectedOutput);
+  });
+});
+
+describe("run control while the guest runs", () => {
+  it("refuses steps and steps back until a pause; the run goes on and the pause stops it", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "afterburn-dap-spin-"));
+    const spin = join(dir, "spin.S");
+    writeFileSync(spin, "\t.text\n\t.globl _start\n_start:\n\txorl %ecx, %ecx\n1:\tincl %ecx\n\tjmp 1b\n");
+    const c = client();
+    await c.launch({ program: spin, stopOnEntry: true });
+    await c.dc.continueRequest({ threadId: 1 });
+    let stops = 0;
+    c.dc.on("stopped", () => stops++);
+    for (const command of ["next", "stepIn", "stepOut", "stepBack", "reverseContinue"]) {
+      assert.match(await failure(c.dc.customRequest(command, { threadId: 1 })), /the guest is running; pause it first/, command);
+    }
+    await new Promise((r) => setTimeout(r, 200));
+    assert.equal(stops, 0, "no step took over the run");
+    const first = await c.evaluate("ecx");
+    const paused = await c.act(() => c.dc.pauseRequest({ threadId: 1 }));
+    assert.equal(paused.body.reason, "pause");
+    assert.ok((await c.evaluate("ecx")) >= first, "the loop ran on");
+    const step = await c.act(() => c.dc.nextRequest({ threadId: 1 }));
+    assert.equal(step.body.reason, "step");
+  });
+});
+
 describe("exception filters", () => {
   it("a rejected setExceptionBreakpoints is not kept: restart still works", async () => {
     const c = client();
@@ -226,6 +281,30 @@ describe("variables", () => {
     assert.equal((await c.evaluate("cr0")) & (1 << 16), 1 << 16);
   });
 
+  it("what setVariable cannot change is marked readOnly, in every scope (the virtual CPU's too); the rest can be set", async () => {
+    const c = client();
+    await c.launch({ program: suite.elfs().hello, backend: "xen", stopOnEntry: true });
+    const scopes = (await c.dc.scopesRequest({ frameId: 0 })).body.scopes;
+    assert.ok(scopes.some((s) => s.name === "Virtual CPU"));
+    const seen = { readOnly: 0, writable: 0 };
+    const visit = async (ref: number, where: string): Promise<void> => {
+      for (const v of (await c.dc.variablesRequest({ variablesReference: ref })).body.variables) {
+        const value = v.value.split(" ")[0];
+        if (v.presentationHint?.attributes?.includes("readOnly")) {
+          seen.readOnly++;
+          await failure(c.dc.setVariableRequest({ variablesReference: ref, name: v.name, value }));
+        } else {
+          seen.writable++;
+          // (the CPU may force bits: CR0.ET reads back set)
+          await c.dc.setVariableRequest({ variablesReference: ref, name: v.name, value }).catch((e: Error) => assert.fail(`${where} ${v.name}: ${e.message}`));
+        }
+        if (v.variablesReference > 0) await visit(v.variablesReference, `${where} ${v.name}`);
+      }
+    };
+    for (const s of scopes) if (!s.expensive) await visit(s.variablesReference, s.name);
+    assert.ok(seen.readOnly > 0 && seen.writable > 0, JSON.stringify(seen));
+  });
+
   it("every evaluateName of the registers and their bits evaluates to the value shown", async () => {
     const c = client();
     await c.launch({ program: suite.elfs().hello, stopOnEntry: true });
@@ -286,6 +365,31 @@ describe("memory writes", () => {
     assert.equal(partial.body.bytesWritten, 2);
     assert.deepEqual([...(await read(edge, 2))], [1, 2]);
     assert.match(await failure(c.dc.customRequest("writeMemory", { memoryReference: "0x00300000", data: four })), /not writable/);
+  });
+});
+
+describe("memory reads", () => {
+  it("stop at the end of the 4 GiB address space: what would lie beyond it is unreadable, not address 0; references beyond it are refused", async () => {
+    const c = client();
+    await c.launch({ program: suite.elfs().hello, stopOnEntry: true });
+    const low = Buffer.from((await c.dc.customRequest("readMemory", { memoryReference: "0x00000000", count: 16 })).body.data, "base64");
+    assert.equal(low.length, 16, "address 0 is readable (paging is off)");
+    for (const ref of ["0x100000000", "4294967296", "0x1fffffff0"]) {
+      assert.match(await failure(c.dc.customRequest("readMemory", { memoryReference: ref, count: 4 })), /beyond the 4 GiB address space/, ref);
+      assert.match(await failure(c.dc.customRequest("writeMemory", { memoryReference: ref, data: "AAAA" })), /beyond the 4 GiB address space/, ref);
+    }
+    const ib = await c.dc.customRequest("setInstructionBreakpoints", { breakpoints: [{ instructionReference: "0x100100000" }] });
+    assert.equal(ib.body.breakpoints[0].verified, false);
+    assert.match(ib.body.breakpoints[0].message!, /beyond the 4 GiB address space/);
+    const cond = await c.dc.setBreakpointsRequest({ source: { path: HELLO_S }, breakpoints: [{ line: lineOf(HELLO_S, "call puts"), condition: "eax == 0x100000000" }] });
+    assert.equal(cond.body.breakpoints[0].verified, false);
+    assert.match(cond.body.breakpoints[0].message!, /condition: 0x100000000 does not fit in 32 bits/);
+    for (const [ref, offset] of [["0xfffffff0", 0], ["0xffffff00", 0xf0]] as const) {
+      const r = await c.dc.customRequest("readMemory", { memoryReference: ref, offset, count: 32 });
+      assert.equal(r.body.address, "0xfffffff0");
+      assert.equal(Buffer.from(r.body.data ?? "", "base64").length, 16, `${ref}+${offset}`);
+      assert.equal(r.body.unreadableBytes, 16, `${ref}+${offset}`);
+    }
   });
 });
 
@@ -367,5 +471,30 @@ describe("breakpoints that could never fire", () => {
     const sb = await c.dc.setBreakpointsRequest({ source: { path: HELLO_S }, breakpoints: [{ line: putsLine, condition: "eax ==" }] });
     assert.equal(sb.body.breakpoints[0].verified, false);
     assert.equal(sb.body.breakpoints[0].message, cond.message);
+  });
+});
+
+describe("where a breakpoint stops", () => {
+  it("on the line it was placed on, also where several lines' rows share its address (a folded prologue)", async () => {
+    const elf = suite.elfs().interrupts;
+    const info = new DebugInfo(readElf(readFileSync(elf), elf));
+    const lines = [lineOf(INTERRUPTS_C, "  soft_ints++;"), lineOf(INTERRUPTS_C, "  ticks++;")];
+    // The case at hand: some row of another line sits at a breakpoint's address.
+    const shared = lines.some((line) => {
+      const at = info.lineTable!.lineToAddresses(INTERRUPTS_C, line)!.addresses;
+      return info.lineTable!.rows.some((r) => at.includes(r.address) && r.line !== line);
+    });
+    assert.ok(shared, "the compiler folded a handler's first line into its entry");
+    const c = client();
+    const { event, breakpoints } = await c.launch({ program: elf }, { breakpoints: [{ path: INTERRUPTS_C, lines }] });
+    assert.deepEqual(breakpoints[0].map((b) => b.line), lines, "placed on the lines asked for");
+    let stop = event;
+    for (const line of lines) {
+      assert.equal(stop.body.reason, "breakpoint");
+      const top = await c.top();
+      assert.equal(top.line, line, `${stop.body.description}`);
+      assert.match(stop.body.description, new RegExp(`interrupts\\.c:${line}\\)`));
+      stop = await c.continue();
+    }
   });
 });

@@ -229,3 +229,157 @@ _start:
     assert.equal(guest.machine.memory.read32(0x300000 - 4), 0);
   });
 });
+
+describe("debugger runtime: breakpoints with several addresses, hit counts and log points", () => {
+  /** The addresses of a source line, as the session sets them (one id for them all). */
+  const lineAddresses = (info: DebugInfo, rel: string, text: string) => {
+    const file = source(rel);
+    const line = readFileSync(file, "utf8").split("\n").findIndex((l) => l.includes(text)) + 1;
+    return info.lineTable!.lineToAddresses(file, line)!.addresses;
+  };
+
+  it("a hit count counts the hits of the breakpoint, not of each of its addresses", async () => {
+    // cli() is inlined at several call sites: one breakpoint on its line has an address at each.
+    const plain = start(elfs.interrupts);
+    const addresses = lineAddresses(plain.info, "lib/x86.h", "static inline void cli(void)");
+    assert.ok(addresses.length >= 2, "cli() is inlined in more than one place");
+    plain.rt.setCodeBreakpoints("source", "source", addresses.map((address) => ({ id: 1, address })));
+    const hits: ReturnType<typeof plain.state>[] = [];
+    for (let i = 0; i < 2; i++) {
+      const p = plain.next();
+      plain.rt.continue();
+      assert.equal((await p).reason, "breakpoint");
+      hits.push(plain.state());
+    }
+    assert.notEqual(hits[0].eip, hits[1].eip, "the first two hits are at different call sites");
+
+    const counted = start(elfs.interrupts);
+    counted.rt.setCodeBreakpoints("source", "source", addresses.map((address) => ({ id: 1, address, hitCondition: "2" })));
+    const p = counted.next();
+    counted.rt.continue();
+    assert.equal((await p).reason, "breakpoint");
+    assert.deepEqual(counted.state(), hits[1], "stopped on the second hit of the breakpoint");
+  });
+
+  it("reverse continue does not stop at a log point", async () => {
+    const { rt, info, next, state } = start(elfs.interrupts);
+    const logged = lineAddresses(info, "interrupts/interrupts.c", "soft_ints++;");
+    const stop = lineAddresses(info, "interrupts/interrupts.c", 'kprintf("waited for');
+    rt.setCodeBreakpoints("log", "source", logged.map((address) => ({ id: 1, address, logMessage: "soft" })));
+    rt.setCodeBreakpoints("stop", "source", stop.map((address) => ({ id: 2, address })));
+    let p = next();
+    rt.continue();
+    assert.deepEqual((await p as StopInfo).breakpointIds, [2]);
+    const start0 = rt.historyStart;
+    p = next();
+    rt.reverseContinue();
+    const back = (await p) as StopInfo;
+    assert.equal(back.reason, "step", JSON.stringify(back));
+    assert.match(back.description, /start of the recorded history/);
+    assert.equal(state().count, start0);
+  });
+});
+
+describe("debugger runtime: software interrupts and the wedge", () => {
+  /** A runtime stopped at kmain's `int $0x30` (a site: padded on raw/trap/vtx, a wedge call on xen/l4). */
+  async function atInt(backend: BackendName) {
+    const r = start(elfs.interrupts, { backend });
+    const site = r.guest.sites.find((s) => s.catalogueId === "int" && r.info.functionAt(s.start)?.name === "kmain");
+    assert.ok(site, `${backend}: kmain's int $0x30 is a site`);
+    r.rt.setCodeBreakpoints("instruction", "instruction", [{ id: 1, address: site.start }]);
+    const p = r.next();
+    r.rt.continue();
+    assert.equal((await p).reason, "instruction breakpoint");
+    r.rt.setCodeBreakpoints("instruction", "instruction", []);
+    const softInts = () => r.guest.machine.cpu.readLinear(r.info.lookupAny("soft_ints")!.address, 4)[0];
+    return { ...r, site, softInts };
+  }
+  const BACKENDS = ["raw", "trap", "vtx", "xen", "l4"] as const;
+
+  it("a step over int $0x30, by instruction or by line, runs the handler and stops past the int, in kmain, on every backend", async () => {
+    for (const backend of BACKENDS) {
+      for (const how of ["instruction", "line"] as const) {
+        const r = await atInt(backend);
+        const line = r.info.lineAt(r.site.start)!.line;
+        assert.equal(r.softInts(), 0);
+        const p = r.next();
+        if (how === "instruction") r.rt.stepInstruction(true);
+        else r.rt.stepLine("over");
+        const stop = (await p) as StopInfo;
+        assert.equal(stop.reason, "step", `${backend} ${how}: ${JSON.stringify(stop)}`);
+        const eip = r.state().eip;
+        assert.equal(r.info.functionAt(eip)?.name, "kmain", `${backend} ${how}: stopped at ${stop.description}`);
+        assert.equal(r.softInts(), 1, `${backend} ${how}: the handler ran`);
+        if (how === "instruction") assert.ok(eip > r.site.start && eip <= r.site.end, `${backend}: past the int, at ${stop.description}`);
+        else assert.ok(r.info.lineAt(eip)!.line > line, `${backend}: on a later line, at ${stop.description}`);
+      }
+    }
+  });
+
+  it("a step back from past a site's wedge call lands in the guest, where raw's does, not at the wedge's entry", async () => {
+    const landed = new Map<string, number>();
+    for (const backend of BACKENDS) {
+      const r = await atInt(backend);
+      let p = r.next();
+      r.rt.stepInstruction(true);
+      await p;
+      p = r.next();
+      r.rt.stepBackInstruction();
+      const stop = (await p) as StopInfo;
+      assert.equal(stop.reason, "step");
+      assert.ok(!inWedge(r.state().eip), `${backend}: ${stop.description}`);
+      landed.set(backend, r.state().eip);
+    }
+    for (const [backend, eip] of landed) assert.equal(eip, landed.get("raw"), backend);
+  });
+});
+
+describe("debugger runtime: breakpoints changed during a step", () => {
+  /** _start calls `spin`, a loop of a few thousand instructions, then leaves through the exit port. */
+  function spinGuest(): string {
+    const dir = mkdtempSync(join(tmpdir(), "ab-spin-"));
+    writeFileSync(
+      join(dir, "spin.s"),
+      `.section .multiboot, "a"
+.align 4
+.long 0x1badb002, 0, -0x1badb002
+.text
+.globl _start
+_start:
+  mov $0x200000, %esp
+  call spin
+  nop
+  mov $0xf4, %dx
+  xor %eax, %eax
+  out %al, %dx
+spin:
+  mov $1000, %ecx
+1: loop 1b
+  ret
+`,
+    );
+    execFileSync("as", ["--32", "-o", join(dir, "spin.o"), join(dir, "spin.s")]);
+    execFileSync("ld", ["-m", "elf_i386", "-Ttext", "0x100000", "-e", "_start", "-o", join(dir, "spin.elf"), join(dir, "spin.o")]);
+    const elf = readFileSync(join(dir, "spin.elf"));
+    rmSync(dir, { recursive: true, force: true });
+    const path = join(mkdtempSync(join(tmpdir(), "ab-spin-")), "spin.elf");
+    writeFileSync(path, elf);
+    return path;
+  }
+
+  it("a step over a call still stops at its return when breakpoints are set while it runs", async () => {
+    const { rt, next, state } = start(spinGuest());
+    let p = next();
+    rt.stepInstruction(false); // mov $0x200000, %esp
+    await p;
+    const call = state();
+    p = next();
+    rt.stepInstruction(true);
+    // As a client's setBreakpoints right behind the step request: served before the guest runs on.
+    assert.ok(rt.running);
+    rt.setCodeBreakpoints("source:elsewhere.c", "source", []);
+    const stop = await p;
+    assert.equal(stop.reason, "step", JSON.stringify(stop));
+    assert.equal(state().eip, call.eip + 5, "stopped right after the call");
+  });
+});
