@@ -30,6 +30,8 @@ export const CR0_NE = 0x20;
 export const CR0_WP = 0x10000;
 export const CR0_AM = 0x40000;
 export const CR0_PG = 0x80000000;
+/** CR0 after a power-on or hardware reset: caches off (CD, NW), ET hardwired to 1 since the 486. */
+export const CR0_RESET = 0x60000010;
 export const CR4_TSD = 4;
 export const CR4_PSE = 0x10;
 export const CR4_PGE = 0x80;
@@ -179,6 +181,7 @@ export class Cpu implements CpuApi {
     this.flags = 2;
     this.lazyMask = 0;
     this.cr.fill(0);
+    this.cr[0] = CR0_RESET;
     this.dr.fill(0);
     this.dr[6] = 0xffff0ff0;
     this.dr[7] = 0x400;
@@ -202,7 +205,8 @@ export class Cpu implements CpuApi {
   }
 
   enterFlatProtectedMode(entry: number): void {
-    this.cr[0] = (this.cr[0] | CR0_PE) >>> 0;
+    // As a multiboot loader leaves it: firmware has turned the caches on, the loader set PE (ET reads 1 always).
+    this.cr[0] = CR0_ET | CR0_PE;
     this.flags = 2;
     this.lazyMask = 0;
     this.setSeg(1, 0x08, 0, 0xffffffff, 0xc09b);

@@ -51,6 +51,22 @@ test("a guest boots by multiboot, prints to COM1 and exits through port 0xF4", a
   assert.equal(text(), "guest says hello\n");
 });
 
+test("CR0 as a multiboot loader leaves it (PE and ET, caches on), ET still set after the guest writes it back; a reset gives the 486's 0x60000010", async (t) => {
+  if (!(await machineLoads(t))) return;
+  const { m } = boot(`
+main:
+  mov %cr0, %eax
+  mov %eax, %cr0
+  mov %cr0, %ebx
+  hlt
+`);
+  m.run({ maxInstructions: 1_000 });
+  assert.equal(m.cpu.regs[0]! >>> 0, 0x11, "at entry");
+  assert.equal(m.cpu.regs[3]! >>> 0, 0x11, "written back, read again: the same");
+  m.reset();
+  assert.equal(m.cpu.cr[0]! >>> 0, 0x60000010, "after reset");
+});
+
 /** IRQ 0 through the PIC to `timer` at about 1 kHz (interrupts still off), and the handler counting `ticks`. */
 const PIT_SETUP = `  call init_pic
   mov $0x20, %eax
