@@ -2,6 +2,7 @@
 // happenings into DAP events. Contract B (launch attributes, exception filters, custom events
 // and requests) is implemented here; nothing here is VS Code-specific.
 
+import { readFileSync } from "node:fs";
 import { basename } from "node:path";
 import {
   Breakpoint,
@@ -44,6 +45,7 @@ import {
 } from "./cpu-view.js";
 import { decodeAt, disassembleBytes, hexBytes, instructionLengths } from "./disasm.js";
 import { argumentProblem } from "./request-shape.js";
+import { isAssemblySource, macroUsesAt } from "./macro-lines.js";
 import { hitConditionMet } from "./expression.js";
 
 /** Launch configuration of type "afterburn" (contract B). */
@@ -506,7 +508,17 @@ export class AfterburnSession extends LoggingDebugSession {
       bp.id = id;
       const table = this.info?.lineTable;
       const found = line >= 1 ? table?.lineToAddresses(path, line) : undefined;
-      if (line < 1) bp.message = `line ${b.line} is not a line of ${basename(path)} (lines start at ${this.convertDebuggerLineToClient(1)})`;
+      const inMacro = table && table.rows.length > 0 && (!found || found.line !== line) ? this.macroBreakpoint(path, line) : undefined;
+      if (inMacro !== undefined) {
+        const cond = inMacro.addresses.length > 0 ? this.checkCondition(b.condition, b.hitCondition) : undefined;
+        bp.message = cond ?? inMacro.message;
+        if (inMacro.addresses.length > 0 && !cond) {
+          bp.verified = true;
+          bp.source = new Source(basename(path), this.convertDebuggerPathToClient(path));
+          bp.instructionReference = hex8(inMacro.addresses[0]);
+          for (const address of inMacro.addresses) entries.push({ id, address, condition: b.condition, hitCondition: b.hitCondition, logMessage: b.logMessage });
+        }
+      } else if (line < 1) bp.message = `line ${b.line} is not a line of ${basename(path)} (lines start at ${this.convertDebuggerLineToClient(1)})`;
       else if (!this.info) bp.message = "the program is not loaded yet";
       else if (!table || table.rows.length === 0) bp.message = this.info.lineTableProblem ?? "no line table";
       else if (!found) {
@@ -528,6 +540,36 @@ export class AfterburnSession extends LoggingDebugSession {
     }
     this.runtime?.setCodeBreakpoints(`source:${path}`, "source", entries);
     return out;
+  }
+
+  /**
+   * A breakpoint on 1-based `line` of an assembly file inside one of its `.macro` bodies: the first
+   * address of each line that calls the macro (the line table names calls, never body lines).
+   * Undefined when the line is not in a macro body (or the file cannot be read).
+   */
+  private macroBreakpoint(path: string, line: number): { addresses: number[]; message: string } | undefined {
+    const table = this.info?.lineTable;
+    if (!table || !isAssemblySource(path)) return undefined;
+    let text: string;
+    try {
+      text = readFileSync(path, "latin1");
+    } catch {
+      return undefined;
+    }
+    const uses = macroUsesAt(text, basename(path), line - 1);
+    if (uses === undefined) return undefined;
+    const addresses: number[] = [];
+    const lines: number[] = [];
+    for (const l of uses.lines) {
+      const at = table.lineToAddresses(path, l + 1);
+      if (at === undefined || at.line !== l + 1) continue;
+      lines.push(this.convertDebuggerLineToClient(l + 1));
+      addresses.push(...at.addresses);
+    }
+    if (uses.lines.length === 0) return { addresses, message: `line ${this.convertDebuggerLineToClient(line)} is in .macro ${uses.name}, which nothing in ${basename(path)} uses` };
+    if (addresses.length === 0) return { addresses, message: `line ${this.convertDebuggerLineToClient(line)} is in .macro ${uses.name}; the program has no code for its uses (lines ${uses.lines.map((l) => this.convertDebuggerLineToClient(l + 1)).join(", ")})` };
+    const shown = lines.length > 8 ? `${lines.slice(0, 8).join(", ")} and ${lines.length - 8} more` : lines.join(", ");
+    return { addresses, message: `in .macro ${uses.name}: stops where it is used (line${lines.length === 1 ? "" : "s"} ${shown}), which is where GNU as puts its code` };
   }
 
   /**
