@@ -150,6 +150,25 @@ function stripQuotes(s: string): string {
   return s.length >= 2 && s.charCodeAt(0) === 34 && s.charCodeAt(s.length - 1) === 34 ? s.slice(1, -1) : s;
 }
 
+/**
+ * After an argument ending at `i`: skips the blanks and one comma that part it from the next and
+ * returns where that starts; -1 at the end (a comma there leaves an empty last argument in `out`).
+ */
+function nextArgument(s: string, i: number, out: { text: string; start: number }[]): number {
+  const n = s.length;
+  while (i < n && isSpace(s.charCodeAt(i))) i++;
+  if (i >= n) return -1;
+  if (s.charCodeAt(i) === 44) {
+    i++;
+    while (i < n && isSpace(s.charCodeAt(i))) i++;
+    if (i >= n) {
+      out.push({ text: "", start: i });
+      return -1;
+    }
+  }
+  return i;
+}
+
 /** Splits macro invocation arguments the way gas does: by commas, or by whitespace outside quotes and parentheses. */
 export function splitMacroArguments(s: string): { text: string; start: number }[] {
   const out: { text: string; start: number }[] = [];
@@ -173,16 +192,8 @@ export function splitMacroArguments(s: string): { text: string; start: number }[
       i++;
     }
     out.push({ text: s.slice(start, i), start });
-    while (i < n && isSpace(s.charCodeAt(i))) i++;
-    if (i >= n) break;
-    if (s.charCodeAt(i) === 44) {
-      i++;
-      while (i < n && isSpace(s.charCodeAt(i))) i++;
-      if (i >= n) {
-        out.push({ text: "", start: i });
-        break;
-      }
-    }
+    i = nextArgument(s, i, out);
+    if (i < 0) break;
   }
   return out;
 }
@@ -425,16 +436,8 @@ export function splitAltmacroArguments(s: string, evaluate: (expr: string) => nu
       value = s.slice(start, i);
     }
     out.push({ text: value, start });
-    while (i < n && isSpace(s.charCodeAt(i))) i++;
-    if (i >= n) break;
-    if (s.charCodeAt(i) === 44) {
-      i++;
-      while (i < n && isSpace(s.charCodeAt(i))) i++;
-      if (i >= n) {
-        out.push({ text: "", start: i });
-        break;
-      }
-    }
+    i = nextArgument(s, i, out);
+    if (i < 0) break;
   }
   return out;
 }
