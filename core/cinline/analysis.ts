@@ -12,7 +12,7 @@ import { decodeEscape, substituteTemplate, type AsmOperand, type FilePoint, type
 import { Conditions } from "./conditional.js";
 import { parserText } from "./source.js";
 import { emissionOrder, macroUses, MAX_EXPANDED, type Emission } from "./emission.js";
-import { ASM_START, givenColumn, pasteStringMacros, pointKey, stringMacros, type ColumnShifts, type Placeholder, type Placeholders } from "./string-macros.js";
+import { ASM_START, givenColumn, macroDefinitions, pasteStringMacros, pointKey, stringMacros, type ColumnShifts, type MacroCalls, type Pasted, type Placeholder, type Placeholders } from "./string-macros.js";
 
 export interface CSite extends AsmSite {
   /** Document range of the instruction in the C source. */
@@ -96,17 +96,30 @@ export function analyseCWith(cp: CParser, text: string, options: CAnalysisOption
     // What the file settles depends on its #defines alone, the same in either tree.
     const conditions = new Conditions(tree.rootNode, mode);
     const macros = stringMacros(tree.rootNode, conditions);
-    const pasted = pasteStringMacros(cp, source, tree, macros);
+    const calls: MacroCalls = { defs: macroDefinitions(source, tree.rootNode, conditions), headers: /^[ \t]*#[ \t]*include\b/m.test(source), file: true };
+    const pasted = pasteStringMacros(cp, source, tree, macros, calls, conditions);
     tree = pasted.tree;
     const found: Found[] = [];
-    const ctx: Context = { shift: undefined, macros, placeholders: pasted.placeholders, columns: pasted.columns };
+    const notes: CDiagnostic[] = [];
+    const ctx: Context = { shift: undefined, macros, calls, notes, placeholders: pasted.placeholders, columns: pasted.columns };
+    noteUnexpanded(pasted, ctx);
     collect(cp, tree.rootNode, found, ctx, conditions);
     // Templates in file order (the statements' order); read in the order gcc emits them.
     found.sort((a, b) => a.statement.range.line - b.statement.range.line || a.statement.range.start - b.statement.range.start);
     const inMacros = found.some((f) => f.statement.macro !== undefined);
     const uses = inMacros ? macroUses(tree.rootNode, macroNames(tree.rootNode, conditions), (p) => filePoint(p, ctx), conditions) : undefined;
     const emission = uses === undefined ? { order: found.map((_, i) => i), unused: [] } : emissionOrder(found.map((f) => f.statement), uses);
-    return analyseStatements(found, emission, mode, functionsOf(tree.rootNode, ctx));
+    // Why a macro in a template was not expanded: told in its statement's note, or on its own when
+    // tree-sitter made no statement of it.
+    const alone: CDiagnostic[] = [];
+    for (const n of notes) {
+      const f = found.find(({ statement: s }) => s.unparsed !== undefined && contains(s.range, n.range));
+      if (f !== undefined) f.statement.unparsed = `${n.message}: ${SEEN_IN_BUILD}`;
+      else alone.push({ ...n, message: `asm statement not analysed: ${n.message}: ${SEEN_IN_BUILD}` });
+    }
+    const result = analyseStatements(found, emission, mode, functionsOf(tree.rootNode, ctx));
+    result.diagnostics.push(...alone);
+    return result;
   } finally {
     tree.delete();
   }
@@ -130,8 +143,8 @@ interface BodyShift {
 
 function shiftPoint(p: FilePoint, shift: BodyShift | undefined): FilePoint {
   if (shift === undefined) return p;
-  if (p.row === 0) return { row: shift.row, column: shift.column + p.column - shift.prefix };
-  return { row: shift.row + p.row, column: p.column };
+  if (p.row === 0) return { ...p, row: shift.row, column: shift.column + p.column - shift.prefix };
+  return { ...p, row: shift.row + p.row, column: p.column };
 }
 
 const WRAP_PREFIX = "void __afterburn_macro(void){";
@@ -141,6 +154,10 @@ interface Context {
   shift: BodyShift | undefined;
   /** The file's string macros (#define NAME "text"). */
   macros: ReadonlyMap<string, string>;
+  /** The file's macros, for expanding calls in templates. */
+  calls: MacroCalls;
+  /** Macro uses in templates that could not be expanded, and why. */
+  notes: CDiagnostic[];
   /** Placeholder literals standing for those macros in this text. */
   placeholders: Placeholders | undefined;
   /** Columns those placeholders added to the text read. */
@@ -178,17 +195,36 @@ function collect(cp: CParser, root: Node, out: Found[], ctx: Context, conditions
     const wrapped = `${WRAP_PREFIX}${value.text.replace(/\\(\r?\n)/g, " $1")}\n;}`;
     const parsed = cp.parser.parse(wrapped);
     if (parsed === null) continue;
-    const pasted = pasteStringMacros(cp, wrapped, parsed, ctx.macros);
+    const params = node.childForFieldName("parameters")?.text;
+    const calls: MacroCalls = { ...ctx.calls, file: false, params: new Set([...(params ?? "").matchAll(/[A-Za-z_]\w*/g)].map((m) => m[0]).concat(params?.includes("...") ? ["__VA_ARGS__"] : [])) };
+    const pasted = pasteStringMacros(cp, wrapped, parsed, ctx.macros, calls);
     const sub = pasted.tree;
     try {
       const before = out.length;
       const at = filePoint(value.startPosition, ctx);
       const shift = { row: at.row, column: at.column, prefix: WRAP_PREFIX.length, name };
-      collect(cp, sub.rootNode, out, { shift, macros: ctx.macros, placeholders: pasted.placeholders, columns: pasted.columns });
+      const inner: Context = { shift, macros: ctx.macros, calls: ctx.calls, notes: ctx.notes, placeholders: pasted.placeholders, columns: pasted.columns };
+      noteUnexpanded(pasted, inner);
+      collect(cp, sub.rootNode, out, inner);
       for (let k = before; k < out.length; k++) out[k].statement.macro = name;
     } finally {
       sub.delete();
     }
+  }
+}
+
+/** Whether `inner` (on one line) is inside the statement range `outer`. */
+function contains(outer: CAsmStatement["range"], inner: Span): boolean {
+  const after = inner.line > outer.line || (inner.line === outer.line && inner.start >= outer.start);
+  const before = inner.line < outer.endLine || (inner.line === outer.endLine && (outer.line !== outer.endLine || inner.end <= outer.end));
+  return after && before;
+}
+
+/** Says why macro uses in templates were not expanded (the statement's own note says it is unanalysed). */
+function noteUnexpanded(pasted: Pasted, ctx: Context): void {
+  for (const n of pasted.notes ?? []) {
+    const at = shiftPoint(n.at, ctx.shift);
+    ctx.notes.push({ range: { line: at.row, start: at.column, end: at.column + (n.at.width ?? 1) }, message: n.message, severity: "info" });
   }
 }
 
@@ -300,6 +336,12 @@ function decodeTemplate(lits: Node[], ctx: Context): { text: string; pos: FilePo
   const pos: FilePoint[] = [];
   for (const lit of lits) {
     const pasted = placeholderAt(lit, ctx);
+    if (pasted?.pos !== undefined) {
+      // A macro call's expansion: each character from an argument is there, the rest at the macro's name.
+      text += pasted.text;
+      for (const p of pasted.pos) pos.push(shiftPoint(p, ctx.shift));
+      continue;
+    }
     if (pasted !== undefined) {
       // Every character of a macro's text is at its name: a site from it covers the name.
       const at = filePoint(lit.startPosition, ctx);

@@ -10,7 +10,8 @@
 import type { Node, Tree } from "web-tree-sitter";
 import type { CParser } from "./parser.js";
 import type { Conditions } from "./conditional.js";
-import { decodeEscape } from "./template.js";
+import { decodeEscape, type FilePoint } from "./template.js";
+import { concatenate, Expander, ExpansionStopped, lexAt, macroDef, type MacroDefs, type Point, type Token } from "./macro-expansion.js";
 
 /** A placeholder literal standing for a macro's text, keyed by its position (`row:column`). */
 export interface Placeholder {
@@ -18,6 +19,8 @@ export interface Placeholder {
   text: string;
   /** Width of the name in the source (the placeholder's width too). */
   width: number;
+  /** Where each character of `text` is in the text given (a function-like macro's argument, else its name). */
+  pos?: FilePoint[];
 }
 
 export type Placeholders = Map<string, Placeholder>;
@@ -147,6 +150,19 @@ export interface Pasted {
   tree: Tree;
   placeholders?: Placeholders;
   columns?: ColumnShifts;
+  /** Macro uses in templates that could not be expanded, and why (positions in the text given). */
+  notes?: { at: FilePoint; message: string }[];
+}
+
+/** What expanding the file's macros in templates needs. */
+export interface MacroCalls {
+  defs: MacroDefs;
+  /** The file includes headers: a name it does not define may be a macro. */
+  headers: boolean;
+  /** The text given is the file: a macro is in force from its #define's row on (else: a body, expanded later). */
+  file: boolean;
+  /** A #define body's parameters: a call using them has its text only where that macro is used. */
+  params?: ReadonlySet<string>;
 }
 
 /**
@@ -155,20 +171,28 @@ export interface Pasted {
  * as wide as the name (columns stay put), except for a one-character name: `""` is a column wider,
  * recorded in `columns`.
  */
-export function pasteStringMacros(cp: CParser, text: string, tree: Tree, macros: ReadonlyMap<string, string>): Pasted {
-  if (macros.size === 0) return { tree };
+export function pasteStringMacros(cp: CParser, text: string, tree: Tree, macros: ReadonlyMap<string, string>, calls?: MacroCalls, conditions?: Conditions): Pasted {
+  if (macros.size === 0 && (calls === undefined || calls.defs.size === 0)) return { tree };
   const lineStarts = [0];
   for (let i = text.indexOf("\n"); i >= 0; i = text.indexOf("\n", i + 1)) lineStarts.push(i + 1);
-  const edits: { at: number; row: number; column: number; name: string; pasted: string }[] = [];
+  const edits: Edit[] = [];
   for (const id of tree.rootNode.descendantsOfType("identifier")) {
     if (id === null) continue;
     const pasted = macros.get(id.text);
     if (pasted === undefined || !inTemplate(id)) continue;
     const { row, column } = id.startPosition;
     // Columns are UTF-16 units, as JS strings index; tree-sitter's columns here are too (parsed from a JS string).
-    edits.push({ at: lineStarts[row]! + column, row, column, name: id.text, pasted });
+    const at = lineStarts[row]! + column;
+    edits.push({ at, end: at + id.text.length, row, column, name: id.text, pasted });
   }
-  if (edits.length === 0) return { tree };
+  const notes: { at: FilePoint; message: string }[] = [];
+  if (calls !== undefined && calls.defs.size > 0) {
+    const expanded = macroCallEdits(text, lineStarts, tree, calls, conditions, new Set(edits.map((e) => e.at)), notes);
+    // A string macro inside a call's arguments is the call's to expand (`ID(CLI)`).
+    const inCall = (e: Edit): boolean => expanded.some((c) => e.at > c.at && e.at < c.end);
+    edits.splice(0, edits.length, ...edits.filter((e) => !inCall(e)), ...expanded);
+  }
+  if (edits.length === 0) return notes.length > 0 ? { tree, notes } : { tree };
   const placeholders: Placeholders = new Map();
   const columns: ColumnShifts = new Map();
   let out = "";
@@ -180,11 +204,16 @@ export function pasteStringMacros(cp: CParser, text: string, tree: Tree, macros:
       row = e.row;
       gained = 0;
     }
-    const width = e.name.length;
+    // A call over several lines: the placeholder on its first, the rest blanked (rows stay put).
+    const spanned = text.slice(e.at, e.end);
+    const firstLine = spanned.split("\n", 1)[0]!;
+    const width = firstLine.length;
     const column = e.column + gained;
-    placeholders.set(pointKey(e.row, column), { name: e.name, text: e.pasted, width });
-    out += text.slice(last, e.at) + '"' + "_".repeat(Math.max(0, width - 2)) + '"';
-    last = e.at + width;
+    const placeholder: Placeholder = { name: e.name, text: e.pasted, width };
+    if (e.pos !== undefined) placeholder.pos = e.pos;
+    placeholders.set(pointKey(e.row, column), placeholder);
+    out += text.slice(last, e.at) + '"' + "_".repeat(Math.max(0, width - 2)) + '"' + spanned.slice(width).replace(/[^\n]/g, " ");
+    last = e.end;
     if (width < 2) {
       const list = columns.get(e.row) ?? [];
       list.push({ at: column + 1, by: 2 - width });
@@ -195,5 +224,167 @@ export function pasteStringMacros(cp: CParser, text: string, tree: Tree, macros:
   const reparsed = cp.parser.parse(out + text.slice(last));
   if (reparsed === null) return { tree };
   tree.delete();
-  return columns.size > 0 ? { tree: reparsed, placeholders, columns } : { tree: reparsed, placeholders };
+  const result: Pasted = { tree: reparsed, placeholders };
+  if (columns.size > 0) result.columns = columns;
+  if (notes.length > 0) result.notes = notes;
+  return result;
+}
+
+interface Edit {
+  /** Offsets of the macro use in the text given. */
+  at: number;
+  end: number;
+  row: number;
+  column: number;
+  name: string;
+  pasted: string;
+  pos?: FilePoint[];
+}
+
+const ASM_QUALIFIERS = new Set(["asm", "__asm__", "__asm", "volatile", "__volatile__", "__volatile", "inline", "__inline__", "__inline", "goto"]);
+
+/**
+ * Macros of the file used in asm templates (`asm(CR(3) : ...)`, `"int $" __stringify(0x80)`, an
+ * object-like macro whose value is such a call) whose expansion is string literals: their text and
+ * where each character is. A use that cannot be expanded is left as it is (its statement is reported
+ * unanalysed); when the reason is worth telling, `notes` gets it.
+ */
+function macroCallEdits(text: string, lineStarts: readonly number[], tree: Tree, calls: MacroCalls, conditions: Conditions | undefined, taken: ReadonlySet<number>, notes: { at: FilePoint; message: string }[]): Edit[] {
+  const pointAt = (i: number): Point => {
+    let lo = 0;
+    let hi = lineStarts.length - 1;
+    while (lo < hi) {
+      const mid = (lo + hi + 1) >> 1;
+      if (lineStarts[mid]! <= i) lo = mid;
+      else hi = mid - 1;
+    }
+    return { row: lo, column: i - lineStarts[lo]! };
+  };
+  const edits: Edit[] = [];
+  for (const start of asmKeywords(text, calls.file)) {
+    const at = pointAt(start);
+    const node = tree.rootNode.descendantForPosition(at);
+    if (conditions !== undefined && node !== null && conditions.dropped(node)) continue;
+    // `asm volatile goto (`: the template runs from the parenthesis to the first `:` or `)` outside parentheses.
+    let t = lexAt(text, start);
+    while (t !== undefined && t.kind === "id" && ASM_QUALIFIERS.has(text.slice(t.start, t.end))) t = lexAt(text, t.end);
+    if (t === undefined || text.slice(t.start, t.end) !== "(") continue;
+    let i = t.end;
+    for (let guard = 0; guard < 100000; guard++) {
+      const u = lexAt(text, i);
+      if (u === undefined) break;
+      const word = text.slice(u.start, u.end);
+      if (u.kind === "punct" && (word === ":" || word === ")" || word === ";" || word === "{" || word === "}")) break;
+      i = u.end;
+      if (u.kind !== "id" || taken.has(u.start) || !calls.defs.has(word)) continue;
+      const use = pointAt(u.start);
+      const expander = new Expander(calls.defs, calls.file ? use.row : Number.POSITIVE_INFINITY, calls.headers);
+      if (!expander.isMacro(word)) continue;
+      const name: Token = { kind: "id", text: word, space: false, hs: new Set(), at: use };
+      const tokens = [name];
+      let end = u.end;
+      if (expander.isFunctionLike(word)) {
+        const open = lexAt(text, u.end);
+        if (open === undefined || text.slice(open.start, open.end) !== "(") continue;
+        let depth = 0;
+        let close: number | undefined;
+        for (let v = lexAt(text, u.end), n = 0; v !== undefined && n < 20000; v = lexAt(text, v.end), n++) {
+          const w = text.slice(v.start, v.end);
+          tokens.push({ kind: v.kind, text: w, space: v.space, hs: new Set(), at: pointAt(v.start) });
+          if (w === "(") depth++;
+          else if (w === ")" && --depth === 0) {
+            close = v.end;
+            break;
+          }
+        }
+        if (close === undefined) {
+          notes.push({ at: { ...use, width: word.length }, message: `the call of ${word} has no closing parenthesis` });
+          break;
+        }
+        end = close;
+      }
+      i = end;
+      // In a #define body, a call using that macro's parameters has its text only where the macro is used.
+      if (calls.params !== undefined && tokens.some((x) => (x.kind === "id" && calls.params!.has(x.text)) || x.text === "#" || x.text === "##")) continue;
+      let expanded: Token[];
+      try {
+        expanded = expander.expand(tokens);
+      } catch (e) {
+        if (!(e instanceof ExpansionStopped)) throw e;
+        notes.push({ at: { ...use, width: word.length }, message: `${word} is not expanded: ${e.message}` });
+        continue;
+      }
+      const strings = concatenate(expanded);
+      if (strings === undefined) continue;
+      const named: FilePoint = { ...use, width: word.length };
+      edits.push({ at: u.start, end, row: use.row, column: use.column, name: word, pasted: strings.text, pos: strings.pos.map((p) => p ?? named) });
+    }
+  }
+  return edits;
+}
+
+/**
+ * Where the asm keyword is in the code of `text` (not in comments, literals or, with `directives`, in
+ * directive lines: #define bodies are read on their own). Found in the text, not the tree: a macro call
+ * in one template can make tree-sitter lose the asm statements after it.
+ */
+function asmKeywords(text: string, directives: boolean): number[] {
+  const out: number[] = [];
+  for (let t = lexAt(text, 0); t !== undefined; t = lexAt(text, t.end)) {
+    if (t.kind === "id") {
+      const w = text.slice(t.start, t.end);
+      if (w === "asm" || w === "__asm__" || w === "__asm") out.push(t.start);
+      continue;
+    }
+    if (!directives || text[t.start] !== "#" || !/(?:^|\n)[ \t]*$/.test(text.slice(Math.max(0, t.start - 200), t.start))) continue;
+    // A directive: skip its logical line (its comments are blanked in the parser's text).
+    let e = t.start;
+    for (;;) {
+      const nl = text.indexOf("\n", e);
+      if (nl < 0) return out;
+      e = nl + 1;
+      if (text[nl - 1] !== "\\" && !(text[nl - 1] === "\r" && text[nl - 2] === "\\")) break;
+    }
+    // Resume at the next line: lexAt from e - 1 sees the line break as a space.
+    t = { ...t, end: e - 1 };
+  }
+  return out;
+}
+
+/**
+ * The file's macros (object-like and function-like), for expansion. A name defined twice differently in
+ * branches the file does not settle, or `#undef`ined anywhere, is null: its text is not known. Read from
+ * the text's directive lines, not the tree: tree-sitter's recovery from a macro call in a template can
+ * swallow the #define lines after it.
+ */
+export function macroDefinitions(text: string, root: Node, conditions: Conditions | undefined): MacroDefs {
+  const defs: MacroDefs = new Map();
+  const directive = /^[ \t]*#[ \t]*(define|undef)[ \t]+([A-Za-z_]\w*)((?:\([^)]*\))?)(.*)$/;
+  let row = 0;
+  const lines = text.split("\n");
+  for (let k = 0; k < lines.length; k = row) {
+    // The logical line: continuation lines joined (kept as line breaks for the body's sake).
+    let line = lines[k]!;
+    row = k + 1;
+    while (/\\\r?$/.test(line) && row < lines.length) line += "\n" + lines[row++]!;
+    if (!/^[ \t]*#/.test(line)) continue;
+    const m = directive.exec(line.replace(/\\\r?\n/g, "  "));
+    if (m === null) continue;
+    const node = root.descendantForPosition({ row: k, column: line.indexOf("#") });
+    if (node !== null && (node.type === "comment" || node.type === "string_content" || conditions?.dropped(node))) continue;
+    const [, verb, name, params, value] = m as unknown as [string, string, string, string, string];
+    if (verb === "undef") {
+      defs.set(name, null);
+      continue;
+    }
+    const def = macroDef(name, params === "" ? undefined : params, value, k);
+    const prior = defs.get(name);
+    defs.set(name, def === undefined || prior === null || (prior !== undefined && !sameDef(prior, def)) ? null : (prior ?? def));
+  }
+  return defs;
+}
+
+function sameDef(a: NonNullable<ReturnType<typeof macroDef>>, b: NonNullable<ReturnType<typeof macroDef>>): boolean {
+  const spell = (d: typeof a): string => `${d.params?.join(",") ?? "-"}${d.variadic}:${d.body.map((t) => (t.space ? " " : "") + t.text).join("")}`;
+  return spell(a) === spell(b);
 }

@@ -94,3 +94,21 @@ test("a #define's site is shown as annotated or not by where the macro is used, 
   // Severity 4 (hint): found, not annotated, as the Exclude action's result above.
   assert.deepEqual([cli?.range.start.line, cli?.severity], [0, 4]);
 });
+
+test("a template built with the file's function-like macros: each site's diagnostic is on the macro invocation's name, or on the argument it comes from", async () => {
+  const uri = "file:///tmp/afterburn-test/fn-macros.c";
+  const text = [
+    "#define __stringify_1(x...) #x",
+    "#define __stringify(x...) __stringify_1(x)",
+    "#define CR(n) \"mov %%cr\" #n \", %0\"",
+    "unsigned long f(void) { unsigned long v; asm volatile(CR(3) : \"=r\"(v)); return v; }",
+    "void g(void) { asm volatile(\"nop; \" __stringify(hlt)); }",
+    "",
+  ].join("\n");
+  const d = await client.openAndWait(uri, text, "c");
+  const lines = text.split("\n");
+  assert.deepEqual(
+    d.diagnostics.map((x) => [x.code, x.range.start.line, lines[x.range.start.line]!.slice(x.range.start.character, x.range.end.character)]),
+    [["mov-from-cr3", 3, "CR"], ["hlt", 4, "hlt"]],
+  );
+});
