@@ -22,7 +22,13 @@ export class Conditions {
    * include guard, not a branch the file drops.
    */
   private readonly defines: { name: string; row: number; value: string | undefined }[] = [];
-  private readonly known = new Map<number, { defined: Map<string, boolean>; values: Map<string, number> }>();
+  /**
+   * Each name's #defines in file order, with the constant value each gives (undefined: not a
+   * constant), worked out once in file order: a condition looks up only the names it uses, so the
+   * cost per condition does not grow with the #defines above it (copying every name known at each
+   * #if was quadratic in a file of include-guard-style blocks, on every edit).
+   */
+  private readonly definesOf = new Map<string, { row: number; value: number | undefined }[]>();
 
   /** The predefined architecture macros of `mode`, `__AFTERBURN__` (afterburn-cc defines it), and the file's own #defines. */
   constructor(root: Node, mode: CodeMode) {
@@ -50,6 +56,15 @@ export class Conditions {
       this.values.delete(n);
     }
     this.defines = this.defines.filter((d) => !undefinedSomewhere.has(d.name)).sort((a, b) => a.row - b.row);
+    const running = new Map(this.values);
+    for (const d of this.defines) {
+      const v = d.value === undefined ? undefined : constantValue(d.value, running);
+      if (v === undefined) running.delete(d.name);
+      else running.set(d.name, v);
+      let list = this.definesOf.get(d.name);
+      if (list === undefined) this.definesOf.set(d.name, (list = []));
+      list.push({ row: d.row, value: v });
+    }
   }
 
   private know(name: string, defined: boolean, value: number | undefined): void {
@@ -58,23 +73,28 @@ export class Conditions {
     else this.values.set(name, value);
   }
 
-  /** What is known at the start of `row`: the names known before the file, and the #defines above it. */
-  private knownAt(row: number): { defined: Map<string, boolean>; values: Map<string, number> } {
-    let k = this.known.get(row);
-    if (k !== undefined) return k;
-    const defined = new Map(this.defined);
-    const values = new Map(this.values);
-    for (const d of this.defines) {
-      if (d.row >= row) break;
-      defined.set(d.name, true);
-      // A body that is no constant: defined, value unknown.
-      const v = d.value === undefined ? undefined : constantValue(d.value, values);
-      if (v === undefined) values.delete(d.name);
-      else values.set(d.name, v);
+  /** What is known at the start of `row` of the names `text` uses: the names known before the file, and the #defines above it. */
+  private knownAt(row: number, text: string): { defined: Map<string, boolean>; values: Map<string, number> } {
+    const defined = new Map<string, boolean>();
+    const values = new Map<string, number>();
+    for (const name of new Set(text.match(/[A-Za-z_]\w*/g) ?? [])) {
+      let last: { row: number; value: number | undefined } | undefined;
+      for (const d of this.definesOf.get(name) ?? []) {
+        if (d.row >= row) break;
+        last = d;
+      }
+      if (last !== undefined) {
+        defined.set(name, true);
+        // A body that is no constant: defined, value unknown.
+        if (last.value !== undefined) values.set(name, last.value);
+        continue;
+      }
+      const d = this.defined.get(name);
+      if (d !== undefined) defined.set(name, d);
+      const v = this.values.get(name);
+      if (v !== undefined) values.set(name, v);
     }
-    k = { defined, values };
-    this.known.set(row, k);
-    return k;
+    return { defined, values };
   }
 
   /** Whether the preprocessor surely drops `node` (it lies in a branch whose condition the file settles against it). */
@@ -91,14 +111,16 @@ export class Conditions {
   }
 
   private condition(a: Node): Truth {
-    const { defined, values } = this.knownAt(a.startPosition.row);
     if (a.type === "preproc_ifdef" || a.type === "preproc_elifdef") {
-      const d = defined.get(a.childForFieldName("name")?.text ?? "");
+      const name = a.childForFieldName("name")?.text ?? "";
+      const d = this.knownAt(a.startPosition.row, name).defined.get(name);
       if (d === undefined) return 2;
       const negated = /^#\s*(ifndef|elifndef)/.test(a.text);
       return d !== negated ? 1 : 0;
     }
     const c = a.childForFieldName("condition");
-    return c === null ? 2 : evaluateCondition(c.text, defined, values);
+    if (c === null) return 2;
+    const { defined, values } = this.knownAt(a.startPosition.row, c.text);
+    return evaluateCondition(c.text, defined, values);
   }
 }
