@@ -9,7 +9,7 @@
 
 import { isAscii, isUtf8 } from "node:buffer";
 import { closeSync, openSync } from "node:fs";
-import { expansionStopped, isPrefixOnly, labelSource, parseAsm, SYMBOL_DIRECTIVES } from "../asm/index.js";
+import { expansionStopped, isPrefixOnly, labelSource, LEX_INITIAL, parseAsm, parseLine, SYMBOL_DIRECTIVES } from "../asm/index.js";
 import { altmacroLocals } from "../asm/expand.js";
 import { evaluateExpression } from "../asm/expression.js";
 import { isCodeSection, sensitiveInBytes } from "./encoded.js";
@@ -764,12 +764,27 @@ function burn(text: string, options: BurnOptions): Burnt {
     const st = es.statement;
     const values = st.kind === "directive" && st.name === ".byte" && isCodeSection(es.section) ? byteValues(st.argList) : undefined;
     const run = byteRun;
-    if (values === undefined || (run && (run.section !== es.section || run.mode !== es.mode || (scan && es.line > run.lastLine + 1)))) flushBytes();
+    if (values === undefined || (run && (run.section !== es.section || run.mode !== es.mode || (scan && !nothingBetween(run.lastLine, es.line))))) flushBytes();
     if (values === undefined || values.length === 0) return;
     const r = (byteRun ??= { section: es.section, mode: es.mode, lastLine: es.line, bytes: [], pieces: [] });
     r.pieces.push({ es, from: r.bytes.length, count: values.length });
     r.bytes.push(...values);
     r.lastLine = es.line;
+  }
+
+  /**
+   * On the fast path, which lists only some lines: whether the lines strictly between two listed
+   * ones hold nothing that parts a `.byte` run in the full parser (blanks, comments and labels do
+   * not). Parsed here, only while a run is open.
+   */
+  function nothingBetween(from: number, to: number): boolean {
+    if (to <= from + 1) return true;
+    const starts = scan!.lineStarts;
+    const a = starts.get(from);
+    const b = starts.get(to);
+    if (a === undefined || b === undefined) return false;
+    const between = text.slice(a, b).split("\n").slice(1, -1);
+    return between.every((line, k) => parseLine(line.endsWith("\r") ? line.slice(0, -1) : line, from + 1 + k, LEX_INITIAL).parsed.statements.every((st) => st.kind === "label"));
   }
 
   function flushBytes(): void {

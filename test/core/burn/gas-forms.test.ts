@@ -164,3 +164,10 @@ test("a lone prefix, then comment or cpp-looking lines (#undef, a line marker), 
   const src = ["\t.text", "\tds", "#undef X", "\tpopf", "\trep", '# 7 "a.c"', "\tinsb", "\tds", "#define Y 1", "\tpushfl", ""].join("\n");
   assert.equal(await truth(src), 3);
 });
+
+test("a .byte run parted by blank, comment or label lines is one run on both parser paths (GNU as's bytes do not care): its sensitive instruction is found", async () => {
+  for (const between of ["\t# split", "", ".Lx:"]) {
+    const src = ["\t.text", "\t.byte 0x0f", between, "\t.byte 0x01, 0xd0", "\tnop", ""].join("\n");
+    assert.equal(await truth(src, 32, 1), 1, JSON.stringify(between));
+  }
+});
