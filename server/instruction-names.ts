@@ -77,5 +77,7 @@ function build(): Set<string> | undefined {
 /** Whether `mnemonic` (any case) is an instruction GNU as knows, as far as the tables above tell. */
 export function isKnownInstruction(mnemonic: string): boolean {
   if (names === undefined) names = build() ?? null;
-  return names === null || names.has(mnemonic.toLowerCase());
+  const m = mnemonic.toLowerCase();
+  // REX written out as a prefix statement: `rex.w`, `rex.wrxb` (each of w, r, x, b at most once, in that order).
+  return names === null || names.has(m) || /^rex\.(?=.)w?r?x?b?$/.test(m);
 }

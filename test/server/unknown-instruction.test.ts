@@ -112,3 +112,12 @@ test("no instruction that objdump prints or gcc emits is called unknown", () => 
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test("REX written as a prefix statement (rex.w ... rex.wrxb) is known, as GNU as --64 takes it; rex.bw, which it rejects, is not", () => {
+  for (const m of ["rex.w", "rex.wrxb", "REX.R", "rex.xb"]) {
+    assert.equal(spawnSync("as", ["--64", "-o", "/dev/null", "-"], { input: `\t${m}\n\tnop\n`, encoding: "utf8" }).status, 0, `as takes ${m}`);
+    assert.equal(isKnownInstruction(m), true, m);
+  }
+  assert.notEqual(spawnSync("as", ["--64", "-o", "/dev/null", "-"], { input: "\trex.bw\n\tnop\n", encoding: "utf8" }).status, 0);
+  assert.equal(isKnownInstruction("rex.bw"), false);
+});
