@@ -240,6 +240,9 @@ function emit(text: string, plan: OutputPlan, out: Splice): void {
   else spliceEdits(text, groupByLine(plan.list), plan.lineStarts, out);
 }
 
+/** Directives that put no bytes into the current section: a prefix before one still belongs to the instruction after it. */
+const NO_BYTES_DIRECTIVE = /^\.(?:loc|loc_mark_labels|file|cfi_\w+|globl|global|local|weak|hidden|protected|internal|type|size)$/;
+
 function burn(text: string, options: BurnOptions): Burnt {
   const fileName = options.fileName ?? "<stdin>";
   const annotate = options.annotate ?? true;
@@ -422,9 +425,12 @@ function burn(text: string, options: BurnOptions): Burnt {
     const st = es.statement;
     if (st.kind !== "label") noteBytes(es);
     const prefixes = prefixRun;
-    // Labels and cpp or comment lines (`#undef`, line markers: comments to GNU as) between a prefix
-    // and its instruction do not part them: `ds` / `#undef` / `popf` assembles as `ds popf`.
-    if (st.kind !== "label" && st.kind !== "preprocessor") prefixRun = isPrefixOnly(st) ? [...prefixes, i] : noPrefixes;
+    // Labels, cpp or comment lines (`#undef`, line markers: comments to GNU as) and directives that
+    // put no bytes in the section (`.loc`, `.cfi_*`) between a prefix and its instruction do not part
+    // them: `rep` / `.loc 1 5` / `insl` assembles as `rep insl`.
+    if (st.kind !== "label" && st.kind !== "preprocessor" && !(st.kind === "directive" && NO_BYTES_DIRECTIVE.test(st.name))) {
+      prefixRun = isPrefixOnly(st) ? [...prefixes, i] : noPrefixes;
+    }
     const inline = es.expansion ? inlined.get(originKey(outermost(es.expansion))) : undefined;
     if (st.kind === "directive") {
       const consumed = handleDirective(st, es);

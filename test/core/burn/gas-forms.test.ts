@@ -171,3 +171,8 @@ test("a .byte run parted by blank, comment or label lines is one run on both par
     assert.equal(await truth(src, 32, 1), 1, JSON.stringify(between));
   }
 });
+
+test("a lone prefix, then directives that emit no bytes (.loc, .cfi_*), then its instruction: the record covers the prefix on both parser paths", async () => {
+  const src = ['\t.file 1 "a.c"', "\t.text", "\t.cfi_startproc", "\trep", "\t.loc 1 5", "\tinsl", "\tds", "\t.cfi_def_cfa_offset 8", "\t.globl g", "\tpopf", "\t.cfi_endproc", ""].join("\n");
+  assert.equal(await truth(src), 2);
+});
