@@ -29,27 +29,34 @@ export function macroUsesAt(text: string, fileName: string, line: number): Macro
   } catch {
     return undefined; // the parser does not throw; a debugger request must not fail if it ever did
   }
-  let macro: { name: string; line: number } | undefined;
-  for (const m of file.macros.values()) {
-    if (m.span.line <= line && line <= m.endLine && (macro === undefined || m.span.line > macro.line)) macro = { name: m.name, line: m.span.line };
-  }
-  if (macro === undefined) return undefined;
-  const name = macro.name;
-  const fromLine = new Set<number>();
-  const fromMacro = new Set<number>();
-  for (const es of file.statements) {
-    let ofMacro = false;
-    let ofLine = false;
-    for (let o: ExpansionOrigin | undefined = es.expansion; o !== undefined; o = o.parent) {
-      if (o.kind === "macro" && o.name === name) ofMacro = true;
-      // A body line: an instruction on it (bodyLine), or a call of another macro made from it (site).
-      if (o.bodyLine === line || (o.parent !== undefined && o.site.line === line)) ofLine = true;
+  // The innermost `.macro` … `.endm` holding the line, by position: a macro purged and defined again
+  // is two blocks of one name, and each body line is told apart by its own line, not by the name.
+  const open: number[] = [];
+  let block: { start: number; end: number } | undefined;
+  file.lines.forEach((pl, k) => {
+    for (const st of pl.statements) {
+      if (st.kind !== "directive") continue;
+      if (st.name === ".macro") open.push(k);
+      else if ((st.name === ".endm" || st.name === ".endmacro") && open.length > 0) {
+        const start = open.pop()!;
+        if (start <= line && line <= k && (block === undefined || start > block.start)) block = { start, end: k };
+      }
     }
-    if (ofMacro) fromMacro.add(es.line);
-    if (ofMacro && ofLine) fromLine.add(es.line);
+  });
+  if (block === undefined) return undefined;
+  const { start, end } = block;
+  const inBody = (l: number) => start < l && l < end;
+  const fromLine = new Set<number>();
+  const fromBlock = new Set<number>();
+  for (const es of file.statements) {
+    for (let o: ExpansionOrigin | undefined = es.expansion; o !== undefined; o = o.parent) {
+      // A body line: an instruction on it (bodyLine), or a call of another macro made from it (site).
+      const nested = o.parent !== undefined;
+      if (o.bodyLine === line || (nested && o.site.line === line)) fromLine.add(es.line);
+      if ((o.kind === "macro" && inBody(o.bodyLine)) || (nested && inBody(o.site.line))) fromBlock.add(es.line);
+    }
   }
-  const lines = [...(fromLine.size > 0 ? fromLine : fromMacro)].sort((a, b) => a - b);
-  const header = text.split("\n", macro.line + 1)[macro.line] ?? "";
-  const written = /\.macro\s+([^\s,]+)/i.exec(header)?.[1] ?? name;
-  return { name: written, lines };
+  const lines = [...(fromLine.size > 0 && line !== start && line !== end ? fromLine : fromBlock)].sort((a, b) => a - b);
+  const header = text.split("\n", start + 1)[start] ?? "";
+  return { name: /\.macro\s+([^\s,]+)/i.exec(header)?.[1] ?? "?", lines };
 }

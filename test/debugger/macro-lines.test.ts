@@ -47,6 +47,11 @@ describe("breakpoints in .macro bodies", () => {
     assert.deepEqual(macroUsesAt(GUEST, "g.S", 7), { name: "TWICE", lines: [18] }, "a line of TWICE that calls MARK");
     assert.deepEqual(macroUsesAt(GUEST, "g.S", 10), { name: "NEVER", lines: [] });
     assert.equal(macroUsesAt(GUEST, "g.S", 14), undefined, "outside any macro");
+    // Purged and defined again: each definition's lines give its own calls.
+    const twice = "\t.text\n.macro m\n\tcli\n.endm\n\tm\n.purgem m\n.macro m\n\t# c\n\tsti\n.endm\n\tm\n\tm\n";
+    assert.deepEqual(macroUsesAt(twice, "a.s", 2), { name: "m", lines: [4] });
+    assert.deepEqual(macroUsesAt(twice, "a.s", 7), { name: "m", lines: [10, 11] }, "a comment line: every call of this definition");
+    assert.deepEqual(macroUsesAt(twice, "a.s", 8), { name: "m", lines: [10, 11] });
   });
 
   it("stops at each call of the macro, says so, and refuses a macro nothing calls", async () => {
