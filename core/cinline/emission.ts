@@ -44,6 +44,13 @@ export const MAX_EXPANDED = 5000;
 
 const before = (a: Point, b: Point): number => a.row - b.row || a.column - b.column;
 
+/** Appends to the list under `key` (copying the list on every append was quadratic in a macro's statements). */
+function pushTo<T>(map: Map<string, T[]>, key: string, ...items: T[]): void {
+  const list = map.get(key);
+  if (list === undefined) map.set(key, items);
+  else list.push(...items);
+}
+
 /**
  * Where the macros in `names` are used: identifiers in the code of `root` (not the names of #defines,
  * #ifdef, defined() or #if conditions, not in dropped branches), and words in every #define's body.
@@ -64,7 +71,7 @@ export function macroUses(root: Node, names: ReadonlySet<string>, filePoint: (p:
     if (value === null || name === undefined) continue;
     const params = new Set((d.childForFieldName("parameters")?.namedChildren ?? []).map((p) => p?.text));
     const uses = wordsIn(value.text, names, params, filePoint(value.startPosition));
-    if (uses.length > 0) bodies.set(name, [...(bodies.get(name) ?? []), ...uses]);
+    if (uses.length > 0) pushTo(bodies, name, ...uses);
   }
   file.sort((a, b) => before(a.at, b.at));
   return { file, bodies };
@@ -121,7 +128,7 @@ export function emissionOrder(statements: readonly Placed[], uses: MacroUses): E
   statements.forEach((s, i) => {
     const e = { at: { row: s.range.line, column: s.range.start }, statement: i };
     if (s.macro === undefined) fileEvents.push(e);
-    else bodyEvents.set(s.macro, [...(bodyEvents.get(s.macro) ?? []), e]);
+    else pushTo(bodyEvents, s.macro, e);
   });
   // Only macros that lead to asm statements matter.
   const leadsToAsm = new Set(bodyEvents.keys());
@@ -135,7 +142,7 @@ export function emissionOrder(statements: readonly Placed[], uses: MacroUses): E
     }
   }
   for (const [name, list] of uses.bodies) {
-    for (const u of list) if (leadsToAsm.has(u.name)) bodyEvents.set(name, [...(bodyEvents.get(name) ?? []), { at: u.at, use: u.name }]);
+    for (const u of list) if (leadsToAsm.has(u.name)) pushTo(bodyEvents, name, { at: u.at, use: u.name });
   }
   for (const list of bodyEvents.values()) list.sort((a, b) => before(a.at, b.at));
   for (const u of uses.file) if (leadsToAsm.has(u.name)) fileEvents.push({ at: u.at, use: u.name });
