@@ -429,11 +429,21 @@ function contains(r: Span, line: number, character: number): boolean {
   return r.line === line && character >= r.start && character <= r.end;
 }
 
+/** GNU as's pseudo-prefixes, written in braces before an instruction. */
+const PSEUDO_PREFIXES: ReadonlySet<string> = new Set(["disp8", "disp16", "disp32", "load", "store", "vex", "vex2", "vex3", "evex", "rex", "rex2", "nooptimize", "nf"]);
+
 export function hoverFor(doc: OpenDocument, pos: Position): Hover | null {
   if (doc.asm !== undefined) {
     const w = classifyWord(doc.asm, pos.line, pos.character);
-    // Neither an instruction nor a macro: "not sensitive" would claim what nobody knows.
-    if (w?.kind === "instruction" && !isKnownInstruction(w.word)) return { contents: { kind: MarkupKind.Markdown, value: unknownInstructionMessage(w.word) }, range: toRange(w.span) };
+    if (w?.kind === "instruction") {
+      const line = doc.lineText(pos.line);
+      // GNU as's pseudo-prefixes (`{disp32} movl …`, `{vex3}`, `{load}`) pick an encoding and emit nothing.
+      if (line[w.span.start - 1] === "{" && line[w.span.end] === "}" && PSEUDO_PREFIXES.has(w.word.toLowerCase())) {
+        return { contents: { kind: MarkupKind.Markdown, value: `\`{${w.word}}\` — a GNU as pseudo-prefix: it picks how the instruction after it is encoded and emits no byte of its own; not virtualization-sensitive.` }, range: toRange({ line: w.span.line, start: w.span.start - 1, end: w.span.end + 1 }) };
+      }
+      // Neither an instruction nor a macro: "not sensitive" would claim what nobody knows.
+      if (!isKnownInstruction(w.word)) return { contents: { kind: MarkupKind.Markdown, value: unknownInstructionMessage(w.word) }, range: toRange(w.span) };
+    }
     const h = hoverAt(doc.asm, pos.line, pos.character);
     if (h === undefined) return null;
     return { contents: { kind: MarkupKind.Markdown, value: h.markdown }, range: toRange(h.span) };

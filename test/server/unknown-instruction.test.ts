@@ -121,3 +121,14 @@ test("REX written as a prefix statement (rex.w ... rex.wrxb) is known, as GNU as
   assert.notEqual(spawnSync("as", ["--64", "-o", "/dev/null", "-"], { input: "\trex.bw\n\tnop\n", encoding: "utf8" }).status, 0);
   assert.equal(isKnownInstruction("rex.bw"), false);
 });
+
+test("GNU as's pseudo-prefixes ({disp32}, {vex3}, {load}) are not called unknown: the hover says what they are", () => {
+  const lines = ["\t.text", "\t{disp32} movl %eax, 4(%ebx)", "\t{vex3} vpaddd %xmm0, %xmm1, %xmm2", "\t{load} movl %eax, %ebx", ""];
+  assert.equal(spawnSync("as", ["--64", "-o", "/dev/null", "-"], { input: lines.join("\n"), encoding: "utf8" }).status, 0, "GNU as takes them");
+  const doc = new OpenDocument("file:///tmp/afterburn-pseudo/p.s", "asm", "gas-x86", 1, lines.join("\n"), { maxLines: 200_000, includeDirs: [], mode: 64 });
+  for (let line = 1; line <= 3; line++) {
+    const hover = hoverText(doc, line);
+    assert.doesNotMatch(hover, /not a known instruction/, lines[line]);
+    assert.match(hover, /pseudo-prefix/, lines[line]);
+  }
+});
