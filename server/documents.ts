@@ -62,8 +62,6 @@ export class OpenDocument {
   /** The last accurate-mode failure, shown once. */
   accurateError?: string;
   readonly options: DocumentOptions;
-  /** The first line break of the text (undefined while it has none): the assembly analysis keeps lines, not breaks. */
-  private firstBreak?: string;
 
   constructor(uri: string, kind: DocumentKind, languageId: string, version: number, text: string, options: DocumentOptions) {
     this.uri = uri;
@@ -71,7 +69,6 @@ export class OpenDocument {
     this.path = pathOf(uri);
     this.version = version;
     this.options = options;
-    this.firstBreak = firstBreakOf(text);
     if (kind === "asm") this.openText = text;
     else this.textDocument = TextDocument.create(uri, languageId, version, text);
   }
@@ -115,7 +112,8 @@ export class OpenDocument {
 
   /** The line break of text the server inserts: the document's own (CRLF, LF or a lone CR), LF in a document of one line. */
   get lineBreak(): string {
-    return this.firstBreak ?? "\n";
+    const asm = this.openText === undefined ? this.asm : undefined;
+    return (asm !== undefined ? asm.firstLineBreak : firstBreakOf(this.openText ?? this.textDocument!.getText())) ?? "\n";
   }
 
   /** Too long to analyse (afterburn.maxAnalysisLines). */
@@ -125,11 +123,6 @@ export class OpenDocument {
 
   applyChanges(changes: readonly TextDocumentContentChangeEvent[], version: number): void {
     this.version = version;
-    for (const c of changes) {
-      // A whole new text brings its own breaks; an edit sets them only in a document that had none.
-      if (!("range" in c && c.range !== undefined)) this.firstBreak = firstBreakOf(c.text);
-      else this.firstBreak ??= firstBreakOf(c.text);
-    }
     if (this.kind === "asm") {
       for (const c of changes) {
         if ("range" in c && c.range !== undefined) this.asm!.applyEdit(c.range, c.text);

@@ -121,6 +121,12 @@ export class AsmAnalysis {
     return this.source[line] ?? "";
   }
 
+  /** The break after the first line (CRLF, LF or a lone CR); undefined in a text of one line. */
+  get firstLineBreak(): string | undefined {
+    const b = this.breaks[0];
+    return b === undefined || b === END ? undefined : BREAK_TEXT[b];
+  }
+
   /** Number of prologue (header macro) lines in front of the document's lines in `file`. */
   get offset(): number {
     return this.prologue.length;

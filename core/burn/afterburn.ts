@@ -881,8 +881,6 @@ interface LoopLines {
   endr: number;
 }
 
-/** Directives that set a symbol's value (`=` is an assignment statement). */
-
 /** Directives that shape expansion rather than emit anything; never written into an inlined expansion. */
 const STRUCTURAL = /^\.(if\w*|else\w*|endif|rept|irpc?|endr|macro|endm|exitm|purgem)$/;
 /**
