@@ -616,8 +616,7 @@ export class GuestRuntime {
 
   private watchHits(): { watch: DataWatch; access: "read" | "write"; insn: DecodedInstruction }[] {
     const cpu = this.cpu;
-    const eip = cpu.eip >>> 0;
-    const linear = (cpu.segs[1].base + eip) >>> 0;
+    const linear = this.linear();
     const insn = decodeAt(linear, cpu.readLinear(linear, 15), cpu.codeSize, true);
     const out: { watch: DataWatch; access: "read" | "write"; insn: DecodedInstruction }[] = [];
     for (const m of insn.memory) {
@@ -713,8 +712,7 @@ export class GuestRuntime {
   }
 
   private currentInstruction(): DecodedInstruction {
-    const eip = this.cpu.eip >>> 0;
-    const lin = (this.cpu.segs[1].base + eip) >>> 0;
+    const lin = this.linear();
     return decodeAt(lin, this.cpu.readLinear(lin, 15), this.cpu.codeSize);
   }
 
@@ -763,7 +761,7 @@ export class GuestRuntime {
     for (let n = 0; n < SITE_STEP_LIMIT; n++) {
       const o = this.watches.length > 0 ? this.stepWatched(undefined, 1, true) : this.stepOne(false, undefined, true);
       if (o.kind !== "ran") return o;
-      const lin = (this.cpu.segs[1].base + this.cpu.eip) >>> 0;
+      const lin = this.linear();
       if ((lin < site.start || lin >= site.end) && !inWedge(lin)) return o;
     }
     return { kind: "ran" };
@@ -904,17 +902,18 @@ export class GuestRuntime {
     this.travel(() => {
       const target = this.cpu.instructionCount - 1;
       if (target < this.historyStart) return { reason: "step", description: "At the start of the recorded history" };
-      const inGuest = !inWedge(this.linearEip());
+      const inGuest = !inWedge(this.linear());
       this.replayTo(target);
       // From guest code, back over a site's call into the wedge (xen, l4) to the site, as a step
       // forward goes over it: one instruction back was the wedge's entry, inside its machinery.
-      if (inGuest && inWedge(this.linearEip())) this.replayTo(this.lastGuestPositionBefore(target));
+      if (inGuest && inWedge(this.linear())) this.replayTo(this.lastGuestPositionBefore(target));
       return { reason: "step", description: `Stepped back to ${this.where(this.cpu.eip)}` };
     });
   }
 
-  private linearEip(): number {
-    return (this.cpu.segs[1].base + this.cpu.eip) >>> 0;
+  /** The linear address of `eip` (default: the current one) in the code segment. */
+  private linear(eip = this.cpu.eip): number {
+    return (this.cpu.segs[1].base + eip) >>> 0;
   }
 
   /** The last position before `end` (instructions retired) at which the guest was outside the wedge. */
@@ -922,7 +921,7 @@ export class GuestRuntime {
     for (let window = 256; ; window *= 8) {
       const from = Math.max(this.historyStart, end - window);
       const tr = this.trace(from, end);
-      for (let i = tr.length - 1; i >= 0; i--) if (!inWedge((this.cpu.segs[1].base + tr[i].eip) >>> 0)) return tr[i].retired;
+      for (let i = tr.length - 1; i >= 0; i--) if (!inWedge(this.linear(tr[i].eip))) return tr[i].retired;
       if (from === this.historyStart) return end;
     }
   }
