@@ -24,8 +24,10 @@ import {
   type Position,
   type Range,
 } from "vscode-languageserver";
+import { dirname } from "node:path";
 import { pathToFileURL } from "node:url";
 import { afterburn } from "../core/burn/afterburn.js";
+import { flattenIncludes, mayInclude } from "../core/burn/include.js";
 import { boundedMessage, boundedQuote } from "../core/asm/message.js";
 import { siteMessage, type AsmSite } from "../core/asm/sites.js";
 import type { ExpansionOrigin, Span } from "../core/asm/types.js";
@@ -663,19 +665,29 @@ function previewOf(doc: OpenDocument, range?: Range): Omit<PreviewResult, "versi
   const name = doc.path.split(/[\\/]/).pop() ?? "document.s";
   if (doc.asm !== undefined) {
     // The build preprocesses .S files first: burn what the analysis read (cpp macros expanded, header macros in front).
-    const { text, offset } = doc.asm.analysedText();
+    const { text: analysed, offset } = doc.asm.analysedText();
+    // ... and reads `.include`d files as GNU as does (core/burn/include.ts), in the document's folder, then the include folders.
+    const flat = mayInclude(analysed) ? flattenIncludes(analysed, { fileName: name, searchDirs: doc.options.includeDirs, cwd: dirname(doc.path) }) : undefined;
+    const text = flat?.text ?? analysed;
     const long = longLine(text);
-    if (long !== undefined) return { text: `# afterburn: no preview: line ${long.line + 1 - offset} is ${long.length} characters long (the preview handles lines up to ${PREVIEW_MAX_LINE})`, sites: 0 };
+    if (long !== undefined) return { text: `# afterburn: no preview: line ${(flat?.top[long.line] ?? long.line + 1) - offset} is ${long.length} characters long (the preview handles lines up to ${PREVIEW_MAX_LINE})`, sites: 0 };
     const r = burnOnce(doc, text, name);
-    const lines = r.output.split("\n").slice(offset);
+    // Output line i is input line i; the document line it stands for (an included file's lines: their .include's).
+    const docLine = (i: number): number => (flat === undefined ? i : i < flat.top.length ? flat.top[i]! - 1 : flat.top[flat.top.length - 1]! + i - flat.top.length) - offset;
+    const where = (line: number, file: string): string => {
+      const o = flat?.origins[line - 1];
+      return o === undefined || o.file === name ? `${file}:${(o?.line ?? line) - offset}` : `${o.file}:${o.line}`;
+    };
     const from = range ? Math.max(0, range.start.line) : 0;
-    const to = range ? Math.min(lines.length - 1, range.end.line) : lines.length - 1;
-    const sites = r.sites.filter((s) => s.annotated && s.input.line - 1 - offset >= from && s.input.line - 1 - offset <= to).length;
+    const to = range ? range.end.line : Infinity;
+    const lines = r.output.split("\n").filter((_, i) => docLine(i) >= from && docLine(i) <= to);
+    const sites = r.sites.filter((s) => s.annotated && docLine(s.input.line - 1) >= from && docLine(s.input.line - 1) <= to).length;
     // Errors at the top, at most PREVIEW_PROBLEMS of them (an expansion can make 250,000: 22 MB of preview).
     const errors = r.diagnostics.filter((d) => d.severity === "error");
-    const problems = errors.slice(0, PREVIEW_PROBLEMS).map((d) => `# afterburn: ${d.file}:${d.line - offset}: ${d.message}`);
+    const problems = (flat?.problems ?? []).map((p) => `# afterburn: ${p.file === name ? `${p.file}:${p.line - offset}` : `${p.file}:${p.line}`}: ${p.message}`);
+    problems.push(...errors.slice(0, PREVIEW_PROBLEMS).map((d) => `# afterburn: ${where(d.line, d.file)}: ${d.message}`));
     if (errors.length > PREVIEW_PROBLEMS) problems.push(`# afterburn: and ${(errors.length - PREVIEW_PROBLEMS).toLocaleString("en")} more errors`);
-    return { text: [...problems, ...lines.slice(from, to + 1)].join("\n"), sites };
+    return { text: [...problems, ...lines].join("\n"), sites };
   }
   const c = doc.cAnalysisNow();
   if (c === undefined || c.assembly === "") return { text: `# ${name}: no inline asm`, sites: 0 };

@@ -39,6 +39,8 @@ export interface Flattened {
   text: string;
   /** For each line of `text` (index = line - 1): where it is. The markers added stand at their .include line. */
   origins: LineOrigin[];
+  /** For each line of `text`: the 1-based line of the input it stands for (an included file's lines: the `.include` line's). */
+  top: number[];
   /** Files read, in order (their paths as found). */
   files: string[];
   problems: IncludeProblem[];
@@ -69,20 +71,21 @@ export function mayInclude(text: string): boolean {
  */
 export function flattenIncludes(text: string, options: IncludeOptions): Flattened | undefined {
   if (!mayInclude(text)) return undefined;
-  const out: Flat = { lines: [], origins: [], files: [], problems: [], changed: false };
+  const out: Flat = { lines: [], origins: [], top: [], files: [], problems: [], changed: false };
   flatten(text, options.fileName, options, out, 0, new Set());
-  return out.changed ? { text: out.lines.join("\n"), origins: out.origins, files: out.files, problems: out.problems } : undefined;
+  return out.changed ? { text: out.lines.join("\n"), origins: out.origins, top: out.top, files: out.files, problems: out.problems } : undefined;
 }
 
 interface Flat {
   lines: string[];
   origins: LineOrigin[];
+  top: number[];
   files: string[];
   problems: IncludeProblem[];
   changed: boolean;
 }
 
-function flatten(text: string, fileName: string, options: IncludeOptions, out: Flat, depth: number, open: Set<string>): void {
+function flatten(text: string, fileName: string, options: IncludeOptions, out: Flat, depth: number, open: Set<string>, topLine = 0): void {
   const lines = text.split("\n");
   // The file's last line break ends its last line: no empty line after it in the flattened text.
   if (depth > 0 && lines.length > 1 && lines[lines.length - 1] === "") lines.pop();
@@ -98,10 +101,13 @@ function flatten(text: string, fileName: string, options: IncludeOptions, out: F
   for (let i = 0; i < lines.length; i++, presumedLine++) {
     const raw = lines[i]!;
     const here: LineOrigin = { file: fileName, line: i + 1 };
-    const keep = (text = raw) => {
+    const top = depth === 0 ? i + 1 : topLine;
+    const keep = (text = raw) => push(text);
+    function push(text: string): void {
       out.lines.push(text);
       out.origins.push(here);
-    };
+      out.top.push(top);
+    }
     const line = raw.endsWith("\r") ? raw.slice(0, -1) : raw;
     const commented = lex.inBlockComment;
     lex = parseLine(line, i, lex).state;
@@ -123,8 +129,7 @@ function flatten(text: string, fileName: string, options: IncludeOptions, out: F
       loopDepth--;
       keep();
       if (loopDepth === 0 && resyncAfterLoop) {
-        out.lines.push(`# ${presumedLine + 1} "${quoted(presumedFile)}"`);
-        out.origins.push(here);
+        push(`# ${presumedLine + 1} "${quoted(presumedFile)}"`);
         resyncAfterLoop = false;
       }
       continue;
@@ -162,13 +167,11 @@ function flatten(text: string, fileName: string, options: IncludeOptions, out: F
     // The included text between markers, then the including file again from the line after the .include.
     out.changed = true;
     out.files.push(found.path);
-    out.lines.push(`# 1 "${quoted(found.shown)}"`);
-    out.origins.push(here);
+    push(`# 1 "${quoted(found.shown)}"`);
     open.add(found.path);
-    flatten(body, found.shown, options, out, depth + 1, open);
+    flatten(body, found.shown, options, out, depth + 1, open, top);
     open.delete(found.path);
-    out.lines.push(`# ${presumedLine + 1} "${quoted(presumedFile)}"`);
-    out.origins.push(here);
+    push(`# ${presumedLine + 1} "${quoted(presumedFile)}"`);
     if (loopDepth > 0) resyncAfterLoop = true;
   }
 }

@@ -4,6 +4,7 @@ import assert from "node:assert/strict";
 import { mkdtempSync, mkdirSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { spawnSync } from "node:child_process";
 import { pathToFileURL } from "node:url";
 import { LspClient, range } from "./lsp-client.js";
 import { afterburn } from "../../core/burn/afterburn.js";
@@ -160,6 +161,25 @@ test("afterburn/preview returns exactly what core/burn makes of the text, for th
   assert.equal(part.text, burned.output.split("\n")[2]);
   assert.equal(part.sites, 1);
   assert.equal(await client.request("afterburn/preview", { uri: "file:///nope.s" }), null);
+});
+
+test("afterburn/preview reads .include'd files as the build does: the same text as `afterburn burn`, and a range keeps what its .include brings", async () => {
+  mkdirSync(join(ws, "inc"), { recursive: true });
+  writeFileSync(join(ws, "inc", "irqoff.inc"), "\tcli\n\tnop\n");
+  const text = ["\t.text", "entry:", "\t.include \"inc/irqoff.inc\"", "\tsti", "\tret", ""].join("\n");
+  writeFileSync(join(ws, "with-include.s"), text);
+  const uri = pathToFileURL(join(ws, "with-include.s")).href;
+  await client.openAndWait(uri, text);
+  const built = spawnSync(process.execPath, [join(__dirname, "..", "..", "bin", "afterburn.js"), "burn", "with-include.s"], { cwd: ws, encoding: "utf8" });
+  assert.equal(built.status, 0, built.stderr);
+  const whole = await client.request("afterburn/preview", { uri });
+  assert.equal(whole.text, built.stdout);
+  assert.equal(whole.sites, 2);
+  assert.match(whole.text, /cli; \.fill/);
+  // The .include line's range: the included file's lines, between their markers.
+  const part = await client.request("afterburn/preview", { uri, range: range(2, 0, 2, 0) });
+  assert.deepEqual(part.text.split("\n").map((l: string) => l.trim().split(/[;:]/)[0]), ['# 1 "inc/irqoff.inc"', ".Lab_sens_0", "nop", '# 4 "with-include.s"']);
+  assert.equal(part.sites, 1);
 });
 
 test("afterburn/preview answers for the document's current version: an edit between two requests shows", async () => {
