@@ -10,6 +10,7 @@ import type { CodeMode, Span } from "../asm/types.js";
 import { cParserIfLoaded, loadCParser, type CParser } from "./parser.js";
 import { decodeEscape, substituteTemplate, type AsmOperand, type FilePoint, type SubstitutedTemplate } from "./template.js";
 import { Conditions } from "./conditional.js";
+import { declarationAsms } from "./tree-ranges.js";
 import { parserText } from "./source.js";
 import { emissionOrder, macroUses, MAX_EXPANDED, type Emission } from "./emission.js";
 import { ASM_START, givenColumn, macroDefinitions, pasteStringMacros, pointKey, stringMacros, type ColumnShifts, type MacroCalls, type Pasted, type Placeholder, type Placeholders } from "./string-macros.js";
@@ -177,6 +178,7 @@ function collect(cp: CParser, root: Node, out: Found[], ctx: Context, conditions
   for (const node of errorNodes(root)) {
     if (!conditions?.dropped(node) && ASM_START.test(node.text) && node.descendantsOfType("gnu_asm_expression").length === 0) out.push(unreadable(node, ctx));
   }
+  const declarations = declarationAsms(cp.language, root);
   for (const node of root.descendantsOfType(types)) {
     if (node === null) continue;
     // In a branch the preprocessor surely drops (#if 0, the other architecture's #ifdef): not compiled.
@@ -184,7 +186,7 @@ function collect(cp: CParser, root: Node, out: Found[], ctx: Context, conditions
     if (node.type === "gnu_asm_expression") {
       // `extern u64 rdtsc(void) __asm__("rdtsc");`, `int x asm("name");`: an assembler name for a
       // declaration (a symbol), not instructions.
-      if (/declarator$|^declaration$/.test(node.parent?.type ?? "")) continue;
+      if (declarations.has(node.id)) continue;
       out.push(readAsm(node, ctx));
       continue;
     }
@@ -421,13 +423,35 @@ function templateLines(text: string): { lines: string[]; breakLength: number[] }
 /** Put between the emitted templates and those of unused macros: each of those starts annotated. */
 const UNUSED_MACROS_START = ".afterburn_annotate";
 
+/**
+ * The first function (in file order, as `functions` is) whose lines hold a line: a binary search over
+ * the largest end line so far, instead of a scan of every function for every asm statement.
+ */
+function enclosingFunctions(functions: readonly CFunction[]): (line: number) => CFunction | undefined {
+  const reach: number[] = [];
+  for (const f of functions) reach.push(Math.max(f.endLine, reach[reach.length - 1] ?? -1));
+  return (line) => {
+    let lo = 0;
+    let hi = reach.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (reach[mid]! >= line) hi = mid;
+      else lo = mid + 1;
+    }
+    // functions[lo] is the first to end at or after the line; if it starts after it, so do all later ones.
+    const f = functions[lo];
+    return f !== undefined && f.line <= line ? f : undefined;
+  };
+}
+
 function analyseStatements(found: Found[], emission: Emission, mode: CodeMode, functions: CFunction[]): CAnalysisResult {
   const statements: CAsmStatement[] = [];
   const diagnostics: CDiagnostic[] = [];
   const subs: (SubstitutedTemplate | undefined)[] = [];
+  const enclosing = enclosingFunctions(functions);
   for (const f of found) {
     statements.push(f.statement);
-    const fn = functions.find((x) => x.line <= f.statement.range.line && x.endLine >= f.statement.range.line);
+    const fn = enclosing(f.statement.range.line);
     if (fn) f.statement.functionName = fn.name;
     if (f.statement.unparsed !== undefined) {
       diagnostics.push({ range: f.statement.range, message: `asm statement not analysed: ${f.statement.unparsed}`, severity: "info" });

@@ -4,7 +4,8 @@
 // the same condition evaluator as .S files (core/asm/cpp.ts): names from headers or -D flags are
 // unknown, and a branch that depends on one stays analysed.
 
-import type { Node } from "web-tree-sitter";
+import type { Node, Tree } from "web-tree-sitter";
+import { NestedRanges, rangeOf } from "./tree-ranges.js";
 import { constantValue, evaluateCondition, type Truth } from "../asm/cpp.js";
 import type { CodeMode } from "../asm/types.js";
 
@@ -29,6 +30,8 @@ export class Conditions {
    * #if was quadratic in a file of include-guard-style blocks, on every edit).
    */
   private readonly definesOf = new Map<string, { row: number; value: number | undefined }[]>();
+  /** What each tree read has dropped (the file's tree, and the one re-read with string macros pasted: same rows, other columns). */
+  private readonly droppedIn = new WeakMap<Tree, NestedRanges>();
 
   /** The predefined architecture macros of `mode`, `__AFTERBURN__` (afterburn-cc defines it), and the file's own #defines. */
   constructor(root: Node, mode: CodeMode) {
@@ -99,15 +102,36 @@ export class Conditions {
 
   /** Whether the preprocessor surely drops `node` (it lies in a branch whose condition the file settles against it). */
   dropped(node: Node): boolean {
-    let child = node;
-    for (let a = node.parent; a !== null; child = a, a = a.parent) {
-      if (a.type !== "preproc_if" && a.type !== "preproc_ifdef" && a.type !== "preproc_elif" && a.type !== "preproc_elifdef") continue;
+    return this.rangesOf(node.tree).holds(node.startIndex);
+  }
+
+  /** Whether the preprocessor surely drops any part of this tree (when not, no node needs to be asked about). */
+  dropsAny(tree: Tree): boolean {
+    return this.rangesOf(tree).size > 0;
+  }
+
+  private rangesOf(tree: Tree): NestedRanges {
+    let ranges = this.droppedIn.get(tree);
+    if (ranges === undefined) this.droppedIn.set(tree, (ranges = this.droppedRanges(tree.rootNode)));
+    return ranges;
+  }
+
+  /**
+   * The parts of a tree the preprocessor surely drops: a branch whose condition surely fails (from just
+   * after its `#if` to its #elif/#else, which is the `alternative`), and the alternative of one whose
+   * condition surely holds. A node is dropped when one of them holds it (its `#if` token aside).
+   */
+  private droppedRanges(root: Node): NestedRanges {
+    const ranges: [number, number][] = [];
+    for (const a of root.descendantsOfType(["preproc_if", "preproc_ifdef", "preproc_elif", "preproc_elifdef"])) {
+      if (a === null) continue;
+      const truth = this.condition(a);
+      if (truth === 2) continue;
       const alternative = a.childForFieldName("alternative");
-      const inAlternative = alternative !== null && alternative.id === child.id;
-      // In the alternative (#elif/#else): dropped when the condition surely holds; in the branch itself, when it surely fails.
-      if (this.condition(a) === (inAlternative ? 1 : 0)) return true;
+      if (truth === 0) ranges.push([a.startIndex + 1, alternative !== null ? alternative.startIndex : a.endIndex]);
+      else if (alternative !== null) ranges.push(rangeOf(alternative));
     }
-    return false;
+    return new NestedRanges(ranges);
   }
 
   private condition(a: Node): Truth {

@@ -5,6 +5,7 @@
 
 import type { Node } from "web-tree-sitter";
 import type { Conditions } from "./conditional.js";
+import { NestedRanges, rangeOf } from "./tree-ranges.js";
 
 export interface Point {
   row: number;
@@ -60,8 +61,9 @@ export function macroUses(root: Node, names: ReadonlySet<string>, filePoint: (p:
   const file: MacroUse[] = [];
   const bodies = new Map<string, MacroUse[]>();
   if (names.size === 0) return { file, bodies };
+  const directives = directiveParts(root);
   for (const id of root.descendantsOfType("identifier")) {
-    if (id === null || !names.has(id.text) || !isCodeUse(id) || conditions?.dropped(id)) continue;
+    if (id === null || !names.has(id.text) || directives.holds(id.startIndex) || conditions?.dropped(id)) continue;
     file.push({ name: id.text, at: filePoint(id.startPosition) });
   }
   for (const d of root.descendantsOfType(["preproc_def", "preproc_function_def"])) {
@@ -77,28 +79,19 @@ export function macroUses(root: Node, names: ReadonlySet<string>, filePoint: (p:
   return { file, bodies };
 }
 
-/** Whether an identifier is code the preprocessor expands (not a directive's name or condition). */
-function isCodeUse(id: Node): boolean {
-  let child = id;
-  for (let a = id.parent; a !== null; child = a, a = a.parent) {
-    switch (a.type) {
-      case "preproc_def":
-      case "preproc_function_def":
-      case "preproc_params":
-      case "preproc_defined":
-      case "preproc_call":
-        return false;
-      case "preproc_ifdef":
-      case "preproc_elifdef":
-        if (a.childForFieldName("name")?.id === child.id) return false;
-        return true;
-      case "preproc_if":
-      case "preproc_elif":
-        if (a.childForFieldName("condition")?.id === child.id) return false;
-        return true;
-    }
+/**
+ * Where identifiers are not code the preprocessor expands: directives' names, parameters and bodies,
+ * `defined(X)`, other directives' arguments, and the conditions of #if/#ifdef/#elif.
+ */
+function directiveParts(root: Node): NestedRanges {
+  const ranges: [number, number][] = [];
+  // One walk of the tree for all of them (each descendantsOfType walks the whole tree).
+  for (const n of root.descendantsOfType(["preproc_def", "preproc_function_def", "preproc_params", "preproc_defined", "preproc_call", "preproc_ifdef", "preproc_elifdef", "preproc_if", "preproc_elif"])) {
+    if (n === null) continue;
+    const part = n.type === "preproc_ifdef" || n.type === "preproc_elifdef" ? n.childForFieldName("name") : n.type === "preproc_if" || n.type === "preproc_elif" ? n.childForFieldName("condition") : n;
+    if (part) ranges.push(rangeOf(part));
   }
-  return true;
+  return new NestedRanges(ranges);
 }
 
 /** Uses of `names` in a #define body starting at `at` (strings, comments, parameters, `#x` and `x##y` are not uses). */

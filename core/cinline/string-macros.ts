@@ -11,6 +11,7 @@ import type { Node, Tree } from "web-tree-sitter";
 import type { CParser } from "./parser.js";
 import type { Conditions } from "./conditional.js";
 import { decodeEscape, type FilePoint } from "./template.js";
+import { cachedQuery, NestedRanges } from "./tree-ranges.js";
 import { concatenate, Expander, ExpansionStopped, lexAt, macroDef, type MacroDefs, type Point, type Token } from "./macro-expansion.js";
 
 /** A placeholder literal standing for a macro's text, keyed by its position (`row:column`). */
@@ -122,12 +123,20 @@ export function readStrings(value: string, macro: (name: string) => string | und
   return pieces > 0 ? text : undefined;
 }
 
-/** Whether an identifier sits where an asm template's string goes (in the concatenation, or in the ERROR tree-sitter makes of `asm(NAME)`). */
-function inTemplate(id: Node): boolean {
-  const p = id.parent;
-  if (p === null) return false;
-  if (p.type === "concatenated_string") return p.parent?.type === "gnu_asm_expression";
-  return p.type === "ERROR" && ASM_START.test(p.text);
+/**
+ * The identifiers that sit where an asm template's string goes: in the concatenation, or in the ERROR
+ * tree-sitter makes of `asm(NAME)`. A query, run natively in one pass: asking each identifier for its
+ * parent costs a descent from the root each (see tree-ranges.ts).
+ */
+function templateIdentifiers(cp: CParser, root: Node): Node[] {
+  const q = cachedQuery(cp.language, "template identifiers", () => "(gnu_asm_expression (concatenated_string (identifier) @id)) (ERROR (identifier) @id) @error");
+  const out = new Map<number, Node>();
+  for (const m of q.matches(root)) {
+    const error = m.captures.find((c) => c.name === "error");
+    if (error !== undefined && !ASM_START.test(error.node.text)) continue;
+    for (const c of m.captures) if (c.name === "id") out.set(c.node.id, c.node);
+  }
+  return [...out.values()];
 }
 
 /**
@@ -176,10 +185,9 @@ export function pasteStringMacros(cp: CParser, text: string, tree: Tree, macros:
   const lineStarts = [0];
   for (let i = text.indexOf("\n"); i >= 0; i = text.indexOf("\n", i + 1)) lineStarts.push(i + 1);
   const edits: Edit[] = [];
-  for (const id of tree.rootNode.descendantsOfType("identifier")) {
-    if (id === null) continue;
+  for (const id of macros.size > 0 ? templateIdentifiers(cp, tree.rootNode) : []) {
     const pasted = macros.get(id.text);
-    if (pasted === undefined || !inTemplate(id)) continue;
+    if (pasted === undefined) continue;
     const { row, column } = id.startPosition;
     // Columns are UTF-16 units, as JS strings index; tree-sitter's columns here are too (parsed from a JS string).
     const at = lineStarts[row]! + column;
@@ -189,7 +197,8 @@ export function pasteStringMacros(cp: CParser, text: string, tree: Tree, macros:
   if (calls !== undefined && calls.defs.size > 0) {
     const expanded = macroCallEdits(text, lineStarts, tree, calls, conditions, new Set(edits.map((e) => e.at)), notes);
     // A string macro inside a call's arguments is the call's to expand (`ID(CLI)`).
-    const inCall = (e: Edit): boolean => expanded.some((c) => e.at > c.at && e.at < c.end);
+    const spans = new NestedRanges(expanded.map((c) => [c.at + 1, c.end] as const));
+    const inCall = (e: Edit): boolean => spans.holds(e.at);
     edits.splice(0, edits.length, ...edits.filter((e) => !inCall(e)), ...expanded);
   }
   if (edits.length === 0) return notes.length > 0 ? { tree, notes } : { tree };
@@ -263,7 +272,8 @@ function macroCallEdits(text: string, lineStarts: readonly number[], tree: Tree,
   const edits: Edit[] = [];
   for (const start of asmKeywords(text, calls.file)) {
     const at = pointAt(start);
-    const node = tree.rootNode.descendantForPosition(at);
+    // Found by a descent from the root: only asked for when the file drops anything at all.
+    const node = conditions?.dropsAny(tree) === true ? tree.rootNode.descendantForPosition(at) : null;
     if (conditions !== undefined && node !== null && conditions.dropped(node)) continue;
     // `asm volatile goto (`: the template runs from the parenthesis to the first `:` or `)` outside parentheses.
     let t = lexAt(text, start);
