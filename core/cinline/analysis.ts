@@ -72,9 +72,18 @@ export interface CAnalysisOptions {
 
 const ASM_WORD = /\b(?:asm|__asm__|__asm)\b/;
 
-/** Cheap test: a C file without the word asm needs no parse at all. */
+/**
+ * The word asm in code: strings, character constants, comments and #include lines are matched first and
+ * passed over (`#include <asm/msr.h>` and "see asm/page.h" are in most kernel C files and hold no asm).
+ */
+const ASM_IN_CODE = /"(?:[^"\\\n]|\\[\s\S])*"|'(?:[^'\\\n]|\\[\s\S])*'|\/\*[\s\S]*?\*\/|\/\/[^\n]*|#[ \t]*include\b[^\n]*|\b(asm|__asm__|__asm)\b/g;
+
+/** Cheap test: a C file without the word asm in its code needs no parse at all. */
 export function mayContainAsm(text: string): boolean {
-  return ASM_WORD.test(text);
+  if (!ASM_WORD.test(text)) return false;
+  ASM_IN_CODE.lastIndex = 0;
+  for (let m = ASM_IN_CODE.exec(text); m !== null; m = ASM_IN_CODE.exec(text)) if (m[1] !== undefined) return true;
+  return false;
 }
 
 const EMPTY = (): CAnalysisResult => ({ statements: [], sites: [], functions: [], diagnostics: [], assembly: "", assemblyLines: [] });

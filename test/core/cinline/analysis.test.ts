@@ -22,6 +22,14 @@ test("a C file without asm is not parsed at all", async () => {
   assert.equal(cParserIfLoaded(), undefined, "tree-sitter was not even loaded");
 });
 
+test("the word asm only in #include lines, comments or strings needs no parse; in code, in a macro body or after a comment, it does", () => {
+  const plain = ["#include <asm/msr.h>", '# include "asm/page.h"', "/* the asm/page.h macros,", " * and asm helpers */", "// asm below? no", 'const char *s = "asm(\"cli\")";', "char c = '\\''; int asm_count;"].join("\n");
+  assert.equal(mayContainAsm(plain), false);
+  for (const code of ['void f(void) { asm("cli"); }', '#define irq_off() __asm__ __volatile__("cli")', '/* off */ __asm ("cli");', 'x = "/*"; asm("cli"); y = "*/";', "#include <asm/io.h>\nvoid g(void) { asm volatile(\"hlt\"); }"]) {
+    assert.equal(mayContainAsm(`${plain}\n${code}\n`), true, code);
+  }
+});
+
 test("concatenated multi-line templates: every instruction at its exact line and column", async () => {
   const src = [
     "unsigned long save_flags(void) {",            // 1
