@@ -150,3 +150,22 @@ test("ROM mapping: image at the top of 4 GiB and its last 64 KiB at 0xF0000", ()
   mem.write8(0xffff0, 0x12);
   assert.equal(mem.read8(0xffff0), rom[rom.length - 16], "ROM ignores writes");
 });
+
+test("ROM mapping: an image over 64 KiB shows its last 128 KiB below 1 MiB, as a PC chipset (and QEMU) decodes 0xE0000-0xFFFFF", () => {
+  // Firmware of 256 KiB (SeaBIOS) runs its early 32-bit code from 0xE0000-0xEFFFF before it can copy itself.
+  const mem = new PhysicalMemory(16 * MiB);
+  const rom = new Uint8Array(0x40000);
+  for (let i = 0; i < rom.length; i++) rom[i] = (i * 13 + (i >>> 8)) & 0xff;
+  mapFirmware(mem, rom);
+  assert.equal(mem.read8(0xe0000), rom[rom.length - 0x20000]);
+  assert.equal(mem.read8(0xef831), rom[rom.length - 0x20000 + 0xf831]);
+  assert.equal(mem.read8(0xffff0), rom[rom.length - 16]);
+  mem.write8(0xe1234, rom[rom.length - 0x20000 + 0x1234] ^ 0xff);
+  assert.equal(mem.read8(0xe1234), rom[rom.length - 0x20000 + 0x1234], "ROM ignores writes");
+  // 64 KiB or less keeps the one 64 KiB window: 0xE0000 stays RAM.
+  const small = new PhysicalMemory(16 * MiB);
+  mapFirmware(small, new Uint8Array(0x10000).fill(0xc3));
+  small.write8(0xe0000, 0x5a);
+  assert.equal(small.read8(0xe0000), 0x5a);
+  assert.equal(small.read8(0xf0000), 0xc3);
+});
