@@ -16,6 +16,7 @@ import { closeSync, copyFileSync, mkdtempSync, openSync, readFileSync, realpathS
 import { constants, tmpdir } from "node:os";
 import { basename, dirname, extname, join, resolve } from "node:path";
 import { hasAfterburnerErrors } from "../core/burn/afterburn.js";
+import { readElf } from "../core/toolchain/elf.js";
 import { prepareWithIncludes } from "../core/burn/include.js";
 import { printDiagnostics, sitesJson } from "./burn-commands.js";
 import { writeFileAtomic } from "./files.js";
@@ -31,6 +32,8 @@ const ANNOTATION_FLAGS = ["-D__AFTERBURN__=1", "-idirafter", join(__dirname, "..
 
 /** Exit status when the afterburner itself fails (gcc's own failures keep gcc's status). */
 const EXIT_AFTERBURN = 3;
+/** The section the afterburner's records are in. */
+const RECORD_SECTION = ".afterburn";
 const verbose = process.env.AFTERBURN_VERBOSE === "1";
 
 /**
@@ -218,7 +221,11 @@ export function main(argv: readonly string[]): number {
   const args = expandResponseFiles(argv, (path) => readFileSync(path, "utf8"));
   const cmd = readCompileCommand(args);
   // Every compile sees <afterburn.h> and __AFTERBURN__, split or not (-E, -S, -M, compile and link).
-  const passThrough = () => run([...cc, ...(cmd.inputs.length > 0 ? ANNOTATION_FLAGS : []), ...argv]);
+  const passThrough = () => {
+    const status = run([...cc, ...(cmd.inputs.length > 0 ? ANNOTATION_FLAGS : []), ...argv]);
+    if (status === 0 && cmd.links && !cmd.missingValue) checkLinkedRecords(cmd.inputs.filter((i) => i.language === "other").map((i) => i.path), cmd.output ?? "a.out");
+    return status;
+  };
   const sources = cmd.inputs.filter((i) => i.language !== "other");
   const output = cmd.output;
   const splits =
@@ -284,8 +291,48 @@ function compileAndLink(cc: readonly string[], args: readonly string[], cmd: Com
       const object = objects.get(i);
       return object === undefined ? [a] : ["-x", "none", object];
     });
-    return run([...cc, ...link]);
+    const linked = run([...cc, ...link]);
+    if (linked === 0) checkLinkedRecords([...cmd.inputs.filter((i) => i.language === "other").map((i) => i.path), ...objects.values()], cmd.output ?? "a.out");
+    return linked;
   });
+}
+
+/** Size of a file's .afterburn section: 0 when it has none or is no ELF file (an archive, a script), -1 when unreadable. */
+function recordBytes(path: string): number {
+  let bytes: Uint8Array;
+  try {
+    bytes = readFileSync(path);
+  } catch {
+    return -1;
+  }
+  try {
+    return readElf(bytes, path).section(RECORD_SECTION)?.size ?? 0;
+  } catch {
+    return 0;
+  }
+}
+
+/**
+ * After a link: whether the output kept the records its objects brought. ld treats `.afterburn` as
+ * ordinary data that nothing refers to, so --gc-sections removes it unless the linker script says
+ * KEEP(*(.afterburn)), and a script's /DISCARD/ may name it. The program still runs, but none of the
+ * sites left out can be rewritten: a loss that must not pass in silence.
+ */
+function checkLinkedRecords(objects: readonly string[], output: string): void {
+  let brought = 0;
+  let from = 0;
+  for (const o of objects) {
+    const n = recordBytes(o);
+    if (n > 0) {
+      brought += n;
+      from++;
+    }
+  }
+  if (brought === 0) return;
+  const kept = recordBytes(output);
+  if (kept < 0 || kept >= brought) return;
+  const why = kept === 0 ? `the section is gone (--gc-sections removes it unless the linker script says KEEP(*(${RECORD_SECTION})))` : "the linker script discarded some of them";
+  process.stderr.write(`afterburn-cc: warning: ${output}: the link kept ${kept} of the ${brought} bytes of ${RECORD_SECTION} records its ${from} afterburned object${from === 1 ? "" : "s"} brought: ${why}; the sites left out will not be rewritten\n`);
 }
 
 // A build runs this once per source file: exiting at once skips tearing the heap down. All work is

@@ -527,3 +527,34 @@ test("an intermediate or sites file that cannot be written is an error naming it
     assert.deepEqual(readdirSync(dir).sort(), [".afterburn_k.s", ".preburn_k.s", "s.c", "s.o.sites.json"], "no object, no temporary file");
   });
 });
+
+test("a link that loses the .afterburn records (--gc-sections, a /DISCARD/) says so on stderr, with gcc's status; one that keeps them is silent", () => {
+  withDir((dir) => {
+    const src = ['\t.section .text.used,"ax",@progbits', "\t.globl _start", "_start:", "\tcli", "\thlt", '\t.section .text.spare,"ax",@progbits', "spare:", "\tsti", "\tret", ""].join("\n");
+    writeFileSync(join(dir, "k.s"), src);
+    assert.equal(cc(["-m32", "-c", "k.s"], { cwd: dir }).status, 0);
+    const link = (out: string, ...extra: string[]) => cc(["-m32", "-nostdlib", "-static", ...extra, "-o", out, "k.o"], { cwd: dir });
+    // Kept whole: no word.
+    let r = link("plain.elf");
+    assert.equal(r.status, 0, r.stderr);
+    assert.equal(r.stderr, "");
+    // --gc-sections: the section nothing refers to goes, and with it every record.
+    r = link("gc.elf", "-Wl,--gc-sections");
+    assert.equal(r.status, 0, r.stderr);
+    assert.equal(readElf(readFileSync(join(dir, "gc.elf")), "gc.elf").section(".afterburn"), undefined);
+    assert.match(r.stderr, /afterburn-cc: warning: gc\.elf: the link kept 0 of the 24 bytes of \.afterburn records its 1 afterburned object brought: the section is gone \(--gc-sections removes it unless the linker script says KEEP\(\*\(\.afterburn\)\)\)/);
+    // The same compiled and linked in one command.
+    r = cc(["-m32", "-nostdlib", "-static", "-Wl,--gc-sections", "-o", "one.elf", "k.s"], { cwd: dir });
+    assert.equal(r.status, 0, r.stderr);
+    assert.match(r.stderr, /one\.elf: the link kept 0 of the 24 bytes/);
+    // KEEP in the script: kept, silent.
+    writeFileSync(join(dir, "keep.ld"), "SECTIONS { . = 0x100000; .text : { *(.text*) } .afterburn 0 : { KEEP(*(.afterburn)) } }\n");
+    r = link("keep.elf", "-Wl,--gc-sections", "-T", "keep.ld");
+    assert.equal(r.status, 0, r.stderr);
+    assert.equal(r.stderr, "");
+    // A failed link keeps gcc's status and says nothing more.
+    r = link("bad.elf", "-Wl,--no-such-flag");
+    assert.notEqual(r.status, 0);
+    assert.doesNotMatch(r.stderr, /afterburn-cc: warning/);
+  });
+});
