@@ -4,6 +4,8 @@
 import { readFileSync, statSync } from "node:fs";
 import { Machine, MAX_MEMORY_MIB, MIN_MEMORY_MIB, type RunResult } from "../machine/index.js";
 import { BACKENDS, loadGuest, VTX_CONTROLS, WedgeLoadError, type BackendName, type LedgerReport } from "../wedge/index.js";
+import { annotationSections } from "../core/toolchain/annotations.js";
+import { readElf } from "../core/toolchain/elf.js";
 import { flag, intValue, parseArgs, UsageError, value } from "./args.js";
 import { InputError } from "./burn-commands.js";
 import { StdoutError, writeNow, writeStdout } from "./stdio.js";
@@ -113,6 +115,7 @@ export function runCommand(argv: readonly string[]): number {
   const raw = runs.find((r) => r.backend === "raw");
   for (const r of runs) if (raw && r.backend !== "raw" && raw.ledger.cycles > 0) r.overheadVsRaw = r.ledger.cycles / raw.ledger.cycles - 1;
   const reported = runs.filter((r) => wanted.has(r.backend));
+  warnIfNotAfterburned(bytes, elfPath, reported);
 
   if (json) {
     const doc = {
@@ -199,6 +202,23 @@ function postLine(port: number, byte: number): void {
   } catch {
     // see above
   }
+}
+
+/**
+ * A kernel without records runs, but the wedge has nothing to rewrite: its sensitive instructions run
+ * as written, and the ledger lists them as missed sites. Said once the runs show such sites, so that a
+ * plain gcc build or a link that dropped the records (--gc-sections, a /DISCARD/) is not taken for an
+ * afterburned kernel; one with no sensitive instruction at all needs no records.
+ */
+function warnIfNotAfterburned(bytes: Uint8Array, fileName: string, runs: readonly BackendRun[]): void {
+  const missed = Math.max(0, ...runs.map((r) => r.ledger.missedSites.length));
+  if (missed === 0) return;
+  try {
+    if (annotationSections(readElf(bytes, fileName)).some((s) => s.size > 0)) return;
+  } catch {
+    return;
+  }
+  process.stderr.write(`afterburn: warning: ${fileName} has no .afterburn records, and ${missed} sensitive instruction${missed === 1 ? "" : "s"} ran as written (missed sites): it was built without afterburn-cc, or its link dropped the records (--gc-sections, a /DISCARD/)\n`);
 }
 
 function runOne(bytes: Uint8Array, fileName: string, backend: BackendName, o: RunOptions): BackendRun {

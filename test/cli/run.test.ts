@@ -274,3 +274,29 @@ test("a console reader that goes away (| head) ends the run there, quietly, with
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test("a kernel whose sensitive instructions ran without .afterburn records gets one warning naming it; an afterburned one, or one with none, does not", () => {
+  const dir = mkdtempSync(join(tmpdir(), "ab-run-norec-"));
+  try {
+    const body = "\tmovw $0x3f8, %dx\n\tmovb $65, %al\n\toutb %al, %dx\n\tcli";
+    const plain = asmGuest(dir, "plain", body);
+    const r = run([plain, "--backend", "xen,l4", "--max-instructions", "10000"]);
+    const warnings = r.stderr.split("\n").filter((l) => l.includes("warning"));
+    assert.deepEqual(warnings, [`afterburn: warning: ${plain} has no .afterburn records, and 3 sensitive instructions ran as written (missed sites): it was built without afterburn-cc, or its link dropped the records (--gc-sections, a /DISCARD/)`], r.stderr);
+    // The same source afterburned: records, no warning.
+    const src = join(dir, "burnt.s");
+    writeFileSync(src, `\t.globl _start\n_start:\n\tmovl $0x90000, %esp\n${body}\n\thlt\n`);
+    const burnt = spawnSync(process.execPath, [afterburn, "burn", src, "-o", join(dir, "burnt.ab.s")], { encoding: "utf8" });
+    assert.equal(burnt.status, 0, burnt.stderr);
+    spawnSync("as", ["--32", join(dir, "burnt.ab.s"), "-o", join(dir, "burnt.o")]);
+    spawnSync("ld", ["-m", "elf_i386", "-Ttext=0x100000", join(dir, "burnt.o"), "-o", join(dir, "burnt.elf")]);
+    assert.doesNotMatch(run([join(dir, "burnt.elf"), "--backend", "xen", "--max-instructions", "10000"]).stderr, /warning/);
+    // No sensitive instruction ran: nothing to say.
+    writeFileSync(join(dir, "spin.s"), ".globl _start\n_start: jmp _start\n");
+    spawnSync("as", ["--32", join(dir, "spin.s"), "-o", join(dir, "spin.o")]);
+    spawnSync("ld", ["-m", "elf_i386", "-Ttext=0x100000", join(dir, "spin.o"), "-o", join(dir, "spin.elf")]);
+    assert.doesNotMatch(run([join(dir, "spin.elf"), "--backend", "xen", "--max-instructions", "1000"]).stderr, /warning/);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
