@@ -282,7 +282,9 @@ function readAsm(node: Node, ctx: Context): Found {
   }
   const code = node.childForFieldName("assembly_code");
   if (code === null) statement.unparsed = "no template string";
-  else if (code.hasError || (code.type !== "string_literal" && code.type !== "concatenated_string")) {
+  // An ERROR before the template: tree-sitter gave up on `"a" MACRO(, "b")` there and took only the
+  // string after it as the template.
+  else if (code.hasError || (code.type !== "string_literal" && code.type !== "concatenated_string") || node.children.some((c) => c !== null && c.type === "ERROR" && c.endIndex <= code.startIndex)) {
     // C files get no accurate (cpp) mode: the way to see these sites is the compiler's own output.
     statement.unparsed = `the template is not a plain string (a macro call inside it?): ${SEEN_IN_BUILD}`;
   } else {

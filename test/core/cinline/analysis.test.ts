@@ -448,3 +448,25 @@ test("a macro used twice gives its sites once; a .rept in it gives all of its ow
   assert.deepEqual(r.sites.map((s) => [s.entry.id, s.range.line + 1]), [["cli", 1], ["cli", 1], ["cli", 1]]);
   assert.equal(r.assembly.split("\n").filter((l) => l.trim() === "cli").length, 2, "the template is emitted at each use");
 });
+
+test("a macro call between the template's strings is no template: the string after it is not read as the whole template", async () => {
+  // PICK is not defined here: with flag outputs it keeps its first argument, so the assembler may see no sbbl at all.
+  const src = [
+    "int f(int nr, int *p)",
+    "{",
+    "    int old;",
+    '    asm volatile ( "btsl %[nr], %[mem]\\n\\t"',
+    '                   PICK(, "sbbl %[old], %[old]\\n\\t")',
+    '                   : [old] PICK("=@ccc", "=r") (old), [mem] "+m" (*p) : [nr] "Ir" (nr) );',
+    "    return old;",
+    "}",
+    "",
+  ].join("\n");
+  const r = await analyseC(src);
+  assert.deepEqual(sites(r), []);
+  assert.deepEqual(r.diagnostics.map((d) => [d.range.line, d.severity, d.message.replace(/:.*/, "")]), [[3, "info", "asm statement not analysed"]]);
+  // Not `sti` alone either: the template may be just `cli`.
+  const alone = await analyseC(['void g(void)', "{", '    asm volatile ( "cli\\n\\t" PICK(, "sti") );', "}", ""].join("\n"));
+  assert.deepEqual(sites(alone), []);
+  assert.deepEqual(alone.diagnostics.map((d) => [d.range.line, d.severity, d.message.replace(/:.*/, "")]), [[2, "info", "asm statement not analysed"]]);
+});
