@@ -187,6 +187,38 @@ export function expandText(text: string, table: DefineTable, active: Set<string>
 }
 
 /**
+ * The line as cpp hands it to the assembler as far as `//` goes: the comment blanked (same length, so
+ * columns stay), else the text itself. Strings and char constants closed on the line and block comments
+ * closed on it are stepped over (an unclosed quote is one character to cpp in assembler mode). A `*\/`
+ * after the `//` may close a block comment opened on an earlier line, which one line cannot tell: such a
+ * line is left as it is.
+ */
+export function blankLineComment(text: string): string {
+  if (text.indexOf("//") < 0 || /^\s*#/.test(text)) return text;
+  const n = text.length;
+  let i = 0;
+  while (i < n) {
+    const c = text.charCodeAt(i);
+    if (c === 34 || c === 39) {
+      let j = i + 1;
+      while (j < n && text.charCodeAt(j) !== c) j += text.charCodeAt(j) === 92 ? 2 : 1;
+      i = j < n ? j + 1 : i + 1;
+      continue;
+    }
+    if (c === 35) return text; // gas's comment: the assembler reads nothing after it anyway
+    if (c === 47 && text.charCodeAt(i + 1) === 42) {
+      const j = text.indexOf("*/", i + 2);
+      if (j < 0) return text;
+      i = j + 2;
+      continue;
+    }
+    if (c === 47 && text.charCodeAt(i + 1) === 47) return text.indexOf("*/", i + 2) >= 0 ? text : text.slice(0, i) + " ".repeat(n - i);
+    i++;
+  }
+  return text;
+}
+
+/**
  * Expands the macros used on one source line. Comments (`/* *\/`, `//`, and gas's `#` comments) and
  * strings are left alone; preprocessor lines are not expanded.
  */
