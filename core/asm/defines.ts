@@ -143,9 +143,14 @@ function substituteParams(m: CppMacro, args: string[], table: DefineTable, activ
     if (m.variadic && k === params.length - 1) values.set(p, args.slice(k).join(", "));
     else values.set(p, args[k] ?? "");
   });
+  let body = m.body;
+  // GNU cpp: `, ## args` loses its comma when the variadic argument is empty or left out.
+  const va = m.variadic ? params[params.length - 1] : undefined;
+  if (va !== undefined && values.get(va)!.trim() === "") body = body.replace(new RegExp(`,\\s*##\\s*${va}\\b`, "g"), "");
   // #param → "text"; a ## b → ab; other params are fully expanded before substitution (as cpp does).
-  let body = m.body.replace(/#\s*([A-Za-z_]\w*)/g, (all, p: string, at: number) => {
-    if (m.body[at - 1] === "#" || m.body[at + 1] === "#") return all;
+  const pasted = body;
+  body = body.replace(/#\s*([A-Za-z_]\w*)/g, (all, p: string, at: number) => {
+    if (pasted[at - 1] === "#" || pasted[at + 1] === "#") return all;
     return values.has(p) ? JSON.stringify(values.get(p)) : all;
   });
   body = body.replace(IDENT, (id) => (values.has(id) ? `\u0000${expandText(values.get(id)!, table, active, depth + 1)}\u0000` : id));
