@@ -465,6 +465,13 @@ test("a macro call between the template's strings is no template: the string aft
   const r = await analyseC(src);
   assert.deepEqual(sites(r), []);
   assert.deepEqual(r.diagnostics.map((d) => [d.range.line, d.severity, d.message.replace(/:.*/, "")]), [[3, "info", "asm statement not analysed"]]);
+  // Recovering from that statement, tree-sitter can swallow the next one: it is said, not silently lost.
+  const next = await analyseC(src.replace("    return old;", '    asm volatile ( "cli\\n\\t" PICK(, "sti") );\n    asm volatile ( "hlt" );\n    return old;'));
+  assert.deepEqual(sites(next).map((s) => [s[0], s[1]]), [["hlt", 8]]);
+  assert.deepEqual(next.diagnostics.map((d) => [d.range.line, d.severity, d.message.replace(/:.*/, "")]), [
+    [3, "info", "asm statement not analysed"],
+    [6, "info", "asm statement not analysed"],
+  ]);
   // Not `sti` alone either: the template may be just `cli`.
   const alone = await analyseC(['void g(void)', "{", '    asm volatile ( "cli\\n\\t" PICK(, "sti") );', "}", ""].join("\n"));
   assert.deepEqual(sites(alone), []);
