@@ -238,9 +238,17 @@ export function startServer(connection: Connection): void {
     }
     // Index the workspace's assembly files after start-up work is done.
     setTimeout(() => {
-      for (const r of roots) safe("workspace index", undefined, () => index.scanFolder(r));
-      for (const d of docs.values()) if (d.kind === "asm") index.update(d.path, d.text);
-      if (index.skipped > 0) log(`workspace index: ${index.fileCount} files, ${index.skipped} skipped (limits)`);
+      void (async () => {
+        for (const r of roots) {
+          try {
+            await index.scanFolderInSlices(r);
+          } catch (e) {
+            log(`workspace index failed: ${(e as Error)?.stack ?? String(e)}`);
+          }
+        }
+        for (const d of docs.values()) if (d.kind === "asm") index.update(d.path, d.text);
+        if (index.skipped > 0) log(`workspace index: ${index.fileCount} files, ${index.skipped} skipped (limits)`);
+      })();
     }, 50);
   });
 

@@ -4,7 +4,7 @@
 // to document lines and columns, or to the header a definition came from.
 
 import { AsmDocument, spliceInPlace } from "./document.js";
-import { collectDefines, expandLine, FILE_EXPANSION_BUDGET, mapToSource, replacementOver, type DefineTable, type ExpandedLine, type ExpansionBudget } from "./defines.js";
+import { blankLineComment, collectDefines, expandLine, FILE_EXPANSION_BUDGET, mapToSource, replacementOver, type DefineTable, type ExpandedLine, type ExpansionBudget } from "./defines.js";
 import { gatherIncludes, type HeaderMacroLine, type IncludeSet } from "./includes.js";
 import { boundedMessage } from "./message.js";
 import { splitLines } from "./parse.js";
@@ -61,6 +61,58 @@ function splitWithBreaks(text: string): { lines: string[]; breaks: number[] } {
   return { lines, breaks };
 }
 
+/**
+ * A line as cpp hands it on: its #define uses expanded and, on the first line of a backslash-newline
+ * splice, the lines it joins (`starts`: where each begins in the joined text, the first at 0); the
+ * lines joined to it are read as empty, as cpp leaves them.
+ */
+interface SplicedLine extends ExpandedLine {
+  starts?: number[];
+}
+
+/** A cpp directive line: its own continuation lines are the lexer's (a continued cpp line). */
+const CPP_LINE = /^\s*#/;
+
+/**
+ * Each line expanded as cpp reads it: a line ending in a backslash (not a cpp directive's) is joined
+ * with the next before macros are expanded, as cpp splices lines before anything else.
+ */
+function spliceAndExpand(lines: readonly string[], defines: DefineTable, budget: ExpansionBudget): (SplicedLine | undefined)[] {
+  const n = lines.length;
+  const out: (SplicedLine | undefined)[] = new Array(n);
+  for (let i = 0; i < n; i++) {
+    const t = lines[i];
+    if (CPP_LINE.test(t)) {
+      out[i] = undefined;
+      while (i + 1 < n && lines[i].endsWith("\\")) out[++i] = expandLine(lines[i], defines, budget);
+      continue;
+    }
+    if (!t.endsWith("\\") || i + 1 >= n) {
+      out[i] = expandLine(t, defines, budget);
+      continue;
+    }
+    const starts: number[] = [];
+    let joined = "";
+    let j = i;
+    for (;;) {
+      starts.push(joined.length);
+      const u = lines[j];
+      if (!u.endsWith("\\") || j + 1 >= n) {
+        joined += u;
+        break;
+      }
+      joined += u.slice(0, -1);
+      j++;
+    }
+    const x: SplicedLine = expandLine(joined, defines, budget) ?? { text: joined, replacements: [] };
+    x.starts = starts;
+    out[i] = x;
+    for (let k = i + 1; k <= j; k++) out[k] = { text: "", replacements: [] };
+    i = j;
+  }
+  return out;
+}
+
 export class AsmAnalysis {
   private source: string[];
   /**
@@ -71,7 +123,7 @@ export class AsmAnalysis {
   private doc: AsmDocument;
   private prologue: HeaderMacroLine[] = [];
   private defines: DefineTable = new Map();
-  private expanded: (ExpandedLine | undefined)[] = [];
+  private expanded: (SplicedLine | undefined)[] = [];
   /**
    * What the #define expansion may still produce: set by a rebuild, lowered by every line expanded
    * since (never raised: it stays at or below what the current text would leave, so that once it is
@@ -219,7 +271,7 @@ export class AsmAnalysis {
     }
     spliceInPlace(this.expanded, sl + p, old.length - p - q, fresh);
     const off = this.prologue.length;
-    this.doc.applyChange(off + sl + p, off + el + 1 - q, changed.map((t, k) => fresh[k]?.text ?? t));
+    this.doc.applyChange(off + sl + p, off + el + 1 - q, changed.map((t, k) => (this.cppAware ? blankLineComment(fresh[k]?.text ?? t) : t)));
   }
 
   /** Incremented whenever lines move (an edit changes the line count) or the analysis is rebuilt. */
@@ -259,7 +311,7 @@ export class AsmAnalysis {
       this.defines = collectDefines(analysed, "", new Map(this.includeSet.defines));
       const budget: ExpansionBudget = { left: FILE_EXPANSION_BUDGET };
       this.definesBudget = budget;
-      this.expanded = analysed.map((t) => expandLine(t, this.defines, budget));
+      this.expanded = spliceAndExpand(analysed, this.defines, budget);
     } else {
       // No cpp: `#include` is a comment. `.include` files give their macros, as GNU as (and the
       // afterburner, which reads them as it does) sees them.
@@ -268,7 +320,9 @@ export class AsmAnalysis {
       this.defines = new Map();
       this.expanded = new Array(analysed.length).fill(undefined);
     }
-    const next = this.prologue.map((p) => p.text).concat(analysed.map((t, i) => this.expanded[i]?.text ?? t));
+    // cpp drops `//` comments (in the headers' macros too) before the assembler reads the lines.
+    const asRead = this.cppAware ? blankLineComment : (t: string) => t;
+    const next = this.prologue.map((p) => asRead(p.text)).concat(analysed.map((t, i) => asRead(this.expanded[i]?.text ?? t)));
     const cur = this.doc.lineCount;
     let prefix = 0;
     while (prefix < cur && prefix < next.length && this.doc.lineText(prefix) === next[prefix]) prefix++;
@@ -297,7 +351,14 @@ export class AsmAnalysis {
     const x = this.expanded[line];
     if (x === undefined) return { line, start: span.start, end: span.end };
     const r = mapToSource(x.replacements, span.start, span.end);
-    return { line, start: r.start, end: Math.max(r.end, r.start) };
+    const starts = x.starts;
+    if (starts === undefined) return { line, start: r.start, end: Math.max(r.end, r.start) };
+    // A spliced line: the physical line the span starts on, its end kept within that line.
+    let k = starts.length - 1;
+    while (k > 0 && starts[k] > r.start) k--;
+    const length = k + 1 < starts.length ? starts[k + 1] - starts[k] : this.source[line + k].length;
+    const start = r.start - starts[k];
+    return { line: line + k, start, end: Math.min(Math.max(r.end - starts[k], start), length) };
   }
 
   /** The cpp macro whose replacement covers these analysed columns, if any. */
@@ -330,8 +391,10 @@ export class AsmAnalysis {
     const lines = this.doc.file.lines;
     const template = (l: number) => lines[off + l]?.template === true;
     // A line goes between line k - 1 and line k: inside a body when either of them is a body line.
-    while (first > 0 && (this.doc.runsOn(off + first - 1) || template(first - 1) || template(first))) first--;
-    while (last < n - 1 && (this.doc.runsOn(off + last) || template(last) || template(last + 1))) last++;
+    // A backslash-newline joins lines into one for cpp: nothing goes between them either.
+    const spliced = (l: number) => this.cppAware && this.source[l].endsWith("\\");
+    while (first > 0 && (this.doc.runsOn(off + first - 1) || spliced(first - 1) || template(first - 1) || template(first))) first--;
+    while (last < n - 1 && (this.doc.runsOn(off + last) || spliced(last) || template(last) || template(last + 1))) last++;
     return { first, last };
   }
 

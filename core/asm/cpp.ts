@@ -103,7 +103,8 @@ export function applyPreprocessor(lines: ParsedLine[], honourConditionals: boole
         if (skipping) break;
         const m = parseLineMarker(pp.args, pp.directive === "line");
         if (m === undefined) {
-          diagnostics.push({ span: pp.span, message: `malformed line marker '${pp.args}'`, severity: "warning" });
+          // `# 80x25 mode` is a comment to cpp (assembler mode) and to GNU as alike; only `#line` must be well formed.
+          if (pp.directive === "line") diagnostics.push({ span: pp.span, message: `malformed line marker '${pp.args}'`, severity: "warning" });
           break;
         }
         if (m.file !== undefined) originFile = m.file.length > 0 ? m.file : undefined;

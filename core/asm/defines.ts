@@ -143,9 +143,14 @@ function substituteParams(m: CppMacro, args: string[], table: DefineTable, activ
     if (m.variadic && k === params.length - 1) values.set(p, args.slice(k).join(", "));
     else values.set(p, args[k] ?? "");
   });
+  let body = m.body;
+  // GNU cpp: `, ## args` loses its comma when the variadic argument is empty or left out.
+  const va = m.variadic ? params[params.length - 1] : undefined;
+  if (va !== undefined && values.get(va)!.trim() === "") body = body.replace(new RegExp(`,\\s*##\\s*${va}\\b`, "g"), "");
   // #param → "text"; a ## b → ab; other params are fully expanded before substitution (as cpp does).
-  let body = m.body.replace(/#\s*([A-Za-z_]\w*)/g, (all, p: string, at: number) => {
-    if (m.body[at - 1] === "#" || m.body[at + 1] === "#") return all;
+  const pasted = body;
+  body = body.replace(/#\s*([A-Za-z_]\w*)/g, (all, p: string, at: number) => {
+    if (pasted[at - 1] === "#" || pasted[at + 1] === "#") return all;
     return values.has(p) ? JSON.stringify(values.get(p)) : all;
   });
   body = body.replace(IDENT, (id) => (values.has(id) ? `\u0000${expandText(values.get(id)!, table, active, depth + 1)}\u0000` : id));
@@ -184,6 +189,38 @@ export function expandText(text: string, table: DefineTable, active: Set<string>
     re.lastIndex = end;
   }
   return last === 0 ? text : out + text.slice(last);
+}
+
+/**
+ * The line as cpp hands it to the assembler as far as `//` goes: the comment blanked (same length, so
+ * columns stay), else the text itself. Strings and char constants closed on the line and block comments
+ * closed on it are stepped over (an unclosed quote is one character to cpp in assembler mode). A `*\/`
+ * after the `//` may close a block comment opened on an earlier line, which one line cannot tell: such a
+ * line is left as it is.
+ */
+export function blankLineComment(text: string): string {
+  if (text.indexOf("//") < 0 || /^\s*#/.test(text)) return text;
+  const n = text.length;
+  let i = 0;
+  while (i < n) {
+    const c = text.charCodeAt(i);
+    if (c === 34 || c === 39) {
+      let j = i + 1;
+      while (j < n && text.charCodeAt(j) !== c) j += text.charCodeAt(j) === 92 ? 2 : 1;
+      i = j < n ? j + 1 : i + 1;
+      continue;
+    }
+    if (c === 35) return text; // gas's comment: the assembler reads nothing after it anyway
+    if (c === 47 && text.charCodeAt(i + 1) === 42) {
+      const j = text.indexOf("*/", i + 2);
+      if (j < 0) return text;
+      i = j + 2;
+      continue;
+    }
+    if (c === 47 && text.charCodeAt(i + 1) === 47) return text.indexOf("*/", i + 2) >= 0 ? text : text.slice(0, i) + " ".repeat(n - i);
+    i++;
+  }
+  return text;
 }
 
 /**

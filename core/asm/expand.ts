@@ -19,7 +19,7 @@ import * as chars from "./chars.js";
 const { isIdentPart, isIdentStart, isSpace, lower } = chars;
 import * as operandsModule from "./operands.js";
 // Bound once: under tsx (CJS interop) every use of an imported binding is a getter call.
-const { skipString } = operandsModule;
+const { skipCharConstant, skipString } = operandsModule;
 import * as expandedModule from "./expanded.js";
 // Bound once: under tsx (CJS interop) every use of an imported binding is a getter call.
 const { expandedStatement } = expandedModule;
@@ -167,6 +167,33 @@ function nextArgument(s: string, i: number, out: { text: string; start: number }
     }
   }
   return i;
+}
+
+/**
+ * The text with its block comments blanked (same length), strings kept: GNU as drops comments before a
+ * macro reads its arguments, so `m 1, /* one *\/ 2` passes 1 and 2.
+ */
+function blankBlockComments(s: string): string {
+  if (s.indexOf("/*") < 0) return s;
+  const n = s.length;
+  let out = "";
+  let last = 0;
+  let i = 0;
+  while (i < n) {
+    const c = s.charCodeAt(i);
+    if (c === 34) {
+      const j = skipString(s, i, n);
+      i = j < 0 ? n : j;
+    } else if (c === 39) {
+      i = skipCharConstant(s, i, n);
+    } else if (c === 47 && s.charCodeAt(i + 1) === 42) {
+      const j = s.indexOf("*/", i + 2);
+      const e = j < 0 ? n : j + 2;
+      out += s.slice(last, i) + " ".repeat(e - i);
+      last = i = e;
+    } else i++;
+  }
+  return out + s.slice(last);
 }
 
 /** Splits macro invocation arguments the way gas does: by commas, or by whitespace outside quotes and parentheses. */
@@ -883,7 +910,7 @@ class Expander {
   }
 
   expandMacro(m: MacroDefinition, ins: InstructionStatement, src: Source, i: number, frame: Frame): void {
-    const argText = src.texts[i].slice(ins.mnemonicSpan.end, ins.span.end);
+    const argText = blankBlockComments(src.texts[i].slice(ins.mnemonicSpan.end, ins.span.end));
     const report = (message: string) => this.lineReport(frame, ins.span, message);
     const values = macroArguments(m, argText, report, this.altmacro ? (e) => analyseExpression(e, this.symbolValues).value : undefined);
     this.expandBody("macro", m.name, ins.span, m.body, (name) => values.get(name), true, frame);

@@ -669,19 +669,20 @@ export function semanticTokens(an: AsmAnalysis, from = 0, to = an.lineCount): Se
       const sp = mapped(st.mnemonicSpan);
       if (sp === undefined || sp.end <= sp.start) continue;
       const isMacro = macros.has(st.mnemonic);
-      const mods = siteModifiers(siteAt.get(`${line}:${sp.start}`));
-      out.push({ line, start: sp.start, length: sp.end - sp.start, type: isMacro || an.cppMacroAt(st.mnemonicSpan) !== undefined ? "macro" : "keyword", modifiers: mods });
+      // By the line the span maps to: a backslash-newline splice puts a statement's parts on the lines it joins.
+      const mods = siteModifiers(siteAt.get(`${sp.line}:${sp.start}`));
+      out.push({ line: sp.line, start: sp.start, length: sp.end - sp.start, type: isMacro || an.cppMacroAt(st.mnemonicSpan) !== undefined ? "macro" : "keyword", modifiers: mods });
       for (const op of st.operands) {
         if (op.kind !== "reg") continue;
         const r = mapped(op.span);
-        if (r && r.end > r.start && an.cppMacroAt(op.span) === undefined) out.push({ line, start: r.start, length: r.end - r.start, type: "variable", modifiers: [] });
+        if (r && r.end > r.start && an.cppMacroAt(op.span) === undefined) out.push({ line: r.line, start: r.start, length: r.end - r.start, type: "variable", modifiers: [] });
       }
     } else if (st.kind === "label") {
       const r = mapped(st.span);
-      if (r && r.end > r.start) out.push({ line, start: r.start, length: Math.max(1, r.end - r.start - (an.lineText(line)[r.end - 1] === ":" ? 1 : 0)), type: st.name.startsWith(".L") || st.numeric ? "label" : "function", modifiers: ["declaration"] });
+      if (r && r.end > r.start) out.push({ line: r.line, start: r.start, length: Math.max(1, r.end - r.start - (an.lineText(r.line)[r.end - 1] === ":" ? 1 : 0)), type: st.name.startsWith(".L") || st.numeric ? "label" : "function", modifiers: ["declaration"] });
     } else if (st.kind === "directive") {
       const r = mapped(st.nameSpan);
-      if (r && r.end > r.start) out.push({ line, start: r.start, length: r.end - r.start, type: macros.has(st.name) ? "macro" : "keyword", modifiers: [] });
+      if (r && r.end > r.start) out.push({ line: r.line, start: r.start, length: r.end - r.start, type: macros.has(st.name) ? "macro" : "keyword", modifiers: [] });
     }
   }
   // Macro invocations: the statement list holds only what they expand to, the parsed lines hold the calls.
@@ -693,14 +694,15 @@ export function semanticTokens(an: AsmAnalysis, from = 0, to = an.lineCount): Se
       if (st.kind !== "instruction" || !macros.has(st.mnemonic)) continue;
       const sp = an.toSource(st.mnemonicSpan);
       if (sp === undefined || sp.end <= sp.start) continue;
-      const mods = siteModifiers(siteAt.get(`${line}:${sp.start}`));
-      out.push({ line, start: sp.start, length: sp.end - sp.start, type: "macro", modifiers: mods });
+      const mods = siteModifiers(siteAt.get(`${sp.line}:${sp.start}`));
+      out.push({ line: sp.line, start: sp.start, length: sp.end - sp.start, type: "macro", modifiers: mods });
     }
   }
   out.sort((a, b) => a.line - b.line || a.start - b.start);
   // Tokens may not overlap.
   const clean: SemanticToken[] = [];
   for (const t of out) {
+    if (t.line >= to) continue; // a statement begun in range can end on a line joined to it past the range
     const prev = clean[clean.length - 1];
     if (prev && prev.line === t.line && prev.start + prev.length > t.start) continue;
     clean.push(t);

@@ -231,7 +231,12 @@ function parseAddressParts(s: string, line: number, a: number, b: number, out: P
     const pe = trimEnd(s, ps, j);
     if (part === 0 || part === 1) {
       if (ps < pe) {
-        if (s.charCodeAt(ps) !== CH_PERCENT) {
+        if (part === 1 && j >= b && s.charCodeAt(ps) !== CH_PERCENT) {
+          // GNU as reads `(base, n)` as a scale without an index register: 1 is silent, 2/4/8 warn.
+          const v = evaluateExpression(s.slice(ps, pe));
+          if (v === 2 || v === 4 || v === 8) diag(out, line, ps, pe, `scale factor of ${v} without an index register`, "warning");
+          else if (v !== 1 && (s.indexOf("\\", ps) < 0 || s.indexOf("\\", ps) >= pe)) diag(out, line, ps, pe, `scale factor must be 1, 2, 4 or 8, not '${s.slice(ps, pe)}'`);
+        } else if (s.charCodeAt(ps) !== CH_PERCENT) {
           diag(out, line, ps, pe, `expected a register for the ${part === 0 ? "base" : "index"}, found '${s.slice(ps, pe)}'`);
         } else {
           const tok = readRegister(s, ps, pe);

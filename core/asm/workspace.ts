@@ -65,6 +65,26 @@ export class WorkspaceIndex {
 
   /** Scans a folder tree for assembly files. Errors (permissions, races) skip the entry. */
   scanFolder(root: string): void {
+    for (const _ of this.walk(root)) {
+      // each step is one file read
+    }
+  }
+
+  /**
+   * scanFolder in slices of about `sliceMs`, yielding to the event loop between them: a real tree
+   * (a thousand headers) takes over a second, which requests arriving meanwhile would wait out.
+   */
+  async scanFolderInSlices(root: string, sliceMs = 20): Promise<void> {
+    let start = performance.now();
+    for (const _ of this.walk(root)) {
+      if (performance.now() - start < sliceMs) continue;
+      await new Promise<void>((resolve) => setImmediate(resolve));
+      start = performance.now();
+    }
+  }
+
+  /** The scan, one step per file indexed (or skipped for the limits). */
+  private *walk(root: string): Generator<void> {
     const stack = [root];
     while (stack.length > 0) {
       const dir = stack.pop()!;
@@ -84,6 +104,7 @@ export class WorkspaceIndex {
             continue;
           }
           this.updateFromDisk(p);
+          yield;
         }
       }
     }

@@ -184,8 +184,20 @@ function collect(cp: CParser, root: Node, out: Found[], ctx: Context, conditions
   const types = ctx.shift === undefined ? ["gnu_asm_expression", "preproc_def", "preproc_function_def"] : ["gnu_asm_expression"];
   // `asm(NAME)` with a NAME that is not a string this file defines: tree-sitter cannot make an asm
   // statement of it (an ERROR node). Say so rather than show nothing.
+  const reported: Node[] = [];
   for (const node of errorNodes(root)) {
-    if (!conditions?.dropped(node) && ASM_START.test(node.text) && node.descendantsOfType("gnu_asm_expression").length === 0) out.push(unreadable(node, ctx));
+    if (!conditions?.dropped(node) && ASM_START.test(node.text) && node.descendantsOfType("gnu_asm_expression").length === 0) {
+      out.push(unreadable(node, ctx));
+      reported.push(node);
+    }
+  }
+  // Recovering from a statement it could not read, tree-sitter can swallow the asm statements after it
+  // (`asm` left a plain identifier): say so rather than show nothing.
+  for (const id of lostAsmWords(root)) {
+    if (conditions?.dropped(id) || reported.some((r) => r.startIndex <= id.startIndex && id.endIndex <= r.endIndex)) continue;
+    const statement = statementAt(id, ctx);
+    statement.unparsed = `the C parser lost this statement while recovering from one around it that it could not read (a macro this file does not define?): ${SEEN_IN_BUILD}`;
+    out.push({ statement, operands: [], labels: [] });
   }
   const declarations = declarationAsms(cp.language, root);
   for (const node of root.descendantsOfType(types)) {
@@ -250,6 +262,20 @@ function errorNodes(root: Node): Node[] {
   return out;
 }
 
+/** `asm` words that are plain identifiers in the subtrees with a parse error (no asm statement was made of them). */
+function lostAsmWords(root: Node): Node[] {
+  const out: Node[] = [];
+  const walk = (n: Node): void => {
+    if (n.type === "gnu_asm_expression") return;
+    if (n.type === "identifier" && ASM_IDENTIFIER.test(n.text)) out.push(n);
+    else for (const c of n.children) if (c !== null && (c.hasError || c.type === "identifier")) walk(c);
+  };
+  if (root.hasError) walk(root);
+  return out;
+}
+
+const ASM_IDENTIFIER = /^(?:asm|__asm__|__asm)$/;
+
 /** Where the sites of a template read here are seen after all. */
 const SEEN_IN_BUILD = "its sites show in the afterburned build (Afterburn File on this file runs gcc -S)";
 
@@ -293,7 +319,9 @@ function readAsm(node: Node, ctx: Context): Found {
   }
   const code = node.childForFieldName("assembly_code");
   if (code === null) statement.unparsed = "no template string";
-  else if (code.hasError || (code.type !== "string_literal" && code.type !== "concatenated_string")) {
+  // An ERROR before the template: tree-sitter gave up on `"a" MACRO(, "b")` there and took only the
+  // string after it as the template.
+  else if (code.hasError || (code.type !== "string_literal" && code.type !== "concatenated_string") || node.children.some((c) => c !== null && c.type === "ERROR" && c.endIndex <= code.startIndex)) {
     // C files get no accurate (cpp) mode: the way to see these sites is the compiler's own output.
     statement.unparsed = `the template is not a plain string (a macro call inside it?): ${SEEN_IN_BUILD}`;
   } else {

@@ -93,3 +93,13 @@ test("#define expansion has a budget per file: past it every line using a macro 
   assert.deepEqual(notAnalysed(an), []);
   assert.equal(an.sites().length, 3);
 });
+
+test("a comma pasted to an empty variadic argument (`, ## args`) goes, as GNU cpp deletes it; with an argument it stays", () => {
+  const table = collectDefines(["#define REL(sym, off, opnd...) sym,##opnd ; .long off", "#define VA(a, ...) a , ## __VA_ARGS__"], "");
+  // Blanks aside (the assembler does not mind them), what `gcc -E -x assembler-with-cpp` writes for each.
+  const out = (line: string) => expandLine(line, table)!.text.replace(/\s+/g, "");
+  assert.equal(out("\tljmpl $8,$REL(foo,6)"), "ljmpl$8,$foo;.long6");
+  assert.equal(out("\tmov REL(foo,4,%eax)"), "movfoo,%eax;.long4");
+  assert.equal(out("\tpush VA(%eax)"), "push%eax");
+  assert.equal(out("\tmov VA(%eax, %ebx)"), "mov%eax,%ebx");
+});

@@ -254,3 +254,29 @@ test("symbols and labels are collected", () => {
   const g = parseAsm(src("N = 3", ".rept N", "nop", ".endr"));
   assert.equal(texts(g).length, 3);
 });
+
+test("macro arguments: a block comment between them is no argument, as GNU as drops comments before reading them", () => {
+  const src = [
+    "\t.macro lst arg:req, args:vararg",
+    "\t.long \\arg",
+    "\t.ifnb \\args",
+    "\tlst \\args",
+    "\t.endif",
+    "\t.endm",
+    "\tlst 1, /* one, and */ 2 /* two */, 3",
+    "\t.macro pick a, b",
+    "\t\\b",
+    "\t.endm",
+    "\tpick /* first */ nop, /* second */ cli",
+    "\t.macro str s",
+    '\t.ascii "\\s"',
+    "\t.endm",
+    '\tstr "a/*b*/c"',
+    "",
+  ].join("\n");
+  // What `as --32` makes of it: .long 1, 2, 3, cli, then the string with its slashes and stars.
+  const file = parseAsm(src, { fileName: "t.s" });
+  assert.deepEqual(file.diagnostics, []);
+  const made = file.statements.map((s) => s.statement).flatMap((s) => (s.kind === "directive" && (s.name === ".long" || s.name === ".ascii") ? [`${s.name} ${s.args}`] : s.kind === "instruction" ? [s.mnemonic] : []));
+  assert.deepEqual(made, [".long 1", ".long 2", ".long 3", "cli", '.ascii "a/*b*/c"']);
+});

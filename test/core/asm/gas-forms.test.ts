@@ -149,3 +149,19 @@ test("AsmDocument: edits in a macro or loop body of a file using .altmacro or &n
     assert.deepEqual(doc.file.diagnostics, full.diagnostics, lines.join(" | "));
   }
 });
+
+test("(base, n): GNU as reads a number after the base as a scale without an index register, not as a bad index", () => {
+  const src = "\tlea 8(%esi, 1), %eax\n\tljmp *4(%ebx,1)\n";
+  assert.deepEqual(gas(src).instructions, ["lea 0x8(%esi),%eax", "ljmp *0x4(%ebx)"]);
+  const file = parseAsm(src, { fileName: "t.s" });
+  assert.deepEqual(file.diagnostics, []);
+  const [lea, ljmp] = instructionsOf(src);
+  for (const ins of [lea, ljmp]) {
+    const m = ins.operands[0];
+    assert.ok(m.kind === "mem" && m.index === undefined && m.base !== undefined, JSON.stringify(m));
+  }
+  // As GNU as says: another scale warns, a name that is neither register nor number is an error.
+  const warned = parseAsm("\tlea 8(%esi, 4), %eax\n", { fileName: "t.s" }).diagnostics;
+  assert.deepEqual(warned.map((d) => [d.severity, d.message]), [["warning", "scale factor of 4 without an index register"]]);
+  assert.deepEqual(parseAsm("\tlea 8(%esi, foo), %eax\n", { fileName: "t.s" }).diagnostics.map((d) => d.severity), ["error"]);
+});

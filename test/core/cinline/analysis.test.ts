@@ -456,3 +456,32 @@ test("a macro used twice gives its sites once; a .rept in it gives all of its ow
   assert.deepEqual(r.sites.map((s) => [s.entry.id, s.range.line + 1]), [["cli", 1], ["cli", 1], ["cli", 1]]);
   assert.equal(r.assembly.split("\n").filter((l) => l.trim() === "cli").length, 2, "the template is emitted at each use");
 });
+
+test("a macro call between the template's strings is no template: the string after it is not read as the whole template", async () => {
+  // PICK is not defined here: with flag outputs it keeps its first argument, so the assembler may see no sbbl at all.
+  const src = [
+    "int f(int nr, int *p)",
+    "{",
+    "    int old;",
+    '    asm volatile ( "btsl %[nr], %[mem]\\n\\t"',
+    '                   PICK(, "sbbl %[old], %[old]\\n\\t")',
+    '                   : [old] PICK("=@ccc", "=r") (old), [mem] "+m" (*p) : [nr] "Ir" (nr) );',
+    "    return old;",
+    "}",
+    "",
+  ].join("\n");
+  const r = await analyseC(src);
+  assert.deepEqual(sites(r), []);
+  assert.deepEqual(r.diagnostics.map((d) => [d.range.line, d.severity, d.message.replace(/:.*/, "")]), [[3, "info", "asm statement not analysed"]]);
+  // Recovering from that statement, tree-sitter can swallow the next one: it is said, not silently lost.
+  const next = await analyseC(src.replace("    return old;", '    asm volatile ( "cli\\n\\t" PICK(, "sti") );\n    asm volatile ( "hlt" );\n    return old;'));
+  assert.deepEqual(sites(next).map((s) => [s[0], s[1]]), [["hlt", 8]]);
+  assert.deepEqual(next.diagnostics.map((d) => [d.range.line, d.severity, d.message.replace(/:.*/, "")]), [
+    [3, "info", "asm statement not analysed"],
+    [6, "info", "asm statement not analysed"],
+  ]);
+  // Not `sti` alone either: the template may be just `cli`.
+  const alone = await analyseC(['void g(void)', "{", '    asm volatile ( "cli\\n\\t" PICK(, "sti") );', "}", ""].join("\n"));
+  assert.deepEqual(sites(alone), []);
+  assert.deepEqual(alone.diagnostics.map((d) => [d.range.line, d.severity, d.message.replace(/:.*/, "")]), [[2, "info", "asm statement not analysed"]]);
+});
