@@ -66,9 +66,22 @@ export function fileUri(path: string): string {
 export function sitesOf(doc: OpenDocument): EditorSite[] {
   if (doc.asm !== undefined) {
     if (doc.accurate !== undefined && doc.accurate.version === doc.version) return doc.accurate.sites;
-    return doc.asm.sites();
+    const encoded = doc.asm.encodedSites();
+    return encoded.length === 0 ? doc.asm.sites() : sortedSites(doc.asm, encoded);
   }
   return doc.cAnalysisNow()?.sites ?? [];
+}
+
+/** Instructions and `.byte` encodings in document order, made once per analysis version. */
+const mergedSites = new WeakMap<object, { sites: EditorSite[]; of: readonly EditorSite[]; encoded: readonly EditorSite[] }>();
+
+function sortedSites(an: NonNullable<OpenDocument["asm"]>, encoded: readonly EditorSite[]): EditorSite[] {
+  const of = an.sites();
+  const hit = mergedSites.get(an);
+  if (hit !== undefined && hit.of === of && hit.encoded === encoded) return hit.sites;
+  const sites = [...of, ...encoded].sort((a, b) => a.range.line - b.range.line || a.range.start - b.range.start);
+  mergedSites.set(an, { sites, of, encoded });
+  return sites;
 }
 
 /** The diagnostic last published for a site object, with what it depends on. */
@@ -310,7 +323,8 @@ export function unknownInstructionMessage(name: string): string {
 /** A site's diagnostic severity under the settings (undefined: its class is off); Hint when not annotated. */
 export function siteSeverity(site: EditorSite, settings: Settings): DiagnosticSeverity | undefined {
   const sev = severity(classSetting(site, settings));
-  return sev === undefined ? undefined : site.annotated ? sev : DiagnosticSeverity.Hint;
+  // Left out by the user's choice (.afterburn_noannotate) or by design (16-bit code): a hint. Written as data: as the class says, as the afterburner warns.
+  return sev === undefined ? undefined : site.annotated || site.encoded === true ? sev : DiagnosticSeverity.Hint;
 }
 
 /** A site's diagnostic. */

@@ -8,7 +8,8 @@ import { blankLineComment, collectDefines, expandLine, FILE_EXPANSION_BUDGET, ma
 import { gatherIncludes, type HeaderMacroLine, type IncludeSet } from "./includes.js";
 import { boundedMessage } from "./message.js";
 import { splitLines } from "./parse.js";
-import { findSitesIn, isAnnotationSwitch, siteOf, type AsmSite } from "./sites.js";
+import { findSitesIn, isAnnotationSwitch, outermostExpansion, siteOf, type AsmSite } from "./sites.js";
+import { encodedInStatements, mayRunBytes, writtenAsData, type EncodedSite } from "./encoded.js";
 import type { AsmFile, CodeMode, ExpandedStatement, MacroDefinition, ParseDiagnostic, Span } from "./types.js";
 import type { Range } from "./document.js";
 
@@ -113,6 +114,32 @@ function spliceAndExpand(lines: readonly string[], defines: DefineTable, budget:
   return out;
 }
 
+const BYTE_DIRECTIVE = /\.byte\b/i;
+
+function countByteLines(texts: readonly string[]): number {
+  let n = 0;
+  for (const t of texts) if (t.includes(".") && BYTE_DIRECTIVE.test(t)) n++;
+  return n;
+}
+
+/** An instruction written as data, as a site: where its first byte's directive is, not annotated, and why. */
+function encodedSite(e: EncodedSite): AsmSite {
+  const st = e.es.statement;
+  return {
+    entry: e.found.entry,
+    span: e.es.expansion ? outermostExpansion(e.es.expansion).site : { line: e.es.line, start: st.span.start, end: st.span.end },
+    text: e.text,
+    mnemonic: e.found.text.split(/\s/, 1)[0]!,
+    mode: e.es.mode,
+    section: e.es.section,
+    padding: 0,
+    annotated: false,
+    reason: writtenAsData(e),
+    encoded: true,
+    ...(e.es.expansion ? { expansion: e.es.expansion } : {}),
+  };
+}
+
 export class AsmAnalysis {
   private source: string[];
   /**
@@ -136,6 +163,10 @@ export class AsmAnalysis {
    * across the document's patch steps so an edit of a few lines re-classifies only those lines.
    */
   private sitesCache: { version: number; sites: MappedSite[]; indices: number[]; switches: number[] } | undefined;
+  /** Analysed lines (header macros included) that hold `.byte`: none, and no statement is walked for bytes that encode instructions. */
+  private byteLines = 0;
+  /** The sensitive instructions `.byte` runs encode, for an analysis version. */
+  private encodedCache: { version: number; sites: MappedSite[]; indices: number[] } | undefined;
   /** Parse diagnostics of an analysis version (`from`: the analysis's own objects), kept like the sites. */
   private diagnosticsCache: { version: number; list: (ParseDiagnostic & { range: Span })[]; from: ParseDiagnostic[] } | undefined;
   includeSet: IncludeSet = { includes: [], defines: new Map(), macroLines: [], files: [] };
@@ -271,7 +302,11 @@ export class AsmAnalysis {
     }
     spliceInPlace(this.expanded, sl + p, old.length - p - q, fresh);
     const off = this.prologue.length;
-    this.doc.applyChange(off + sl + p, off + el + 1 - q, changed.map((t, k) => (this.cppAware ? blankLineComment(fresh[k]?.text ?? t) : t)));
+    const read = changed.map((t, k) => (this.cppAware ? blankLineComment(fresh[k]?.text ?? t) : t));
+    const replaced: string[] = [];
+    for (let l = off + sl + p; l < off + el + 1 - q; l++) replaced.push(this.doc.lineText(l));
+    this.byteLines += countByteLines(read) - countByteLines(replaced);
+    this.doc.applyChange(off + sl + p, off + el + 1 - q, read);
   }
 
   /** Incremented whenever lines move (an edit changes the line count) or the analysis is rebuilt. */
@@ -323,6 +358,7 @@ export class AsmAnalysis {
     // cpp drops `//` comments (in the headers' macros too) before the assembler reads the lines.
     const asRead = this.cppAware ? blankLineComment : (t: string) => t;
     const next = this.prologue.map((p) => asRead(p.text)).concat(analysed.map((t, i) => asRead(this.expanded[i]?.text ?? t)));
+    this.byteLines = countByteLines(next);
     const cur = this.doc.lineCount;
     let prefix = 0;
     while (prefix < cur && prefix < next.length && this.doc.lineText(prefix) === next[prefix]) prefix++;
@@ -425,6 +461,64 @@ export class AsmAnalysis {
     }
     this.sitesCache = { version, sites, indices, switches: r.switches };
     return sites;
+  }
+
+  /**
+   * Sensitive instructions written as `.byte` data in code sections: sites the afterburner finds and
+   * leaves alone, with a warning (core/asm/encoded.ts); the editor shows them the same way.
+   */
+  encodedSites(): MappedSite[] {
+    const version = this.doc.version;
+    const cache = this.encodedCache;
+    if (cache !== undefined && cache.version === version) return cache.sites;
+    if (this.byteLines === 0) {
+      this.encodedCache = { version, sites: [], indices: [] };
+      return this.encodedCache.sites;
+    }
+    // The statements as they stand after a patch (their lines current), without renumbering every span below it.
+    const statements = this.doc.currentAnalysis().statements;
+    const step = this.doc.lastStep;
+    // Walking every statement costs milliseconds in a large file: after a patch only the `.byte` runs around it are read again.
+    const next =
+      cache !== undefined && step.kind === "patch" && step.base === cache.version && step.version === version && step.replaced === undefined
+        ? this.patchEncoded(cache, statements, step.lo, step.hi, step.added, step.delta)
+        : this.mappedEncoded(statements, 0, statements.length);
+    this.encodedCache = { version, ...next };
+    return next.sites;
+  }
+
+  private mappedEncoded(statements: readonly ExpandedStatement[], from: number, to: number): { sites: MappedSite[]; indices: number[] } {
+    const sites: MappedSite[] = [];
+    const indices: number[] = [];
+    for (const e of encodedInStatements(statements, from, to)) {
+      const m = this.mapSite(encodedSite(e));
+      if (m === undefined) continue;
+      sites.push(m);
+      indices.push(e.index!);
+    }
+    return { sites, indices };
+  }
+
+  /** Encoded sites after statements [lo, hi) became `added` new ones: the runs that reach into them are decoded again, later sites move. */
+  private patchEncoded(cache: { sites: MappedSite[]; indices: number[] }, statements: readonly ExpandedStatement[], lo: number, hi: number, added: number, delta: number): { sites: MappedSite[]; indices: number[] } {
+    const shift = added - (hi - lo);
+    let a = lo;
+    while (a > 0 && mayRunBytes(statements[a - 1]!)) a--;
+    let b = lo + added;
+    while (b < statements.length && mayRunBytes(statements[b]!)) b++;
+    // Statements from lo + added on are the old ones from hi on: the old [a, b - shift) is what is read again.
+    const first = lowerBound(cache.indices, a);
+    const after = lowerBound(cache.indices, b - shift);
+    const fresh = this.mappedEncoded(statements, a, b);
+    const sites = cache.sites.slice(0, first).concat(fresh.sites);
+    const indices = cache.indices.slice(0, first).concat(fresh.indices);
+    for (let k = after; k < cache.sites.length; k++) {
+      const m = cache.sites[k]!;
+      if (delta !== 0) m.range = { line: m.range.line + delta, start: m.range.start, end: m.range.end };
+      sites.push(m);
+      indices.push(cache.indices[k]! + shift);
+    }
+    return { sites, indices };
   }
 
   /** Maps a site to document coordinates; undefined when it lies in a header. */

@@ -22,6 +22,8 @@ export interface AsmSite {
   annotated: boolean;
   /** Why not annotated. */
   reason?: string;
+  /** Written as `.byte` data, not as an instruction: left alone, but not by the user's choice (the afterburner warns). */
+  encoded?: true;
   expansion?: ExpansionOrigin;
 }
 

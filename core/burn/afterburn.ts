@@ -11,8 +11,7 @@ import { isAscii, isUtf8 } from "node:buffer";
 import { closeSync, openSync } from "node:fs";
 import { expansionStopped, isPrefixOnly, labelSource, LEX_INITIAL, parseAsm, parseLine, SYMBOL_DIRECTIVES } from "../asm/index.js";
 import { altmacroLocals } from "../asm/expand.js";
-import { evaluateExpression } from "../asm/expression.js";
-import { isCodeSection, sensitiveInBytes } from "./encoded.js";
+import { byteValues, encodedInRun, isCodeSection, writtenAsData, type ByteRun } from "../asm/encoded.js";
 import type {
   CodeMode,
   DirectiveStatement,
@@ -318,7 +317,7 @@ function burn(text: string, options: BurnOptions): Burnt {
   };
   let pendingMemop: { kind: MemopKind; remaining: number; line: number } | undefined;
   // `.byte` directives in a code section, read as the bytes of instructions (noteBytes).
-  let byteRun: { section: string; mode: CodeMode; lastLine: number; bytes: number[]; pieces: { es: ExpandedStatement; from: number; count: number }[] } | undefined;
+  let byteRun: (ByteRun & { lastLine: number }) | undefined;
   let labelCounter = 0;
   const labelPrefix = uniqueLabelPrefix(text);
   let bodyLabels: [string, string] | undefined; // found when a body first needs them
@@ -797,13 +796,9 @@ function burn(text: string, options: BurnOptions): Burnt {
     const run = byteRun;
     byteRun = undefined;
     if (!run) return;
-    for (const found of sensitiveInBytes(run.bytes, run.mode)) {
-      let k = run.pieces.length - 1;
-      while (k > 0 && run.pieces[k]!.from > found.offset) k--;
-      const es = run.pieces[k]!.es;
+    for (const e of encodedInRun(run)) {
+      const { found, es, text } = e;
       const st = es.statement as DirectiveStatement;
-      const written = run.pieces.filter((p) => p.from < found.offset + found.length && p.from + p.count > found.offset);
-      const text = written.map((p) => { const d = p.es.statement as DirectiveStatement; return `${d.name} ${d.args}`; }).join("; ");
       const mnemonic = found.text.split(/\s/, 1)[0]!;
       const site: Site = {
         input: { file: fileName, line: es.line + 1, column: (es.expansion ? outermost(es.expansion).site.start : st.span.start) + 1 },
@@ -820,7 +815,7 @@ function burn(text: string, options: BurnOptions): Burnt {
         expandedFrom: es.expansion ? expansionName(outermost(es.expansion)) : undefined,
       };
       sites.push(site);
-      unannotated(site, es.line, mnemonic, `written as data: ${boundedQuote(text)} encodes '${found.text}' (${found.entry.id}); the afterburner annotates instructions, not bytes (which may be data in a code section); write the instruction itself to have it annotated`);
+      unannotated(site, es.line, mnemonic, writtenAsData(e));
     }
   }
 
@@ -856,17 +851,6 @@ function burn(text: string, options: BurnOptions): Burnt {
     }
     return true;
   }
-}
-
-/** The values of `.byte` arguments, each a byte; undefined when one is not a constant here. */
-function byteValues(args: readonly string[]): number[] | undefined {
-  const out: number[] = [];
-  for (const a of args) {
-    const v = evaluateExpression(a);
-    if (v === undefined || !Number.isInteger(v)) return undefined;
-    out.push(v & 0xff);
-  }
-  return out;
 }
 
 /** The words GNU as reads as names in what a body site becomes (siteText with numeric labels), apart from directives. */

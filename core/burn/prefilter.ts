@@ -17,7 +17,7 @@ import { SYMBOL_DIRECTIVES } from "../asm/expand.js";
 import type { CodeMode, ExpandedStatement, LexState, ParseDiagnostic, SourceOrigin, Statement } from "../asm/types.js";
 import * as expandedModule from "../asm/expanded.js";
 import { CATALOGUE } from "../isa/index.js";
-import { isCodeSection } from "./encoded.js";
+import { isCodeSection } from "../asm/encoded.js";
 
 // Bound once: under tsx (CJS interop) every use of an imported binding is a getter call.
 const { LEX_INITIAL, parseLine } = lineModule;

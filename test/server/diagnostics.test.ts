@@ -311,3 +311,38 @@ test("a hover on a .rept in a C asm template groups its sites (each one's full d
   assert.ok(hover.contents.value.length < 5000, `${hover.contents.value.length} characters`);
   client.notify("textDocument/didClose", { textDocument: { uri } });
 });
+
+test("instructions written as .byte data in a code section are sites as the afterburner reports them: the same lines and ids, not annotated, warned; a typed edit that makes or breaks one follows", async () => {
+  const uri = "file:///tmp/afterburn-test/bytes.S";
+  const text = [
+    ".macro XGETBV",                  // 0
+    "\t.byte 0x0f, 0x01, 0xd0",       // 1
+    ".endm",                          // 2
+    "#define WRMSR .byte 0x0f,0x30",  // 3
+    "\t.text",                        // 4
+    "f:",                             // 5
+    "\tXGETBV",                       // 6
+    "\tWRMSR",                        // 7
+    "\t.byte 0x0f",                   // 8
+    "1:\t.byte 0x20, 0xd8",           // 9: a label does not part the run: mov %cr3, %eax
+    "\tnop",                          // 10
+    "\t.data",                        // 11
+    "\t.byte 0xfa",                   // 12: data, not code
+    "",
+  ].join("\n");
+  const opened = await client.openAndWait(uri, text);
+  const shown = (d: typeof opened) => d.diagnostics.filter((x) => x.source === "afterburn").map((x) => [x.range.start.line, x.code]);
+  assert.deepEqual(shown(opened), [[6, "xgetbv"], [7, "wrmsr"], [8, "mov-from-cr3"]]);
+  for (const d of opened.diagnostics.filter((x) => x.source === "afterburn")) {
+    assert.ok(d.severity! <= 3, `${d.code}: warned as its class says, not a hint`);
+    assert.match(d.message, /not annotated: written as data: .* encodes '/);
+  }
+  // The afterburner's own list of the same text: the same lines and ids.
+  const burnt = afterburn(text.replace("#define WRMSR .byte 0x0f,0x30", "").replace("\tWRMSR", "\t.byte 0x0f,0x30"), { fileName: "bytes.s" });
+  assert.deepEqual(burnt.sites.map((s) => [s.input.line - 1, s.id, s.annotated]), [[6, "xgetbv", false], [7, "wrmsr", false], [8, "mov-from-cr3", false]]);
+  // 0xfa typed into the run after `nop`'s line: a cli; then deleted again.
+  const typed = await client.changeAndWait(uri, 2, [{ range: range(10, 1, 10, 4), text: ".byte 0xfa" }]);
+  assert.deepEqual(shown(typed), [[6, "xgetbv"], [7, "wrmsr"], [8, "mov-from-cr3"], [10, "cli"]]);
+  const back = await client.changeAndWait(uri, 3, [{ range: range(10, 1, 10, 11), text: "nop" }]);
+  assert.deepEqual(shown(back), shown(opened));
+});
