@@ -8,8 +8,8 @@ import { blankLineComment, collectDefines, expandLine, FILE_EXPANSION_BUDGET, ma
 import { gatherIncludes, type HeaderMacroLine, type IncludeSet } from "./includes.js";
 import { boundedMessage } from "./message.js";
 import { splitLines } from "./parse.js";
-import { findSitesIn, isAnnotationSwitch, outermostExpansion, siteOf, type AsmSite } from "./sites.js";
-import { encodedInStatements, mayRunBytes, writtenAsData, type EncodedSite } from "./encoded.js";
+import { findSitesIn, isAnnotationSwitch, siteOf, type AsmSite } from "./sites.js";
+import { encodedInStatements, encodedSite, mayRunBytes } from "./encoded.js";
 import type { AsmFile, CodeMode, ExpandedStatement, MacroDefinition, ParseDiagnostic, Span } from "./types.js";
 import type { Range } from "./document.js";
 
@@ -120,24 +120,6 @@ function countByteLines(texts: readonly string[]): number {
   let n = 0;
   for (const t of texts) if (t.includes(".") && BYTE_DIRECTIVE.test(t)) n++;
   return n;
-}
-
-/** An instruction written as data, as a site: where its first byte's directive is, not annotated, and why. */
-function encodedSite(e: EncodedSite): AsmSite {
-  const st = e.es.statement;
-  return {
-    entry: e.found.entry,
-    span: e.es.expansion ? outermostExpansion(e.es.expansion).site : { line: e.es.line, start: st.span.start, end: st.span.end },
-    text: e.text,
-    mnemonic: e.found.text.split(/\s/, 1)[0]!,
-    mode: e.es.mode,
-    section: e.es.section,
-    padding: 0,
-    annotated: false,
-    reason: writtenAsData(e),
-    encoded: true,
-    ...(e.es.expansion ? { expansion: e.es.expansion } : {}),
-  };
 }
 
 export class AsmAnalysis {

@@ -9,6 +9,7 @@ import { CATALOGUE, classify } from "../isa/index.js";
 import { LEX_INITIAL, parseLine } from "./line.js";
 import type { CatalogueEntry } from "../isa/types.js";
 import type { CodeMode, DirectiveStatement, ExpandedStatement } from "./types.js";
+import { outermostExpansion, type AsmSite } from "./sites.js";
 import { evaluateExpression } from "./expression.js";
 import { boundedQuote } from "./message.js";
 
@@ -160,4 +161,22 @@ export function encodedInStatements(statements: readonly ExpandedStatement[], fr
   }
   if (run !== undefined) out.push(...encodedInRun(run));
   return out;
+}
+
+/** An instruction written as data, as a site: where its first byte's directive is, not annotated, and why. */
+export function encodedSite(e: EncodedSite): AsmSite {
+  const st = e.es.statement;
+  return {
+    entry: e.found.entry,
+    span: e.es.expansion ? outermostExpansion(e.es.expansion).site : { line: e.es.line, start: st.span.start, end: st.span.end },
+    text: e.text,
+    mnemonic: e.found.text.split(/\s/, 1)[0]!,
+    mode: e.es.mode,
+    section: e.es.section,
+    padding: 0,
+    annotated: false,
+    reason: writtenAsData(e),
+    encoded: true,
+    ...(e.es.expansion ? { expansion: e.es.expansion } : {}),
+  };
 }

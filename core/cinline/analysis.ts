@@ -6,6 +6,7 @@
 import type { Node } from "web-tree-sitter";
 import { parseAsm } from "../asm/parse.js";
 import { findSites, type AsmSite } from "../asm/sites.js";
+import { encodedInStatements, encodedSite } from "../asm/encoded.js";
 import type { CodeMode, Span } from "../asm/types.js";
 import { cParserIfLoaded, loadCParser, type CParser } from "./parser.js";
 import { decodeEscape, substituteTemplate, type AsmOperand, type FilePoint, type SubstitutedTemplate } from "./template.js";
@@ -545,7 +546,8 @@ function analyseStatements(found: Found[], emission: Emission, mode: CodeMode, f
     // the same one): annotated when annotated at some use. Sites from one emission (a .rept) all count.
     const siteAt = new Map<string, number>();
     const inEmission = new Map<number, number>();
-    for (const s of findSites(file)) {
+    // Instructions, then those written as `.byte` data (sites the afterburner leaves alone and warns of).
+    for (const s of [...findSites(file), ...encodedInStatements(file.statements).map(encodedSite)]) {
       const owner = lineOwner[s.span.line];
       if (owner === undefined) continue;
       const from = owner.sub.map[owner.lineStart + s.span.start];

@@ -485,3 +485,9 @@ test("a macro call between the template's strings is no template: the string aft
   assert.deepEqual(sites(alone), []);
   assert.deepEqual(alone.diagnostics.map((d) => [d.range.line, d.severity, d.message.replace(/:.*/, "")]), [[2, "info", "asm statement not analysed"]]);
 });
+
+test("an instruction written as .byte data in a template is a site, not annotated, as afterburn-cc reports it", async () => {
+  const r = await analyseC(['void off(void) { asm volatile(".byte 0xfa\\n\\tnop"); }', 'unsigned long cr3(void) { unsigned long v; asm(".byte 0x0f, 0x20, 0xd8" : "=a"(v)); return v; }', 'void data(void) { asm(".pushsection .rodata\\n\\t.byte 0xfa\\n\\t.popsection"); }'].join("\n"));
+  assert.deepEqual(r.sites.map((s) => [s.entry.id, s.range.line, s.range.start, s.annotated, s.encoded]), [["cli", 0, 31, false, true], ["mov-from-cr3", 1, 48, false, true]]);
+  assert.match(r.sites[1]!.reason!, /^written as data: \.byte 0x0f, 0x20, 0xd8 encodes 'mov %cr3,%eax' \(mov-from-cr3\)/);
+});
