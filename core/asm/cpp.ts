@@ -74,11 +74,27 @@ function not(t: Truth): Truth {
   return t === 2 ? 2 : t === 1 ? 0 : 1;
 }
 
+/**
+ * Macros the compiler of an x86 ELF target never predefines, whatever its flags: other operating
+ * systems' and other architectures'. Files shared across targets test them (`#ifdef __APPLE__` around
+ * Mach-O's spelling of a macro); reading both branches made duplicate labels and false errors.
+ */
+export const OTHER_TARGETS: readonly string[] = [
+  "__APPLE__", "__MACH__", "_WIN32", "_WIN64", "__CYGWIN__", "__MINGW32__", "__MINGW64__", "__aarch64__", "__arm__", "__thumb__",
+  "__powerpc__", "__powerpc64__", "__ppc__", "__PPC__", "__mips__", "__riscv", "__sparc__", "__ia64__", "__s390__", "__s390x__",
+  "__loongarch__", "__alpha__", "__hppa__", "__m68k__",
+];
+
 /** Sets origin / inApp / skipped on every line (clearing stale values) and checks cpp conditional nesting. */
 export function applyPreprocessor(lines: ParsedLine[], honourConditionals: boolean): CppResult {
   const diagnostics: ParseDiagnostic[] = [];
   const defines = new Map<string, number>();
   const defined = new Map<string, boolean>();
+  // What cpp knows before the first line of a .S file: it preprocesses assembly (gcc defines
+  // __ASSEMBLER__ then), and for no other target. Everything else stays unknown: -D flags can say.
+  defined.set("__ASSEMBLER__", true);
+  defines.set("__ASSEMBLER__", 1);
+  for (const n of OTHER_TARGETS) defined.set(n, false);
   const stack: Conditional[] = [];
   let skipping = false;
   let inApp = false;

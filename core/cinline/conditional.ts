@@ -6,7 +6,7 @@
 
 import type { Node, Tree } from "web-tree-sitter";
 import { NestedRanges, rangeOf } from "./tree-ranges.js";
-import { constantValue, evaluateCondition, type Truth } from "../asm/cpp.js";
+import { constantValue, evaluateCondition, OTHER_TARGETS, type Truth } from "../asm/cpp.js";
 import type { CodeMode } from "../asm/types.js";
 
 const ARCH_32 = ["__i386__", "__i386", "i386"];
@@ -38,6 +38,7 @@ export class Conditions {
     for (const n of mode === 64 ? ARCH_64 : ARCH_32) this.know(n, true, 1);
     for (const n of mode === 64 ? ARCH_32 : ARCH_64) this.know(n, false, 0);
     this.know("__AFTERBURN__", true, 1);
+    for (const n of OTHER_TARGETS) this.know(n, false, 0);
     const undefinedSomewhere = new Set<string>();
     for (const d of root.descendantsOfType(["preproc_def", "preproc_function_def", "preproc_call"])) {
       if (d === null) continue;

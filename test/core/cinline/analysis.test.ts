@@ -491,3 +491,8 @@ test("an instruction written as .byte data in a template is a site, not annotate
   assert.deepEqual(r.sites.map((s) => [s.entry.id, s.range.line, s.range.start, s.annotated, s.encoded]), [["cli", 0, 31, false, true], ["mov-from-cr3", 1, 48, false, true]]);
   assert.match(r.sites[1]!.reason!, /^written as data: \.byte 0x0f, 0x20, 0xd8 encodes 'mov %cr3,%eax' \(mov-from-cr3\)/);
 });
+
+test("asm under another system's or architecture's macro (#ifdef _WIN32, __aarch64__) is not compiled for an x86 ELF target: no sites", async () => {
+  const r = await analyseC(["#ifdef _WIN32", 'void a(void) { asm("cli"); }', "#elif defined(__aarch64__)", 'void a(void) { asm("msr daifset, #2"); }', "#else", 'void a(void) { asm("sti"); }', "#endif"].join("\n"));
+  assert.deepEqual(r.sites.map((s) => [s.entry.id, s.range.line]), [["sti", 5]]);
+});
