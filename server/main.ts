@@ -100,7 +100,8 @@ export function startServer(connection: Connection): void {
     const cmd = compileCommandFor(pathOf(uri));
     return new OpenDocument(uri, kind, languageId, version, text, {
       maxLines: settings.maxAnalysisLines,
-      includeDirs: cmd ? includeDirsOf(cmd) : [],
+      // Without a compile command: the folders the settings name (a kernel tree's -Iinclude -Iarch/x86/include).
+      includeDirs: cmd ? includeDirsOf(cmd) : settings.includePaths.map((d) => (isAbsolute(d) ? d : resolve(roots[0] ?? process.cwd(), d))),
       mode: cmd ? modeOf(cmd) : 32,
     });
   }
@@ -187,7 +188,7 @@ export function startServer(connection: Connection): void {
   }
 
   function applySettings(next: Settings): void {
-    const reopen = next.maxAnalysisLines !== settings.maxAnalysisLines || next.compileCommands !== settings.compileCommands;
+    const reopen = next.maxAnalysisLines !== settings.maxAnalysisLines || next.compileCommands !== settings.compileCommands || next.includePaths.join("\0") !== settings.includePaths.join("\0");
     settings = next;
     for (const [uri, doc] of docs) {
       let d = doc;

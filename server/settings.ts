@@ -7,6 +7,8 @@ export interface Settings {
   diagnostics: { privileged: SeveritySetting; sensitive: SeveritySetting; platform: SeveritySetting };
   inlayHints: { padding: boolean };
   compileCommands: string;
+  /** Include folders for files no compile command covers (relative ones against the first workspace folder). */
+  includePaths: string[];
   maxAnalysisLines: number;
   toolchain: { gcc: string; as: string; ld: string };
   backend: string;
@@ -16,6 +18,7 @@ export const DEFAULT_SETTINGS: Settings = {
   diagnostics: { privileged: "warning", sensitive: "warning", platform: "information" },
   inlayHints: { padding: true },
   compileCommands: "",
+  includePaths: [],
   maxAnalysisLines: 200_000,
   toolchain: { gcc: "gcc", as: "as", ld: "ld" },
   backend: "raw",
@@ -46,6 +49,7 @@ export function readSettings(raw: unknown): Settings {
   const d = DEFAULT_SETTINGS;
   const hints = pick(raw, "inlayHints.padding");
   const max = pick(raw, "maxAnalysisLines");
+  const includes = pick(raw, "includePaths");
   return {
     diagnostics: {
       privileged: sev("diagnostics.privileged", d.diagnostics.privileged),
@@ -54,6 +58,7 @@ export function readSettings(raw: unknown): Settings {
     },
     inlayHints: { padding: typeof hints === "boolean" ? hints : d.inlayHints.padding },
     compileCommands: str("compileCommands", d.compileCommands),
+    includePaths: Array.isArray(includes) ? includes.filter((x): x is string => typeof x === "string" && x.length > 0) : d.includePaths,
     maxAnalysisLines: typeof max === "number" && Number.isFinite(max) && max >= 1 ? Math.floor(max) : d.maxAnalysisLines,
     toolchain: { gcc: str("toolchain.gcc", d.toolchain.gcc) || "gcc", as: str("toolchain.as", d.toolchain.as) || "as", ld: str("toolchain.ld", d.toolchain.ld) || "ld" },
     backend: str("backend", d.backend) || "raw",

@@ -322,6 +322,7 @@ export class AsmAnalysis {
     this.rebuildVersion++;
     this.layoutEditLine = 0;
     const analysed = this.source.length > this.maxLines ? this.source.slice(0, this.maxLines) : this.source;
+    let prologueText: string[] | undefined;
     if (this.cppAware) {
       this.includeSet = gatherIncludes(analysed, this.options.fileName, this.options.includeDirs ?? []);
       this.prologue = this.includeSet.macroLines;
@@ -329,6 +330,8 @@ export class AsmAnalysis {
       const budget: ExpansionBudget = { left: FILE_EXPANSION_BUDGET };
       this.definesBudget = budget;
       this.expanded = spliceAndExpand(analysed, this.defines, budget);
+      // cpp expands the headers' macro bodies too (`.macro ALT` using a header's `#define repl_len(n)`).
+      prologueText = this.prologue.map((p) => expandLine(p.text, this.defines, budget)?.text ?? p.text);
     } else {
       // No cpp: `#include` is a comment. `.include` files give their macros, as GNU as (and the
       // afterburner, which reads them as it does) sees them.
@@ -339,7 +342,7 @@ export class AsmAnalysis {
     }
     // cpp drops `//` comments (in the headers' macros too) before the assembler reads the lines.
     const asRead = this.cppAware ? blankLineComment : (t: string) => t;
-    const next = this.prologue.map((p) => asRead(p.text)).concat(analysed.map((t, i) => asRead(this.expanded[i]?.text ?? t)));
+    const next = (prologueText ?? this.prologue.map((p) => p.text)).map(asRead).concat(analysed.map((t, i) => asRead(this.expanded[i]?.text ?? t)));
     this.byteLines = countByteLines(next);
     const cur = this.doc.lineCount;
     let prefix = 0;

@@ -70,7 +70,7 @@ export function evaluateCondition(expr: string, defined: ReadonlyMap<string, boo
   return value !== 0 ? 1 : 0;
 }
 
-function not(t: Truth): Truth {
+export function not(t: Truth): Truth {
   return t === 2 ? 2 : t === 1 ? 0 : 1;
 }
 
@@ -85,16 +85,26 @@ export const OTHER_TARGETS: readonly string[] = [
   "__loongarch__", "__alpha__", "__hppa__", "__m68k__",
 ];
 
+/**
+ * What cpp knows of a .S file before its first line: it preprocesses assembly (gcc defines
+ * __ASSEMBLER__ then; kernel builds such as Linux's and Xen's pass -D__ASSEMBLY__, the name their
+ * headers test, and no build defines it for C), and for no other target. Everything else stays
+ * unknown: -D flags can say.
+ */
+export function knownBeforeFirstLine(defined: Map<string, boolean>, values: Map<string, number>): void {
+  for (const n of ["__ASSEMBLER__", "__ASSEMBLY__"]) {
+    defined.set(n, true);
+    values.set(n, 1);
+  }
+  for (const n of OTHER_TARGETS) defined.set(n, false);
+}
+
 /** Sets origin / inApp / skipped on every line (clearing stale values) and checks cpp conditional nesting. */
 export function applyPreprocessor(lines: ParsedLine[], honourConditionals: boolean): CppResult {
   const diagnostics: ParseDiagnostic[] = [];
   const defines = new Map<string, number>();
   const defined = new Map<string, boolean>();
-  // What cpp knows before the first line of a .S file: it preprocesses assembly (gcc defines
-  // __ASSEMBLER__ then), and for no other target. Everything else stays unknown: -D flags can say.
-  defined.set("__ASSEMBLER__", true);
-  defines.set("__ASSEMBLER__", 1);
-  for (const n of OTHER_TARGETS) defined.set(n, false);
+  knownBeforeFirstLine(defined, defines);
   const stack: Conditional[] = [];
   let skipping = false;
   let inApp = false;

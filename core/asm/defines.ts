@@ -3,6 +3,7 @@
 // the source it came from, so a site found in the expanded text maps back to the exact source columns.
 
 import { MAX_LINE_LENGTH } from "./line.js";
+import { constantValue, evaluateCondition, knownBeforeFirstLine, not, type Truth } from "./cpp.js";
 
 export interface CppMacro {
   name: string;
@@ -74,23 +75,85 @@ export function parseDefine(args: string, file: string, line: number): CppMacro 
   return macro;
 }
 
-/** Collects #define/#undef of a file's lines in order (continuation lines joined). Later definitions win. */
+/**
+ * Collects #define/#undef of a file's lines in order (continuation lines joined). Later definitions
+ * win; a branch cpp surely drops (#ifndef __ASSEMBLY__ around a header's C, #ifdef __APPLE__) defines
+ * nothing, as in the build. A condition this cannot settle keeps every branch.
+ */
 export function collectDefines(lines: readonly string[], file: string, into: DefineTable = new Map()): DefineTable {
+  const defined = new Map<string, boolean>();
+  const values = new Map<string, number>();
+  knownBeforeFirstLine(defined, values);
+  for (const [name, d] of into) {
+    defined.set(name, true);
+    const v = d.params === undefined ? constantValue(d.body, values) : undefined;
+    if (v !== undefined) values.set(name, v);
+  }
+  const stack: { taken: Truth; parentSkipped: boolean }[] = [];
+  let skipping = false;
+  const truthOf = (directive: string, args: string): Truth => {
+    if (directive === "if" || directive === "elif") return evaluateCondition(args, defined, values);
+    const d = defined.get(args.trim().split(/\s/)[0] ?? "");
+    return d === undefined ? 2 : d === (directive === "ifdef" || directive === "elifdef") ? 1 : 0;
+  };
   for (let i = 0; i < lines.length; i++) {
     const t = lines[i];
     if (t.indexOf("#") < 0) continue;
-    const m = /^\s*#\s*(define|undef)\b(.*)$/.exec(t);
+    const m = /^\s*#\s*(define|undef|if|ifdef|ifndef|elif|elifdef|elifndef|else|endif)\b(.*)$/.exec(t);
     if (m === null) continue;
+    const directive = m[1];
     let args = m[2];
     const first = i;
     while (args.endsWith("\\") && i + 1 < lines.length) args = args.slice(0, -1) + " " + lines[++i];
     args = stripComments(args);
-    if (m[1] === "undef") {
+    switch (directive) {
+      case "if":
+      case "ifdef":
+      case "ifndef": {
+        const c: Truth = skipping ? 0 : truthOf(directive, args);
+        stack.push({ taken: c, parentSkipped: skipping });
+        skipping = skipping || c === 0;
+        continue;
+      }
+      case "elif":
+      case "elifdef":
+      case "elifndef":
+      case "else": {
+        const top = stack[stack.length - 1];
+        if (top === undefined) continue;
+        let c: Truth;
+        if (directive === "else") c = not(top.taken);
+        else if (top.taken === 1 || top.parentSkipped) c = 0;
+        else {
+          const e = truthOf(directive, args);
+          c = top.taken === 2 && e !== 0 ? 2 : e;
+        }
+        if (c === 1) top.taken = 1;
+        else if (c === 2 && top.taken !== 1) top.taken = 2;
+        skipping = top.parentSkipped || c === 0;
+        continue;
+      }
+      case "endif":
+        skipping = stack.pop()?.parentSkipped ?? false;
+        continue;
+    }
+    if (skipping) continue;
+    if (directive === "undef") {
       const name = /^\s*([A-Za-z_]\w*)/.exec(args);
-      if (name) into.delete(name[1]);
+      if (name) {
+        into.delete(name[1]);
+        defined.set(name[1], false);
+        values.delete(name[1]);
+      }
     } else {
       const d = parseDefine(args, file, first);
-      if (d !== undefined) into.set(d.name, d);
+      if (d !== undefined) {
+        into.set(d.name, d);
+        defined.set(d.name, true);
+        const v = d.params === undefined ? constantValue(d.body, values) : undefined;
+        if (v !== undefined) values.set(d.name, v);
+        else values.delete(d.name);
+      }
     }
   }
   return into;

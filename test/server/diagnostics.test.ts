@@ -2,7 +2,7 @@
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import { LspClient, range } from "./lsp-client.js";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
@@ -345,4 +345,27 @@ test("instructions written as .byte data in a code section are sites as the afte
   assert.deepEqual(shown(typed), [[6, "xgetbv"], [7, "wrmsr"], [8, "mov-from-cr3"], [10, "cli"]]);
   const back = await client.changeAndWait(uri, 3, [{ range: range(10, 1, 10, 11), text: "nop" }]);
   assert.deepEqual(shown(back), shown(opened));
+});
+
+test("afterburn.includePaths: a file no compile command covers finds <headers> in those folders, and their #defines expand; without it they are junk", async () => {
+  const ws = mkdtempSync(join(tmpdir(), "ab-incpaths-"));
+  try {
+    mkdirSync(join(ws, "include", "kern"), { recursive: true });
+    writeFileSync(join(ws, "include", "kern", "linkage.h"), ["#ifndef __ASSEMBLY__", "typedef unsigned long ulong;", "#define ENTRY(x) int x(void)", "#else", "#define ENTRY(x) .globl x; x:", "#endif", ""].join("\n"));
+    const text = ["#include <kern/linkage.h>", "\t.text", "ENTRY(irq_off)", "\tcli", "\tret", ""].join("\n");
+    const uri = pathToFileURL(join(ws, "entry.S")).href;
+    const c = await LspClient.start({ rootPath: ws, settings: { includePaths: ["include"] } });
+    try {
+      await c.settingsApplied();
+      const d = await c.openAndWait(uri, text);
+      // The assembly branch of the header (__ASSEMBLY__, as kernel builds define it for .S files) expands.
+      assert.deepEqual(d.diagnostics.map((x) => [x.code, x.range.start.line]), [["cli", 3]]);
+    } finally {
+      await c.stop();
+    }
+    const bare = await client.openAndWait(uri, text);
+    assert.ok(bare.diagnostics.some((x) => x.source !== "afterburn" && x.range.start.line === 2 && /junk/.test(x.message)), JSON.stringify(bare.diagnostics));
+  } finally {
+    rmSync(ws, { recursive: true, force: true });
+  }
 });

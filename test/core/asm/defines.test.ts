@@ -103,3 +103,18 @@ test("a comma pasted to an empty variadic argument (`, ## args`) goes, as GNU cp
   assert.equal(out("\tpush VA(%eax)"), "push%eax");
   assert.equal(out("\tmov VA(%eax, %ebx)"), "mov%eax,%ebx");
 });
+
+test("collectDefines skips the branches cpp surely drops (a header's C under #ifndef __ASSEMBLY__, #ifdef __APPLE__, #if 0); an unknown condition keeps both", () => {
+  const d = collectDefines([
+    "#ifndef __ASSEMBLY__", "#define ALIGN __attribute__((aligned(16)))", "#else", "#define ALIGN .align 16", "#endif",
+    "#ifdef __APPLE__", "#define SYM(x) _##x", "#else", "#define SYM(x) x", "#endif",
+    "#if 0", "#define GONE 1", "#endif",
+    "#if defined(CONFIG_SMP)", "#define CPUS 8", "#else", "#define CPUS 1", "#endif",
+    "#define TWO 2", "#if TWO > 1", "#define MANY yes", "#endif",
+  ], "h.h");
+  assert.equal(d.get("ALIGN")?.body, ".align 16");
+  assert.equal(d.get("SYM")?.body, "x");
+  assert.equal(d.has("GONE"), false);
+  assert.equal(d.get("CPUS")?.body, "1");
+  assert.equal(d.get("MANY")?.body, "yes");
+});
