@@ -139,7 +139,9 @@ function burnIn(work: string, cc: readonly string[], input: SourceInput, object:
   }
   // `.include`d files are read as GNU as reads them (its current directory, then its -I folders), so
   // their sensitive instructions are afterburned too.
-  const result = prepareWithIncludes(bytes, { mode: mode === 64 ? 64 : 32, fileName: input.path, includes: { searchDirs: assemblerIncludeDirs(cmd.common) } });
+  const result = prepareWithIncludes(bytes, {
+    mode: mode === 64 ? 64 : 32, fileName: input.path, preprocessed: true, includes: { searchDirs: assemblerIncludeDirs(cmd.common) },
+  });
   // Diagnostics name the input as the user wrote it; lines are those of the preprocessed text. The
   // afterburner's own warnings (a site left unannotated, a .org behind padding) always show; the
   // parser's questions about syntax only when verbose, as GNU as has the last word on those.

@@ -487,6 +487,17 @@ test(".include in .S and .s sources: the included files' sites are afterburned, 
   });
 });
 
+test("what reaches the afterburner has been through cpp: a '#if 0' left in it (a header shared by C and as) is a comment, as GNU as reads it", () => {
+  withDir((dir) => {
+    // The header's assembler part hides its C part from as behind `.if 0`, and its macros from cpp behind `#if 0`.
+    writeFileSync(join(dir, "dual.h"), '#if 0\n.if 0\n#endif\n#ifndef DUAL_H\nasm(".include \\"dual.h\\"");\n#endif\n#if 0\n.endif\n.macro IRQ_OFF\n\tcli\n.endm\n#endif\n');
+    writeFileSync(join(dir, "use.c"), '#include "dual.h"\nvoid off(void) { asm volatile("IRQ_OFF"); }\nvoid raw(void) { asm volatile("#if 0\\n\\thlt\\n#endif"); }\n');
+    const r = cc(["-m64", "-O2", "-c", "use.c"], { cwd: dir });
+    assert.equal(r.status, 0, r.stderr);
+    assert.equal(records(join(dir, "use.o")), 2, "the cli of the included macro and the hlt between '#' comment lines");
+  });
+});
+
 test("a reader that goes away: afterburn-cc's own messages end it quietly with 141; gcc's output on a closed pipe ends as gcc's does", async () => {
   const dir = mkdtempSync(join(tmpdir(), "ab-cc-"));
   try {
