@@ -121,7 +121,8 @@ function burnIn(work: string, cc: readonly string[], input: SourceInput, object:
   const stem = basename(object, extname(object));
   const preburn = join(work, `.preburn_${stem}.s`);
   const burnt = join(work, `.afterburn_${stem}.s`);
-  // 1. To assembly text: gcc -S for C/C++, the preprocessor for .S, nothing for .s.
+  // 1. To assembly text: gcc -S for C/C++, the preprocessor for .S, nothing for .s. A source on
+  // standard input ("-") is read by that step from ours, so gcc names it in its messages as it would.
   let source = input.path;
   if (input.language !== "assembler") {
     const step = input.language === "assembler-with-cpp" ? "-E" : "-S";
@@ -132,7 +133,7 @@ function burnIn(work: string, cc: readonly string[], input: SourceInput, object:
   // 2. Afterburn. The input stays bytes: the output is written from them and the edits, never made into one string.
   let bytes: Buffer;
   try {
-    bytes = readFileSync(source);
+    bytes = readFileSync(source === "-" ? 0 : source);
   } catch (e) {
     process.stderr.write(`afterburn-cc: ${source}: cannot read: ${(e as Error).message}\n`);
     return EXIT_AFTERBURN;
@@ -154,7 +155,7 @@ function burnIn(work: string, cc: readonly string[], input: SourceInput, object:
     const fd = openSync(burnt, "w");
     try {
       // A .s input is assembled from here, not from where it is: say where its lines are.
-      if (source === input.path) writeSync(fd, lineMarker(input.path));
+      if (source === input.path) writeSync(fd, lineMarker(input.path === "-" ? "{standard input}" : input.path));
       result.writeTo(fd);
     } finally {
       closeSync(fd);
