@@ -587,7 +587,8 @@ class Expander {
       this.lineReport(frame, d.span, `missing ${what}`);
       if (collector.kind === "macro") this.finishCollector(collector, src, n - 1, frame);
     }
-    for (const c of conds) this.lineReport(frame, c.span, "missing .endif for this conditional");
+    // .exitm inside a conditional leaves it open: GNU as drops the rest of the expansion, .endif too.
+    if (!frame.exited) for (const c of conds) this.lineReport(frame, c.span, "missing .endif for this conditional");
   }
 
   /**

@@ -138,6 +138,26 @@ test("a conditional sharing a line with other statements is read left to right, 
   assert.ok(!f.lines[1].skipped, "a line that is partly assembled is not skipped");
 });
 
+test("a macro of the indirect-call kind: a '$'-named symbol set in it, .exitm from a conditional inside its .irp", () => {
+  const f = parseAsm(src(
+    ".macro ICALL arg:req",
+    "  $found = 0",
+    "  .irp r, ax, cx",
+    "  .ifeqs \"\\arg\", \"%r\\r\"",
+    "    call thunk_\\r",
+    "    $found = 1",
+    "    .exitm",
+    "  .endif",
+    "  .endr",
+    ".endm",
+    "  ICALL %rcx",
+    "  cli",
+  ));
+  assert.deepEqual(f.diagnostics, []);
+  assert.deepEqual(texts(f), ["call thunk_cx", "cli"]);
+  assert.ok(f.symbols.has("$found"));
+});
+
 test("a non-constant .if analyses both branches; .rept with an unknown count is analysed once", () => {
   const f = parseAsm(src(".if EXTERNAL", "  cli", ".else", "  sti", ".endif", ".rept N", "  hlt", ".endr"));
   assert.deepEqual(texts(f), ["cli", "sti", "hlt"]);
