@@ -12,7 +12,7 @@
 //   AFTERBURN_VERBOSE=1 print each step
 
 import { spawnSync } from "node:child_process";
-import { closeSync, copyFileSync, mkdtempSync, openSync, readFileSync, realpathSync, rmSync, writeSync } from "node:fs";
+import { closeSync, copyFileSync, mkdtempSync, openSync, readFileSync, realpathSync, rmSync, statSync, writeSync } from "node:fs";
 import { constants, tmpdir } from "node:os";
 import { basename, dirname, extname, join, resolve } from "node:path";
 import { hasAfterburnerErrors } from "../core/burn/afterburn.js";
@@ -162,7 +162,7 @@ function burnIn(work: string, cc: readonly string[], input: SourceInput, object:
     }
   });
   if (!written) return EXIT_AFTERBURN;
-  if (process.env.AFTERBURN_SITES === "1") {
+  if (process.env.AFTERBURN_SITES === "1" && !isDevice(object)) {
     const sites = `${object}.sites.json`;
     if (!writing(sites, () => writeFileAtomic(sites, sitesJson(result, input.path, mode === 64 ? 64 : 32)))) return EXIT_AFTERBURN;
   }
@@ -191,6 +191,19 @@ function writing(path: string, write: () => void): boolean {
     const code = (e as NodeJS.ErrnoException).code;
     if (code === undefined) throw e;
     process.stderr.write(`afterburn-cc: ${path}: cannot write: ${code}\n`);
+    return false;
+  }
+}
+
+/**
+ * The object goes to a device, not a file (a build probe's `-o /dev/null`): nothing to list sites of,
+ * and a sites file beside it would land in /dev (or fail, and with it the probe).
+ */
+function isDevice(path: string): boolean {
+  try {
+    const s = statSync(path);
+    return s.isCharacterDevice() || s.isBlockDevice();
+  } catch {
     return false;
   }
 }

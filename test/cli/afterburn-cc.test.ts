@@ -2,7 +2,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { execFileSync, spawn, spawnSync } from "node:child_process";
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterburn } from "../../core/burn/afterburn.js";
@@ -529,6 +529,18 @@ test("a reader that goes away: afterburn-cc's own messages end it quietly with 1
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+});
+
+test("AFTERBURN_SITES with the object going to a device (a build probe's -o /dev/null): no sites file beside the device", () => {
+  withDir((dir) => {
+    writeFileSync(join(dir, "s.c"), 'void f(void) { __asm__ __volatile__("cli"); }\n');
+    // A link to /dev/null stands for it: the sites file would land here, not in /dev.
+    symlinkSync("/dev/null", join(dir, "sink"));
+    const r = cc(["-m32", "-c", "s.c", "-o", "sink"], { cwd: dir, env: { AFTERBURN_SITES: "1" } });
+    assert.equal(r.status, 0, r.stderr);
+    assert.equal(r.stderr + r.stdout, "");
+    assert.deepEqual(readdirSync(dir).sort(), ["s.c", "sink"]);
+  });
 });
 
 test("an intermediate or sites file that cannot be written is an error naming it (status 3), not a stack trace", () => {
