@@ -12,7 +12,7 @@
 //   AFTERBURN_VERBOSE=1 print each step
 
 import { spawnSync } from "node:child_process";
-import { closeSync, copyFileSync, mkdtempSync, openSync, readFileSync, realpathSync, rmSync, writeSync } from "node:fs";
+import { closeSync, copyFileSync, mkdtempSync, openSync, readFileSync, realpathSync, rmSync, statSync, writeSync } from "node:fs";
 import { constants, tmpdir } from "node:os";
 import { basename, dirname, extname, join, resolve } from "node:path";
 import { hasAfterburnerErrors } from "../core/burn/afterburn.js";
@@ -124,7 +124,8 @@ function burnIn(work: string, cc: readonly string[], input: SourceInput, object:
   const stem = basename(object, extname(object));
   const preburn = join(work, `.preburn_${stem}.s`);
   const burnt = join(work, `.afterburn_${stem}.s`);
-  // 1. To assembly text: gcc -S for C/C++, the preprocessor for .S, nothing for .s.
+  // 1. To assembly text: gcc -S for C/C++, the preprocessor for .S, nothing for .s. A source on
+  // standard input ("-") is read by that step from ours, so gcc names it in its messages as it would.
   let source = input.path;
   if (input.language !== "assembler") {
     const step = input.language === "assembler-with-cpp" ? "-E" : "-S";
@@ -135,14 +136,16 @@ function burnIn(work: string, cc: readonly string[], input: SourceInput, object:
   // 2. Afterburn. The input stays bytes: the output is written from them and the edits, never made into one string.
   let bytes: Buffer;
   try {
-    bytes = readFileSync(source);
+    bytes = readFileSync(source === "-" ? 0 : source);
   } catch (e) {
     process.stderr.write(`afterburn-cc: ${source}: cannot read: ${(e as Error).message}\n`);
     return EXIT_AFTERBURN;
   }
   // `.include`d files are read as GNU as reads them (its current directory, then its -I folders), so
   // their sensitive instructions are afterburned too.
-  const result = prepareWithIncludes(bytes, { mode: mode === 64 ? 64 : 32, fileName: input.path, includes: { searchDirs: assemblerIncludeDirs(cmd.common) } });
+  const result = prepareWithIncludes(bytes, {
+    mode: mode === 64 ? 64 : 32, fileName: input.path, preprocessed: true, includes: { searchDirs: assemblerIncludeDirs(cmd.common) },
+  });
   // Diagnostics name the input as the user wrote it; lines are those of the preprocessed text. The
   // afterburner's own warnings (a site left unannotated, a .org behind padding) always show; the
   // parser's questions about syntax only when verbose, as GNU as has the last word on those.
@@ -155,14 +158,14 @@ function burnIn(work: string, cc: readonly string[], input: SourceInput, object:
     const fd = openSync(burnt, "w");
     try {
       // A .s input is assembled from here, not from where it is: say where its lines are.
-      if (source === input.path) writeSync(fd, lineMarker(input.path));
+      if (source === input.path) writeSync(fd, lineMarker(input.path === "-" ? "{standard input}" : input.path));
       result.writeTo(fd);
     } finally {
       closeSync(fd);
     }
   });
   if (!written) return EXIT_AFTERBURN;
-  if (process.env.AFTERBURN_SITES === "1") {
+  if (process.env.AFTERBURN_SITES === "1" && !isDevice(object)) {
     const sites = `${object}.sites.json`;
     if (!writing(sites, () => writeFileAtomic(sites, sitesJson(result, input.path, mode === 64 ? 64 : 32)))) return EXIT_AFTERBURN;
   }
@@ -191,6 +194,19 @@ function writing(path: string, write: () => void): boolean {
     const code = (e as NodeJS.ErrnoException).code;
     if (code === undefined) throw e;
     process.stderr.write(`afterburn-cc: ${path}: cannot write: ${code}\n`);
+    return false;
+  }
+}
+
+/**
+ * The object goes to a device, not a file (a build probe's `-o /dev/null`): nothing to list sites of,
+ * and a sites file beside it would land in /dev (or fail, and with it the probe).
+ */
+function isDevice(path: string): boolean {
+  try {
+    const s = statSync(path);
+    return s.isCharacterDevice() || s.isBlockDevice();
+  } catch {
     return false;
   }
 }

@@ -232,7 +232,8 @@ export function readCompileCommand(argv: readonly string[]): CompileCommand {
       }
       continue;
     }
-    cmd.inputs.push({ path: a, language: a === "-" ? "other" : languageOf(a, forcedLanguage), index: i });
+    // Standard input ("-") has a language only by -x, as for gcc.
+    cmd.inputs.push({ path: a, language: languageOf(a, forcedLanguage), index: i });
   }
   cmd.compileOnly = compile && !stopsEarly;
   cmd.links = !compile && !stopsEarly;

@@ -146,6 +146,10 @@ const CONDITIONAL_OPEN: ReadonlySet<string> = new Set([
   ".ifgt", ".ifge", ".ifeqs", ".ifnes",
 ]);
 
+function isConditional(s: Statement): s is DirectiveStatement {
+  return s.kind === "directive" && (CONDITIONAL_OPEN.has(s.name) || s.name === ".else" || s.name === ".elseif" || s.name === ".endif");
+}
+
 function stripQuotes(s: string): string {
   return s.length >= 2 && s.charCodeAt(0) === 34 && s.charCodeAt(s.length - 1) === 34 ? s.slice(1, -1) : s;
 }
@@ -565,60 +569,44 @@ class Expander {
       }
 
       // gas conditionals are tracked even while a branch is skipped (to find the matching .endif).
-      let handled = false;
-      for (const s of st) {
-        if (s.kind !== "directive") continue;
-        const name = s.name;
-        if (CONDITIONAL_OPEN.has(name)) {
-          const t: Truth = active ? this.condition(s) : 0;
-          conds.push({ branch: t, taken: t, parentActive: active, span: s.span, sawElse: false });
-          if (active && st.length === 1) this.emitLine(src, i, frame, pl);
-          active = active && t !== 0;
-          handled = true;
-        } else if (name === ".else" || name === ".elseif") {
-          const top = conds[conds.length - 1];
-          if (top === undefined) {
-            if (active) this.lineReport(frame, s.span, `${name} without .if`);
-            handled = true;
-            continue;
-          }
-          if (top.sawElse) this.lineReport(frame, s.span, `${name} after .else`);
-          let t: Truth;
-          if (name === ".else") {
-            top.sawElse = true;
-            t = top.taken === 1 ? 0 : top.taken === 2 ? 2 : 1;
-          } else if (top.taken === 1) t = 0;
-          else {
-            const c = top.parentActive ? this.condition(s) : 0;
-            t = top.taken === 2 && c !== 0 ? 2 : c;
-          }
-          if (t === 1) top.taken = 1;
-          else if (t === 2 && top.taken !== 1) top.taken = 2;
-          top.branch = t;
-          active = top.parentActive && t !== 0;
-          if (top.parentActive) this.emitLine(src, i, frame, pl);
-          handled = true;
-        } else if (name === ".endif") {
-          const top = conds.pop();
-          if (top === undefined) {
-            if (active) this.lineReport(frame, s.span, ".endif without .if");
-          } else {
-            active = top.parentActive;
-            if (active) this.emitLine(src, i, frame, pl);
-          }
-          handled = true;
-        }
-      }
-      if (handled && st.length === 1) continue;
-      if (!active) {
-        if (frame.top) pl.skipped = true;
+      if (st.length === 1 && isConditional(st[0])) {
+        active = this.conditional(st[0], src, i, frame, pl, conds, active);
         continue;
       }
-      if (frame.top) this.pushLineDiagnostics(pl);
-      else if (pl.diagnostics.length > 0 && src.substituted !== undefined) {
-        for (const d of pl.diagnostics) this.reportInExpansion(frame, d);
+      if (!st.some(isConditional)) {
+        if (!active) {
+          if (frame.top) pl.skipped = true;
+          continue;
+        }
+        this.lineDiagnostics(frame, src, pl);
+        collector = this.processStatements(src, i, frame, pl, st);
+        continue;
       }
-      collector = this.processStatements(src, i, frame, pl, handled);
+      // A line mixing conditionals and other statements ("a: cli; .ifndef x; x:; .endif"): gas reads
+      // it left to right, so each statement counts only where its part of the line is assembled.
+      // Parse diagnostics count only in the assembled parts (gas never reads `.else; movl $1, %e14`).
+      const assembled: Statement[] = [];
+      let part: Statement[] = [];
+      const flush = () => {
+        if (part.length === 0) return;
+        assembled.push(...part);
+        collector = this.processStatements(src, i, frame, pl, part) ?? collector;
+        part = [];
+      };
+      for (const s of st) {
+        if (frame.exited) break;
+        if (!isConditional(s)) {
+          if (active) part.push(s);
+          continue;
+        }
+        flush();
+        active = this.conditional(s, src, i, frame, pl, conds, active);
+      }
+      flush();
+      if (assembled.length > 0) {
+        const inSkipped = (d: ParseDiagnostic) => st.some((s) => !isConditional(s) && !assembled.includes(s) && d.span.start >= s.span.start && d.span.start < s.span.end);
+        this.lineDiagnostics(frame, src, pl.diagnostics.some(inSkipped) ? { ...pl, diagnostics: pl.diagnostics.filter((d) => !inSkipped(d)) } : pl);
+      } else if (frame.top && !active) pl.skipped = true;
     }
     if (collector !== undefined) {
       const d = collector.directive;
@@ -626,7 +614,60 @@ class Expander {
       this.lineReport(frame, d.span, `missing ${what}`);
       if (collector.kind === "macro") this.finishCollector(collector, src, n - 1, frame);
     }
-    for (const c of conds) this.lineReport(frame, c.span, "missing .endif for this conditional");
+    // .exitm inside a conditional leaves it open: GNU as drops the rest of the expansion, .endif too.
+    if (!frame.exited) for (const c of conds) this.lineReport(frame, c.span, "missing .endif for this conditional");
+  }
+
+  /**
+   * One conditional directive (`active`: whether the code before it is assembled): updates the stack,
+   * emits the directive when it sits in an assembled part, and returns whether the code after it is.
+   */
+  conditional(s: DirectiveStatement, src: Source, i: number, frame: Frame, pl: ParsedLine, conds: Conditional[], active: boolean): boolean {
+    const name = s.name;
+    if (CONDITIONAL_OPEN.has(name)) {
+      const t: Truth = active ? this.condition(s) : 0;
+      conds.push({ branch: t, taken: t, parentActive: active, span: s.span, sawElse: false });
+      if (active) this.emit(s, src, i, frame, pl);
+      return active && t !== 0;
+    }
+    const top = conds[conds.length - 1];
+    if (name === ".endif") {
+      if (top === undefined) {
+        if (active) this.lineReport(frame, s.span, ".endif without .if");
+        return active;
+      }
+      conds.pop();
+      if (top.parentActive) this.emit(s, src, i, frame, pl);
+      return top.parentActive;
+    }
+    // .else, .elseif
+    if (top === undefined) {
+      if (active) this.lineReport(frame, s.span, `${name} without .if`);
+      return active;
+    }
+    if (top.sawElse) this.lineReport(frame, s.span, `${name} after .else`);
+    let t: Truth;
+    if (name === ".else") {
+      top.sawElse = true;
+      t = top.taken === 1 ? 0 : top.taken === 2 ? 2 : 1;
+    } else if (top.taken === 1) t = 0;
+    else {
+      const c = top.parentActive ? this.condition(s) : 0;
+      t = top.taken === 2 && c !== 0 ? 2 : c;
+    }
+    if (t === 1) top.taken = 1;
+    else if (t === 2 && top.taken !== 1) top.taken = 2;
+    top.branch = t;
+    if (top.parentActive) this.emit(s, src, i, frame, pl);
+    return top.parentActive && t !== 0;
+  }
+
+  /** The parse diagnostics of a line that is assembled (inside an expansion: at the invocation). */
+  lineDiagnostics(frame: Frame, src: Source, pl: ParsedLine): void {
+    if (frame.top) this.pushLineDiagnostics(pl);
+    else if (pl.diagnostics.length > 0 && src.substituted !== undefined) {
+      for (const d of pl.diagnostics) this.reportInExpansion(frame, d);
+    }
   }
 
   lineReport(frame: Frame, span: Span, message: string): void {
@@ -717,9 +758,9 @@ class Expander {
   }
 
   /** Handles one active line; returns a collector when the line opens a .macro/.rept/.irp body. */
-  processStatements(src: Source, i: number, frame: Frame, pl: ParsedLine, skipConditionals: boolean): Collector | undefined {
+  processStatements(src: Source, i: number, frame: Frame, pl: ParsedLine, statements: readonly Statement[]): Collector | undefined {
     let collector: Collector | undefined;
-    for (const s of pl.statements) {
+    for (const s of statements) {
       if (frame.exited) break;
       if (s.kind === "instruction") {
         const m = this.macros.get(s.mnemonic);
@@ -730,7 +771,6 @@ class Expander {
         this.emit(s, src, i, frame, pl);
         continue;
       }
-      if (s.kind === "directive" && skipConditionals && (CONDITIONAL_OPEN.has(s.name) || s.name === ".else" || s.name === ".elseif" || s.name === ".endif")) continue;
       this.emit(s, src, i, frame, pl);
       if (s.kind === "assignment") this.defineSymbol(s.name, s.expr, s.span, frame.top ? i : frame.reportLine);
       else if (s.kind === "directive") {

@@ -9,7 +9,7 @@ import * as chars from "./chars.js";
 // Bound once: under tsx (CJS interop) every use of an imported binding is a getter call.
 const {
   CH_BACKSLASH, CH_COLON, CH_DQUOTE, CH_EQ, CH_HASH, CH_LBRACE, CH_PERCENT, CH_SEMI, CH_SLASH, CH_SQUOTE,
-  CH_STAR, CH_DOT, CH_AT, CH_LPAREN, CH_RPAREN, CH_COMMA,
+  CH_STAR, CH_DOT, CH_AT, CH_LPAREN, CH_RPAREN, CH_COMMA, CH_DOLLAR,
   isDigit, isIdentPart, isIdentStart, isSpace, lower, skipSpaces, trimEnd,
 } = chars;
 import * as operandsModule from "./operands.js";
@@ -261,8 +261,9 @@ function parseSegment(
   }
 
   const c = code.charCodeAt(p);
-  if (isIdentStart(c) || c === CH_BACKSLASH) {
-    const q = readWord(code, p, e);
+  // `$done = 1`: GNU as takes a symbol name starting with '$' where a statement starts (not as an operand).
+  if (isIdentStart(c) || c === CH_BACKSLASH || (c === CH_DOLLAR && p + 1 < e && isIdentStart(code.charCodeAt(p + 1)))) {
+    const q = readWord(code, c === CH_DOLLAR ? p + 1 : p, e);
     const r = skipSpaces(code, q, e);
     if (r < e && code.charCodeAt(r) === CH_EQ) {
       if (pending !== undefined) flushPrefixes(text, line, pending, statements);

@@ -35,7 +35,7 @@ export function analyseLinesDetailed(
   bodyParses: { line: number; parsed: ParsedLine }[]; lineNumbersInMessages: boolean; unterminatedComment: boolean;
   labelList: LabelDefinition[]; expandedLines: number; limitReached: boolean;
 } {
-  const cpp = applyPreprocessor(lines, honoursPreprocessor(options.fileName));
+  const cpp = applyPreprocessor(lines, options.preprocessed !== true && honoursPreprocessor(options.fileName));
   const d = derive({ texts, lines, mode: options.mode ?? 32, defines: cpp.defines });
   const diagnostics = cpp.diagnostics.concat(d.diagnostics);
   const n = lines.length;

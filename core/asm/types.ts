@@ -242,6 +242,8 @@ export interface ParseOptions {
   mode?: CodeMode;
   /** Used for messages and to decide whether cpp conditionals are honoured (`.s` files are not preprocessed). */
   fileName?: string;
+  /** The text is cpp's output (or never sees cpp): `#if` lines are comments, whatever the file name. */
+  preprocessed?: boolean;
 }
 
 export interface AsmFile {

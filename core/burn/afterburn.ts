@@ -40,6 +40,11 @@ export interface BurnOptions {
   annotate?: boolean;
   /** Always run the full parser, even where the fast path applies (tests compare the two). */
   fullParse?: boolean;
+  /**
+   * The input is what GNU as reads (cpp has run on it, as in afterburn-cc), though `fileName` names a
+   * .c or .S source: a `#if 0` left in it (from an .include, an asm string) is a comment, not a conditional.
+   */
+  preprocessed?: boolean;
 }
 
 export interface BurnDiagnostic {
@@ -271,7 +276,7 @@ function burn(text: string, options: BurnOptions): Burnt {
   const scan = options.fullParse === true ? undefined : scanSites(text, defaultMode);
   const parsed = scan
     ? { statements: scan.statements, lines: [] as ParsedLine[], macros: new Map<string, MacroDefinition>(), diagnostics: scan.diagnostics }
-    : parseAsm(text, { mode: defaultMode, fileName });
+    : parseAsm(text, { mode: defaultMode, fileName, preprocessed: options.preprocessed });
   for (const d of parsed.diagnostics) {
     diagnostics.push({ file: fileName, line: d.span.line + 1, column: d.span.start + 1, severity: d.severity, message: boundedMessage(d.message), from: "parser" });
     // Sensitive instructions in what was not expanded would go unannotated: the build must not pass.

@@ -2,7 +2,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { execFileSync, spawn, spawnSync } from "node:child_process";
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterburn } from "../../core/burn/afterburn.js";
@@ -335,9 +335,17 @@ test("what cannot be afterburned says so; pass-through compiles see <afterburn.h
     r = cc(["-mx32", "-c", "irq.c"], { cwd: dir });
     assert.equal(r.status, 3);
     assert.match(r.stderr, /-mx32 is not supported/);
-    const stdin = spawnSync(process.execPath, [bin, "-m32", "-x", "c", "-c", "-", "-o", "in.o"], { cwd: dir, input: IRQ_C, encoding: "utf8" });
-    assert.equal(stdin.status, 0, stdin.stderr);
-    assert.match(stdin.stderr, /standard input is compiled without afterburning/);
+    // A source on standard input is afterburned, without a word: build probes (Xen's as-insn) take
+    // any output for a failure. gcc's own messages still name it as gcc does.
+    for (const [lang, text] of [["c", IRQ_C], ["assembler-with-cpp", "#define X cli\n\tX\n"], ["assembler", "\tcli\n"]]) {
+      const stdin = spawnSync(process.execPath, [bin, "-m32", "-x", lang, "-c", "-", "-o", "in.o"], { cwd: dir, input: text, encoding: "utf8" });
+      assert.equal(stdin.status, 0, stdin.stderr);
+      assert.equal(stdin.stderr + stdin.stdout, "", lang);
+      assert.equal(records(join(dir, "in.o")), 1, lang);
+    }
+    const bad = spawnSync(process.execPath, [bin, "-m32", "-x", "c", "-c", "-"], { cwd: dir, input: "int g( {\n", encoding: "utf8" });
+    assert.equal(bad.status, 1);
+    assert.match(bad.stderr, /^<stdin>:1:/m);
     for (const step of ["-E", "-S", "-fsyntax-only"]) {
       r = cc(["-m32", step, "uses.c", "-o", step === "-fsyntax-only" ? "/dev/null" : `uses${step}`], { cwd: dir });
       assert.equal(r.status, 0, `${step}: ${r.stderr}`);
@@ -487,6 +495,17 @@ test(".include in .S and .s sources: the included files' sites are afterburned, 
   });
 });
 
+test("what reaches the afterburner has been through cpp: a '#if 0' left in it (a header shared by C and as) is a comment, as GNU as reads it", () => {
+  withDir((dir) => {
+    // The header's assembler part hides its C part from as behind `.if 0`, and its macros from cpp behind `#if 0`.
+    writeFileSync(join(dir, "dual.h"), '#if 0\n.if 0\n#endif\n#ifndef DUAL_H\nasm(".include \\"dual.h\\"");\n#endif\n#if 0\n.endif\n.macro IRQ_OFF\n\tcli\n.endm\n#endif\n');
+    writeFileSync(join(dir, "use.c"), '#include "dual.h"\nvoid off(void) { asm volatile("IRQ_OFF"); }\nvoid raw(void) { asm volatile("#if 0\\n\\thlt\\n#endif"); }\n');
+    const r = cc(["-m64", "-O2", "-c", "use.c"], { cwd: dir });
+    assert.equal(r.status, 0, r.stderr);
+    assert.equal(records(join(dir, "use.o")), 2, "the cli of the included macro and the hlt between '#' comment lines");
+  });
+});
+
 test("a reader that goes away: afterburn-cc's own messages end it quietly with 141; gcc's output on a closed pipe ends as gcc's does", async () => {
   const dir = mkdtempSync(join(tmpdir(), "ab-cc-"));
   try {
@@ -510,6 +529,18 @@ test("a reader that goes away: afterburn-cc's own messages end it quietly with 1
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+});
+
+test("AFTERBURN_SITES with the object going to a device (a build probe's -o /dev/null): no sites file beside the device", () => {
+  withDir((dir) => {
+    writeFileSync(join(dir, "s.c"), 'void f(void) { __asm__ __volatile__("cli"); }\n');
+    // A link to /dev/null stands for it: the sites file would land here, not in /dev.
+    symlinkSync("/dev/null", join(dir, "sink"));
+    const r = cc(["-m32", "-c", "s.c", "-o", "sink"], { cwd: dir, env: { AFTERBURN_SITES: "1" } });
+    assert.equal(r.status, 0, r.stderr);
+    assert.equal(r.stderr + r.stdout, "");
+    assert.deepEqual(readdirSync(dir).sort(), ["s.c", "sink"]);
+  });
 });
 
 test("an intermediate or sites file that cannot be written is an error naming it (status 3), not a stack trace", () => {

@@ -122,6 +122,42 @@ test(".rept, .irp, .irpc with nesting, and conditionals inside macros", () => {
   assert.ok(f.lines[24].skipped);
 });
 
+test("a conditional sharing a line with other statements is read left to right, as gas reads it", () => {
+  const f = parseAsm(src(
+    "a: cli; .ifndef once; once:; .endif; b: sti",    // 0: all assembled, each label once
+    "hlt; .if 0; clts; .endif",                       // 1: before the false branch counts, inside it not
+    ".if 0; invd; .else; wbinvd; .endif; lgdt (%eax)", // 2
+    ".macro m x", ".ifc \\x,stop; .exitm; .endif", "  rdmsr", ".endm", // 3-6: .exitm only when true
+    "  m stop", "  m go",                             // 7-8
+    ".equ R, 14",                                     // 9: the skipped branch's bad register is never read
+    ".if R >= 8; movq $1, %r14; .else; movl $1, %e14; .endif; orq %rsp, %r14",
+  ));
+  assert.deepEqual(f.diagnostics, []);
+  assert.deepEqual(texts(f), ["cli", "sti", "hlt", "wbinvd", "lgdt (%eax)", "rdmsr", "movq $1, %r14", "orq %rsp, %r14"]);
+  assert.deepEqual(["a", "once", "b"].map((l) => f.labels.get(l)?.length), [1, 1, 1]);
+  assert.ok(!f.lines[1].skipped, "a line that is partly assembled is not skipped");
+});
+
+test("a macro of the indirect-call kind: a '$'-named symbol set in it, .exitm from a conditional inside its .irp", () => {
+  const f = parseAsm(src(
+    ".macro ICALL arg:req",
+    "  $found = 0",
+    "  .irp r, ax, cx",
+    "  .ifeqs \"\\arg\", \"%r\\r\"",
+    "    call thunk_\\r",
+    "    $found = 1",
+    "    .exitm",
+    "  .endif",
+    "  .endr",
+    ".endm",
+    "  ICALL %rcx",
+    "  cli",
+  ));
+  assert.deepEqual(f.diagnostics, []);
+  assert.deepEqual(texts(f), ["call thunk_cx", "cli"]);
+  assert.ok(f.symbols.has("$found"));
+});
+
 test("a non-constant .if analyses both branches; .rept with an unknown count is analysed once", () => {
   const f = parseAsm(src(".if EXTERNAL", "  cli", ".else", "  sti", ".endif", ".rept N", "  hlt", ".endr"));
   assert.deepEqual(texts(f), ["cli", "sti", "hlt"]);

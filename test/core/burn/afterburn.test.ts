@@ -42,6 +42,15 @@ test("several statements on a line, prefixes, labels and comments are split exac
   assert.ok(r.output.includes("# both"), "comment kept");
 });
 
+test("a conditional on the line of a sensitive instruction: only the assembled part is annotated, once", async () => {
+  const src = ".text\nx: cli; .ifndef y; y:; .endif; z: sti\nhlt; .if 0\n.endif\n.if 0; clts; .endif\n";
+  const r = afterburn(src, { fileName: "t.s" });
+  assert.deepEqual(r.diagnostics, []);
+  assert.deepEqual(r.sites.map((s) => [s.mnemonic, s.input.line]), [["cli", 2], ["sti", 2], ["hlt", 3]]);
+  const { records: recs } = await records(r.output);
+  assert.equal(recs.length, 3);
+});
+
 test("non-sensitive code is left byte-for-byte alone", () => {
   const src = ".text\n\tmovl %eax, %ebx\n\tpushl $1\n\tmovl %fs:4(%eax), %ebx\n\tjmp 1f\n1:\n";
   const r = afterburn(src);

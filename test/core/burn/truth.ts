@@ -59,9 +59,17 @@ function codeOf(all: Insn[], section: string): { code: Insn[]; landing: (offset:
 
 const NUMBER = /0x[0-9a-f]+/g;
 
-/** An instruction's text without objdump's comments and symbol notes, its branch target bare hex made 0x. */
+/** A %rip-relative operand's displacement, and the address objdump's comment says it points at. */
+const RIP = /^(.*?)(-?)0x([0-9a-f]+)\(%rip\)(.*?)\s+#\s*(?:0x)?([0-9a-f]+)\b.*$/;
+
+/**
+ * An instruction's text without objdump's comments and symbol notes, its branch target bare hex made
+ * 0x. A %rip-relative displacement becomes the address it points at: padding between the two changes
+ * the displacement, not the instruction it lands on.
+ */
 function normal(text: string): string {
-  const t = text.replace(/\s+#.*$/, "").replace(/\s+<[^>]*>/g, "");
+  const rip = RIP.exec(text);
+  const t = (rip ? `${rip[1]}0x${rip[5]}(%rip)${rip[4]}` : text).replace(/\s+#.*$/, "").replace(/\s+<[^>]*>/g, "");
   return t.replace(BRANCH, "$1 0x$2");
 }
 
