@@ -70,7 +70,28 @@ export function evaluateCondition(expr: string, defined: ReadonlyMap<string, boo
   return value !== 0 ? 1 : 0;
 }
 
-export function not(t: Truth): Truth {
+/**
+ * The truth of an #elif/#else branch: `taken` says whether an earlier branch of its #if was (or may
+ * have been) taken, `condition` is the #elif's own (undefined for #else).
+ */
+export function alternativeTruth(taken: Truth, condition: Truth | undefined): Truth {
+  if (condition === undefined) return not(taken);
+  if (taken === 1) return 0;
+  return taken === 2 && condition !== 0 ? 2 : condition;
+}
+
+/** What an #if's `taken` becomes once one of its branches reads as `branch`. */
+export function takenAfter(taken: Truth, branch: Truth): Truth {
+  return branch === 1 ? 1 : branch === 2 && taken !== 1 ? 2 : taken;
+}
+
+/** The truth of `#ifdef X` / `#ifndef X` (and the #elif forms) from what is known of X. */
+export function definedTruth(directive: string, args: string, defined: ReadonlyMap<string, boolean>): Truth {
+  const d = defined.get(args.trim().split(/\s/)[0] ?? "");
+  return d === undefined ? 2 : d === (directive === "ifdef" || directive === "elifdef") ? 1 : 0;
+}
+
+function not(t: Truth): Truth {
   return t === 2 ? 2 : t === 1 ? 0 : 1;
 }
 
@@ -172,11 +193,7 @@ export function applyPreprocessor(lines: ParsedLine[], honourConditionals: boole
         let t: Truth;
         if (skipping) t = 0;
         else if (pp.directive === "if") t = evaluateCondition(pp.args, defined, defines);
-        else {
-          const name = pp.args.split(/\s/)[0];
-          const d = defined.get(name);
-          t = d === undefined ? 2 : d === (pp.directive === "ifdef") ? 1 : 0;
-        }
+        else t = definedTruth(pp.directive, pp.args, defined);
         stack.push({ branch: t, taken: t, parentSkipped: skipping, line: i, sawElse: false });
         skipping = skipping || t === 0;
         break;
@@ -192,23 +209,11 @@ export function applyPreprocessor(lines: ParsedLine[], honourConditionals: boole
           break;
         }
         if (top.sawElse) diagnostics.push({ span: pp.span, message: `#${pp.directive} after #else`, severity: "error" });
-        let t: Truth;
-        if (pp.directive === "else") {
-          t = not(top.taken);
-          top.sawElse = true;
-        } else if (top.taken === 1) t = 0;
-        else {
-          let c: Truth;
-          if (pp.directive === "elif") c = evaluateCondition(pp.args, defined, defines);
-          else {
-            const d = defined.get(pp.args.split(/\s/)[0]);
-            c = d === undefined ? 2 : d === (pp.directive === "elifdef") ? 1 : 0;
-          }
-          t = top.taken === 2 && c !== 0 ? 2 : c;
-        }
+        if (pp.directive === "else") top.sawElse = true;
+        const condition = pp.directive === "else" || top.taken === 1 ? undefined : pp.directive === "elif" ? evaluateCondition(pp.args, defined, defines) : definedTruth(pp.directive, pp.args, defined);
+        const t = pp.directive !== "else" && top.taken === 1 ? 0 : alternativeTruth(top.taken, condition);
         top.branch = t;
-        if (t === 1) top.taken = 1;
-        else if (t === 2 && top.taken !== 1) top.taken = 2;
+        top.taken = takenAfter(top.taken, t);
         skipping = top.parentSkipped || t === 0;
         pl.skipped = top.parentSkipped ? true : undefined;
         break;

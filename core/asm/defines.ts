@@ -3,7 +3,7 @@
 // the source it came from, so a site found in the expanded text maps back to the exact source columns.
 
 import { MAX_LINE_LENGTH } from "./line.js";
-import { constantValue, evaluateCondition, knownBeforeFirstLine, not, type Truth } from "./cpp.js";
+import { alternativeTruth, constantValue, definedTruth, evaluateCondition, knownBeforeFirstLine, takenAfter, type Truth } from "./cpp.js";
 
 export interface CppMacro {
   name: string;
@@ -91,11 +91,7 @@ export function collectDefines(lines: readonly string[], file: string, into: Def
   }
   const stack: { taken: Truth; parentSkipped: boolean }[] = [];
   let skipping = false;
-  const truthOf = (directive: string, args: string): Truth => {
-    if (directive === "if" || directive === "elif") return evaluateCondition(args, defined, values);
-    const d = defined.get(args.trim().split(/\s/)[0] ?? "");
-    return d === undefined ? 2 : d === (directive === "ifdef" || directive === "elifdef") ? 1 : 0;
-  };
+  const truthOf = (directive: string, args: string): Truth => (directive === "if" || directive === "elif" ? evaluateCondition(args, defined, values) : definedTruth(directive, args, defined));
   for (let i = 0; i < lines.length; i++) {
     const t = lines[i];
     if (t.indexOf("#") < 0) continue;
@@ -121,15 +117,8 @@ export function collectDefines(lines: readonly string[], file: string, into: Def
       case "else": {
         const top = stack[stack.length - 1];
         if (top === undefined) continue;
-        let c: Truth;
-        if (directive === "else") c = not(top.taken);
-        else if (top.taken === 1 || top.parentSkipped) c = 0;
-        else {
-          const e = truthOf(directive, args);
-          c = top.taken === 2 && e !== 0 ? 2 : e;
-        }
-        if (c === 1) top.taken = 1;
-        else if (c === 2 && top.taken !== 1) top.taken = 2;
+        const c = alternativeTruth(top.taken, directive === "else" ? undefined : truthOf(directive, args));
+        top.taken = takenAfter(top.taken, c);
         skipping = top.parentSkipped || c === 0;
         continue;
       }
