@@ -313,8 +313,8 @@ function compileAndLink(cc: readonly string[], args: readonly string[], cmd: Com
   });
 }
 
-/** Size of a file's .afterburn section: 0 when it has none or is no ELF file (an archive, a script), -1 when unreadable. */
-function recordBytes(path: string): number {
+/** Size of a file's .afterburn section: 0 when it has none, `notElf` when it is no ELF file (an archive, a script, a flat binary), -1 when unreadable. */
+function recordBytes(path: string, notElf: number): number {
   let bytes: Uint8Array;
   try {
     bytes = readFileSync(path);
@@ -324,7 +324,7 @@ function recordBytes(path: string): number {
   try {
     return readElf(bytes, path).section(RECORD_SECTION)?.size ?? 0;
   } catch {
-    return 0;
+    return notElf;
   }
 }
 
@@ -337,15 +337,17 @@ function recordBytes(path: string): number {
 function checkLinkedRecords(objects: readonly string[], output: string): void {
   let brought = 0;
   let from = 0;
+  // A probe's `-o /dev/null` keeps nothing, by design; a flat binary (--oformat binary) cannot say.
+  if (isDevice(output)) return;
   for (const o of objects) {
-    const n = recordBytes(o);
+    const n = recordBytes(o, 0);
     if (n > 0) {
       brought += n;
       from++;
     }
   }
   if (brought === 0) return;
-  const kept = recordBytes(output);
+  const kept = recordBytes(output, -1);
   if (kept < 0 || kept >= brought) return;
   const why = kept === 0 ? `the section is gone (--gc-sections removes it unless the linker script says KEEP(*(${RECORD_SECTION})))` : "the linker script discarded some of them";
   process.stderr.write(`afterburn-cc: warning: ${output}: the link kept ${kept} of the ${brought} bytes of ${RECORD_SECTION} records its ${from} afterburned object${from === 1 ? "" : "s"} brought: ${why}; the sites left out will not be rewritten\n`);

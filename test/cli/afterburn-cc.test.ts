@@ -583,6 +583,9 @@ test("a link that loses the .afterburn records (--gc-sections, a /DISCARD/) says
     r = link("keep.elf", "-Wl,--gc-sections", "-T", "keep.ld");
     assert.equal(r.status, 0, r.stderr);
     assert.equal(r.stderr, "");
+    // A probe linking to /dev/null, or a flat binary (no ELF to read the section from): nothing to say.
+    assert.equal(link("/dev/null", "-Wl,--gc-sections").stderr, "");
+    assert.equal(link("flat.bin", "-Wl,--oformat=binary", "-Wl,-Ttext=0x100000").stderr, "");
     // A failed link keeps gcc's status and says nothing more.
     r = link("bad.elf", "-Wl,--no-such-flag");
     assert.notEqual(r.status, 0);
