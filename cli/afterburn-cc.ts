@@ -16,7 +16,7 @@ import { closeSync, copyFileSync, mkdtempSync, openSync, readFileSync, realpathS
 import { constants, tmpdir } from "node:os";
 import { basename, dirname, extname, join, resolve } from "node:path";
 import { hasAfterburnerErrors } from "../core/burn/afterburn.js";
-import { readElf } from "../core/toolchain/elf.js";
+import { sectionSize } from "../core/toolchain/elf.js";
 import { prepareWithIncludes } from "../core/burn/include.js";
 import { printDiagnostics, sitesJson } from "./burn-commands.js";
 import { writeFileAtomic } from "./files.js";
@@ -315,16 +315,11 @@ function compileAndLink(cc: readonly string[], args: readonly string[], cmd: Com
 
 /** Size of a file's .afterburn section: 0 when it has none, `notElf` when it is no ELF file (an archive, a script, a flat binary), -1 when unreadable. */
 function recordBytes(path: string, notElf: number): number {
-  let bytes: Uint8Array;
   try {
-    bytes = readFileSync(path);
+    // The section headers alone: a kernel linked in the top half has addresses readElf refuses.
+    return sectionSize(readFileSync(path), RECORD_SECTION) ?? notElf;
   } catch {
     return -1;
-  }
-  try {
-    return readElf(bytes, path).section(RECORD_SECTION)?.size ?? 0;
-  } catch {
-    return notElf;
   }
 }
 

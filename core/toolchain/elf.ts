@@ -382,3 +382,57 @@ function buildSymbolIndex(sections: ElfSection[], symbols: ElfSymbol[]): SymbolI
     },
   };
 }
+
+/**
+ * The size of a named section, read from the section headers alone (no address is read). For checks on
+ * linked images whose addresses a number cannot hold exactly, which readElf refuses (an x86-64 kernel
+ * linked at 0xffffffff81000000). 0 when the file has no such section; undefined when it is no
+ * little-endian ELF file or its headers do not hold together.
+ */
+export function sectionSize(bytes: Uint8Array, name: string): number | undefined {
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const n = bytes.length;
+  if (n < 52 || bytes[0] !== 0x7f || bytes[1] !== 0x45 || bytes[2] !== 0x4c || bytes[3] !== 0x46 || bytes[5] !== 1) return undefined;
+  const is64 = bytes[4] === 2;
+  if (!is64 && bytes[4] !== 1) return undefined;
+  const word = (at: number): number | undefined => {
+    if (at < 0 || at + (is64 ? 8 : 4) > n) return undefined;
+    if (!is64) return view.getUint32(at, true);
+    const v = view.getBigUint64(at, true);
+    return v > BigInt(Number.MAX_SAFE_INTEGER) ? undefined : Number(v);
+  };
+  const half = (at: number): number | undefined => (at + 2 <= n ? view.getUint16(at, true) : undefined);
+  const shoff = word(is64 ? 0x28 : 0x20);
+  const shentsize = half(is64 ? 0x3a : 0x2e);
+  let shnum = half(is64 ? 0x3c : 0x30);
+  let shstrndx = half(is64 ? 0x3e : 0x32);
+  if (shoff === undefined || shentsize === undefined || shnum === undefined || shstrndx === undefined || shoff === 0) return undefined;
+  if (shentsize < (is64 ? 64 : 40)) return undefined;
+  // The header of section i: its name offset, file offset and size (ELF64: 0, 0x18, 0x20; ELF32: 0, 0x10, 0x14).
+  const header = (i: number) => {
+    const at = shoff + i * shentsize;
+    if (at + shentsize > n) return undefined;
+    const offset = word(at + (is64 ? 0x18 : 0x10));
+    const size = word(at + (is64 ? 0x20 : 0x14));
+    const link = view.getUint32(at + (is64 ? 0x28 : 0x18), true);
+    return offset === undefined || size === undefined ? undefined : { name: view.getUint32(at, true), offset, size, link };
+  };
+  // Extended numbering: past 0xff00 sections the count and the name table's index are in section 0.
+  const zero = header(0);
+  if (zero === undefined) return undefined;
+  if (shnum === 0) shnum = zero.size;
+  if (shstrndx === 0xffff) shstrndx = zero.link;
+  const names = header(shstrndx);
+  if (names === undefined || names.offset + names.size > n) return undefined;
+  const want = new TextEncoder().encode(name);
+  for (let i = 1; i < shnum; i++) {
+    const h = header(i);
+    if (h === undefined) return undefined;
+    const at = names.offset + h.name;
+    if (at + want.length >= names.offset + names.size) continue;
+    let same = bytes[at + want.length] === 0;
+    for (let k = 0; same && k < want.length; k++) same = bytes[at + k] === want[k];
+    if (same) return h.size;
+  }
+  return 0;
+}

@@ -583,6 +583,11 @@ test("a link that loses the .afterburn records (--gc-sections, a /DISCARD/) says
     r = link("keep.elf", "-Wl,--gc-sections", "-T", "keep.ld");
     assert.equal(r.status, 0, r.stderr);
     assert.equal(r.stderr, "");
+    // A 64-bit kernel linked in the top half (addresses past 2^53): checked all the same.
+    assert.equal(cc(["-m64", "-c", "k.s", "-o", "k64.o"], { cwd: dir }).status, 0);
+    r = cc(["-m64", "-nostdlib", "-static", "-Wl,--gc-sections", "-Wl,-Ttext=0xffffffff81000000", "-o", "high.elf", "k64.o"], { cwd: dir });
+    assert.equal(r.status, 0, r.stderr);
+    assert.match(r.stderr, /high\.elf: the link kept 0 of the 48 bytes of \.afterburn records/);
     // A probe linking to /dev/null, or a flat binary (no ELF to read the section from): nothing to say.
     assert.equal(link("/dev/null", "-Wl,--gc-sections").stderr, "");
     assert.equal(link("flat.bin", "-Wl,--oformat=binary", "-Wl,-Ttext=0x100000").stderr, "");
