@@ -16,7 +16,8 @@ import { closeSync, copyFileSync, mkdtempSync, openSync, readFileSync, realpathS
 import { constants, tmpdir } from "node:os";
 import { basename, dirname, extname, join, resolve } from "node:path";
 import { hasAfterburnerErrors } from "../core/burn/afterburn.js";
-import { sectionSize } from "../core/toolchain/elf.js";
+import { isAnnotationSection } from "../core/toolchain/annotations.js";
+import { sectionSizes } from "../core/toolchain/elf.js";
 import { prepareWithIncludes } from "../core/burn/include.js";
 import { printDiagnostics, sitesJson } from "./burn-commands.js";
 import { writeFileAtomic } from "./files.js";
@@ -313,14 +314,22 @@ function compileAndLink(cc: readonly string[], args: readonly string[], cmd: Com
   });
 }
 
-/** Size of a file's .afterburn section: 0 when it has none, `notElf` when it is no ELF file (an archive, a script, a flat binary), -1 when unreadable. */
+/**
+ * Bytes of annotation records in a file (`.afterburn` and the memory annotations' `.afterburn.<kind>`):
+ * 0 when it has none, `notElf` when it is no ELF file (an archive, a script, a flat binary), -1 when unreadable.
+ */
 function recordBytes(path: string, notElf: number): number {
+  let sizes: Map<string, number> | undefined;
   try {
     // The section headers alone: a kernel linked in the top half has addresses readElf refuses.
-    return sectionSize(readFileSync(path), RECORD_SECTION) ?? notElf;
+    sizes = sectionSizes(readFileSync(path));
   } catch {
     return -1;
   }
+  if (sizes === undefined) return notElf;
+  let bytes = 0;
+  for (const [name, size] of sizes) if (isAnnotationSection(name)) bytes += size;
+  return bytes;
 }
 
 /**

@@ -14,11 +14,16 @@ export interface AnnotationRecord {
 }
 
 /**
- * The annotation sections: `.afterburn`, `.afterburn32` and `.afterburn.<kind>`. Other sections that
- * merely share the prefix (`.afterburn_wedge_module`) have a different layout and are left out.
+ * Whether a section holds annotation records: `.afterburn`, `.afterburn32` and `.afterburn.<kind>`. Other
+ * sections that merely share the prefix (`.afterburn_wedge_module`) have a different layout.
  */
+export function isAnnotationSection(name: string): boolean {
+  return name === ".afterburn" || name === ".afterburn32" || name.startsWith(".afterburn.");
+}
+
+/** The annotation sections of a file (see isAnnotationSection). */
 export function annotationSections(elf: ElfFile): ElfSection[] {
-  return elf.sections.filter((s) => s.name === ".afterburn" || s.name === ".afterburn32" || s.name.startsWith(".afterburn."));
+  return elf.sections.filter((s) => isAnnotationSection(s.name));
 }
 
 /** Word size of a record: `.afterburn32` is 4-byte words in any class, otherwise the ELF class decides. */

@@ -384,12 +384,12 @@ function buildSymbolIndex(sections: ElfSection[], symbols: ElfSymbol[]): SymbolI
 }
 
 /**
- * The size of a named section, read from the section headers alone (no address is read). For checks on
+ * The size of the sections of each name, read from the section headers alone (no address is read). For checks on
  * linked images whose addresses a number cannot hold exactly, which readElf refuses (an x86-64 kernel
- * linked at 0xffffffff81000000). 0 when the file has no such section; undefined when it is no
- * little-endian ELF file or its headers do not hold together.
+ * linked at 0xffffffff81000000). Undefined when the file is no little-endian ELF file or its headers
+ * do not hold together.
  */
-export function sectionSize(bytes: Uint8Array, name: string): number | undefined {
+export function sectionSizes(bytes: Uint8Array): Map<string, number> | undefined {
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const n = bytes.length;
   if (n < 52 || bytes[0] !== 0x7f || bytes[1] !== 0x45 || bytes[2] !== 0x4c || bytes[3] !== 0x46 || bytes[5] !== 1) return undefined;
@@ -424,15 +424,17 @@ export function sectionSize(bytes: Uint8Array, name: string): number | undefined
   if (shstrndx === 0xffff) shstrndx = zero.link;
   const names = header(shstrndx);
   if (names === undefined || names.offset + names.size > n) return undefined;
-  const want = new TextEncoder().encode(name);
+  const table = bytes.subarray(names.offset, names.offset + names.size);
+  const decoder = new TextDecoder("latin1");
+  const out = new Map<string, number>();
   for (let i = 1; i < shnum; i++) {
     const h = header(i);
     if (h === undefined) return undefined;
-    const at = names.offset + h.name;
-    if (at + want.length >= names.offset + names.size) continue;
-    let same = bytes[at + want.length] === 0;
-    for (let k = 0; same && k < want.length; k++) same = bytes[at + k] === want[k];
-    if (same) return h.size;
+    const end = table.indexOf(0, h.name);
+    if (h.name >= table.length || end < 0) continue;
+    const name = decoder.decode(table.subarray(h.name, end));
+    // A name may stand for several sections (COMDAT groups in an object): their sizes add up.
+    out.set(name, (out.get(name) ?? 0) + h.size);
   }
-  return 0;
+  return out;
 }

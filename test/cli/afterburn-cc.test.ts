@@ -583,6 +583,12 @@ test("a link that loses the .afterburn records (--gc-sections, a /DISCARD/) says
     r = link("keep.elf", "-Wl,--gc-sections", "-T", "keep.ld");
     assert.equal(r.status, 0, r.stderr);
     assert.equal(r.stderr, "");
+    // Memory annotations (.afterburn.<kind>) are records too: counted with .afterburn's.
+    writeFileSync(join(dir, "mo.s"), "\t.globl _start\n_start:\n\t.afterburn_memop pte_set\n\tmovl %eax, (%ebx)\n\thlt\n");
+    assert.equal(cc(["-m32", "-c", "mo.s"], { cwd: dir }).status, 0);
+    r = cc(["-m32", "-nostdlib", "-static", "-Wl,--gc-sections", "-o", "mo.elf", "mo.o"], { cwd: dir });
+    assert.equal(r.status, 0, r.stderr);
+    assert.match(r.stderr, /mo\.elf: the link kept 0 of the 16 bytes of \.afterburn records/);
     // A 64-bit kernel linked in the top half (addresses past 2^53): checked all the same.
     assert.equal(cc(["-m64", "-c", "k.s", "-o", "k64.o"], { cwd: dir }).status, 0);
     r = cc(["-m64", "-nostdlib", "-static", "-Wl,--gc-sections", "-Wl,-Ttext=0xffffffff81000000", "-o", "high.elf", "k64.o"], { cwd: dir });

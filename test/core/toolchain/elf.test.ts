@@ -1,7 +1,7 @@
 import { test, after } from "node:test";
 import assert from "node:assert/strict";
 import { readElf, PT_LOAD, SHF_ALLOC, SHT_NOBITS, type ElfFile } from "../../../core/toolchain/index.js";
-import { sectionSize } from "../../../core/toolchain/elf.js";
+import { sectionSizes } from "../../../core/toolchain/elf.js";
 import { execFileSync } from "node:child_process";
 import { Workdir, parseReadelfSections, parseReadelfSegments, parseReadelfSymbols } from "./fixtures.js";
 
@@ -130,18 +130,20 @@ test("a relocatable object has no segments and an empty load image", async () =>
   assert.deepEqual(obj.loadSegments(), []);
 });
 
-test("sectionSize reads a section's size from the headers alone: as readElf does, and where readElf refuses a top-half kernel's addresses", () => {
+test("sectionSizes reads the sections' sizes from the headers alone: as readElf does, and where readElf refuses a top-half kernel's addresses", () => {
   for (const [as, bits, word] of [["--32", 32, ".long"], ["--64", 64, ".quad"]] as const) {
     const src = work.write(`ss${bits}.s`, `\t.globl _start\n_start:\n\tcli\n\thlt\n\t.pushsection .afterburn,"",@progbits\n\t${word} _start, _start + 1\n\t.popsection\n`);
     execFileSync("as", [as, src, "-o", work.path(`ss${bits}.o`)]);
     const bytes = work.read(`ss${bits}.o`);
     const elf = readElf(bytes, `ss${bits}.o`);
-    for (const s of elf.sections.filter((x) => x.name !== "")) assert.equal(sectionSize(bytes, s.name), s.size, `${bits}: ${s.name}`);
-    assert.equal(sectionSize(bytes, ".nothing"), 0);
+    const sizes = sectionSizes(bytes)!;
+    for (const s of elf.sections.filter((x) => x.name !== "")) assert.equal(sizes.get(s.name), s.size, `${bits}: ${s.name}`);
+    assert.equal(sizes.size, elf.sections.filter((x) => x.name !== "").length);
+    assert.equal(sizes.has(".nothing"), false);
   }
   execFileSync("ld", ["-Ttext=0xffffffff81000123", "-e", "_start", work.path("ss64.o"), "-o", work.path("high.elf")]);
   const high = work.read("high.elf");
   assert.throws(() => readElf(high, "high.elf"), /beyond 2\^53/);
-  assert.equal(sectionSize(high, ".afterburn"), 16);
-  for (const junk of [new Uint8Array(0), new TextEncoder().encode("!<arch>\nnot an elf at all, an archive"), high.subarray(0, 100)]) assert.equal(sectionSize(junk, ".afterburn"), undefined);
+  assert.equal(sectionSizes(high)?.get(".afterburn"), 16);
+  for (const junk of [new Uint8Array(0), new TextEncoder().encode("!<arch>\nnot an elf at all, an archive"), high.subarray(0, 100)]) assert.equal(sectionSizes(junk), undefined);
 });
